@@ -1,0 +1,26 @@
+import type { Logger } from "pino";
+import { run as runProbot } from "probot";
+import { openServices } from "../app/services.js";
+import { startServer } from "../app/server.js";
+import { githubFactory, startWorkers } from "../app/workers.js";
+import { rawEnvironment, type AppEnv } from "../config/env.js";
+import { onShutdown } from "./shutdown.js";
+
+/**
+ * `tollgate start` (`npm start`): the webhook server with workers in the same process. Before
+ * the app is registered (no APP_ID), Probot's setup flow registers it from app.yml.
+ */
+export async function start(env: AppEnv, log: Logger): Promise<void> {
+  if (!env.github) {
+    log.info("APP_ID is not set: serving the GitHub App setup flow; open the URL below to register Tollgate");
+    await runProbot(() => undefined, { env: rawEnvironment() });
+    return;
+  }
+  const services = await openServices(env, log);
+  await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
+  const server = await startServer(env, env.github, services, log);
+  onShutdown(log, async () => {
+    await server.stop(); // no new webhooks
+    await services.close(); // finish the jobs in hand, then close the database
+  });
+}

@@ -1,0 +1,20 @@
+import type { Logger } from "pino";
+import { openServices } from "../app/services.js";
+import { githubFactory, startWorkers } from "../app/workers.js";
+import type { AppEnv } from "../config/env.js";
+import { CliError } from "./errors.js";
+import { onShutdown } from "./shutdown.js";
+
+/** `tollgate worker`: workers only, sharing one PostgreSQL database with the web process. */
+export async function worker(env: AppEnv, log: Logger): Promise<void> {
+  if (env.database.kind !== "postgres") {
+    throw new CliError(
+      "DATABASE_URL is not set: separate worker processes need a shared PostgreSQL database (the embedded one belongs to one process; `npm start` runs the web server and its workers together)",
+    );
+  }
+  if (!env.github) throw new CliError("APP_ID is missing: workers need the GitHub App's APP_ID, PRIVATE_KEY and WEBHOOK_SECRET");
+  const services = await openServices(env, log);
+  await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
+  log.info({ concurrency: env.workerConcurrency }, "worker started");
+  onShutdown(log, () => services.close());
+}

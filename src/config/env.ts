@@ -1,0 +1,194 @@
+/**
+ * The environment, parsed once at start. This is the only module that reads `process.env`:
+ * everything else receives the typed `AppEnv` it returns.
+ */
+import { createPrivateKey } from "node:crypto";
+import path from "node:path";
+import { getPrivateKey } from "@probot/get-private-key";
+import { z } from "zod";
+
+/** A configuration problem the operator must fix; `message` is the one line to print. */
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === "" ? undefined : s))
+  .optional();
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "must be a URL like postgres://user:password@host:5432/database");
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const { protocol } = new URL(value);
+      return protocol === "http:" || protocol === "https:";
+    } catch {
+      return false;
+    }
+  }, "must be an http(s) URL");
+
+const positiveInt = (what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, `must be ${what}`)
+    .transform(Number)
+    .refine((n) => Number.isSafeInteger(n) && n > 0, `must be ${what}`);
+
+const schema = z.object({
+  APP_ID: positiveInt("the numeric App ID shown on the GitHub App's settings page").optional(),
+  WEBHOOK_SECRET: optionalString,
+  GHE_HOST: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$/, "must be a host name such as github.example.com (no scheme, no path)")
+    .optional(),
+  GHE_PROTOCOL: z.enum(["http", "https"]).optional(),
+  PORT: z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, "must be a port number")
+    .transform(Number)
+    .refine((n) => n >= 0 && n <= 65535, "must be a port number between 0 and 65535")
+    .default(3000),
+  HOST: optionalString,
+  WEBHOOK_PATH: optionalString,
+  WEBHOOK_PROXY_URL: httpUrl.optional(),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+  NODE_ENV: optionalString,
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: httpUrl.optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  TOLLGATE_DATA_DIR: optionalString,
+  TOLLGATE_WORKER_CONCURRENCY: positiveInt("a positive whole number").default(2),
+  TOLLGATE_DB_CONNECT_ATTEMPTS: positiveInt("a positive whole number").default(6),
+});
+
+export interface GitHubAppCredentials {
+  appId: number;
+  privateKey: string;
+  webhookSecret: string;
+}
+
+export interface AppEnv {
+  /** Missing when the app has not been registered yet: the server then runs Probot's setup flow. */
+  github?: GitHubAppCredentials;
+  /** REST API base URL (GitHub Enterprise Server when `GHE_HOST` is set). */
+  githubApiUrl: string;
+  gheHost?: string;
+  gheProtocol?: "http" | "https";
+  port: number;
+  host?: string;
+  webhookPath: string;
+  webhookProxyUrl?: string;
+  logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  logFormat: "json" | "pretty";
+  production: boolean;
+  anthropic: { apiKey?: string; baseUrl?: string };
+  database: { kind: "postgres"; url: string } | { kind: "pglite"; dataDir: string };
+  dataDir: string;
+  workerConcurrency: number;
+  dbConnectAttempts: number;
+}
+
+export type Environment = Record<string, string | undefined>;
+
+/**
+ * Parses and checks the environment. Throws `EnvError` with one line that names the variable
+ * and what is wrong with it; secrets are never echoed.
+ */
+export function loadEnv(env: Environment = process.env, cwd: string = process.cwd()): AppEnv {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? "environment");
+    throw new EnvError(`${name} ${issue.message}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === "production";
+  const github = readGitHubCredentials(e.APP_ID, e.WEBHOOK_SECRET, env, cwd, production);
+  const dataDir = path.resolve(cwd, e.TOLLGATE_DATA_DIR ?? ".tollgate");
+  const gheProtocol = e.GHE_PROTOCOL ?? "https";
+  return {
+    github,
+    githubApiUrl: e.GHE_HOST ? `${gheProtocol}://${e.GHE_HOST}/api/v3` : "https://api.github.com",
+    gheHost: e.GHE_HOST,
+    gheProtocol: e.GHE_PROTOCOL,
+    port: e.PORT,
+    host: e.HOST,
+    webhookPath: e.WEBHOOK_PATH ?? "/api/github/webhooks",
+    webhookProxyUrl: e.WEBHOOK_PROXY_URL,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (production ? "json" : "pretty"),
+    production,
+    anthropic: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
+    database: e.DATABASE_URL
+      ? { kind: "postgres", url: e.DATABASE_URL }
+      : { kind: "pglite", dataDir: path.join(dataDir, "pgdata") },
+    dataDir,
+    workerConcurrency: e.TOLLGATE_WORKER_CONCURRENCY,
+    dbConnectAttempts: e.TOLLGATE_DB_CONNECT_ATTEMPTS,
+  };
+}
+
+function readGitHubCredentials(
+  appId: number | undefined,
+  webhookSecret: string | undefined,
+  env: Environment,
+  cwd: string,
+  production: boolean,
+): GitHubAppCredentials | undefined {
+  let privateKey: string | null;
+  try {
+    privateKey = getPrivateKey({ env: pick(env, "PRIVATE_KEY", "PRIVATE_KEY_PATH"), cwd });
+  } catch (error) {
+    const source = env.PRIVATE_KEY_PATH ? "PRIVATE_KEY_PATH" : "PRIVATE_KEY";
+    const reason = (error as Error).message.split("\n")[0]!.replace(/^\[@probot\/get-private-key\]\s*/, "");
+    throw new EnvError(`${source} could not be read: ${reason}`);
+  }
+  if (appId === undefined && privateKey === null) {
+    if (production) {
+      throw new EnvError("APP_ID is missing: register the app (run without NODE_ENV=production for the setup flow) and set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET");
+    }
+    return undefined; // not registered yet: setup flow
+  }
+  if (appId === undefined) throw new EnvError("APP_ID is missing: it is required when a private key is configured");
+  if (privateKey === null) {
+    throw new EnvError("PRIVATE_KEY is missing: set PRIVATE_KEY (the PEM text) or PRIVATE_KEY_PATH (a .pem file)");
+  }
+  try {
+    createPrivateKey(privateKey);
+  } catch {
+    const source = env.PRIVATE_KEY_PATH ? "PRIVATE_KEY_PATH" : "PRIVATE_KEY";
+    throw new EnvError(`${source} is not a valid PEM private key: download a new key from the GitHub App's settings page`);
+  }
+  if (!webhookSecret) {
+    throw new EnvError("WEBHOOK_SECRET is missing: set it to the webhook secret from the GitHub App's settings page");
+  }
+  return { appId, privateKey, webhookSecret };
+}
+
+function pick(env: Environment, ...names: string[]): Record<string, string | undefined> {
+  return Object.fromEntries(names.map((n) => [n, env[n]]));
+}
+
+/** The raw environment, for the one consumer that needs it whole: Probot's setup flow. */
+export function rawEnvironment(): Environment {
+  return { ...process.env };
+}

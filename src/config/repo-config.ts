@@ -1,0 +1,126 @@
+/**
+ * `.github/tollgate.yml`: the repository's settings. Every field is optional and has a default;
+ * unknown keys are rejected so that a typo is reported instead of silently ignored. The JSON
+ * Schema in `schema/tollgate.schema.json` is generated from this schema (`npm run schema`).
+ */
+import { z } from "zod";
+
+export const TIERS = ["deep", "standard", "light"] as const;
+export const PHASES = ["gate", "plan", "execute", "verify", "review"] as const;
+
+const tier = z.enum(TIERS);
+const modelId = z.string().trim().min(1).max(200).regex(/^[A-Za-z0-9._:@/-]+$/, "is not a model id");
+const argv = z
+  .array(z.string().min(1, "an argument may not be empty"))
+  .min(1, "a command needs at least the program name")
+  .describe("A command as an argv list (program, then its arguments), run without a shell.");
+const usd = z.number().positive("must be more than 0").max(10_000, "must be at most 10000");
+
+export const repoConfigSchema = z
+  .strictObject({
+    trigger: z
+      .strictObject({
+        label: z
+          .string()
+          .trim()
+          .min(1)
+          .max(50, "GitHub labels are at most 50 characters")
+          .default("ai-ready")
+          .describe("Adding this label to an issue starts a Tollgate run."),
+      })
+      .prefault({})
+      .describe("What starts a run."),
+    tiers: z
+      .strictObject({
+        deep: modelId.default("claude-opus-4-7").describe("Model for the tier used where quality pays most (gate, plan)."),
+        standard: modelId.default("claude-sonnet-4-6").describe("Model for execution and review."),
+        light: modelId.default("claude-haiku-4-5").describe("Model for verification triage and small checks."),
+      })
+      .prefault({})
+      .describe("The model id of each tier."),
+    phases: z
+      .strictObject({
+        gate: tier.default("deep"),
+        plan: tier.default("deep"),
+        execute: tier.default("standard"),
+        review: tier.default("standard"),
+        verify: tier.default("light"),
+      })
+      .prefault({})
+      .describe("The tier each phase runs on."),
+    budget: z
+      .strictObject({
+        run_usd: usd.default(5).describe("A run stops at the next model call that could pass this many dollars."),
+        daily_usd: usd.default(50).describe("Spend cap per installation per UTC day."),
+      })
+      .prefault({})
+      .describe("Spending caps in US dollars."),
+    loop: z
+      .strictObject({
+        max_iterations: z.int().min(1).max(10).default(3).describe("Execute → verify → review rounds at most."),
+      })
+      .prefault({})
+      .describe("The execute / verify / review loop."),
+    concurrency: z.int().min(1).max(8).default(2).describe("Execution agents that run at once."),
+    verify: z
+      .strictObject({
+        commands: z.array(argv).max(20).default([]).describe("Run in order after each execution round; all must pass."),
+      })
+      .prefault({})
+      .describe("How Tollgate checks a change."),
+    commands: z
+      .strictObject({
+        allow: z.array(argv).max(50).default([]).describe("Argv prefixes the agents may run."),
+      })
+      .prefault({})
+      .describe("What the agents may run."),
+    paths: z
+      .strictObject({
+        protected: z
+          .array(z.string().min(1))
+          .max(100)
+          .default([".github/workflows/**"])
+          .describe("Glob patterns the agents may not write."),
+      })
+      .prefault({})
+      .describe("Path policy."),
+  })
+  .describe("Tollgate repository configuration (.github/tollgate.yml)");
+
+export type RepoConfig = z.output<typeof repoConfigSchema>;
+export type RepoConfigInput = z.input<typeof repoConfigSchema>;
+export type Tier = (typeof TIERS)[number];
+export type PhaseName = (typeof PHASES)[number];
+
+export const REPO_CONFIG_PATH = ".github/tollgate.yml";
+
+/** A problem in `.github/tollgate.yml`, said so that a person can fix it. */
+export class RepoConfigError extends Error {
+  override name = "RepoConfigError";
+  constructor(
+    /** Each problem as "`key.path`: reason". */
+    readonly problems: string[],
+    readonly file = REPO_CONFIG_PATH,
+  ) {
+    super(`${file} is invalid: ${problems.join("; ")}`);
+  }
+}
+
+/** Validates parsed YAML (or `undefined` for no file) and applies the defaults. */
+export function parseRepoConfig(raw: unknown, file = REPO_CONFIG_PATH): RepoConfig {
+  const result = repoConfigSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  throw new RepoConfigError(result.error.issues.map(describeIssue), file);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const at = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((k) => `\`${at ? `${at}.` : ""}${k}\`: unknown key`).join("; ");
+  }
+  return `\`${at || "(top level)"}\`: ${issue.message}`;
+}
+
+export function repoConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(repoConfigSchema, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+}

@@ -1,0 +1,62 @@
+import type { Database } from "../db/database.js";
+
+export type RunStatus = "queued" | "running" | "gated" | "needs_spec" | "succeeded" | "failed" | "cancelled";
+
+export interface NewRun {
+  deliveryId: string;
+  installationId: number;
+  repositoryId: number;
+  owner: string;
+  repo: string;
+  issueNumber: number;
+  budgetUsdMicros: number;
+}
+
+export interface RunRow {
+  id: string;
+  status: RunStatus;
+  delivery_id: string | null;
+  owner: string;
+  repo: string;
+  issue_number: number;
+}
+
+export type CreateRunResult =
+  | { created: true; run: RunRow }
+  /** This delivery already made its run (a retried job). */
+  | { created: false; reason: "duplicate"; run: RunRow }
+  /** Another run of the same issue is queued or running. */
+  | { created: false; reason: "active"; run: RunRow };
+
+/** The `runs` table. */
+export class RunStore {
+  constructor(private readonly db: Database) {}
+
+  async create(r: NewRun): Promise<CreateRunResult> {
+    const inserted = await this.db.query<RunRow>(
+      `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT DO NOTHING
+       RETURNING id, status, delivery_id, owner, repo, issue_number`,
+      [r.deliveryId, r.installationId, r.repositoryId, r.owner, r.repo, r.issueNumber, r.budgetUsdMicros],
+    );
+    if (inserted.rows[0]) return { created: true, run: inserted.rows[0] };
+    const { rows } = await this.db.query<RunRow>(
+      `SELECT id, status, delivery_id, owner, repo, issue_number FROM runs
+       WHERE delivery_id = $1 OR (repository_id = $2 AND issue_number = $3 AND status IN ('queued', 'running'))
+       ORDER BY (delivery_id = $1) DESC LIMIT 1`,
+      [r.deliveryId, r.repositoryId, r.issueNumber],
+    );
+    const run = rows[0];
+    if (!run) throw new Error(`run for delivery ${r.deliveryId} was neither created nor found`);
+    return { created: false, reason: run.delivery_id === r.deliveryId ? "duplicate" : "active", run };
+  }
+
+  async get(id: string): Promise<RunRow | undefined> {
+    const { rows } = await this.db.query<RunRow>(
+      "SELECT id, status, delivery_id, owner, repo, issue_number FROM runs WHERE id = $1",
+      [id],
+    );
+    return rows[0];
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * What travels through the queue. Each job is validated when it is taken, so a job written by
+ * an older or newer Tollgate fails loudly instead of running on half-understood data.
+ */
+import { z } from "zod";
+
+export const QUEUE = {
+  /** An `issues.labeled` delivery that may start a run. */
+  trigger: "tollgate-trigger",
+  /** Jobs that failed every retry end here, so they stay visible. */
+  dead: "tollgate-dead",
+} as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+const repository = z.object({
+  id: z.number().int(),
+  owner: z.string(),
+  name: z.string(),
+  cloneUrl: z.string(),
+  defaultBranch: z.string(),
+});
+
+export const triggerJobSchema = z.object({
+  deliveryId: z.string().min(1),
+  installationId: z.number().int(),
+  repository,
+  issue: z.object({ number: z.number().int(), title: z.string() }),
+  label: z.string(),
+  sender: z.object({ login: z.string(), id: z.number().int() }),
+});
+export type TriggerJob = z.infer<typeof triggerJobSchema>;
+
+/** Retry policy of the work queues: transient failures back off exponentially from 10 s. */
+export const RETRY = { retryLimit: 4, retryDelay: 10, retryBackoff: true } as const;

@@ -1,0 +1,115 @@
+import PgBoss from "pg-boss";
+import type { Logger } from "pino";
+import type { Database } from "../db/database.js";
+import { QUEUE, RETRY, type QueueName } from "./jobs.js";
+
+export interface JobQueueOptions {
+  /** Run pg-boss maintenance (expiry, archiving) in this process. */
+  maintenance?: boolean;
+  /** Retry policy of the work queues (tests shorten the delays). */
+  retry?: { retryLimit: number; retryDelay: number; retryBackoff: boolean };
+}
+
+export interface JobContext<T> {
+  id: string;
+  data: T;
+  /** 0 on the first try. */
+  retryCount: number;
+  retryLimit: number;
+  /** True when a failure of this try is final. */
+  lastTry: boolean;
+}
+
+export type JobHandler<T> = (job: JobContext<T>) => Promise<void>;
+
+export interface QueueStats {
+  name: string;
+  queued: number;
+  active: number;
+  failed: number;
+}
+
+/**
+ * The job queue: pg-boss on Tollgate's own database. Web and worker processes open one each;
+ * with PostgreSQL, any number of processes on any number of machines share the work.
+ */
+export class JobQueue {
+  readonly #boss: PgBoss;
+  readonly #log: Logger;
+  readonly #retry: NonNullable<JobQueueOptions["retry"]>;
+  #started = false;
+
+  constructor(db: Database, log: Logger, options: JobQueueOptions = {}) {
+    this.#log = log;
+    this.#retry = options.retry ?? RETRY;
+    this.#boss = new PgBoss({
+      db: { executeSql: (text: string, values?: unknown[]) => (values?.length ? db.query(text, values) : db.exec(text)) },
+      schema: "pgboss",
+      supervise: options.maintenance ?? true,
+      schedule: false,
+      migrate: true,
+    });
+    this.#boss.on("error", (error) => this.#log.error({ err: error }, "job queue error"));
+  }
+
+  async start(): Promise<void> {
+    await this.#boss.start();
+    this.#started = true;
+    await this.#ensureQueue(QUEUE.dead, {});
+    await this.#ensureQueue(QUEUE.trigger, { ...this.#retry, expireInSeconds: 2 * 60 * 60, deadLetter: QUEUE.dead });
+  }
+
+  async #ensureQueue(name: QueueName, options: Omit<PgBoss.Queue, "name">): Promise<void> {
+    if (await this.#boss.getQueue(name)) await this.#boss.updateQueue(name, { name, ...options });
+    else await this.#boss.createQueue(name, { name, ...options });
+  }
+
+  /** Sends a job; a job with the same id already queued is kept and `false` returned. */
+  async send<T extends object>(name: QueueName, data: T, id: string): Promise<boolean> {
+    return (await this.#boss.send(name, data, { id })) !== null;
+  }
+
+  /** Starts `concurrency` polling workers on a queue. */
+  async work<T>(name: QueueName, concurrency: number, handler: JobHandler<T>, pollingIntervalSeconds = 1): Promise<void> {
+    for (let i = 0; i < concurrency; i++) {
+      await this.#boss.work<T>(name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds }, async ([job]) => {
+        if (!job) return;
+        await handler({
+          id: job.id,
+          data: job.data,
+          retryCount: job.retryCount,
+          retryLimit: job.retryLimit,
+          lastTry: job.retryCount >= job.retryLimit,
+        });
+      });
+    }
+  }
+
+  /** Jobs per queue and state, in one query (the health endpoint calls this). */
+  async stats(): Promise<QueueStats[]> {
+    const { rows } = await this.#boss.getDb().executeSql(
+      `SELECT name, state, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state`,
+      [[QUEUE.trigger, QUEUE.dead]],
+    );
+    return [QUEUE.trigger, QUEUE.dead].map((name) => {
+      const count = (...states: string[]) =>
+        rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
+      return { name, queued: count("created", "retry"), active: count("active"), failed: count("failed") };
+    });
+  }
+
+  /** The state of one job (tests, `tollgate` diagnostics). */
+  async job(name: QueueName, id: string) {
+    return this.#boss.getJobById(name, id, { includeArchive: true });
+  }
+
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` for the ones in hand to finish; a job still
+   * running after that is left to expire and be retried by another worker.
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.#boss.stop({ graceful: true, wait: true, timeout: timeoutMs, close: false });
+  }
+}

@@ -1,0 +1,54 @@
+import type { Logger } from "pino";
+import type { z } from "zod";
+import type { DeliveryStore, DeliveryOutcome } from "./deliveries.js";
+import type { JobQueue } from "./queue.js";
+import type { QueueName } from "./jobs.js";
+
+export interface JobResult {
+  /** `failed` here is a failure handled with intent (the user's input is wrong): not retried. */
+  outcome: DeliveryOutcome;
+  detail?: string;
+}
+
+/**
+ * Runs a queue's jobs: validates each job's data, runs the handler and records what became of
+ * the delivery. A thrown error is retried by the queue with backoff; on the last try the
+ * delivery is marked failed with the error, and the job goes to the dead-letter queue.
+ */
+export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(options: {
+  queue: JobQueue;
+  deliveries: DeliveryStore;
+  log: Logger;
+  name: QueueName;
+  schema: S;
+  concurrency: number;
+  pollingIntervalSeconds?: number;
+  handle: (data: z.output<S>, log: Logger) => Promise<JobResult>;
+}): Promise<void> {
+  const { queue, deliveries, name, schema, handle } = options;
+  await queue.work<unknown>(
+    name,
+    options.concurrency,
+    async (job) => {
+      const parsed = schema.safeParse(job.data);
+      const deliveryId = (job.data as { deliveryId?: string } | null)?.deliveryId;
+      const log = options.log.child({ job: job.id, queue: name, delivery: deliveryId });
+      try {
+        if (!parsed.success) throw new Error(`job data does not match the ${name} schema: ${parsed.error.message}`);
+        const result = await handle(parsed.data, log);
+        await deliveries.finish(parsed.data.deliveryId, result.outcome, result.detail);
+        log.info({ outcome: result.outcome, detail: result.detail }, "job finished");
+      } catch (error) {
+        const message = (error as Error).message;
+        if (job.lastTry) {
+          log.error({ err: error, tries: job.retryCount + 1 }, "job failed on its last try; moved to the dead-letter queue");
+          if (deliveryId) await deliveries.finish(deliveryId, "failed", message);
+        } else {
+          log.warn({ err: error, try: job.retryCount + 1, of: job.retryLimit + 1 }, "job failed; it will be retried");
+        }
+        throw error;
+      }
+    },
+    options.pollingIntervalSeconds,
+  );
+}

@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Database } from "../db/database.js";
+import type { JobQueue } from "../queue/queue.js";
+
+export const HEALTH_PATH = "/health";
+
+/**
+ * `GET /health`: 200 with the database and queue status when both answer, 503 otherwise.
+ * Load balancers and the Docker HEALTHCHECK call it.
+ */
+export function healthHandler(db: Database, queue: JobQueue, timeoutMs = 2000) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    if (req.method !== "GET" || req.url?.split("?")[0] !== HEALTH_PATH) return false;
+    const started = Date.now();
+    const [database, jobs] = await Promise.all([
+      probe(() => db.query("SELECT 1"), timeoutMs),
+      probe(() => queue.stats(), timeoutMs),
+    ]);
+    const ok = database.ok && jobs.ok;
+    const body = {
+      status: ok ? "ok" : "unavailable",
+      database: { ok: database.ok, kind: db.kind, ...(database.error ? { error: database.error } : {}) },
+      queue: { ok: jobs.ok, ...(jobs.ok ? { queues: jobs.value } : { error: jobs.error }) },
+      ms: Date.now() - started,
+    };
+    res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+    return true;
+  };
+}
+
+async function probe<T>(fn: () => Promise<T>, timeoutMs: number): Promise<{ ok: boolean; value?: T; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+    });
+    return { ok: true, value: await Promise.race([fn(), timeout]) };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,27 @@
+/** Real webhook payloads from @octokit/webhooks-examples, made ready for an installed app. */
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const examples = require("@octokit/webhooks-examples") as Array<{ name: string; examples: Array<Record<string, any>> }>;
+
+export const INSTALLATION_ID = 2_403_701;
+
+/** A deep copy of example `index` of `event.action`, with `installation` added (most lack it). */
+export function webhookExample(event: string, action: string, index = 0): Record<string, any> {
+  const found = examples.find((e) => e.name === event)?.examples.filter((x) => x.action === action) ?? [];
+  const example = found[index];
+  if (!example) throw new Error(`no example ${index} for ${event}.${action} (there are ${found.length})`);
+  const payload = structuredClone(example);
+  payload.installation ??= { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMjQwMzcwMQ==" };
+  return payload;
+}
+
+/** `issues.labeled` with the given label and sender kind. */
+export function issuesLabeled(label = "ai-ready", sender: "User" | "Bot" = "User"): Record<string, any> {
+  const payload = webhookExample("issues", "labeled");
+  payload.label = { ...payload.label, name: label };
+  if (sender === "Bot") {
+    payload.sender = { ...payload.sender, login: "tollgate[bot]", type: "Bot" };
+  }
+  return payload;
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { EnvError, loadEnv } from "../../../src/config/env.js";
+import { TEST_PRIVATE_KEY } from "../../helpers/keys.js";
+
+const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-env-")); // no stray .pem files here
+const registered = { APP_ID: "12345", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "s3cret" };
+
+function errorOf(env: Record<string, string>): string {
+  try {
+    loadEnv(env, cwd);
+  } catch (error) {
+    expect(error).toBeInstanceOf(EnvError);
+    return (error as Error).message;
+  }
+  throw new Error("expected an EnvError");
+}
+
+describe("loadEnv", () => {
+  it("applies defaults: embedded database under ./.tollgate, github.com, port 3000", () => {
+    const env = loadEnv(registered, cwd);
+    expect(env.github).toEqual({ appId: 12345, privateKey: TEST_PRIVATE_KEY, webhookSecret: "s3cret" });
+    expect(env.database).toEqual({ kind: "pglite", dataDir: path.join(cwd, ".tollgate", "pgdata") });
+    expect(env.githubApiUrl).toBe("https://api.github.com");
+    expect(env.port).toBe(3000);
+    expect(env.webhookPath).toBe("/api/github/webhooks");
+  });
+
+  it("uses DATABASE_URL, TOLLGATE_DATA_DIR and GitHub Enterprise settings", () => {
+    const env = loadEnv(
+      { ...registered, DATABASE_URL: "postgres://u:p@db:5432/tollgate", TOLLGATE_DATA_DIR: "/var/tg", GHE_HOST: "ghe.example.com", GHE_PROTOCOL: "http" },
+      cwd,
+    );
+    expect(env.database).toEqual({ kind: "postgres", url: "postgres://u:p@db:5432/tollgate" });
+    expect(env.dataDir).toBe("/var/tg");
+    expect(env.githubApiUrl).toBe("http://ghe.example.com/api/v3");
+  });
+
+  it("reads the key from PRIVATE_KEY_PATH", () => {
+    const file = path.join(cwd, "key.pem.txt");
+    writeFileSync(file, TEST_PRIVATE_KEY);
+    expect(loadEnv({ APP_ID: "1", PRIVATE_KEY_PATH: file, WEBHOOK_SECRET: "x" }, cwd).github?.privateKey).toContain("PRIVATE KEY");
+  });
+
+  it("has no GitHub credentials before registration (setup flow), except in production", () => {
+    expect(loadEnv({}, cwd).github).toBeUndefined();
+    expect(errorOf({ NODE_ENV: "production" })).toMatch(/^APP_ID is missing/);
+  });
+
+  it.each([
+    [{ ...registered, APP_ID: "abc" }, /^APP_ID must be the numeric App ID/],
+    [{ ...registered, APP_ID: "-4" }, /^APP_ID must be the numeric App ID/],
+    [{ ...registered, PRIVATE_KEY: "not a key" }, /^PRIVATE_KEY could not be read: The contents of "env.PRIVATE_KEY" could not be validated/],
+    [{ ...registered, PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----" }, /^PRIVATE_KEY is not a valid PEM private key/],
+    [{ APP_ID: "1", PRIVATE_KEY_PATH: "/nonexistent/key.pem", WEBHOOK_SECRET: "x" }, /^PRIVATE_KEY_PATH could not be read/],
+    [{ APP_ID: "1", WEBHOOK_SECRET: "x" }, /^PRIVATE_KEY is missing/],
+    [{ PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "x" }, /^APP_ID is missing/],
+    [{ APP_ID: "1", PRIVATE_KEY: TEST_PRIVATE_KEY }, /^WEBHOOK_SECRET is missing/],
+    [{ ...registered, DATABASE_URL: "mysql://localhost/db" }, /^DATABASE_URL must be a URL like postgres:\/\//],
+    [{ ...registered, DATABASE_URL: "not a url" }, /^DATABASE_URL must be a URL like postgres:\/\//],
+    [{ ...registered, PORT: "99999" }, /^PORT must be a port number/],
+    [{ ...registered, LOG_LEVEL: "loud" }, /^LOG_LEVEL /],
+    [{ ...registered, ANTHROPIC_BASE_URL: "ftp://x" }, /^ANTHROPIC_BASE_URL must be an http\(s\) URL/],
+    [{ ...registered, GHE_HOST: "https://ghe.example.com/" }, /^GHE_HOST must be a host name/],
+  ])("names the bad variable in one line: %#", (env, expected) => {
+    const message = errorOf(env as Record<string, string>);
+    expect(message).toMatch(expected);
+    expect(message).not.toContain("\n");
+  });
+
+  it("never echoes a secret in its message", () => {
+    const message = errorOf({ ...registered, DATABASE_URL: "mysql://user:hunter2@localhost/db" });
+    expect(message).not.toContain("hunter2");
+    expect(errorOf({ ...registered, PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nsecretbody\n-----END RSA PRIVATE KEY-----" })).not.toContain("secretbody");
+  });
+});

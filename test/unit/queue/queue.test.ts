@@ -1,0 +1,155 @@
+import type { Database } from "../../../src/db/database.js";
+import { DeliveryStore } from "../../../src/queue/deliveries.js";
+import { enqueueDelivery } from "../../../src/queue/enqueue.js";
+import { jobIdForDelivery } from "../../../src/queue/job-id.js";
+import { QUEUE, triggerJobSchema, type TriggerJob } from "../../../src/queue/jobs.js";
+import { JobQueue } from "../../../src/queue/queue.js";
+import { startWorker } from "../../../src/queue/worker.js";
+import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { captureLog } from "../../helpers/log.js";
+
+const job = (deliveryId: string): TriggerJob => ({
+  deliveryId,
+  installationId: 1,
+  repository: { id: 7, owner: "octo", name: "app", cloneUrl: "https://github.example/octo/app.git", defaultBranch: "main" },
+  issue: { number: 3, title: "Add a flag" },
+  label: "ai-ready",
+  sender: { login: "alice", id: 11 },
+});
+
+const delivery = (id: string) => ({ id, event: "issues", action: "labeled", installationId: 1, repository: "octo/app", sender: "alice" });
+
+async function until<T>(fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.each(DB_KINDS)("job queue on %s", (kind) => {
+  let db: Database;
+  let queue: JobQueue;
+  let deliveries: DeliveryStore;
+  const captured = captureLog();
+
+  beforeEach(async () => {
+    db = await freshDatabase(kind);
+    queue = new JobQueue(db, captured.log, { maintenance: false, retry: { retryLimit: 1, retryDelay: 1, retryBackoff: false } });
+    await queue.start();
+    deliveries = new DeliveryStore(db);
+  });
+  afterEach(async () => {
+    await queue.stop(5000);
+    await db.close();
+  });
+
+  const jobCount = async (name: string) =>
+    (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1", [name])).rows[0]!.n;
+
+  it("turns the same delivery sent 5 times at once into one delivery row and one job", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => enqueueDelivery(deliveries, queue, delivery("d-1"), { queue: QUEUE.trigger, data: job("d-1") })),
+    );
+    expect(results.filter((r) => r === "enqueued")).toHaveLength(1);
+    expect(await jobCount(QUEUE.trigger)).toBe(1);
+    expect(await deliveries.get("d-1")).toMatchObject({ status: "enqueued", job_id: jobIdForDelivery("d-1") });
+    // and again later, as a redelivery
+    expect(await enqueueDelivery(deliveries, queue, delivery("d-1"), { queue: QUEUE.trigger, data: job("d-1") })).toBe("duplicate");
+    expect(await jobCount(QUEUE.trigger)).toBe(1);
+  });
+
+  it("sends the job again when the delivery was recorded but its job never confirmed (crash between the two)", async () => {
+    await deliveries.record(delivery("d-2")); // the process died here last time
+    expect(await enqueueDelivery(deliveries, queue, delivery("d-2"), { queue: QUEUE.trigger, data: job("d-2") })).toBe("enqueued");
+    expect(await jobCount(QUEUE.trigger)).toBe(1);
+  });
+
+  it("runs a job and records the delivery's outcome", async () => {
+    const seen: string[] = [];
+    await startWorker({
+      queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+      handle: async (data) => {
+        seen.push(data.deliveryId);
+        return { outcome: "done", detail: "ran" };
+      },
+    });
+    await enqueueDelivery(deliveries, queue, delivery("d-3"), { queue: QUEUE.trigger, data: job("d-3") });
+    const row = await until(async () => {
+      const d = await deliveries.get("d-3");
+      return d?.status === "done" && d;
+    });
+    expect(row.detail).toBe("ran");
+    expect(seen).toEqual(["d-3"]);
+  });
+
+  it("retries a failing job, then records the failure with its error and dead-letters it", async () => {
+    let tries = 0;
+    await startWorker({
+      queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+      handle: async () => {
+        tries++;
+        throw new Error(`GitHub answered 502 (try ${tries})`);
+      },
+    });
+    await enqueueDelivery(deliveries, queue, delivery("d-4"), { queue: QUEUE.trigger, data: job("d-4") });
+    const row = await until(async () => {
+      const d = await deliveries.get("d-4");
+      return d?.status === "failed" && d;
+    });
+    expect(tries).toBe(2); // first try + retryLimit 1
+    expect(row.detail).toBe("GitHub answered 502 (try 2)");
+    const state = await until(async () => {
+      const j = await queue.job(QUEUE.trigger, jobIdForDelivery("d-4"));
+      return j?.state === "failed" && j;
+    });
+    expect(state.output).toMatchObject({ message: "GitHub answered 502 (try 2)" });
+    await until(async () => (await jobCount(QUEUE.dead)) === 1);
+    const warnings = captured.lines().filter((l) => l.msg === "job failed; it will be retried" && l.delivery === "d-4");
+    expect(warnings).toHaveLength(1);
+    expect(captured.lines().some((l) => l.level === 50 && l.delivery === "d-4")).toBe(true);
+  });
+
+  it("fails a job whose data does not match its schema, saying why", async () => {
+    await startWorker({
+      queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+      handle: async () => ({ outcome: "done" }),
+    });
+    await enqueueDelivery(deliveries, queue, delivery("d-5"), { queue: QUEUE.trigger, data: { deliveryId: "d-5", issue: "no" } });
+    const row = await until(async () => {
+      const d = await deliveries.get("d-5");
+      return d?.status === "failed" && d;
+    });
+    expect(row.detail).toMatch(/^job data does not match the tollgate-trigger schema/);
+  });
+
+  it("on stop, takes no new job and lets the one in hand finish", async () => {
+    let release!: () => void;
+    const started = new Promise<void>((resolve) => {
+      void startWorker({
+        queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+        handle: async (data) => {
+          resolve();
+          await new Promise<void>((r) => (release = r));
+          return { outcome: "done", detail: data.deliveryId };
+        },
+      });
+    });
+    await enqueueDelivery(deliveries, queue, delivery("d-6"), { queue: QUEUE.trigger, data: job("d-6") });
+    await started;
+    const stopping = queue.stop(10_000);
+    await enqueueDelivery(deliveries, queue, delivery("d-7"), { queue: QUEUE.trigger, data: job("d-7") });
+    setTimeout(() => release(), 300);
+    await stopping;
+    expect((await deliveries.get("d-6"))?.status).toBe("done");
+    expect((await deliveries.get("d-7"))?.status).toBe("enqueued"); // left for the next worker
+  });
+
+  it("reports queued, active and failed counts", async () => {
+    await enqueueDelivery(deliveries, queue, delivery("d-8"), { queue: QUEUE.trigger, data: job("d-8") });
+    const stats = await queue.stats();
+    expect(stats.find((s) => s.name === QUEUE.trigger)).toEqual({ name: QUEUE.trigger, queued: 1, active: 0, failed: 0 });
+  });
+});
