@@ -1,5 +1,10 @@
 -- Tollgate's first schema. Later changes come as new numbered files; never edit an applied one.
 
+-- The job queue's (pg-boss) schema, created here under the migration lock: when two processes
+-- start at once, pg-boss's own installer races on creating the schema itself, but not on
+-- anything inside an existing one.
+CREATE SCHEMA IF NOT EXISTS pgboss;
+
 -- Every webhook delivery Tollgate acted on, keyed by X-GitHub-Delivery (unchanged on redelivery).
 CREATE TABLE deliveries (
   id              text PRIMARY KEY,

@@ -1,11 +1,9 @@
 import type { Logger } from "pino";
-import type { AppEnv } from "../config/env.js";
 import type { Database } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
-import { openDatabase } from "../db/open.js";
 import { RunStore } from "../pipeline/runs.js";
 import { DeliveryStore } from "../queue/deliveries.js";
-import { JobQueue } from "../queue/queue.js";
+import { JobQueue, type JobQueueOptions } from "../queue/queue.js";
 
 export interface Services {
   db: Database;
@@ -16,13 +14,15 @@ export interface Services {
   close(timeoutMs?: number): Promise<void>;
 }
 
-/** Opens the database, applies migrations (Tollgate's and the queue's) and starts the queue. */
-export async function openServices(env: AppEnv, log: Logger, db?: Database): Promise<Services> {
-  const database = db ?? (await openDatabase(env, log));
+/**
+ * Applies the migrations (Tollgate's and the queue's) on an open database and starts the queue.
+ * The services own the database from here: `close()` closes it.
+ */
+export async function openServices(database: Database, log: Logger, queueOptions: JobQueueOptions = {}): Promise<Services> {
   try {
     const applied = await migrate(database);
     if (applied.length) log.info({ applied }, "database migrated");
-    const queue = new JobQueue(database, log.child({ name: "queue" }));
+    const queue = new JobQueue(database, log.child({ name: "queue" }), queueOptions);
     await queue.start();
     return {
       db: database,

@@ -1,4 +1,4 @@
-import { Probot } from "probot";
+import { Probot, type ProbotOctokit } from "probot";
 import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import type { ConfigReader } from "../config/load-repo-config.js";
@@ -10,8 +10,14 @@ import type { Services } from "./services.js";
 /** A factory of installation-authenticated Octokits: the worker's GitHub port. */
 export type GitHubFactory = (installationId: number) => Promise<ConfigReader>;
 
-export function githubFactory(credentials: GitHubAppCredentials, env: Pick<AppEnv, "githubApiUrl">, log: Logger): GitHubFactory {
+export function githubFactory(
+  credentials: GitHubAppCredentials,
+  env: Pick<AppEnv, "githubApiUrl">,
+  log: Logger,
+  Octokit?: typeof ProbotOctokit,
+): GitHubFactory {
   const probot = new Probot({
+    Octokit,
     appId: credentials.appId,
     privateKey: credentials.privateKey,
     secret: credentials.webhookSecret,

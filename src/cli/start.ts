@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { run as runProbot } from "probot";
 import { openServices } from "../app/services.js";
+import { openDatabase } from "../db/open.js";
 import { startServer } from "../app/server.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
@@ -16,7 +17,7 @@ export async function start(env: AppEnv, log: Logger): Promise<void> {
     await runProbot(() => undefined, { env: rawEnvironment() });
     return;
   }
-  const services = await openServices(env, log);
+  const services = await openServices(await openDatabase(env, log), log);
   await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
   const server = await startServer(env, env.github, services, log);
   onShutdown(log, async () => {

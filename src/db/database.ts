@@ -17,6 +17,11 @@ export interface Database extends Queryable {
   readonly kind: "postgres" | "pglite";
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` while holding a lock that every process on this database respects (a Postgres
+   * advisory lock held by a connection of its own); `fn` may use the database freely meanwhile.
+   */
+  exclusive<T>(key: number, fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -52,6 +52,19 @@ export function openPostgres(url: string, options: { max?: number; applicationNa
         client.release();
       }
     },
+    async exclusive(key, fn) {
+      const client = await pool.connect();
+      try {
+        await client.query("SELECT pg_advisory_lock($1)", [key]);
+        try {
+          return await fn();
+        } finally {
+          await client.query("SELECT pg_advisory_unlock($1)", [key]);
+        }
+      } finally {
+        client.release();
+      }
+    },
     async close() {
       await pool.end();
     },

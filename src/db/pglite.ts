@@ -41,6 +41,8 @@ function wrap(db: PGlite): EmbeddedDatabase {
     query: base.query,
     exec: base.exec,
     transaction: (fn) => db.transaction((tx) => fn(asQueryable(tx))),
+    // The embedded database belongs to this one process: there is nobody to exclude.
+    exclusive: (_key, fn) => fn(),
     async close() {
       if (!db.closed) await db.close();
     },

@@ -3,6 +3,8 @@ import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import { QUEUE, RETRY, type QueueName } from "./jobs.js";
 
+const QUEUE_SETUP_LOCK = 7_146_830_298;
+
 export interface JobQueueOptions {
   /** Run pg-boss maintenance (expiry, archiving) in this process. */
   maintenance?: boolean;
@@ -36,11 +38,13 @@ export interface QueueStats {
 export class JobQueue {
   readonly #boss: PgBoss;
   readonly #log: Logger;
+  readonly #db: Database;
   readonly #retry: NonNullable<JobQueueOptions["retry"]>;
   #started = false;
 
   constructor(db: Database, log: Logger, options: JobQueueOptions = {}) {
     this.#log = log;
+    this.#db = db;
     this.#retry = options.retry ?? RETRY;
     this.#boss = new PgBoss({
       db: { executeSql: (text: string, values?: unknown[]) => (values?.length ? db.query(text, values) : db.exec(text)) },
@@ -53,10 +57,13 @@ export class JobQueue {
   }
 
   async start(): Promise<void> {
-    await this.#boss.start();
+    // Processes starting together would deadlock creating the same queues: one at a time.
+    await this.#db.exclusive(QUEUE_SETUP_LOCK, async () => {
+      await this.#boss.start();
+      await this.#ensureQueue(QUEUE.dead, {});
+      await this.#ensureQueue(QUEUE.trigger, { ...this.#retry, expireInSeconds: 2 * 60 * 60, deadLetter: QUEUE.dead });
+    });
     this.#started = true;
-    await this.#ensureQueue(QUEUE.dead, {});
-    await this.#ensureQueue(QUEUE.trigger, { ...this.#retry, expireInSeconds: 2 * 60 * 60, deadLetter: QUEUE.dead });
   }
 
   async #ensureQueue(name: QueueName, options: Omit<PgBoss.Queue, "name">): Promise<void> {

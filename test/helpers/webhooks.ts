@@ -2,12 +2,14 @@
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-const examples = require("@octokit/webhooks-examples") as Array<{ name: string; examples: Array<Record<string, any>> }>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- fixtures are read and changed freely
+export type Payload = Record<string, any>;
+const examples = require("@octokit/webhooks-examples") as Array<{ name: string; examples: Payload[] }>;
 
 export const INSTALLATION_ID = 2_403_701;
 
 /** A deep copy of example `index` of `event.action`, with `installation` added (most lack it). */
-export function webhookExample(event: string, action: string, index = 0): Record<string, any> {
+export function webhookExample(event: string, action: string, index = 0): Payload {
   const found = examples.find((e) => e.name === event)?.examples.filter((x) => x.action === action) ?? [];
   const example = found[index];
   if (!example) throw new Error(`no example ${index} for ${event}.${action} (there are ${found.length})`);
@@ -17,7 +19,7 @@ export function webhookExample(event: string, action: string, index = 0): Record
 }
 
 /** `issues.labeled` with the given label and sender kind. */
-export function issuesLabeled(label = "ai-ready", sender: "User" | "Bot" = "User"): Record<string, any> {
+export function issuesLabeled(label = "ai-ready", sender: "User" | "Bot" = "User"): Payload {
   const payload = webhookExample("issues", "labeled");
   payload.label = { ...payload.label, name: label };
   if (sender === "Bot") {

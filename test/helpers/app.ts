@@ -1,0 +1,54 @@
+/**
+ * Tollgate as GitHub sees it in tests: the real app and workers on a fresh database, a Probot
+ * instance with a test key, GitHub's API mocked with nock (network disabled).
+ */
+import { Probot, ProbotOctokit } from "probot";
+import type { Logger } from "pino";
+import { openServices, type Services } from "../../src/app/services.js";
+import { githubFactory, startWorkers } from "../../src/app/workers.js";
+import { tollgateApp } from "../../src/index.js";
+import { freshDatabase, type DbKind } from "./db.js";
+import { TEST_PRIVATE_KEY } from "./keys.js";
+
+export const APP_ID = 123;
+export const WEBHOOK_SECRET = "test-webhook-secret";
+export const TestOctokit = ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } });
+
+export interface TestApp {
+  probot: Probot;
+  services: Services;
+  /** Starts this app's workers (polling every 0.5 s). */
+  startWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(kind: DbKind, log: Logger): Promise<TestApp> {
+  const services = await openServices(await freshDatabase(kind), log, {
+    maintenance: false,
+    retry: { retryLimit: 1, retryDelay: 1, retryBackoff: false },
+  });
+  const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit: TestOctokit });
+  await probot.load(tollgateApp(services), { cwd: process.cwd(), addHandler: () => undefined });
+  const credentials = { appId: APP_ID, privateKey: TEST_PRIVATE_KEY, webhookSecret: WEBHOOK_SECRET };
+  return {
+    probot,
+    services,
+    startWorkers: () =>
+      startWorkers(services, githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, TestOctokit), log, {
+        concurrency: 1,
+        pollingIntervalSeconds: 0.5,
+      }),
+    close: () => services.close(5000),
+  };
+}
+
+/** Polls until `fn` returns something truthy (the queue's workers poll, so results lag). */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

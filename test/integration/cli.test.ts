@@ -1,0 +1,117 @@
+/**
+ * The `tollgate` command as an operator runs it: the compiled CLI in a child process (built by
+ * `pretest`), with a clean environment.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { createPostgresDatabase } from "../helpers/db.js";
+import { TEST_PRIVATE_KEY } from "../helpers/keys.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CLI = path.join(ROOT, "dist/cli/main.js");
+const APP = { APP_ID: "123", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "cli-secret", LOG_FORMAT: "json", LOG_LEVEL: "info" };
+
+interface Child {
+  proc: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function tollgate(args: string[], env: Record<string, string>, cwd = mkdtempSync(path.join(tmpdir(), "tollgate-cli-"))): Child {
+  const proc = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: cwd, NO_SMEE_SETUP: "true", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (err += d));
+  const exit = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+  return { proc, stdout: () => out, stderr: () => err, exit };
+}
+
+async function waitFor(check: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const listeningPort = (text: string) => Number(/Listening on http:\/\/[^:]+:(\d+)/.exec(text)?.[1] ?? 0);
+
+describe("tollgate CLI", () => {
+  it.each([
+    [{ ...APP, APP_ID: "twelve" }, /^tollgate: APP_ID must be the numeric App ID/],
+    [{ ...APP, PRIVATE_KEY: "", PRIVATE_KEY_PATH: "/nonexistent/app.pem" }, /^tollgate: PRIVATE_KEY_PATH could not be read/],
+    [{ ...APP, DATABASE_URL: "localhost:5432/tollgate" }, /^tollgate: DATABASE_URL must be a URL like postgres:\/\//],
+  ])("exits 1 with one line naming a bad variable (%#)", async (env, expected) => {
+    const child = tollgate(["start"], env);
+    expect(await child.exit).toBe(1);
+    expect(child.stderr()).toMatch(expected);
+    expect(child.stderr().trim().split("\n")).toHaveLength(1);
+  });
+
+  it("retries an unreachable PostgreSQL, a log line per try, then exits 1", async () => {
+    const child = tollgate(["migrate"], { ...APP, DATABASE_URL: "postgres://tollgate:pw@127.0.0.1:1/tollgate", TOLLGATE_DB_CONNECT_ATTEMPTS: "2" });
+    expect(await child.exit).toBe(1);
+    expect(child.stdout().match(/is not reachable \(try \d of 2\)/g)).toHaveLength(2);
+    expect(child.stderr()).toMatch(/^tollgate: PostgreSQL at 127\.0\.0\.1:1\/tollgate is not reachable after 2 tries/);
+    expect(child.stdout() + child.stderr()).not.toContain(":pw@");
+  });
+
+  it("refuses `worker` on the embedded database, saying what to do", async () => {
+    const child = tollgate(["worker"], APP);
+    expect(await child.exit).toBe(1);
+    expect(child.stderr()).toMatch(/^tollgate: DATABASE_URL is not set: separate worker processes need a shared PostgreSQL database/);
+  });
+
+  it("migrates a PostgreSQL database from two processes at once", async () => {
+    const url = await createPostgresDatabase();
+    const [a, b] = [tollgate(["migrate"], { ...APP, DATABASE_URL: url }), tollgate(["migrate"], { ...APP, DATABASE_URL: url })];
+    const codes = await Promise.all([a.exit, b.exit]);
+    if (codes.some((c) => c !== 0)) console.log(a.stdout(), a.stderr(), b.stdout(), b.stderr());
+    expect(codes).toEqual([0, 0]);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const { rows } = await client.query("SELECT version FROM schema_migrations");
+    const boss = await client.query("SELECT count(*)::int AS n FROM pgboss.queue");
+    await client.end();
+    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(boss.rows[0].n).toBeGreaterThan(0);
+  });
+
+  it("starts on the embedded database, serves /health, and stops cleanly on SIGTERM", async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-start-"));
+    const child = tollgate(["start"], { ...APP, PORT: "0", HOST: "127.0.0.1" }, cwd);
+    await waitFor(() => listeningPort(child.stdout()) > 0 || child.proc.exitCode !== null, "the server to listen", 60_000);
+    const port = listeningPort(child.stdout());
+    const health = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: "ok", database: { ok: true, kind: "pglite" } });
+    child.proc.kill("SIGTERM");
+    expect(await child.exit).toBe(0);
+    expect(child.stdout()).toContain('"msg":"stopped"');
+    expect(child.stdout()).not.toContain("BEGIN RSA PRIVATE KEY");
+  });
+
+  it("serves Probot's setup flow when the app is not registered yet", async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-setup-"));
+    writeFileSync(path.join(cwd, "app.yml"), "name: Tollgate\nurl: https://example.com\n");
+    writeFileSync(path.join(cwd, "package.json"), JSON.stringify({ name: "tollgate", version: "0.0.0" }));
+    const child = tollgate(["start"], { PORT: "0", HOST: "127.0.0.1", LOG_FORMAT: "json" }, cwd);
+    await waitFor(() => /Listening on/.test(child.stdout()) || child.proc.exitCode !== null, "the setup server to listen");
+    const port = Number(/Listening on http:\/\/[^:]+:(\d+)/.exec(child.stdout())?.[1]);
+    const page = await fetch(`http://127.0.0.1:${port}/probot`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Register GitHub App");
+    child.proc.kill("SIGTERM");
+    await child.exit;
+  });
+});
