@@ -15,7 +15,7 @@ CREATE TABLE deliveries (
   sender          text,
   job_id          uuid,
   status          text NOT NULL DEFAULT 'received'
-                  CHECK (status IN ('received', 'enqueued', 'done', 'ignored', 'failed')),
+                  CHECK (status IN ('received', 'done', 'ignored', 'failed')),
   detail          text,
   received_at     timestamptz NOT NULL DEFAULT now(),
   finished_at     timestamptz

@@ -2,7 +2,7 @@
 /** The `tollgate` command. */
 import { Command } from "commander";
 import type { Logger } from "pino";
-import { EnvError, loadEnv, type AppEnv } from "../config/env.js";
+import { applyDotEnv, EnvError, loadEnv, type AppEnv } from "../config/env.js";
 import { DatabaseUnavailableError } from "../db/open.js";
 import { createLogger } from "../logging/logger.js";
 import { CliError } from "./errors.js";
@@ -10,13 +10,14 @@ import { migrateCommand } from "./migrate.js";
 import { start } from "./start.js";
 import { worker } from "./worker.js";
 
-type Action = (env: AppEnv, log: Logger) => Promise<void>;
+type Action = (env: AppEnv, log: Logger, options: Record<string, unknown>) => Promise<void>;
 
 /** Parses the environment, then runs the command; known problems become one line and exit 1. */
 function withEnv(action: Action) {
-  return async () => {
+  return async (options: Record<string, unknown> = {}) => {
     let env: AppEnv;
     try {
+      applyDotEnv();
       env = loadEnv();
     } catch (error) {
       if (error instanceof EnvError) fail(error.message);
@@ -24,7 +25,7 @@ function withEnv(action: Action) {
     }
     const log = createLogger(env);
     try {
-      await action(env, log);
+      await action(env, log, options);
     } catch (error) {
       if (error instanceof CliError || error instanceof DatabaseUnavailableError) fail(error.message);
       log.fatal({ err: error }, "tollgate stopped on an unexpected error");
@@ -44,7 +45,11 @@ const program = new Command()
   .name("tollgate")
   .description("Turns well-specified issues into reviewed pull requests, and shows what every step cost.");
 
-program.command("start").description("run the webhook server and its workers in one process").action(withEnv(start));
+program
+  .command("start")
+  .description("run the webhook server and its workers in one process")
+  .option("--no-workers", "serve webhooks only; `tollgate worker` processes run the jobs (needs DATABASE_URL)")
+  .action(withEnv((env, log, options) => start(env, log, { workers: options.workers !== false })));
 program.command("worker").description("run workers only (several processes may share one PostgreSQL database)").action(withEnv(worker));
 program.command("migrate").description("apply database migrations and exit").action(withEnv(migrateCommand));
 

@@ -5,20 +5,29 @@ import { openDatabase } from "../db/open.js";
 import { startServer } from "../app/server.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
+import { CliError } from "./errors.js";
 import { onShutdown } from "./shutdown.js";
 
 /**
- * `tollgate start` (`npm start`): the webhook server with workers in the same process. Before
+ * `tollgate start` (`npm start`): the webhook server with workers in the same process (or
+ * without, `--no-workers`, when `tollgate worker` processes do the work). Before
  * the app is registered (no APP_ID), Probot's setup flow registers it from app.yml.
  */
-export async function start(env: AppEnv, log: Logger): Promise<void> {
+export async function start(env: AppEnv, log: Logger, options: { workers?: boolean } = {}): Promise<void> {
   if (!env.github) {
     log.info("APP_ID is not set: serving the GitHub App setup flow; open the URL below to register Tollgate");
     await runProbot(() => undefined, { env: rawEnvironment() });
     return;
   }
+  if (options.workers === false && env.database.kind !== "postgres") {
+    throw new CliError("--no-workers needs DATABASE_URL: with the embedded database, nobody else can run the jobs");
+  }
   const services = await openServices(await openDatabase(env, log), log);
-  await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
+  if (options.workers !== false) {
+    await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
+  } else {
+    log.info("web only: jobs are left to `tollgate worker` processes");
+  }
   const server = await startServer(env, env.github, services, log);
   onShutdown(log, async () => {
     await server.stop(); // no new webhooks

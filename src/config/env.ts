@@ -3,6 +3,7 @@
  * everything else receives the typed `AppEnv` it returns.
  */
 import { createPrivateKey } from "node:crypto";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
@@ -186,6 +187,15 @@ function readGitHubCredentials(
 
 function pick(env: Environment, ...names: string[]): Record<string, string | undefined> {
   return Object.fromEntries(names.map((n) => [n, env[n]]));
+}
+
+/**
+ * Adds the variables of `.env` in `cwd`, if there is one, to the environment (set variables win).
+ * Probot's setup flow writes the new app's credentials there.
+ */
+export function applyDotEnv(cwd: string = process.cwd()): void {
+  const file = path.join(cwd, ".env");
+  if (existsSync(file)) process.loadEnvFile(file);
 }
 
 /** The raw environment, for the one consumer that needs it whole: Probot's setup flow. */

@@ -17,26 +17,23 @@ export class DeliveryStore {
   constructor(private readonly db: Database) {}
 
   /**
-   * Records a delivery. Returns `"new"` the first time; `"pending"` when it was recorded but its
-   * job was never confirmed as sent (a crash, or a concurrent copy in flight), so the caller sends
-   * again (the job id makes that safe); `"seen"` when there is nothing left to do.
+   * Records a delivery with the id of the job it becomes, in one statement. Returns `"new"` the
+   * first time; `"pending"` when it was recorded but not finished yet (its job may not have been
+   * sent: a crash, or a concurrent copy in flight), so the caller sends again, which the job id
+   * makes safe; `"seen"` when the delivery was already handled.
    */
-  async record(d: Delivery): Promise<"new" | "pending" | "seen"> {
-    const inserted = await this.db.query(
-      `INSERT INTO deliveries (id, event, action, installation_id, repository, sender)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [d.id, d.event, d.action ?? null, d.installationId ?? null, d.repository ?? null, d.sender ?? null],
+  async record(d: Delivery, jobId: string | null = null): Promise<"new" | "pending" | "seen"> {
+    const { rows } = await this.db.query<{ inserted: boolean; status: string | null }>(
+      `WITH inserted AS (
+         INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING id
+       )
+       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, (SELECT status FROM deliveries WHERE id = $1) AS status`,
+      [d.id, d.event, d.action ?? null, d.installationId ?? null, d.repository ?? null, d.sender ?? null, jobId],
     );
-    if (inserted.rows.length > 0) return "new";
-    const { rows } = await this.db.query<{ status: string }>("SELECT status FROM deliveries WHERE id = $1", [d.id]);
-    return rows[0]?.status === "received" ? "pending" : "seen";
-  }
-
-  async markEnqueued(id: string, jobId: string): Promise<void> {
-    await this.db.query(
-      "UPDATE deliveries SET status = 'enqueued', job_id = $2 WHERE id = $1 AND status = 'received'",
-      [id, jobId],
-    );
+    const row = rows[0]!;
+    if (row.inserted) return "new";
+    return row.status === "received" ? "pending" : "seen";
   }
 
   async finish(id: string, outcome: DeliveryOutcome, detail?: string, tx: Queryable = this.db): Promise<void> {

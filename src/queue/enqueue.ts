@@ -7,7 +7,10 @@ export type EnqueueResult = "enqueued" | "duplicate";
 
 /**
  * Records the delivery and sends its job, once: the same delivery again, also concurrently,
- * finds the delivery recorded and the job id taken, and sends nothing new.
+ * finds the job id taken and sends nothing new. The two writes go out together (the webhook's
+ * answer waits for the slower one, not for both in turn); a job re-sent for a delivery that was
+ * handled long ago, after the queue archived its first job, is skipped by the worker, which
+ * checks the delivery first.
  */
 export async function enqueueDelivery<T extends object>(
   deliveries: DeliveryStore,
@@ -15,10 +18,7 @@ export async function enqueueDelivery<T extends object>(
   delivery: Delivery,
   job: { queue: QueueName; data: T },
 ): Promise<EnqueueResult> {
-  const state = await deliveries.record(delivery);
-  if (state === "seen") return "duplicate";
   const jobId = jobIdForDelivery(delivery.id);
-  const created = await queue.send(job.queue, job.data, jobId);
-  await deliveries.markEnqueued(delivery.id, jobId);
-  return created ? "enqueued" : "duplicate";
+  const [recorded, sent] = await Promise.all([deliveries.record(delivery, jobId), queue.send(job.queue, job.data, jobId)]);
+  return recorded !== "seen" && sent ? "enqueued" : "duplicate";
 }

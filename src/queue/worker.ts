@@ -35,6 +35,11 @@ export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(o
       const log = options.log.child({ job: job.id, queue: name, delivery: deliveryId });
       try {
         if (!parsed.success) throw new Error(`job data does not match the ${name} schema: ${parsed.error.message}`);
+        const seen = await deliveries.get(parsed.data.deliveryId);
+        if (seen && seen.status !== "received") {
+          log.info({ status: seen.status }, "delivery already handled; job skipped");
+          return;
+        }
         const result = await handle(parsed.data, log);
         await deliveries.finish(parsed.data.deliveryId, result.outcome, result.detail);
         log.info({ outcome: result.outcome, detail: result.detail }, "job finished");

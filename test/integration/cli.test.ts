@@ -58,6 +58,14 @@ describe("tollgate CLI", () => {
     expect(child.stderr().trim().split("\n")).toHaveLength(1);
   });
 
+  it("reads .env from the working directory, where the setup flow writes the credentials", async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-dotenv-"));
+    writeFileSync(path.join(cwd, ".env"), "APP_ID=from-dotenv\nWEBHOOK_SECRET=x\n");
+    const child = tollgate(["start"], {}, cwd);
+    expect(await child.exit).toBe(1);
+    expect(child.stderr()).toMatch(/^tollgate: APP_ID must be the numeric App ID/);
+  });
+
   it("retries an unreachable PostgreSQL, a log line per try, then exits 1", async () => {
     const child = tollgate(["migrate"], { ...APP, DATABASE_URL: "postgres://tollgate:pw@127.0.0.1:1/tollgate", TOLLGATE_DB_CONNECT_ATTEMPTS: "2" });
     expect(await child.exit).toBe(1);
@@ -70,6 +78,12 @@ describe("tollgate CLI", () => {
     const child = tollgate(["worker"], APP);
     expect(await child.exit).toBe(1);
     expect(child.stderr()).toMatch(/^tollgate: DATABASE_URL is not set: separate worker processes need a shared PostgreSQL database/);
+  });
+
+  it("refuses `start --no-workers` on the embedded database", async () => {
+    const child = tollgate(["start", "--no-workers"], APP);
+    expect(await child.exit).toBe(1);
+    expect(child.stderr()).toMatch(/^tollgate: --no-workers needs DATABASE_URL/);
   });
 
   it("migrates a PostgreSQL database from two processes at once", async () => {

@@ -55,14 +55,14 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     );
     expect(results.filter((r) => r === "enqueued")).toHaveLength(1);
     expect(await jobCount(QUEUE.trigger)).toBe(1);
-    expect(await deliveries.get("d-1")).toMatchObject({ status: "enqueued", job_id: jobIdForDelivery("d-1") });
+    expect(await deliveries.get("d-1")).toMatchObject({ status: "received", job_id: jobIdForDelivery("d-1") });
     // and again later, as a redelivery
     expect(await enqueueDelivery(deliveries, queue, delivery("d-1"), { queue: QUEUE.trigger, data: job("d-1") })).toBe("duplicate");
     expect(await jobCount(QUEUE.trigger)).toBe(1);
   });
 
   it("sends the job again when the delivery was recorded but its job never confirmed (crash between the two)", async () => {
-    await deliveries.record(delivery("d-2")); // the process died here last time
+    await deliveries.record(delivery("d-2"), jobIdForDelivery("d-2")); // the process died before sending
     expect(await enqueueDelivery(deliveries, queue, delivery("d-2"), { queue: QUEUE.trigger, data: job("d-2") })).toBe("enqueued");
     expect(await jobCount(QUEUE.trigger)).toBe(1);
   });
@@ -112,6 +112,23 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     expect(captured.lines().some((l) => l.level === 50 && l.delivery === "d-4")).toBe(true);
   });
 
+  it("skips a job whose delivery was already handled (a job re-sent after the queue archived the first)", async () => {
+    await deliveries.record(delivery("d-9"), jobIdForDelivery("d-9"));
+    await deliveries.finish("d-9", "done", "first run");
+    let calls = 0;
+    await startWorker({
+      queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+      handle: async () => {
+        calls++;
+        return { outcome: "done", detail: "second run" };
+      },
+    });
+    await queue.send(QUEUE.trigger, job("d-9"), jobIdForDelivery("d-9"));
+    await until(async () => (await queue.job(QUEUE.trigger, jobIdForDelivery("d-9")))?.state === "completed");
+    expect(calls).toBe(0);
+    expect(await deliveries.get("d-9")).toMatchObject({ status: "done", detail: "first run" });
+  });
+
   it("fails a job whose data does not match its schema, saying why", async () => {
     await startWorker({
       queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
@@ -144,7 +161,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     setTimeout(() => release(), 300);
     await stopping;
     expect((await deliveries.get("d-6"))?.status).toBe("done");
-    expect((await deliveries.get("d-7"))?.status).toBe("enqueued"); // left for the next worker
+    expect((await deliveries.get("d-7"))?.status).toBe("received"); // left for the next worker
   });
 
   it("reports queued, active and failed counts", async () => {

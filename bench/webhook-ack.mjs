@@ -1,0 +1,158 @@
+// bench/webhook-ack: how fast Tollgate acknowledges a webhook, against a bare Probot app.
+//
+// Sends signed `issues.labeled` deliveries over loopback at a fixed rate (open loop: a request
+// is sent on schedule whether or not the previous one answered) to
+//   A. a bare Probot app that does nothing with the event, and
+//   B. Tollgate (`tollgate start`: embedded database, in-process workers, and a fake GitHub on
+//      loopback so the workers really run while the acks are measured),
+// in alternating rounds within one run, and reports p50/p99 latency, throughput, and B/A.
+//
+//   npm run build && node bench/webhook-ack.mjs [--rate 100] [--per-round 300] [--rounds 3]
+//   DATABASE_URL=postgres://… node bench/webhook-ack.mjs      # Tollgate on PostgreSQL instead
+//   DATABASE_URL=postgres://… node bench/webhook-ack.mjs --split  # web process + a `tollgate worker`
+import { spawn } from "node:child_process";
+import { createHmac, generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const env = process.env; // eslint-disable-line no-restricted-properties -- a bench script, not the app
+const root = fileURLToPath(new URL("..", import.meta.url));
+const { values: opts } = parseArgs({
+  options: {
+    rate: { type: "string", default: "100" },
+    "per-round": { type: "string", default: "300" },
+    rounds: { type: "string", default: "3" },
+    warmup: { type: "string", default: "50" },
+    split: { type: "boolean", default: false },
+  },
+});
+const rate = Number(opts.rate);
+const perRound = Math.min(Number(opts["per-round"]), 5000);
+const rounds = Math.min(Number(opts.rounds), 10);
+const warmup = Math.min(Number(opts.warmup), 500);
+
+const secret = "bench-secret";
+const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" });
+const examples = JSON.parse(readFileSync(path.join(root, "node_modules/@octokit/webhooks-examples/api.github.com/index.json"), "utf8"));
+const template = examples.find((e) => e.name === "issues").examples.find((x) => x.action === "labeled");
+
+// A fake GitHub on loopback: installation tokens, and no tollgate.yml anywhere (defaults).
+const github = createServer((req, res) => {
+  if (req.method === "POST" && /\/app\/installations\/\d+\/access_tokens$/.test(req.url)) {
+    res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ token: "ghs_bench", expires_at: new Date(Date.now() + 3600e3).toISOString() }));
+  } else {
+    res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: "Not Found" }));
+  }
+});
+await new Promise((r) => github.listen(0, "127.0.0.1", r));
+const githubHost = `127.0.0.1:${github.address().port}`;
+
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Starts a server process and waits until it answers on `readyPath` (at most 60 s). */
+async function startProcess(args, extraEnv, readyPath) {
+  const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-bench-"));
+  const port = await freePort();
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { PATH: env.PATH, APP_ID: "1", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", LOG_FORMAT: "json", ...extraEnv },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  let exited = false;
+  child.on("exit", () => (exited = true));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && !exited) {
+    const ok = await fetch(base + readyPath).then((r) => r.status < 500, () => false);
+    if (ok) return { child, url: `${base}/api/github/webhooks` };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${args.join(" ")} did not come up on port ${port}`);
+}
+
+let seq = 0;
+async function deliver(url) {
+  seq++;
+  const payload = structuredClone(template);
+  payload.installation = { id: 1 };
+  payload.label = { ...payload.label, name: "ai-ready" };
+  payload.issue = { ...payload.issue, number: seq };
+  const body = JSON.stringify(payload);
+  const headers = {
+    "content-type": "application/json",
+    "x-github-event": "issues",
+    "x-github-delivery": `bench-${process.pid}-${seq}`,
+    "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+  };
+  const t0 = performance.now();
+  const res = await fetch(url, { method: "POST", body, headers });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status} from ${url}`);
+  return performance.now() - t0;
+}
+
+async function load(url, count) {
+  const interval = 1000 / rate;
+  const started = performance.now();
+  const pending = [];
+  for (let i = 0; i < count; i++) {
+    const due = started + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(deliver(url));
+  }
+  const latencies = await Promise.all(pending);
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+function summary(samples, seconds) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { n: sorted.length, p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted.at(-1), throughput: sorted.length / seconds };
+}
+
+const bare = await startProcess([path.join(root, "bench/bare-probot.mjs")], {}, "/ping");
+const tollgateEnv = { GHE_HOST: githubHost, GHE_PROTOCOL: "http", ...(env.DATABASE_URL ? { DATABASE_URL: env.DATABASE_URL } : {}) };
+if (opts.split && !env.DATABASE_URL) throw new Error("--split needs DATABASE_URL");
+const cli = path.join(root, "dist/cli/main.js");
+const tollgate = await startProcess([cli, "start", ...(opts.split ? ["--no-workers"] : [])], tollgateEnv, "/health");
+const worker = opts.split
+  ? spawn(process.execPath, [cli, "worker"], { env: { PATH: env.PATH, APP_ID: "1", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret, LOG_LEVEL: "warn", ...tollgateEnv }, stdio: ["ignore", "ignore", "inherit"] })
+  : undefined;
+
+await load(bare.url, warmup);
+await load(tollgate.url, warmup);
+const results = { bare: { latencies: [], seconds: 0 }, tollgate: { latencies: [], seconds: 0 } };
+for (let r = 0; r < rounds; r++) {
+  for (const [name, target] of r % 2 === 0 ? [["bare", bare], ["tollgate", tollgate]] : [["tollgate", tollgate], ["bare", bare]]) {
+    const { latencies, seconds } = await load(target.url, perRound);
+    results[name].latencies.push(...latencies);
+    results[name].seconds += seconds;
+  }
+}
+bare.child.kill("SIGTERM");
+tollgate.child.kill("SIGTERM");
+worker?.kill("SIGTERM");
+github.close();
+
+const a = summary(results.bare.latencies, results.bare.seconds);
+const b = summary(results.tollgate.latencies, results.tollgate.seconds);
+const f = (n) => n.toFixed(2);
+console.log(`webhook-ack: ${rounds} rounds × ${perRound} deliveries at ${rate}/s, after ${warmup} warm-up each; Tollgate on ${env.DATABASE_URL ? "PostgreSQL" : "embedded PGlite"}, ${opts.split ? "workers in a separate process" : "workers in the web process"}`);
+console.log("| target | deliveries | p50 ms | p99 ms | max ms | throughput /s |");
+console.log("|---|---:|---:|---:|---:|---:|");
+console.log(`| bare Probot | ${a.n} | ${f(a.p50)} | ${f(a.p99)} | ${f(a.max)} | ${f(a.throughput)} |`);
+console.log(`| Tollgate | ${b.n} | ${f(b.p50)} | ${f(b.p99)} | ${f(b.max)} | ${f(b.throughput)} |`);
+console.log(`p99 ratio Tollgate / bare: ${f(b.p99 / a.p99)} (target ≤ 1.5 and p99 < 50 ms)`);
+process.exit(0);
