@@ -3,7 +3,7 @@
 import { Probot, Server } from "probot";
 import { pino } from "pino";
 
-const env = process.env; // eslint-disable-line no-restricted-properties -- a bench script, not the app
+const env = process.env;
 const log = pino({ level: "warn" });
 const server = new Server({
   Probot: Probot.defaults({ appId: Number(env.APP_ID), privateKey: env.PRIVATE_KEY, secret: env.WEBHOOK_SECRET, log }),

@@ -19,7 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-const env = process.env; // eslint-disable-line no-restricted-properties -- a bench script, not the app
+const env = process.env;
 const root = fileURLToPath(new URL("..", import.meta.url));
 const { values: opts } = parseArgs({
   options: {

@@ -1,7 +1,8 @@
 import nock from "nock";
 import { jobIdForDelivery } from "../../src/queue/job-id.js";
 import { QUEUE } from "../../src/queue/jobs.js";
-import { createTestApp, eventually, type TestApp } from "../helpers/app.js";
+import { createTestApp, type TestApp } from "../helpers/app.js";
+import { eventually } from "../helpers/eventually.js";
 import { DB_KINDS } from "../helpers/db.js";
 import { configFile, installationToken } from "../helpers/github.js";
 import { captureLog } from "../helpers/log.js";

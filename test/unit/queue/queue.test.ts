@@ -6,6 +6,7 @@ import { QUEUE, triggerJobSchema, type TriggerJob } from "../../../src/queue/job
 import { JobQueue } from "../../../src/queue/queue.js";
 import { startWorker } from "../../../src/queue/worker.js";
 import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { eventually } from "../../helpers/eventually.js";
 import { captureLog } from "../../helpers/log.js";
 
 const job = (deliveryId: string): TriggerJob => ({
@@ -18,16 +19,6 @@ const job = (deliveryId: string): TriggerJob => ({
 });
 
 const delivery = (id: string) => ({ id, event: "issues", action: "labeled", installationId: 1, repository: "octo/app", sender: "alice" });
-
-async function until<T>(fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.each(DB_KINDS)("job queue on %s", (kind) => {
   let db: Database;
@@ -77,7 +68,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
       },
     });
     await enqueueDelivery(deliveries, queue, delivery("d-3"), { queue: QUEUE.trigger, data: job("d-3") });
-    const row = await until(async () => {
+    const row = await eventually(async () => {
       const d = await deliveries.get("d-3");
       return d?.status === "done" && d;
     });
@@ -95,18 +86,18 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
       },
     });
     await enqueueDelivery(deliveries, queue, delivery("d-4"), { queue: QUEUE.trigger, data: job("d-4") });
-    const row = await until(async () => {
+    const row = await eventually(async () => {
       const d = await deliveries.get("d-4");
       return d?.status === "failed" && d;
     });
     expect(tries).toBe(2); // first try + retryLimit 1
     expect(row.detail).toBe("GitHub answered 502 (try 2)");
-    const state = await until(async () => {
+    const state = await eventually(async () => {
       const j = await queue.job(QUEUE.trigger, jobIdForDelivery("d-4"));
       return j?.state === "failed" && j;
     });
     expect(state.output).toMatchObject({ message: "GitHub answered 502 (try 2)" });
-    await until(async () => (await jobCount(QUEUE.dead)) === 1);
+    await eventually(async () => (await jobCount(QUEUE.dead)) === 1);
     const warnings = captured.lines().filter((l) => l.msg === "job failed; it will be retried" && l.delivery === "d-4");
     expect(warnings).toHaveLength(1);
     expect(captured.lines().some((l) => l.level === 50 && l.delivery === "d-4")).toBe(true);
@@ -124,7 +115,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
       },
     });
     await queue.send(QUEUE.trigger, job("d-9"), jobIdForDelivery("d-9"));
-    await until(async () => (await queue.job(QUEUE.trigger, jobIdForDelivery("d-9")))?.state === "completed");
+    await eventually(async () => (await queue.job(QUEUE.trigger, jobIdForDelivery("d-9")))?.state === "completed");
     expect(calls).toBe(0);
     expect(await deliveries.get("d-9")).toMatchObject({ status: "done", detail: "first run" });
   });
@@ -135,7 +126,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
       handle: async () => ({ outcome: "done" }),
     });
     await enqueueDelivery(deliveries, queue, delivery("d-5"), { queue: QUEUE.trigger, data: { deliveryId: "d-5", issue: "no" } });
-    const row = await until(async () => {
+    const row = await eventually(async () => {
       const d = await deliveries.get("d-5");
       return d?.status === "failed" && d;
     });
