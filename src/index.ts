@@ -19,25 +19,10 @@ export interface AppDeps {
 
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
   return (app, { addHandler }) => {
-    addHandler(healthHandler(deps.db, deps.queue));
-
+    addHandler(healthHandler(deps.db, deps.queue, app.log));
     app.on(
       "issues.labeled",
-      onIssuesLabeled((job, event) =>
-        enqueueDelivery(
-          deps.deliveries,
-          deps.queue,
-          {
-            id: job.deliveryId,
-            event: "issues",
-            action: event.action,
-            installationId: job.installationId,
-            repository: `${job.repository.owner}/${job.repository.name}`,
-            sender: event.sender,
-          },
-          { queue: QUEUE.trigger, data: job },
-        ),
-      ),
+      onIssuesLabeled((delivery, job) => enqueueDelivery(deps.deliveries, deps.queue, delivery, { queue: QUEUE.trigger, data: job })),
     );
   };
 }

@@ -29,7 +29,7 @@ export async function openServices(database: Database, log: Logger, queueOptions
       queue,
       deliveries: new DeliveryStore(database),
       runs: new RunStore(database),
-      async close(timeoutMs = 30_000) {
+      async close(timeoutMs = 25_000) {
         try {
           await queue.stop(timeoutMs);
         } finally {

@@ -4,7 +4,7 @@ import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import type { ConfigReader } from "../config/load-repo-config.js";
 import { acceptTrigger } from "../pipeline/accept-trigger.js";
 import { QUEUE, triggerJobSchema } from "../queue/jobs.js";
-import { startWorker } from "../queue/worker.js";
+import { startDeadLetterWorker, startWorker } from "../queue/worker.js";
 import type { Services } from "./services.js";
 
 /** A factory of installation-authenticated Octokits: the worker's GitHub port. */
@@ -43,5 +43,12 @@ export async function startWorkers(
     concurrency: options.concurrency,
     pollingIntervalSeconds: options.pollingIntervalSeconds,
     handle: (job, jobLog) => acceptTrigger(job, { github, runs: services.runs }, jobLog),
+  });
+  await startDeadLetterWorker({
+    queue: services.queue,
+    deliveries: services.deliveries,
+    log: log.child({ name: "worker" }),
+    name: QUEUE.dead,
+    pollingIntervalSeconds: options.pollingIntervalSeconds,
   });
 }

@@ -4,6 +4,7 @@ import { Command } from "commander";
 import type { Logger } from "pino";
 import { applyDotEnv, EnvError, loadEnv, type AppEnv } from "../config/env.js";
 import { DatabaseUnavailableError } from "../db/open.js";
+import { DatabaseInUseError } from "../db/pglite.js";
 import { createLogger } from "../logging/logger.js";
 import { CliError } from "./errors.js";
 import { migrateCommand } from "./migrate.js";
@@ -27,7 +28,7 @@ function withEnv(action: Action) {
     try {
       await action(env, log, options);
     } catch (error) {
-      if (error instanceof CliError || error instanceof DatabaseUnavailableError) fail(error.message);
+      if (error instanceof CliError || error instanceof DatabaseUnavailableError || error instanceof DatabaseInUseError) fail(error.message);
       log.fatal({ err: error }, "tollgate stopped on an unexpected error");
       process.exitCode = 1;
       // Let pino flush, then make sure nothing keeps the process alive.

@@ -1,19 +1,30 @@
 import type { Logger } from "pino";
 
+export interface Shutdown {
+  /** Adds a step to run on shutdown; steps run in reverse order of adding (last opened, first closed). */
+  add(step: () => Promise<void>): void;
+}
+
 /**
- * SIGTERM / SIGINT: run `stop` once (stop taking work, let the step in hand finish, close the
- * database), then exit. A second signal exits at once.
+ * SIGTERM / SIGINT: run the shutdown steps once (stop taking work, let the job in hand finish,
+ * close the database), then exit. Registered before anything is opened, so a signal during start
+ * still closes what is open. `npm start` forwards the terminal's Ctrl-C as a second SIGINT: a
+ * repeat within a second is ignored; a later one exits at once.
  */
-export function onShutdown(log: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
+export function onShutdown(log: Logger): Shutdown {
+  const steps: Array<() => Promise<void>> = [];
+  let stoppingSince = 0;
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince) {
+      if (Date.now() - stoppingSince < 1000) return;
       log.warn({ signal }, "second signal: exiting now");
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info({ signal }, "shutting down: no new jobs; waiting for the ones in hand");
-    stop().then(
+    (async () => {
+      for (const step of [...steps].reverse()) await step();
+    })().then(
       () => {
         log.info("stopped");
         process.exit(0);
@@ -24,6 +35,7 @@ export function onShutdown(log: Logger, stop: () => Promise<void>): void {
       },
     );
   };
-  process.once("SIGTERM", handler);
-  process.once("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  process.on("SIGINT", handler);
+  return { add: (step) => void steps.push(step) };
 }

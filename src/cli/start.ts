@@ -1,17 +1,17 @@
 import type { Logger } from "pino";
 import { run as runProbot } from "probot";
 import { openServices } from "../app/services.js";
-import { openDatabase } from "../db/open.js";
 import { startServer } from "../app/server.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
+import { openDatabase } from "../db/open.js";
 import { CliError } from "./errors.js";
 import { onShutdown } from "./shutdown.js";
 
 /**
  * `tollgate start` (`npm start`): the webhook server with workers in the same process (or
- * without, `--no-workers`, when `tollgate worker` processes do the work). Before
- * the app is registered (no APP_ID), Probot's setup flow registers it from app.yml.
+ * without, `--no-workers`, when `tollgate worker` processes do the work). Before the app is
+ * registered (no APP_ID), Probot's setup flow registers it from app.yml.
  */
 export async function start(env: AppEnv, log: Logger, options: { workers?: boolean } = {}): Promise<void> {
   if (!env.github) {
@@ -22,15 +22,17 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
   if (options.workers === false && env.database.kind !== "postgres") {
     throw new CliError("--no-workers needs DATABASE_URL: with the embedded database, nobody else can run the jobs");
   }
+  const shutdown = onShutdown(log);
   const services = await openServices(await openDatabase(env, log), log);
+  shutdown.add(() => services.close()); // finish the jobs in hand, then close the database
+  const server = await startServer(env, env.github, services, log).catch(async (error: unknown) => {
+    await services.close();
+    throw error;
+  });
+  shutdown.add(() => server.stop()); // first of all: no new webhooks
   if (options.workers !== false) {
     await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
   } else {
     log.info("web only: jobs are left to `tollgate worker` processes");
   }
-  const server = await startServer(env, env.github, services, log);
-  onShutdown(log, async () => {
-    await server.stop(); // no new webhooks
-    await services.close(); // finish the jobs in hand, then close the database
-  });
 }

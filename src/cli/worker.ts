@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { openServices } from "../app/services.js";
-import { openDatabase } from "../db/open.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import type { AppEnv } from "../config/env.js";
+import { openDatabase } from "../db/open.js";
 import { CliError } from "./errors.js";
 import { onShutdown } from "./shutdown.js";
 
@@ -14,8 +14,9 @@ export async function worker(env: AppEnv, log: Logger): Promise<void> {
     );
   }
   if (!env.github) throw new CliError("APP_ID is missing: workers need the GitHub App's APP_ID, PRIVATE_KEY and WEBHOOK_SECRET");
+  const shutdown = onShutdown(log);
   const services = await openServices(await openDatabase(env, log), log);
+  shutdown.add(() => services.close());
   await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
   log.info({ concurrency: env.workerConcurrency }, "worker started");
-  onShutdown(log, () => services.close());
 }

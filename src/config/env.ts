@@ -65,7 +65,7 @@ const schema = z.object({
     .trim()
     .regex(/^[0-9]+$/, "must be a port number")
     .transform(Number)
-    .refine((n) => n >= 0 && n <= 65535, "must be a port number between 0 and 65535")
+    .refine((n) => n >= 1 && n <= 65535, "must be a port number between 1 and 65535")
     .default(3000),
   HOST: optionalString,
   WEBHOOK_PATH: optionalString,

@@ -25,6 +25,8 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
+export const INT8_OID = 20;
+
 /** Postgres `int8` values outside the safe-integer range would lose precision as numbers. */
 export function parseInt8(value: string): number {
   const n = Number(value);

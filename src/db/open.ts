@@ -19,7 +19,7 @@ export async function openDatabase(
     log.info({ dataDir: config.dataDir }, "using the embedded database (set DATABASE_URL to use PostgreSQL)");
     return openPglite(config.dataDir);
   }
-  const db = openPostgres(config.url);
+  const db = openPostgres(config.url, { onError: (error) => log.warn({ err: error }, "an idle PostgreSQL connection failed") });
   const where = describe(config.url);
   try {
     // Rewrapped so that p-retry sees an Error of this realm whatever the driver threw.

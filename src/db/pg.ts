@@ -1,8 +1,6 @@
 import pg from "pg";
 import type { Database, Queryable, QueryResult } from "./database.js";
-import { parseInt8 } from "./database.js";
-
-const INT8_OID = 20;
+import { INT8_OID, parseInt8 } from "./database.js";
 
 /** Both adapters return `int8` as a number; `pg` alone would return a string. */
 const types = {
@@ -12,7 +10,10 @@ const types = {
   },
 };
 
-export function openPostgres(url: string, options: { max?: number; applicationName?: string } = {}): Database {
+export function openPostgres(
+  url: string,
+  options: { max?: number; applicationName?: string; onError?: (error: Error) => void } = {},
+): Database {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
@@ -20,7 +21,7 @@ export function openPostgres(url: string, options: { max?: number; applicationNa
     types: types as pg.CustomTypesConfig,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on("error", () => undefined);
+  pool.on("error", (error) => options.onError?.(error));
 
   const query = async <T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> => {
     const result = await pool.query(sql, params as unknown[]);
@@ -40,29 +41,31 @@ export function openPostgres(url: string, options: { max?: number; applicationNa
         },
         exec: async (sql: string) => lastRows(await client.query(sql)),
       };
+      let broken: Error | undefined;
       try {
         await client.query("BEGIN");
         const value = await fn(tx);
         await client.query("COMMIT");
         return value;
       } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
+        await client.query("ROLLBACK").catch((e: Error) => (broken = e));
         throw error;
       } finally {
-        client.release();
+        client.release(broken); // a connection that could not roll back is closed, not reused
       }
     },
     async exclusive(key, fn) {
       const client = await pool.connect();
+      let broken: Error | undefined;
       try {
         await client.query("SELECT pg_advisory_lock($1)", [key]);
         try {
           return await fn();
         } finally {
-          await client.query("SELECT pg_advisory_unlock($1)", [key]);
+          await client.query("SELECT pg_advisory_unlock($1)", [key]).catch((e: Error) => (broken = e));
         }
       } finally {
-        client.release();
+        client.release(broken); // closing the connection releases a lock it still holds
       }
     },
     async close() {

@@ -1,9 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
+import lockfile from "proper-lockfile";
 import type { Database, Queryable } from "./database.js";
-import { parseInt8 } from "./database.js";
+import { INT8_OID, parseInt8 } from "./database.js";
 
-const INT8_OID = 20;
+/** Two processes writing one embedded database would corrupt it. */
+export class DatabaseInUseError extends Error {
+  override name = "DatabaseInUseError";
+}
 
 /**
  * Opens (creating when needed) the embedded database in `dataDir`, or an in-memory one when
@@ -15,16 +19,33 @@ export interface EmbeddedDatabase extends Database {
 }
 
 export async function openPglite(dataDir: string | undefined, template?: Blob): Promise<EmbeddedDatabase> {
-  if (dataDir) await mkdir(dataDir, { recursive: true }); // PGlite does not create parents
-  const db = await PGlite.create({
-    dataDir,
-    parsers: { [INT8_OID]: parseInt8 },
-    ...(template ? { loadDataDir: template } : {}),
-  });
-  return wrap(db);
+  let unlock: () => Promise<void> = async () => undefined;
+  if (dataDir) {
+    await mkdir(dataDir, { recursive: true }); // PGlite does not create parents
+    try {
+      // A lock that goes stale when its process dies, so a crash does not lock the data out.
+      unlock = await lockfile.lock(dataDir, { stale: 15_000, update: 5_000, realpath: false });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+      throw new DatabaseInUseError(
+        `the embedded database in ${dataDir} is in use by another Tollgate process: stop it first, or give this one its own TOLLGATE_DATA_DIR`,
+      );
+    }
+  }
+  try {
+    const db = await PGlite.create({
+      dataDir,
+      parsers: { [INT8_OID]: parseInt8 },
+      ...(template ? { loadDataDir: template } : {}),
+    });
+    return wrap(db, unlock);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
 }
 
-function wrap(db: PGlite): EmbeddedDatabase {
+function wrap(db: PGlite, unlock: () => Promise<void>): EmbeddedDatabase {
   const asQueryable = (q: Pick<PGlite, "query" | "exec">): Queryable => ({
     async query<T>(sql: string, params?: unknown[]) {
       const result = await q.query<T>(sql, params as unknown[]);
@@ -45,6 +66,7 @@ function wrap(db: PGlite): EmbeddedDatabase {
     exclusive: (_key, fn) => fn(),
     async close() {
       if (!db.closed) await db.close();
+      await unlock().catch(() => undefined); // already released, or its folder is gone
     },
     dump: () => db.dumpDataDir("none"),
   };

@@ -44,7 +44,7 @@ export class RunStore {
     const { rows } = await this.db.query<RunRow>(
       `SELECT id, status, delivery_id, owner, repo, issue_number FROM runs
        WHERE delivery_id = $1 OR (repository_id = $2 AND issue_number = $3 AND status IN ('queued', 'running'))
-       ORDER BY (delivery_id = $1) DESC LIMIT 1`,
+       ORDER BY (delivery_id = $1) DESC NULLS LAST LIMIT 1`,
       [r.deliveryId, r.repositoryId, r.issueNumber],
     );
     const run = rows[0];

@@ -17,12 +17,12 @@ export class DeliveryStore {
   constructor(private readonly db: Database) {}
 
   /**
-   * Records a delivery with the id of the job it becomes, in one statement. Returns `"new"` the
-   * first time; `"pending"` when it was recorded but not finished yet (its job may not have been
-   * sent: a crash, or a concurrent copy in flight), so the caller sends again, which the job id
-   * makes safe; `"seen"` when the delivery was already handled.
+   * Records a delivery with the id of the job it becomes. Returns `"seen"` only when the
+   * delivery was already handled (done, ignored or failed); otherwise (new, recorded but not
+   * finished, or being recorded by a concurrent copy) `"send"`: sending its job again is safe,
+   * the job id makes the queue keep one.
    */
-  async record(d: Delivery, jobId: string | null = null): Promise<"new" | "pending" | "seen"> {
+  async record(d: Delivery, jobId: string | null = null): Promise<"send" | "seen"> {
     const { rows } = await this.db.query<{ inserted: boolean; status: string | null }>(
       `WITH inserted AS (
          INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id)
@@ -32,16 +32,20 @@ export class DeliveryStore {
       [d.id, d.event, d.action ?? null, d.installationId ?? null, d.repository ?? null, d.sender ?? null, jobId],
     );
     const row = rows[0]!;
-    if (row.inserted) return "new";
-    return row.status === "received" ? "pending" : "seen";
+    return row.inserted || row.status === null || row.status === "received" ? "send" : "seen";
   }
 
-  async finish(id: string, outcome: DeliveryOutcome, detail?: string, tx: Queryable = this.db): Promise<void> {
-    await tx.query("UPDATE deliveries SET status = $2, detail = $3, finished_at = now() WHERE id = $1", [
-      id,
-      outcome,
-      detail ?? null,
-    ]);
+  /**
+   * Records what became of a delivery. With `onlyIfOpen`, a delivery already finished keeps its
+   * outcome. Returns false when no row was changed.
+   */
+  async finish(id: string, outcome: DeliveryOutcome, detail?: string, options: { onlyIfOpen?: boolean; tx?: Queryable } = {}): Promise<boolean> {
+    const { rows } = await (options.tx ?? this.db).query(
+      `UPDATE deliveries SET status = $2, detail = $3, finished_at = now()
+       WHERE id = $1 ${options.onlyIfOpen ? "AND status = 'received'" : ""} RETURNING id`,
+      [id, outcome, detail ?? null],
+    );
+    return rows.length > 0;
   }
 
   async get(id: string) {

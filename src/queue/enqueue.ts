@@ -6,11 +6,9 @@ import type { QueueName } from "./jobs.js";
 export type EnqueueResult = "enqueued" | "duplicate";
 
 /**
- * Records the delivery and sends its job, once: the same delivery again, also concurrently,
- * finds the job id taken and sends nothing new. The two writes go out together (the webhook's
- * answer waits for the slower one, not for both in turn); a job re-sent for a delivery that was
- * handled long ago, after the queue archived its first job, is skipped by the worker, which
- * checks the delivery first.
+ * Records the delivery, then sends its job, once: the same delivery again, also concurrently,
+ * finds the job id taken and sends nothing new; one already handled sends nothing at all. The
+ * record comes first so that no job ever runs without its delivery row.
  */
 export async function enqueueDelivery<T extends object>(
   deliveries: DeliveryStore,
@@ -19,6 +17,6 @@ export async function enqueueDelivery<T extends object>(
   job: { queue: QueueName; data: T },
 ): Promise<EnqueueResult> {
   const jobId = jobIdForDelivery(delivery.id);
-  const [recorded, sent] = await Promise.all([deliveries.record(delivery, jobId), queue.send(job.queue, job.data, jobId)]);
-  return recorded !== "seen" && sent ? "enqueued" : "duplicate";
+  if ((await deliveries.record(delivery, jobId)) === "seen") return "duplicate";
+  return (await queue.send(job.queue, job.data, jobId)) ? "enqueued" : "duplicate";
 }

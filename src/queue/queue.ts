@@ -94,7 +94,7 @@ export class JobQueue {
 
   /** Jobs per queue and state, in one query (the health endpoint calls this). */
   async stats(): Promise<QueueStats[]> {
-    const { rows } = await this.#boss.getDb().executeSql(
+    const { rows } = await this.#db.query<{ name: string; state: string; n: number }>(
       `SELECT name, state, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state`,
       [[QUEUE.trigger, QUEUE.dead]],
     );
@@ -112,9 +112,10 @@ export class JobQueue {
 
   /**
    * Stops taking jobs and waits up to `timeoutMs` for the ones in hand to finish; a job still
-   * running after that is left to expire and be retried by another worker.
+   * running after that is failed by the queue, which counts as one of its tries: it is retried
+   * by a worker later, or dead-lettered if that was its last.
    */
-  async stop(timeoutMs = 30_000): Promise<void> {
+  async stop(timeoutMs = 25_000): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
     await this.#boss.stop({ graceful: true, wait: true, timeout: timeoutMs, close: false });

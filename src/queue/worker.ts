@@ -13,7 +13,8 @@ export interface JobResult {
 /**
  * Runs a queue's jobs: validates each job's data, runs the handler and records what became of
  * the delivery. A thrown error is retried by the queue with backoff; on the last try the
- * delivery is marked failed with the error, and the job goes to the dead-letter queue.
+ * delivery is marked failed with the error, and the job goes to the dead-letter queue (where
+ * `startDeadLetterWorker` also catches jobs that expired or were cut off by a shutdown).
  */
 export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(options: {
   queue: JobQueue;
@@ -33,15 +34,23 @@ export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(o
       const parsed = schema.safeParse(job.data);
       const deliveryId = (job.data as { deliveryId?: string } | null)?.deliveryId;
       const log = options.log.child({ job: job.id, queue: name, delivery: deliveryId });
+      if (!parsed.success) {
+        // Retrying cannot fix the data: record the failure and take the job off the queue.
+        const message = `job data does not match the ${name} schema: ${parsed.error.message}`;
+        log.error(message);
+        if (deliveryId) await deliveries.finish(deliveryId, "failed", message);
+        return;
+      }
       try {
-        if (!parsed.success) throw new Error(`job data does not match the ${name} schema: ${parsed.error.message}`);
         const seen = await deliveries.get(parsed.data.deliveryId);
         if (seen && seen.status !== "received") {
           log.info({ status: seen.status }, "delivery already handled; job skipped");
           return;
         }
         const result = await handle(parsed.data, log);
-        await deliveries.finish(parsed.data.deliveryId, result.outcome, result.detail);
+        if (!(await deliveries.finish(parsed.data.deliveryId, result.outcome, result.detail))) {
+          log.error({ outcome: result.outcome }, "job finished but its delivery is not recorded");
+        }
         log.info({ outcome: result.outcome, detail: result.detail }, "job finished");
       } catch (error) {
         const message = (error as Error).message;
@@ -53,6 +62,36 @@ export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(o
         }
         throw error;
       }
+    },
+    options.pollingIntervalSeconds,
+  );
+}
+
+/**
+ * The dead-letter queue's worker: a job lands there after its last failed try, also when that
+ * try ended without the handler's say (it expired, or a shutdown cut it off), so its delivery is
+ * marked failed here unless the handler already recorded the failure.
+ */
+export async function startDeadLetterWorker(options: {
+  queue: JobQueue;
+  deliveries: DeliveryStore;
+  log: Logger;
+  name: QueueName;
+  pollingIntervalSeconds?: number;
+}): Promise<void> {
+  await options.queue.work<{ deliveryId?: string }>(
+    options.name,
+    1,
+    async (job) => {
+      const deliveryId = job.data?.deliveryId;
+      if (!deliveryId) return;
+      const changed = await options.deliveries.finish(
+        deliveryId,
+        "failed",
+        "the job did not finish on any of its tries (it expired or was stopped before it could record an error)",
+        { onlyIfOpen: true },
+      );
+      if (changed) options.log.error({ delivery: deliveryId, job: job.id }, "job dead-lettered without a recorded error");
     },
     options.pollingIntervalSeconds,
   );

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import type { JobQueue } from "../queue/queue.js";
 
@@ -8,7 +9,7 @@ export const HEALTH_PATH = "/health";
  * `GET /health`: 200 with the database and queue status when both answer, 503 otherwise.
  * Load balancers and the Docker HEALTHCHECK call it.
  */
-export function healthHandler(db: Database, queue: JobQueue, timeoutMs = 2000) {
+export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeoutMs = 2000) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== "GET" || req.url?.split("?")[0] !== HEALTH_PATH) return false;
     const started = Date.now();
@@ -17,10 +18,12 @@ export function healthHandler(db: Database, queue: JobQueue, timeoutMs = 2000) {
       probe(() => queue.stats(), timeoutMs),
     ]);
     const ok = database.ok && jobs.ok;
+    // The endpoint is public: the reasons (host names, users) go to the log, not the answer.
+    if (!ok) log.warn({ database: database.error, queue: jobs.error }, "health check failed");
     const body = {
       status: ok ? "ok" : "unavailable",
-      database: { ok: database.ok, kind: db.kind, ...(database.error ? { error: database.error } : {}) },
-      queue: { ok: jobs.ok, ...(jobs.ok ? { queues: jobs.value } : { error: jobs.error }) },
+      database: { ok: database.ok, kind: db.kind },
+      queue: { ok: jobs.ok, ...(jobs.ok ? { queues: jobs.value } : {}) },
       ms: Date.now() - started,
     };
     res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));

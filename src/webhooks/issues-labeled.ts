@@ -1,35 +1,45 @@
 import type { Context } from "probot";
+import type { Delivery } from "../queue/deliveries.js";
 import type { EnqueueResult } from "../queue/enqueue.js";
 import type { TriggerJob } from "../queue/jobs.js";
 
-export type EnqueueTrigger = (job: TriggerJob, event: { action: string; sender: string }) => Promise<EnqueueResult>;
+export type EnqueueTrigger = (delivery: Delivery, job: TriggerJob) => Promise<EnqueueResult>;
 
 /**
- * `issues.labeled`: guard, turn the payload into a typed trigger job, enqueue, return. Whether
- * the label is this repo's trigger label and whether the sender may trigger is decided by the
- * worker, so GitHub gets its answer in milliseconds and no API call happens here.
+ * `issues.labeled`: guard, turn the payload into a typed trigger job, enqueue, return. No API
+ * call happens here, so GitHub gets its answer in milliseconds: the worker reads the repo's
+ * settings and decides whether the label is its trigger label (authorizing the sender arrives
+ * with the spec gate).
  */
 export function onIssuesLabeled(enqueue: EnqueueTrigger) {
   return async (context: Context<"issues.labeled">): Promise<void> => {
     const { payload } = context;
     if (context.isBot) return; // bots, Tollgate included, never start a run
     if (!payload.installation || !payload.label || payload.issue.pull_request) return;
+    const repository = payload.repository;
     const result = await enqueue(
+      {
+        id: context.id,
+        event: context.name,
+        action: payload.action,
+        installationId: payload.installation.id,
+        repository: repository.full_name,
+        sender: payload.sender.login,
+      },
       {
         deliveryId: context.id,
         installationId: payload.installation.id,
         repository: {
-          id: payload.repository.id,
-          owner: payload.repository.owner.login,
-          name: payload.repository.name,
-          cloneUrl: payload.repository.clone_url,
-          defaultBranch: payload.repository.default_branch,
+          id: repository.id,
+          owner: repository.owner.login,
+          name: repository.name,
+          cloneUrl: repository.clone_url,
+          defaultBranch: repository.default_branch,
         },
         issue: { number: payload.issue.number, title: payload.issue.title },
         label: payload.label.name,
         sender: { login: payload.sender.login, id: payload.sender.id },
       },
-      { action: payload.action, sender: payload.sender.login },
     );
     context.log.debug({ delivery: context.id, result }, "issues.labeled");
   };

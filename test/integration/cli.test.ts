@@ -3,12 +3,14 @@
  * `pretest`), with a clean environment.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { createPostgresDatabase } from "../helpers/db.js";
+import { loadMigrations } from "../../src/db/migrate.js";
+import { createPostgresDatabase, freePort } from "../helpers/db.js";
+import { eventually } from "../helpers/eventually.js";
 import { TEST_PRIVATE_KEY } from "../helpers/keys.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -36,13 +38,7 @@ function tollgate(args: string[], env: Record<string, string>, cwd = mkdtempSync
   return { proc, stdout: () => out, stderr: () => err, exit };
 }
 
-async function waitFor(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const listening = (child: Child) => eventually(async () => listeningPort(child.stdout()) || child.proc.exitCode !== null, 60_000);
 
 const listeningPort = (text: string) => Number(/Listening on http:\/\/[^:]+:(\d+)/.exec(text)?.[1] ?? 0);
 
@@ -97,14 +93,14 @@ describe("tollgate CLI", () => {
     const { rows } = await client.query("SELECT version FROM schema_migrations");
     const boss = await client.query("SELECT count(*)::int AS n FROM pgboss.queue");
     await client.end();
-    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(rows.map((r) => r.version).sort()).toEqual((await loadMigrations()).map((m) => m.version));
     expect(boss.rows[0].n).toBeGreaterThan(0);
   });
 
   it("starts on the embedded database, serves /health, and stops cleanly on SIGTERM", async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-start-"));
-    const child = tollgate(["start"], { ...APP, PORT: "0", HOST: "127.0.0.1" }, cwd);
-    await waitFor(() => listeningPort(child.stdout()) > 0 || child.proc.exitCode !== null, "the server to listen", 60_000);
+    const child = tollgate(["start"], { ...APP, PORT: String(await freePort()), HOST: "127.0.0.1" }, cwd);
+    await listening(child);
     const port = listeningPort(child.stdout());
     const health = await fetch(`http://127.0.0.1:${port}/health`);
     expect(health.status).toBe(200);
@@ -115,17 +111,43 @@ describe("tollgate CLI", () => {
     expect(child.stdout()).not.toContain("BEGIN RSA PRIVATE KEY");
   });
 
-  it("serves Probot's setup flow when the app is not registered yet", async () => {
+  it("serves Probot's setup flow with this repo's app.yml when the app is not registered yet", async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-setup-"));
-    writeFileSync(path.join(cwd, "app.yml"), "name: Tollgate\nurl: https://example.com\n");
-    writeFileSync(path.join(cwd, "package.json"), JSON.stringify({ name: "tollgate", version: "0.0.0" }));
-    const child = tollgate(["start"], { PORT: "0", HOST: "127.0.0.1", LOG_FORMAT: "json" }, cwd);
-    await waitFor(() => /Listening on/.test(child.stdout()) || child.proc.exitCode !== null, "the setup server to listen");
-    const port = Number(/Listening on http:\/\/[^:]+:(\d+)/.exec(child.stdout())?.[1]);
+    copyFileSync(path.join(ROOT, "app.yml"), path.join(cwd, "app.yml"));
+    copyFileSync(path.join(ROOT, "package.json"), path.join(cwd, "package.json"));
+    const child = tollgate(["start"], { PORT: String(await freePort()), HOST: "127.0.0.1", LOG_FORMAT: "json" }, cwd);
+    await listening(child);
+    const port = listeningPort(child.stdout());
     const page = await fetch(`http://127.0.0.1:${port}/probot`);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain("Register GitHub App");
+    const html = await page.text();
+    expect(html).toContain("Register GitHub App");
+    // the manifest posted to GitHub is ours: name, events and permissions
+    const manifest = JSON.parse(/name="manifest" id="manifest" value='([^']*)'/.exec(html)![1]!);
+    expect(manifest).toMatchObject({
+      name: "Tollgate",
+      public: false,
+      default_permissions: { issues: "write", contents: "write", pull_requests: "write", metadata: "read" },
+    });
+    expect(manifest.default_events).toContain("pull_request_review_comment");
     child.proc.kill("SIGTERM");
     await child.exit;
+  });
+
+  it("refuses a second process on the same embedded database", async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-twice-"));
+    const first = tollgate(["start"], { ...APP, PORT: String(await freePort()), HOST: "127.0.0.1" }, cwd);
+    await listening(first);
+    const second = tollgate(["start"], { ...APP, PORT: String(await freePort()), HOST: "127.0.0.1" }, cwd);
+    expect(await second.exit).toBe(1);
+    expect(second.stderr()).toMatch(/^tollgate: the embedded database in .* is in use by another Tollgate process/);
+    first.proc.kill("SIGTERM");
+    expect(await first.exit).toBe(0);
+  });
+
+  it("leaves the embedded database to `start`: `migrate` is for PostgreSQL", async () => {
+    const child = tollgate(["migrate"], APP);
+    expect(await child.exit).toBe(1);
+    expect(child.stderr()).toMatch(/^tollgate: DATABASE_URL is not set: `tollgate start` migrates the embedded database itself/);
   });
 });

@@ -6,7 +6,7 @@ import { startServer } from "../../src/app/server.js";
 import { loadEnv } from "../../src/config/env.js";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { APP_ID, WEBHOOK_SECRET } from "../helpers/app.js";
-import { freshDatabase } from "../helpers/db.js";
+import { freePort, freshDatabase } from "../helpers/db.js";
 import { TEST_PRIVATE_KEY } from "../helpers/keys.js";
 import { captureLog } from "../helpers/log.js";
 import { issuesLabeled } from "../helpers/webhooks.js";
@@ -22,7 +22,7 @@ describe("the HTTP server", () => {
   beforeAll(async () => {
     nock.disableNetConnect();
     nock.enableNetConnect(/^127\.0\.0\.1/);
-    const env = loadEnv({ APP_ID: String(APP_ID), PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET, PORT: "0", HOST: "127.0.0.1" });
+    const env = loadEnv({ APP_ID: String(APP_ID), PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET, PORT: String(await freePort()), HOST: "127.0.0.1" });
     services = await openServices(await freshDatabase("pglite"), captured.log, { maintenance: false });
     server = await startServer(env, env.github!, services, captured.log);
     base = `http://127.0.0.1:${server.port}`;
@@ -75,6 +75,9 @@ describe("the HTTP server", () => {
     await services.close(1000);
     const response = await fetch(`${base}/health`);
     expect(response.status).toBe(503);
-    expect(await response.json()).toMatchObject({ status: "unavailable", database: { ok: false } });
+    const body = await response.json();
+    expect(body).toMatchObject({ status: "unavailable", database: { ok: false } });
+    expect(JSON.stringify(body)).not.toMatch(/error|closed/i); // reasons go to the log, not to the public
+    expect(captured.lines().some((l) => l.msg === "health check failed")).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import { enqueueDelivery } from "../../../src/queue/enqueue.js";
 import { jobIdForDelivery } from "../../../src/queue/job-id.js";
 import { QUEUE, triggerJobSchema, type TriggerJob } from "../../../src/queue/jobs.js";
 import { JobQueue } from "../../../src/queue/queue.js";
-import { startWorker } from "../../../src/queue/worker.js";
+import { startDeadLetterWorker, startWorker } from "../../../src/queue/worker.js";
 import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 import { eventually } from "../../helpers/eventually.js";
 import { captureLog } from "../../helpers/log.js";
@@ -131,6 +131,24 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
       return d?.status === "failed" && d;
     });
     expect(row.detail).toMatch(/^job data does not match the tollgate-trigger schema/);
+    // not retried: retrying cannot fix the data
+    expect((await eventually(() => queue.job(QUEUE.trigger, jobIdForDelivery("d-5"))))).toMatchObject({ state: "completed", retryCount: 0 });
+  });
+
+  it("marks a dead-lettered job's delivery failed when nothing recorded why (expired, or cut off by a shutdown)", async () => {
+    await deliveries.record(delivery("d-10"), jobIdForDelivery("d-10"));
+    await deliveries.record(delivery("d-11"), jobIdForDelivery("d-11"));
+    await deliveries.finish("d-11", "failed", "GitHub answered 502");
+    await startDeadLetterWorker({ queue, deliveries, log: captured.log, name: QUEUE.dead, pollingIntervalSeconds: 0.5 });
+    await queue.send(QUEUE.dead, job("d-10"), "00000000-0000-4000-8000-000000000010");
+    await queue.send(QUEUE.dead, job("d-11"), "00000000-0000-4000-8000-000000000011");
+    const row = await eventually(async () => {
+      const d = await deliveries.get("d-10");
+      return d?.status === "failed" && d;
+    });
+    expect(row.detail).toMatch(/did not finish on any of its tries/);
+    await eventually(async () => (await queue.job(QUEUE.dead, "00000000-0000-4000-8000-000000000011"))?.state === "completed");
+    expect(await deliveries.get("d-11")).toMatchObject({ status: "failed", detail: "GitHub answered 502" });
   });
 
   it("on stop, takes no new job and lets the one in hand finish", async () => {
@@ -149,10 +167,11 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     await started;
     const stopping = queue.stop(10_000);
     await enqueueDelivery(deliveries, queue, delivery("d-7"), { queue: QUEUE.trigger, data: job("d-7") });
-    setTimeout(() => release(), 300);
+    setTimeout(() => release(), 1500); // longer than two polling intervals
     await stopping;
     expect((await deliveries.get("d-6"))?.status).toBe("done");
     expect((await deliveries.get("d-7"))?.status).toBe("received"); // left for the next worker
+    expect((await queue.job(QUEUE.trigger, jobIdForDelivery("d-7")))?.state).toBe("created");
   });
 
   it("reports queued, active and failed counts", async () => {
