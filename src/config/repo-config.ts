@@ -38,6 +38,14 @@ export const repoConfigSchema = z
       })
       .prefault({})
       .describe("The model id of each tier."),
+    fallbacks: z
+      .strictObject({
+        deep: z.array(modelId).max(3).default([]),
+        standard: z.array(modelId).max(3).default([]),
+        light: z.array(modelId).max(3).default([]),
+      })
+      .prefault({})
+      .describe("Models of the same tier to switch to, in order, when a tier's model stays overloaded."),
     phases: z
       .strictObject({
         gate: tier.default("deep"),
@@ -52,6 +60,10 @@ export const repoConfigSchema = z
       .strictObject({
         run_usd: usd.default(5).describe("A run stops at the next model call that could pass this many dollars."),
         daily_usd: usd.default(50).describe("Spend cap per installation per UTC day."),
+        phase_usd: z
+          .strictObject({ gate: usd.optional(), plan: usd.optional(), execute: usd.optional(), verify: usd.optional(), review: usd.optional() })
+          .default({})
+          .describe("Optional caps per phase of a run."),
       })
       .prefault({})
       .describe("Spending caps in US dollars."),

@@ -1,0 +1,272 @@
+/**
+ * The metered model client: the only way phases and agents reach a model. For each call it
+ * picks the model from the phase's tier, checks the budgets against the ledger plus the call's
+ * worst case, waits for the shared rate limiter, makes the attempt, and writes one `llm_calls`
+ * row per attempt (successful or not) before the caller sees the result. Retries, backoff and
+ * fallback to another model of the same tier happen here, inside the run's deadline.
+ */
+import type { Logger } from "pino";
+import type { PhaseName, RepoConfig, Tier } from "../config/repo-config.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { checkBudget, type BudgetLimits } from "./budget.js";
+import { systemClock, type Clock } from "./clock.js";
+import { DeadlineExceededError, ModelCallError, RETRYABLE } from "./errors.js";
+import type { ModelPort, ModelRequest, ModelResponse, Usage } from "./model.js";
+import { UNKNOWN_USAGE } from "./model.js";
+import { usdToMicros } from "./money.js";
+import type { PriceBook } from "./pricing.js";
+import { cacheUse } from "./prompt-cache.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import { completeUsage } from "./usage.js";
+
+export interface CallContext {
+  runId?: string;
+  installationId?: number;
+  phase: PhaseName | (string & {});
+  agent?: string;
+  iteration?: number;
+  /** The prompt template this call rendered (id and sha256 of the rendered text). */
+  prompt?: { id: string; sha256: string };
+}
+
+export interface MeteredCall {
+  context: CallContext;
+  request: Omit<ModelRequest, "model">;
+  /** Overrides the phase's tier. */
+  tier?: Tier;
+  signal?: AbortSignal;
+  /** Epoch milliseconds; no wait (rate limit, backoff) may end after it. */
+  deadline?: number;
+}
+
+export interface MeteredResponse extends ModelResponse {
+  /** The model that answered (a fallback, when the tier's own model stayed overloaded). */
+  model: string;
+  tier: Tier;
+  costMicros: number | null;
+  /** The `llm_calls` row of the successful attempt. */
+  ledgerId: number;
+}
+
+export interface RetryPolicy {
+  /** Attempts per call, all models together. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Consecutive overloads of one model before switching to the tier's next model. */
+  fallbackAfter: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 8000, fallbackAfter: 2 };
+
+export interface MeteredModelDeps {
+  port: ModelPort;
+  ledger: Ledger;
+  prices: PriceBook;
+  limiter: RateLimiter;
+  config: Pick<RepoConfig, "tiers" | "phases" | "fallbacks" | "budget">;
+  log: Logger;
+  clock?: Clock;
+  retry?: Partial<RetryPolicy>;
+  /** Jitter source in [0, 1); tests pin it. */
+  random?: () => number;
+  /** A run's cap raised by `/budget` replaces the config's. */
+  runBudgetMicros?: number;
+}
+
+/** What a thrown ModelCallError means to the person reading the run's report. */
+function explain(error: ModelCallError): string {
+  switch (error.kind) {
+    case "spend_limit":
+      return `the Anthropic account's spend limit is reached (${error.message}); raise it in the Anthropic console, then /retry`;
+    case "auth":
+      return `the Anthropic API rejected the key (${error.message}); check ANTHROPIC_API_KEY`;
+    case "permission":
+      return `the Anthropic API key may not use this model (${error.message})`;
+    case "not_found":
+      return `the model was not found (${error.message}); check the model ids under tiers: in .github/tollgate.yml`;
+    case "bad_request":
+      return `the model API refused the request (${error.message})`;
+    default:
+      return error.message;
+  }
+}
+
+export class MeteredModel {
+  readonly #d: MeteredModelDeps;
+  readonly #clock: Clock;
+  readonly #retry: RetryPolicy;
+  readonly #random: () => number;
+
+  constructor(deps: MeteredModelDeps) {
+    this.#d = deps;
+    this.#clock = deps.clock ?? systemClock;
+    this.#retry = { ...DEFAULT_RETRY, ...deps.retry };
+    this.#random = deps.random ?? Math.random;
+  }
+
+  /** The tier and model a phase runs on. */
+  modelFor(phase: string, tier?: Tier): { tier: Tier; models: string[] } {
+    const { tiers, phases, fallbacks } = this.#d.config;
+    const t = tier ?? (phases as Record<string, Tier>)[phase] ?? "standard";
+    return { tier: t, models: [tiers[t], ...fallbacks[t].filter((m) => m !== tiers[t])] };
+  }
+
+  #limits(): BudgetLimits {
+    const b = this.#d.config.budget;
+    const phaseMicros = Object.fromEntries(
+      Object.entries(b.phase_usd).flatMap(([phase, usd]) => (usd === undefined ? [] : [[phase, usdToMicros(usd)]])),
+    );
+    return { runMicros: this.#d.runBudgetMicros ?? usdToMicros(b.run_usd), phaseMicros, dailyMicros: usdToMicros(b.daily_usd) };
+  }
+
+  async call(call: MeteredCall): Promise<MeteredResponse> {
+    const { context } = call;
+    const { tier, models } = this.modelFor(context.phase, call.tier);
+    const cache = cacheUse(call.request);
+    const inputEstimate = estimateInputTokens(call.request);
+    const log = this.#d.log.child({ phase: context.phase, agent: context.agent, run: context.runId });
+    let modelIndex = 0;
+    let overloads = 0;
+    for (let attempt = 1; ; attempt++) {
+      const model = models[modelIndex]!;
+      const request: ModelRequest = { ...call.request, model };
+      const worst = this.#d.prices.worstCase(model, inputEstimate, request.maxTokens, cache.oneHour ? "1h" : cache.breakpoints ? "5m" : "none");
+      await checkBudget(
+        this.#d.ledger,
+        this.#limits(),
+        { runId: context.runId, installationId: context.installationId, phase: context.phase, iteration: context.iteration ?? 0 },
+        worst,
+        this.#clock.now(),
+      );
+      const reservation = await this.#d.limiter.acquire(model, inputEstimate, request.maxTokens, {
+        deadline: call.deadline,
+        signal: call.signal,
+      });
+      const started = this.#clock.now();
+      let response: ModelResponse;
+      try {
+        response = await this.#d.port.call(request, { signal: call.signal });
+      } catch (thrown) {
+        const error =
+          thrown instanceof ModelCallError ? thrown : new ModelCallError("stream", `the model call failed: ${(thrown as Error)?.message ?? thrown}`, { cause: thrown });
+        const latency = this.#clock.now() - started;
+        reservation.release();
+        if (error.details.headers) this.#d.limiter.observe(model, error.details.headers);
+        const usage = failedAttemptUsage(error, cache);
+        await this.#record(context, tier, model, attempt, usage, latency, request, {
+          error: error.message,
+          errorKind: error.kind,
+          requestId: error.details.requestId ?? null,
+        });
+        if (!RETRYABLE.has(error.kind)) {
+          log.error({ model, kind: error.kind, requestId: error.details.requestId }, explain(error));
+          throw new ModelCallError(error.kind, explain(error), error.details);
+        }
+        if (attempt >= this.#retry.maxAttempts) {
+          throw new ModelCallError(error.kind, `${error.message} (gave up after ${attempt} attempts)`, error.details);
+        }
+        let delay: number;
+        if (error.kind === "rate_limit") {
+          delay = error.details.retryAfterMs ?? this.#backoff(attempt);
+          this.#d.limiter.block(model, this.#clock.now() + delay);
+          overloads = 0;
+        } else {
+          delay = this.#backoff(attempt);
+          overloads++;
+          if (overloads >= this.#retry.fallbackAfter && modelIndex < models.length - 1) {
+            modelIndex++;
+            overloads = 0;
+            log.warn({ from: model, to: models[modelIndex] }, `${model} keeps failing (${error.kind}); falling back to ${models[modelIndex]} of the ${tier} tier`);
+          }
+        }
+        if (call.deadline !== undefined && this.#clock.now() + delay > call.deadline) {
+          throw new DeadlineExceededError(`${error.message}; retrying in ${Math.ceil(delay / 1000)} s would pass the run's deadline`);
+        }
+        log.warn({ model, kind: error.kind, attempt, delayMs: Math.round(delay) }, `model call failed (${error.kind}); retrying`);
+        await this.#clock.sleep(delay, call.signal);
+        continue;
+      }
+      const latency = this.#clock.now() - started;
+      reservation.release();
+      this.#d.limiter.observe(model, response.headers);
+      for (const problem of response.usageProblems) log.warn({ model, requestId: response.requestId, raw: response.usage.raw }, `implausible usage rejected: ${problem}`);
+      const usage = completeUsage(response.usage, cache);
+      const { id, costMicros } = await this.#record(context, tier, model, attempt, usage, latency, request, {
+        stopReason: response.stopReason,
+        requestId: response.requestId,
+      });
+      if (costMicros === null) log.warn({ model }, `cost of this ${model} call is unknown (no price for the model, or usage not reported)`);
+      return { ...response, usage, model, tier, costMicros, ledgerId: id };
+    }
+  }
+
+  /** Exponential backoff with full jitter. */
+  #backoff(attempt: number): number {
+    const cap = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+    return cap / 2 + (this.#random() * cap) / 2;
+  }
+
+  async #record(
+    context: CallContext,
+    tier: Tier,
+    model: string,
+    attempt: number,
+    usage: Usage,
+    latencyMs: number,
+    request: ModelRequest,
+    outcome: { stopReason?: string | null; requestId?: string | null; error?: string; errorKind?: string },
+  ): Promise<{ id: number; costMicros: number | null }> {
+    const costMicros = this.#d.prices.cost(model, usage, new Date(this.#clock.now()));
+    const id = await this.#d.ledger.record({
+      runId: context.runId ?? null,
+      installationId: context.installationId ?? null,
+      phase: context.phase,
+      agent: context.agent ?? null,
+      iteration: context.iteration ?? 0,
+      attempt,
+      provider: this.#d.port.provider,
+      tier,
+      model,
+      status: outcome.error ? "error" : "ok",
+      usage,
+      costMicros,
+      latencyMs,
+      stopReason: outcome.stopReason ?? null,
+      requestId: outcome.requestId ?? null,
+      promptId: context.prompt?.id ?? null,
+      promptSha256: context.prompt?.sha256 ?? null,
+      error: outcome.error ?? null,
+      errorKind: outcome.errorKind ?? null,
+      streamed: request.stream ?? false,
+    });
+    return { id, costMicros };
+  }
+}
+
+/**
+ * What a failed attempt used. A stream cut mid-way reported its usage so far (the input was
+ * billed): that is kept. An HTTP error answer (429, 529, 500…) produced no tokens: zero, as the
+ * provider bills it. A connection failure or timeout may or may not have been processed: unknown.
+ */
+function failedAttemptUsage(error: ModelCallError, cache: { breakpoints: number; oneHour: boolean }): Usage {
+  if (error.details.usage) return completeUsage(error.details.usage, cache);
+  if (error.details.status !== undefined) return { ...ZERO_USAGE };
+  return UNKNOWN_USAGE;
+}
+
+const ZERO_USAGE: Usage = {
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheWriteTokens: 0,
+  cacheWrite5mTokens: 0,
+  cacheWrite1hTokens: 0,
+  cacheReadTokens: 0,
+  raw: null,
+};
+
+/** A conservative input size: about 3 characters per token over everything sent. */
+export function estimateInputTokens(request: Omit<ModelRequest, "model">): number {
+  const size = JSON.stringify([request.system ?? "", request.tools ?? [], request.messages]).length;
+  return Math.ceil(size / 3);
+}

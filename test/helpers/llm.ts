@@ -1,0 +1,69 @@
+/** The metered model wired to a scripted model, a fresh ledger and a clock the test controls. */
+import type { Logger } from "pino";
+import { parseRepoConfig, type RepoConfigInput } from "../../src/config/repo-config.js";
+import type { Database } from "../../src/db/database.js";
+import { Ledger } from "../../src/ledger/ledger.js";
+import type { Clock } from "../../src/llm/clock.js";
+import { MeteredModel, type RetryPolicy } from "../../src/llm/metered-model.js";
+import { DEFAULT_PRICES } from "../../src/llm/prices.js";
+import { PriceBook } from "../../src/llm/pricing.js";
+import { RateLimiter } from "../../src/llm/rate-limiter.js";
+import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
+
+/** A clock whose sleeps pass at once, recording how long they were. */
+export function fakeClock(start = Date.parse("2026-11-28T12:00:00Z")): Clock & { sleeps: number[]; advance(ms: number): void } {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    advance: (ms) => void (now += ms),
+    async sleep(ms, signal) {
+      if (signal?.aborted) throw signal.reason;
+      sleeps.push(ms);
+      now += ms;
+    },
+  };
+}
+
+export interface MeteredSetup {
+  model: MeteredModel;
+  scripted: ScriptedModel;
+  ledger: Ledger;
+  clock: ReturnType<typeof fakeClock>;
+  limiter: RateLimiter;
+}
+
+export function meteredSetup(
+  db: Database,
+  log: Logger,
+  steps: ScriptStep[],
+  options: { config?: RepoConfigInput; retry?: Partial<RetryPolicy>; clock?: ReturnType<typeof fakeClock> } = {},
+): MeteredSetup {
+  const clock = options.clock ?? fakeClock();
+  const scripted = new ScriptedModel(steps);
+  const ledger = new Ledger(db);
+  const limiter = new RateLimiter(clock);
+  const model = new MeteredModel({
+    port: scripted,
+    ledger,
+    prices: new PriceBook(DEFAULT_PRICES),
+    limiter,
+    config: parseRepoConfig(options.config ?? {}),
+    log,
+    clock,
+    retry: options.retry,
+    random: () => 0.5,
+  });
+  return { model, scripted, ledger, clock, limiter };
+}
+
+/** Inserts a run row (the ledger's foreign key) and returns its id. */
+export async function insertRun(db: Database, overrides: { issue?: number; budgetMicros?: number; installationId?: number } = {}): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, budget_usd_micros, status)
+     VALUES ($1, 7, 'octo', 'app', $2, $3, 'running') RETURNING id`,
+    [overrides.installationId ?? 1, overrides.issue ?? 1, overrides.budgetMicros ?? 5_000_000],
+  );
+  return rows[0]!.id;
+}
