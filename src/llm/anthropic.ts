@@ -146,14 +146,16 @@ export function toModelError(
       cause: error,
     });
   }
-  if (error instanceof SyntaxError) {
-    return new ModelCallError("invalid_response", `the model API answered with something that is not JSON: ${error.message}`, {
+  // By name, not instanceof: a JSON.parse error may come from another realm.
+  const named = error as { name?: unknown; message?: unknown } | null;
+  if (named?.name === "SyntaxError") {
+    return new ModelCallError("invalid_response", `the model API answered with something that is not JSON: ${String(named.message)}`, {
       cause: error,
       usage,
       ...context,
     });
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = typeof named?.message === "string" ? named.message : String(error);
   return new ModelCallError("stream", `the answer was cut off: ${message}`, { cause: error, usage, ...context });
 }
 

@@ -115,11 +115,30 @@ function allDeepCost(rows: CostRow[], prices: PriceBook, deepModel: string, at?:
 
 const pct = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`;
 
-export function renderCostTable(options: CostTableOptions): string {
-  const rows = orderRows(options.rows);
-  const t = totals(rows);
-  if (rows.length === 0) return "No model calls yet.";
-  const sumUnknown = (f: (r: CostRow) => number) => rows.reduce((s, r) => s + f(r), 0);
+/** GitHub caps an issue or PR body, and a comment, at 65,536 characters; leave room around the table. */
+export const COST_TABLE_MAX_CHARS = 60_000;
+
+/**
+ * Renders the table, safely under `maxChars`: when there are too many phase/model rows, the
+ * cheapest ones are folded into one "more rows" line; the totals still cover every row.
+ */
+export function renderCostTable(options: CostTableOptions, maxChars = COST_TABLE_MAX_CHARS): string {
+  let keep = options.rows.length;
+  for (;;) {
+    const text = render(options, keep);
+    if (text.length <= maxChars || keep === 0) return text;
+    keep = Math.floor(keep / 2);
+  }
+}
+
+function render(options: CostTableOptions, keep: number): string {
+  const all = orderRows(options.rows);
+  const kept = new Set([...all].sort((a, b) => b.costMicros - a.costMicros).slice(0, keep));
+  const rows = all.filter((r) => kept.has(r));
+  const folded = all.filter((r) => !kept.has(r));
+  const t = totals(all);
+  if (all.length === 0) return "No model calls yet.\n";
+  const sumUnknown = (f: (r: CostRow) => number) => all.reduce((s, r) => s + f(r), 0);
   const lines = [
     "| Phase | Model | Calls | Input | Cache write | Cache read | Output | Cost (USD) | Time |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -127,12 +146,15 @@ export function renderCostTable(options: CostTableOptions): string {
       (r) =>
         `| ${r.phase} | ${r.model} | ${int(r.calls)} | ${tokens(r.input, r.unknownInput, r.calls)} | ${tokens(r.cacheWrite, r.unknownCacheWrite, r.calls)} | ${tokens(r.cacheRead, r.unknownCacheRead, r.calls)} | ${tokens(r.output, r.unknownOutput, r.calls)} | ${money(r.costMicros, r.unknownCost, r.calls)} | ${formatDuration(r.latencyMs)} |`,
     ),
+    ...(folded.length
+      ? [`| … ${int(folded.length)} more rows | | ${int(totals(folded).calls)} | | | | | ${formatUsd(totals(folded).costMicros, { precise: true })} | |`]
+      : []),
     `| **Total** | | **${int(t.calls)}** | **${tokens(t.input, sumUnknown((r) => r.unknownInput), t.calls)}** | **${tokens(t.cacheWrite, sumUnknown((r) => r.unknownCacheWrite), t.calls)}** | **${tokens(t.cacheRead, sumUnknown((r) => r.unknownCacheRead), t.calls)}** | **${tokens(t.output, sumUnknown((r) => r.unknownOutput), t.calls)}** | **${money(t.costMicros, t.unknownCost, t.calls)}** | **${formatDuration(t.latencyMs)}** |`,
     "",
   ];
 
   const notes: string[] = [];
-  if (rows.some((r) => r.unknownInput || r.unknownOutput || r.unknownCacheRead || r.unknownCacheWrite || r.unknownCost)) {
+  if (all.some((r) => r.unknownInput || r.unknownOutput || r.unknownCacheRead || r.unknownCacheWrite || r.unknownCost)) {
     notes.push(`\\* Some calls did not report this figure, or their model has no known price; the sum covers the calls that did (${int(t.unknownCost)} of ${int(t.calls)} calls have an unknown cost).`);
   }
   const head: string[] = [];
@@ -145,14 +167,14 @@ export function renderCostTable(options: CostTableOptions): string {
 
   const inputAll = t.input + t.cacheWrite + t.cacheRead;
   if (inputAll > 0) {
-    const saving = cachingSaving(rows, options.prices, options.at);
+    const saving = cachingSaving(all, options.prices, options.at);
     notes.push(
       `Cache: ${pct(t.cacheRead, inputAll)} of input tokens read from the cache; ${
         saving === null ? "what it saved is unknown (a model has no known price)" : saving >= 0 ? `caching saved ${formatUsd(saving, { precise: true })}` : `caching cost ${formatUsd(-saving, { precise: true })} more than it saved`
       }.`,
     );
   }
-  const deep = allDeepCost(rows, options.prices, options.deepModel, options.at);
+  const deep = allDeepCost(all, options.prices, options.deepModel, options.at);
   if (deep === null || t.unknownCost > 0) {
     notes.push(`Tiering: what these tokens would have cost on ${options.deepModel} (deep) for every phase is unknown.`);
   } else {
@@ -163,10 +185,19 @@ export function renderCostTable(options: CostTableOptions): string {
   }
 
   const byPhase = new Map<string, number>();
-  for (const r of rows) byPhase.set(r.phase, (byPhase.get(r.phase) ?? 0) + r.costMicros);
-  const slices = [...byPhase].filter(([, micros]) => micros > 0);
+  for (const r of all) byPhase.set(r.phase, (byPhase.get(r.phase) ?? 0) + r.costMicros);
+  const slices = pieSlices(byPhase);
   const pie = slices.length
-    ? ["", "```mermaid", "pie showData title Cost by phase (USD)", ...slices.map(([phase, micros]) => `    "${phase}" : ${(micros / 1_000_000).toFixed(4)}`), "```"]
+    ? ["```mermaid", "pie showData title Cost by phase (USD)", ...slices.map(([phase, micros]) => `    "${phase}" : ${(micros / 1_000_000).toFixed(4)}`), "```"]
     : [];
   return [...lines, ...notes.map((n) => `${n}\n`), ...pie].join("\n").trimEnd() + "\n";
+}
+
+/** At most 12 slices, the rest as "other": a pie with more is unreadable. */
+function pieSlices(byPhase: Map<string, number>): Array<[string, number]> {
+  const positive = [...byPhase].filter(([, micros]) => micros > 0);
+  if (positive.length <= 12) return positive;
+  const sorted = [...positive].sort((a, b) => b[1] - a[1]);
+  const other = sorted.slice(11).reduce((sum, [, micros]) => sum + micros, 0);
+  return [...sorted.slice(0, 11), ["other", other]];
 }
