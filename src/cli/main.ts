@@ -7,14 +7,16 @@ import { DatabaseUnavailableError } from "../db/open.js";
 import { DatabaseInUseError } from "../db/pglite.js";
 import { createLogger } from "../logging/logger.js";
 import { CliError } from "./errors.js";
+import { DIMENSIONS } from "../ledger/rollup.js";
 import { migrateCommand } from "./migrate.js";
+import { report, type ReportOptions } from "./report.js";
 import { start } from "./start.js";
 import { worker } from "./worker.js";
 
 type Action = (env: AppEnv, log: Logger, options: Record<string, unknown>) => Promise<void>;
 
 /** Parses the environment, then runs the command; known problems become one line and exit 1. */
-function withEnv(action: Action) {
+function withEnv(action: Action, logTo: 1 | 2 = 1) {
   return async (options: Record<string, unknown> = {}) => {
     let env: AppEnv;
     try {
@@ -24,7 +26,7 @@ function withEnv(action: Action) {
       if (error instanceof EnvError) fail(error.message);
       throw error;
     }
-    const log = createLogger(env);
+    const log = createLogger(env, logTo);
     try {
       await action(env, log, options);
     } catch (error) {
@@ -53,5 +55,15 @@ program
   .action(withEnv((env, log, options) => start(env, log, { workers: options.workers !== false })));
 program.command("worker").description("run workers only (several processes may share one PostgreSQL database)").action(withEnv(worker));
 program.command("migrate").description("apply database migrations and exit").action(withEnv(migrateCommand));
+program
+  .command("report")
+  .description("model spend from the ledger over a period, rolled up")
+  .option("--since <time>", "start: 30d, 12h, 2w or a date", "30d")
+  .option("--until <time>", "end (default: now)")
+  .option("--by <dimensions>", `comma-separated: ${DIMENSIONS.join(", ")}`, "phase")
+  .option("--format <format>", "table, csv or json", "table")
+  .option("--installation <id>", "only this installation")
+  .option("--repo <owner/name>", "only this repository")
+  .action(withEnv((env, log, options) => report(env, log, options as unknown as ReportOptions), 2));
 
 await program.parseAsync();

@@ -3,10 +3,11 @@
  * everything else receives the typed `AppEnv` it returns.
  */
 import { createPrivateKey } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
+import { priceListSchema, type ModelPrice } from "../llm/pricing.js";
 
 /** A configuration problem the operator must fix; `message` is the one line to print. */
 export class EnvError extends Error {
@@ -79,6 +80,7 @@ const schema = z.object({
   TOLLGATE_DATA_DIR: optionalString,
   TOLLGATE_WORKER_CONCURRENCY: positiveInt("a positive whole number").default(2),
   TOLLGATE_DB_CONNECT_ATTEMPTS: positiveInt("a positive whole number").default(6),
+  TOLLGATE_PRICES_FILE: optionalString,
 });
 
 export interface GitHubAppCredentials {
@@ -106,6 +108,8 @@ export interface AppEnv {
   dataDir: string;
   workerConcurrency: number;
   dbConnectAttempts: number;
+  /** Prices that add to or override the built-in list (TOLLGATE_PRICES_FILE). */
+  prices: ModelPrice[];
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -145,7 +149,24 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
     dataDir,
     workerConcurrency: e.TOLLGATE_WORKER_CONCURRENCY,
     dbConnectAttempts: e.TOLLGATE_DB_CONNECT_ATTEMPTS,
+    prices: e.TOLLGATE_PRICES_FILE ? readPrices(path.resolve(cwd, e.TOLLGATE_PRICES_FILE)) : [],
   };
+}
+
+/** A JSON list of prices in the built-in shape (see src/llm/prices.ts). */
+function readPrices(file: string): ModelPrice[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new EnvError(`TOLLGATE_PRICES_FILE ${file} could not be read as JSON: ${(error as Error).message.split("\n")[0]}`);
+  }
+  const parsed = priceListSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new EnvError(`TOLLGATE_PRICES_FILE ${file}: entry ${issue.path.join(".")} ${issue.message}`);
+  }
+  return parsed.data;
 }
 
 function readGitHubCredentials(

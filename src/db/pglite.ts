@@ -23,8 +23,14 @@ export async function openPglite(dataDir: string | undefined, template?: Blob): 
   if (dataDir) {
     await mkdir(dataDir, { recursive: true }); // PGlite does not create parents
     try {
-      // A lock that goes stale when its process dies, so a crash does not lock the data out.
-      unlock = await lockfile.lock(dataDir, { stale: 15_000, update: 5_000, realpath: false });
+      // A lock its process refreshes every 3 s: after a crash it goes stale within 10 s, and
+      // the retries wait that long, so a restart after a crash opens the data.
+      unlock = await lockfile.lock(dataDir, {
+        stale: 10_000,
+        update: 3_000,
+        realpath: false,
+        retries: { retries: 7, factor: 1.5, minTimeout: 1_000, maxTimeout: 3_000 },
+      });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
       throw new DatabaseInUseError(

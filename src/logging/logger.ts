@@ -16,13 +16,11 @@ const REDACT = [
   "*.password",
 ];
 
-export function createLogger(env: Pick<AppEnv, "logLevel" | "logFormat">): Logger {
-  return pino({
-    name: "tollgate",
-    level: env.logLevel,
-    redact: { paths: REDACT, censor: "[redacted]" },
-    ...(env.logFormat === "pretty"
-      ? { transport: { target: "pino-pretty", options: { colorize: true, ignore: "pid,hostname" } } }
-      : {}),
-  });
+/** Logs go to stdout (servers), or to stderr (`stream: 2`) for commands whose stdout is data. */
+export function createLogger(env: Pick<AppEnv, "logLevel" | "logFormat">, stream: 1 | 2 = 1): Logger {
+  const options = { name: "tollgate", level: env.logLevel, redact: { paths: REDACT, censor: "[redacted]" } };
+  if (env.logFormat === "pretty") {
+    return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true, ignore: "pid,hostname", destination: stream } } });
+  }
+  return pino(options, pino.destination(stream));
 }

@@ -70,6 +70,27 @@ describe("tollgate CLI", () => {
     expect(child.stdout() + child.stderr()).not.toContain(":pw@");
   });
 
+  it("prints a ledger rollup as JSON on stdout, logs on stderr", async () => {
+    const url = await createPostgresDatabase();
+    expect(await tollgate(["migrate"], { ...APP, DATABASE_URL: url }).exit).toBe(0);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(
+      `INSERT INTO llm_calls (phase, model, status, latency_ms, input_tokens, output_tokens, cost_usd_micros, created_at)
+       VALUES ('gate', 'claude-opus-4-7', 'ok', 900, 1000, 100, 7500, now() - interval '1 day'),
+              ('gate', 'claude-opus-4-7', 'ok', 900, 1000, 100, 7500, now() - interval '40 days')`,
+    );
+    await client.end();
+    const child = tollgate(["report", "--by", "phase,model", "--format", "json", "--since", "30d"], { ...APP, DATABASE_URL: url });
+    expect(await child.exit).toBe(0);
+    expect(JSON.parse(child.stdout())).toEqual([
+      { phase: "gate", model: "claude-opus-4-7", calls: 1, input: 1000, cache_write: 0, cache_read: 0, output: 100, cost_usd: 0.0075, unknown_cost_calls: 0, cost_usd_micros: 7500 },
+    ]);
+    const bad = tollgate(["report", "--by", "colour"], { ...APP, DATABASE_URL: url });
+    expect(await bad.exit).toBe(1);
+    expect(bad.stderr()).toMatch(/^tollgate: --by "colour" is not a dimension/);
+  });
+
   it("refuses `worker` on the embedded database, saying what to do", async () => {
     const child = tollgate(["worker"], APP);
     expect(await child.exit).toBe(1);

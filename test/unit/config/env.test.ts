@@ -69,6 +69,18 @@ describe("loadEnv", () => {
     expect(message).not.toContain("\n");
   });
 
+  it("reads extra prices from TOLLGATE_PRICES_FILE, and names a bad entry", () => {
+    const file = path.join(cwd, "prices.json");
+    writeFileSync(file, JSON.stringify([{ model: "gateway-model", effective: "2026-01-01", input: 1, output: 2, cacheWrite5m: 1.25, cacheWrite1h: 2, cacheRead: 0.1 }]));
+    expect(loadEnv({ ...registered, TOLLGATE_PRICES_FILE: file }, cwd).prices).toEqual([
+      { model: "gateway-model", effective: "2026-01-01", input: 1, output: 2, cacheWrite5m: 1.25, cacheWrite1h: 2, cacheRead: 0.1 },
+    ]);
+    writeFileSync(file, JSON.stringify([{ model: "m", effective: "2026-01-01", input: -1, output: 2, cacheWrite5m: 1, cacheWrite1h: 2, cacheRead: 0.1 }]));
+    expect(errorOf({ ...registered, TOLLGATE_PRICES_FILE: file })).toMatch(/^TOLLGATE_PRICES_FILE .*prices\.json: entry 0\.input /);
+    writeFileSync(file, "{ not json");
+    expect(errorOf({ ...registered, TOLLGATE_PRICES_FILE: file })).toMatch(/^TOLLGATE_PRICES_FILE .* could not be read as JSON/);
+  });
+
   it("never echoes a secret in its message", () => {
     const message = errorOf({ ...registered, DATABASE_URL: "mysql://user:hunter2@localhost/db" });
     expect(message).not.toContain("hunter2");

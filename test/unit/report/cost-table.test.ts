@@ -119,6 +119,6 @@ describe.each(DB_KINDS)("cost table from the ledger on %s", (kind) => {
     });
     expect(t.calls).toBe(12); // 10 answers, 1 overloaded attempt, 1 call of the second run
     const text = renderCostTable({ rows: await costRows(db, runIds), prices, deepModel: "claude-opus-4-7" });
-    expect(text).toContain(`**${(ledger.cost / 1e6).toFixed(4).replace(/^/, "$")}**`);
+    expect(text).toContain(`**${(ledger.cost! / 1e6).toFixed(4).replace(/^/, "$")}**`);
   });
 });

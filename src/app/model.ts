@@ -1,0 +1,38 @@
+import type { Logger } from "pino";
+import type { AppEnv } from "../config/env.js";
+import type { RepoConfig } from "../config/repo-config.js";
+import type { Database } from "../db/database.js";
+import { Ledger } from "../ledger/ledger.js";
+import { AnthropicModel } from "../llm/anthropic.js";
+import type { ModelPort } from "../llm/model.js";
+import { MeteredModel } from "../llm/metered-model.js";
+import { DEFAULT_PRICES } from "../llm/prices.js";
+import { PriceBook } from "../llm/pricing.js";
+import { RateLimiter } from "../llm/rate-limiter.js";
+
+/** What every run of this process shares: the model port, prices and the rate limiter. */
+export interface ModelServices {
+  port: ModelPort;
+  prices: PriceBook;
+  limiter: RateLimiter;
+  ledger: Ledger;
+}
+
+export class MissingApiKeyError extends Error {
+  override name = "MissingApiKeyError";
+}
+
+/** The Anthropic adapter on ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL (or the port given). */
+export function modelServices(env: Pick<AppEnv, "anthropic" | "prices">, db: Database, port?: ModelPort): ModelServices {
+  let model = port;
+  if (!model) {
+    if (!env.anthropic.apiKey) throw new MissingApiKeyError("ANTHROPIC_API_KEY is not set: Tollgate cannot call a model without it");
+    model = new AnthropicModel({ apiKey: env.anthropic.apiKey, baseUrl: env.anthropic.baseUrl });
+  }
+  return { port: model, prices: new PriceBook(DEFAULT_PRICES, env.prices), limiter: new RateLimiter(), ledger: new Ledger(db) };
+}
+
+/** The metered client for one run: the repo's tiers, fallbacks and budgets over the shared services. */
+export function meteredModel(services: ModelServices, config: RepoConfig, log: Logger, runBudgetMicros?: number): MeteredModel {
+  return new MeteredModel({ ...services, config, log, runBudgetMicros });
+}
