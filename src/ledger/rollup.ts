@@ -25,8 +25,8 @@ export interface RollupQuery {
   repo?: string;
 }
 
-export interface RollupRow {
-  keys: Record<string, string>;
+/** Sums over some ledger rows; a count a call did not report adds nothing. */
+export interface TokenSums {
   calls: number;
   input: number;
   cacheWrite: number;
@@ -35,6 +35,10 @@ export interface RollupRow {
   costMicros: number;
   /** Calls whose cost is unknown (no price, or usage not reported): not in `costMicros`. */
   unknownCost: number;
+}
+
+export interface RollupRow extends TokenSums {
+  keys: Record<string, string>;
 }
 
 export async function rollup(db: Database, q: RollupQuery): Promise<RollupRow[]> {

@@ -12,7 +12,7 @@ import { checkBudget, type BudgetLimits } from "./budget.js";
 import { systemClock, type Clock } from "./clock.js";
 import { DeadlineExceededError, ModelCallError, RETRYABLE } from "./errors.js";
 import type { ModelPort, ModelRequest, ModelResponse, Usage } from "./model.js";
-import { UNKNOWN_USAGE } from "./model.js";
+import { UNKNOWN_USAGE, ZERO_USAGE } from "./model.js";
 import { usdToMicros } from "./money.js";
 import type { PriceBook } from "./pricing.js";
 import { cacheUse } from "./prompt-cache.js";
@@ -255,15 +255,6 @@ function failedAttemptUsage(error: ModelCallError, cache: { breakpoints: number;
   return UNKNOWN_USAGE;
 }
 
-const ZERO_USAGE: Usage = {
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheWriteTokens: 0,
-  cacheWrite5mTokens: 0,
-  cacheWrite1hTokens: 0,
-  cacheReadTokens: 0,
-  raw: null,
-};
 
 /** A conservative input size: about 3 characters per token over everything sent. */
 export function estimateInputTokens(request: Omit<ModelRequest, "model">): number {

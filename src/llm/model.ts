@@ -111,3 +111,14 @@ export const UNKNOWN_USAGE: Usage = Object.freeze({
   cacheReadTokens: null,
   raw: null,
 });
+
+/** An answer that produced no tokens (an HTTP error before any work). */
+export const ZERO_USAGE: Usage = Object.freeze({
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheWriteTokens: 0,
+  cacheWrite5mTokens: 0,
+  cacheWrite1hTokens: 0,
+  cacheReadTokens: 0,
+  raw: null,
+});

@@ -4,6 +4,7 @@
  * figure comes from the ledger rows it is given; the totals are their sums.
  */
 import type { CostRow } from "../ledger/cost-rows.js";
+import type { TokenSums } from "../ledger/rollup.js";
 import { formatUsd } from "../llm/money.js";
 import { costMicros, type PriceBook } from "../llm/pricing.js";
 
@@ -19,14 +20,7 @@ export interface CostTableOptions {
   at?: Date;
 }
 
-export interface CostTotals {
-  calls: number;
-  input: number;
-  cacheWrite: number;
-  cacheRead: number;
-  output: number;
-  costMicros: number;
-  unknownCost: number;
+export interface CostTotals extends TokenSums {
   latencyMs: number;
 }
 

@@ -1,17 +1,8 @@
 import { DEFAULT_PRICES } from "../../../src/llm/prices.js";
 import { costMicros, PriceBook, priceListSchema } from "../../../src/llm/pricing.js";
-import type { Usage } from "../../../src/llm/model.js";
+import { ZERO_USAGE, type Usage } from "../../../src/llm/model.js";
 
-const usage = (u: Partial<Usage>): Usage => ({
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheWriteTokens: 0,
-  cacheWrite5mTokens: 0,
-  cacheWrite1hTokens: 0,
-  cacheReadTokens: 0,
-  raw: null,
-  ...u,
-});
+const usage = (u: Partial<Usage>): Usage => ({ ...ZERO_USAGE, ...u });
 
 describe("pricing", () => {
   const book = new PriceBook(DEFAULT_PRICES);
