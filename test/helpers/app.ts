@@ -9,6 +9,7 @@ import { githubFactory, startWorkers } from "../../src/app/workers.js";
 import { tollgateApp } from "../../src/index.js";
 import { freshDatabase, type DbKind } from "./db.js";
 import { TEST_PRIVATE_KEY } from "./keys.js";
+import { GitHubRequestValidator } from "./openapi.js";
 
 export const APP_ID = 123;
 export const WEBHOOK_SECRET = "test-webhook-secret";
@@ -16,6 +17,8 @@ export const TestOctokit = ProbotOctokit.defaults({ retry: { enabled: false }, t
 
 export interface TestApp {
   probot: Probot;
+  /** Every request the app sent to GitHub, checked against the OpenAPI description. */
+  github: GitHubRequestValidator;
   services: Services;
   /** Starts this app's workers (polling every 0.5 s). */
   startWorkers(): Promise<void>;
@@ -23,18 +26,21 @@ export interface TestApp {
 }
 
 export async function createTestApp(kind: DbKind, log: Logger): Promise<TestApp> {
+  const github = new GitHubRequestValidator();
+  const Octokit = TestOctokit.plugin(github.plugin);
   const services = await openServices(await freshDatabase(kind), log, {
     maintenance: false,
     retry: { retryLimit: 1, retryDelay: 1, retryBackoff: false },
   });
-  const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit: TestOctokit });
+  const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit });
   await probot.load(tollgateApp(services), { cwd: process.cwd(), addHandler: () => undefined });
   const credentials = { appId: APP_ID, privateKey: TEST_PRIVATE_KEY, webhookSecret: WEBHOOK_SECRET };
   return {
     probot,
+    github,
     services,
     startWorkers: () =>
-      startWorkers(services, githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, TestOctokit), log, {
+      startWorkers(services, githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit), log, {
         concurrency: 1,
         pollingIntervalSeconds: 0.5,
       }),

@@ -22,6 +22,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
   afterEach(async () => {
     await app.close();
     nock.cleanAll();
+    expect(app.github.errors).toEqual([]); // every request matched GitHub's OpenAPI description
   });
 
   const receive = (id: string, payload: Payload) => app.probot.receive({ id, name: "issues", payload } as never);
@@ -48,6 +49,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
       { owner: "Codertocat", repo: "Hello-World", issue_number: 1, status: "queued", delivery_id: "d-ready", budget_usd_micros: 5_000_000 },
     ]);
     for (const scope of github) expect(scope.isDone()).toBe(true);
+    expect(app.github.requests).toContain("GET /repos/{owner}/{repo}/contents/{path}");
   });
 
   it("turns the same delivery received 5 times at once into one job and one run", async () => {
