@@ -123,7 +123,7 @@ function summary(samples, seconds) {
 }
 
 const bare = await startProcess([path.join(root, "bench/bare-probot.mjs")], {}, "/ping");
-const tollgateEnv = { GHE_HOST: githubHost, GHE_PROTOCOL: "http", ...(env.DATABASE_URL ? { DATABASE_URL: env.DATABASE_URL } : {}) };
+const tollgateEnv = { GHE_HOST: githubHost, GHE_PROTOCOL: "http", ANTHROPIC_API_KEY: "bench-key", ANTHROPIC_BASE_URL: `http://${githubHost}`, ...(env.DATABASE_URL ? { DATABASE_URL: env.DATABASE_URL } : {}) };
 if (opts.split && !env.DATABASE_URL) throw new Error("--split needs DATABASE_URL");
 const cli = path.join(root, "dist/cli/main.js");
 const tollgate = await startProcess([cli, "start", ...(opts.split ? ["--no-workers"] : [])], tollgateEnv, "/health");

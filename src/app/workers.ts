@@ -1,14 +1,15 @@
 import { Probot, type ProbotOctokit } from "probot";
 import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
-import type { ConfigReader } from "../config/load-repo-config.js";
-import { acceptTrigger } from "../pipeline/accept-trigger.js";
+import type { Octokit } from "../github/issues.js";
+import { startRun } from "../pipeline/start-run.js";
 import { QUEUE, triggerJobSchema } from "../queue/jobs.js";
 import { startDeadLetterWorker, startWorker } from "../queue/worker.js";
+import { meteredModel, type ModelServices } from "./model.js";
 import type { Services } from "./services.js";
 
 /** A factory of installation-authenticated Octokits: the worker's GitHub port. */
-export type GitHubFactory = (installationId: number) => Promise<ConfigReader>;
+export type GitHubFactory = (installationId: number) => Promise<Octokit>;
 
 export function githubFactory(
   credentials: GitHubAppCredentials,
@@ -24,7 +25,7 @@ export function githubFactory(
     baseUrl: env.githubApiUrl,
     log: log.child({ name: "github" }),
   });
-  return async (installationId) => (await probot.auth(installationId)) as unknown as ConfigReader;
+  return async (installationId) => (await probot.auth(installationId)) as Octokit;
 }
 
 /** Starts this process's workers on every queue. */
@@ -32,6 +33,7 @@ export async function startWorkers(
   services: Services,
   github: GitHubFactory,
   log: Logger,
+  models: ModelServices,
   options: { concurrency: number; pollingIntervalSeconds?: number },
 ): Promise<void> {
   await startWorker({
@@ -42,7 +44,12 @@ export async function startWorkers(
     schema: triggerJobSchema,
     concurrency: options.concurrency,
     pollingIntervalSeconds: options.pollingIntervalSeconds,
-    handle: (job, jobLog) => acceptTrigger(job, { github, runs: services.runs }, jobLog),
+    handle: (job, jobLog) =>
+      startRun(
+        job,
+        { github, runs: services.runs, db: services.db, model: (config, runLog, budget) => meteredModel(models, config, runLog, budget) },
+        jobLog,
+      ),
   });
   await startDeadLetterWorker({
     queue: services.queue,

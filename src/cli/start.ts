@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { run as runProbot } from "probot";
 import { openServices } from "../app/services.js";
 import { startServer } from "../app/server.js";
+import { modelServices } from "../app/model.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
@@ -22,6 +23,9 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
   if (options.workers === false && env.database.kind !== "postgres") {
     throw new CliError("--no-workers needs DATABASE_URL: with the embedded database, nobody else can run the jobs");
   }
+  if (options.workers !== false && !env.anthropic.apiKey) {
+    throw new CliError("ANTHROPIC_API_KEY is missing: the workers call the model (set it, or run `start --no-workers` with separate workers)");
+  }
   const shutdown = onShutdown(log);
   const services = await openServices(await openDatabase(env, log), log);
   shutdown.add(() => services.close()); // finish the jobs in hand, then close the database
@@ -31,7 +35,9 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
   });
   shutdown.add(() => server.stop()); // first of all: no new webhooks
   if (options.workers !== false) {
-    await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
+    await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
+      concurrency: env.workerConcurrency,
+    });
   } else {
     log.info("web only: jobs are left to `tollgate worker` processes");
   }

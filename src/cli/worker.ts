@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { openServices } from "../app/services.js";
+import { modelServices } from "../app/model.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import type { AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
@@ -14,9 +15,12 @@ export async function worker(env: AppEnv, log: Logger): Promise<void> {
     );
   }
   if (!env.github) throw new CliError("APP_ID is missing: workers need the GitHub App's APP_ID, PRIVATE_KEY and WEBHOOK_SECRET");
+  if (!env.anthropic.apiKey) throw new CliError("ANTHROPIC_API_KEY is missing: workers call the model");
   const shutdown = onShutdown(log);
   const services = await openServices(await openDatabase(env, log), log);
   shutdown.add(() => services.close());
-  await startWorkers(services, githubFactory(env.github, env, log), log, { concurrency: env.workerConcurrency });
+  await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
+      concurrency: env.workerConcurrency,
+    });
   log.info({ concurrency: env.workerConcurrency }, "worker started");
 }

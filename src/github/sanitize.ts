@@ -54,6 +54,13 @@ export function sanitize(input: string): SanitizeResult {
   return { text, removed };
 }
 
+/** Masks secret-shaped strings in text Tollgate is about to post (comments, PR bodies). */
+export function maskSecrets(text: string): string {
+  let out = text;
+  for (const [pattern, mask] of SECRETS) out = out.replace(pattern, mask);
+  return out;
+}
+
 /**
  * Cuts text to about `maxTokens` (4 characters a token), at a line break when one is near, and
  * says what was cut, so the model knows it is not reading everything.

@@ -64,7 +64,7 @@ export class ScriptedModel implements ModelPort {
     this.requests.push(structuredClone(request));
     if (options.signal?.aborted) throw new ModelCallError("aborted", "the call was cancelled");
     const step = this.#steps.shift();
-    if (!step) throw new Error(`the script has no step left for call ${this.requests.length} (${request.model})`);
+    if (!step) throw new ModelCallError("bad_request", `the script has no step left for call ${this.requests.length} (${request.model})`);
     const requestId = nextId("req");
     const headers = { "request-id": requestId, "content-type": "application/json" };
 

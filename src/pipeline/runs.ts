@@ -52,6 +52,17 @@ export class RunStore {
     return { created: false, reason: run.delivery_id === r.deliveryId ? "duplicate" : "active", run };
   }
 
+  async setStatus(id: string, status: RunStatus, fields: { ticketType?: string; error?: string } = {}): Promise<void> {
+    const terminal = !["queued", "running"].includes(status);
+    await this.db.query(
+      `UPDATE runs SET status = $2, ticket_type = coalesce($3, ticket_type), error = coalesce($4, error), updated_at = now(),
+              started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+              finished_at = CASE WHEN $5 THEN now() ELSE finished_at END
+       WHERE id = $1`,
+      [id, status, fields.ticketType ?? null, fields.error ?? null, terminal],
+    );
+  }
+
   async get(id: string): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
       "SELECT id, status, delivery_id, owner, repo, issue_number FROM runs WHERE id = $1",

@@ -4,7 +4,10 @@
  */
 import { Probot, ProbotOctokit } from "probot";
 import type { Logger } from "pino";
+import { modelServices } from "../../src/app/model.js";
 import { openServices, type Services } from "../../src/app/services.js";
+import type { ModelPort } from "../../src/llm/model.js";
+import { ScriptedModel } from "../../src/llm/scripted-model.js";
 import { githubFactory, startWorkers } from "../../src/app/workers.js";
 import { tollgateApp } from "../../src/index.js";
 import { freshDatabase, type DbKind } from "./db.js";
@@ -25,7 +28,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(kind: DbKind, log: Logger): Promise<TestApp> {
+export async function createTestApp(kind: DbKind, log: Logger, options: { model?: ModelPort } = {}): Promise<TestApp> {
   const github = new GitHubRequestValidator();
   const Octokit = TestOctokit.plugin(github.plugin);
   const services = await openServices(await freshDatabase(kind), log, {
@@ -40,10 +43,16 @@ export async function createTestApp(kind: DbKind, log: Logger): Promise<TestApp>
     github,
     services,
     startWorkers: () =>
-      startWorkers(services, githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit), log, {
-        concurrency: 1,
-        pollingIntervalSeconds: 0.5,
-      }),
+      startWorkers(
+        services,
+        githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit),
+        log,
+        modelServices({ anthropic: {}, prices: [] }, services.db, options.model ?? new ScriptedModel([])),
+        {
+          concurrency: 1,
+          pollingIntervalSeconds: 0.5,
+        },
+      ),
     close: () => services.close(5000),
   };
 }

@@ -46,7 +46,21 @@ export class GitHubRequestValidator {
 
   check(options: Record<string, unknown>): void {
     const method = String(options.method).toUpperCase();
-    const url = String(options.url);
+    let url = String(options.url);
+    if (!url.includes("{")) {
+      // An expanded URL (pagination follows its own links): find its template, read its query.
+      const parsed = new URL(url, "https://api.github.com");
+      const path = parsed.pathname.replace(/^\/api\/v3/, "");
+      const template = Object.keys(spec.endpoints)
+        .filter((k) => k.startsWith(`${method} `))
+        .map((k) => k.slice(method.length + 1))
+        .find((t) => new RegExp(`^${t.replace(/\{[^}]+\}/g, "[^/]*")}$`).test(path));
+      if (template) {
+        const pathNames = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+        options = { ...options, url: template, ...Object.fromEntries(pathNames.map((n) => [n, "(in url)"])), ...Object.fromEntries(parsed.searchParams) };
+        url = template;
+      }
+    }
     const key = `${method} ${url}`;
     this.requests.push(key);
     const endpoint = spec.endpoints[key];

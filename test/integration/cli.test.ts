@@ -15,7 +15,7 @@ import { TEST_PRIVATE_KEY } from "../helpers/keys.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CLI = path.join(ROOT, "dist/cli/main.js");
-const APP = { APP_ID: "123", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "cli-secret", LOG_FORMAT: "json", LOG_LEVEL: "info" };
+const APP = { APP_ID: "123", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "cli-secret", ANTHROPIC_API_KEY: "test-anthropic-key", LOG_FORMAT: "json", LOG_LEVEL: "info" };
 
 interface Child {
   proc: ChildProcess;
@@ -95,6 +95,13 @@ describe("tollgate CLI", () => {
     const child = tollgate(["worker"], APP);
     expect(await child.exit).toBe(1);
     expect(child.stderr()).toMatch(/^tollgate: DATABASE_URL is not set: separate worker processes need a shared PostgreSQL database/);
+  });
+
+  it("refuses to start workers without ANTHROPIC_API_KEY", async () => {
+    const { ANTHROPIC_API_KEY: _key, ...withoutKey } = APP;
+    const child = tollgate(["start"], withoutKey);
+    expect(await child.exit).toBe(1);
+    expect(child.stderr()).toMatch(/^tollgate: ANTHROPIC_API_KEY is missing: the workers call the model/);
   });
 
   it("refuses `start --no-workers` on the embedded database", async () => {

@@ -22,3 +22,12 @@ describe("the GitHub request validator (test harness)", () => {
     expect(v.errors).toHaveLength(1);
   });
 });
+
+describe("expanded URLs (pagination)", () => {
+  it("matches an expanded URL to its template and checks its query", () => {
+    const v = new GitHubRequestValidator();
+    v.check({ method: "GET", url: "https://api.github.com/repos/o/r/issues/1/comments?per_page=100&page=2" });
+    expect(v.requests).toEqual(["GET /repos/{owner}/{repo}/issues/{issue_number}/comments"]);
+    expect(() => v.check({ method: "GET", url: "https://api.github.com/repos/o/r/issues/1/comments?perpage=100" })).toThrow(/unknown query parameter\(s\) perpage/);
+  });
+});

@@ -10,7 +10,7 @@ afterAll(() => nock.enableNetConnect());
 describe("model services from the environment", () => {
   it("calls ANTHROPIC_BASE_URL with ANTHROPIC_API_KEY, meters the call and prices it with the operator's prices", async () => {
     const db = await freshDatabase("pglite");
-    const scope = nock("http://llm-gateway.test", { reqheaders: { authorization: "Bearer sk-ant-test-key" } })
+    const scope = nock("http://llm-gateway.test", { reqheaders: { authorization: "Bearer test-anthropic-key" } })
       .post("/v1/messages", (body) => body.model === "gateway-model")
       .reply(200, {
         id: "msg_1", type: "message", role: "assistant", model: "gateway-model", content: [{ type: "text", text: "ok" }],
@@ -18,7 +18,7 @@ describe("model services from the environment", () => {
       });
     const services = modelServices(
       {
-        anthropic: { apiKey: "sk-ant-test-key", baseUrl: "http://llm-gateway.test" },
+        anthropic: { apiKey: "test-anthropic-key", baseUrl: "http://llm-gateway.test" },
         prices: [{ model: "gateway-model", effective: "2026-01-01", input: 2, output: 4, cacheWrite5m: 2.5, cacheWrite1h: 4, cacheRead: 0.2 }],
       },
       db,

@@ -7,7 +7,7 @@ import { ModelCallError } from "../../../src/llm/errors.js";
 
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`../../fixtures/llm/${name}`, import.meta.url)), "utf8");
 const API = "https://api.anthropic.com";
-const KEY = "sk-ant-test-0000000000000000000000000000";
+const KEY = "test-anthropic-key";
 const rateLimitHeaders = {
   "request-id": "req_011CSHoEeqs5C35K2UUqR7Fa",
   "anthropic-ratelimit-requests-limit": "50",

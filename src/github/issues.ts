@@ -1,0 +1,178 @@
+/**
+ * The GitHub side of a run on one repository: permissions, the issue and its comments, a short
+ * repository summary, the sticky comment, labels. One installation-authenticated Octokit; every
+ * text posted is masked for secrets first.
+ */
+import type { ProbotOctokit } from "probot";
+import { maskSecrets, sanitize, truncateToTokens } from "./sanitize.js";
+
+export type Octokit = InstanceType<typeof ProbotOctokit>;
+export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
+
+/** Marks Tollgate's one comment per issue, found again by this marker and edited in place. */
+export const STICKY_MARKER = "<!-- tollgate:sticky -->";
+
+export interface IssueComment {
+  id: number;
+  author: string;
+  authorIsBot: boolean;
+  body: string;
+}
+
+export interface IssueData {
+  title: string;
+  body: string;
+  labels: string[];
+  state: string;
+  author: string;
+}
+
+const COMMENT_LIMIT = 65_536;
+
+export class GitHubIssues {
+  constructor(
+    private readonly octokit: Octokit,
+    readonly owner: string,
+    readonly repo: string,
+  ) {}
+
+  /** The sender's role; "maintain" and "triage" come from role_name where GitHub gives it. */
+  async permission(username: string): Promise<Permission> {
+    try {
+      const { data } = await this.octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
+        owner: this.owner,
+        repo: this.repo,
+        username,
+      });
+      const role = (data as { role_name?: string }).role_name;
+      if (role === "maintain" || role === "triage") return role;
+      return (data.permission as Permission) ?? "none";
+    } catch (error) {
+      if ((error as { status?: number }).status === 404) return "none"; // not a collaborator
+      throw error;
+    }
+  }
+
+  async issue(number: number): Promise<IssueData> {
+    const { data } = await this.octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}", {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: number,
+    });
+    return {
+      title: data.title,
+      body: data.body ?? "",
+      labels: data.labels.map((l) => (typeof l === "string" ? l : (l.name ?? ""))).filter(Boolean),
+      state: data.state,
+      author: data.user?.login ?? "ghost",
+    };
+  }
+
+  async comments(number: number): Promise<IssueComment[]> {
+    const all = await this.octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: number,
+      per_page: 100,
+    });
+    return all.map((c) => ({ id: c.id, author: c.user?.login ?? "ghost", authorIsBot: c.user?.type === "Bot", body: c.body ?? "" }));
+  }
+
+  /** Default branch, description, languages, the top-level files and the README's head. */
+  async summary(): Promise<string> {
+    const repoRoute = { owner: this.owner, repo: this.repo };
+    const [{ data: repo }, { data: languages }] = await Promise.all([
+      this.octokit.request("GET /repos/{owner}/{repo}", repoRoute),
+      this.octokit.request("GET /repos/{owner}/{repo}/languages", repoRoute),
+    ]);
+    // Best effort: an empty repository has no contents and many have no README (404s).
+    const top = await this.octokit
+      .request("GET /repos/{owner}/{repo}/contents/{path}", { ...repoRoute, path: "" })
+      .then(({ data }) => (Array.isArray(data) ? data.map((e) => `${e.name}${e.type === "dir" ? "/" : ""}`) : []))
+      .catch(() => [] as string[]);
+    const readme = await this.octokit
+      .request("GET /repos/{owner}/{repo}/readme", { ...repoRoute, mediaType: { format: "raw" } })
+      .then(({ data }) => String(data))
+      .catch(() => "");
+    const total = Object.values(languages).reduce((a, b) => a + b, 0) || 1;
+    const langs = Object.entries(languages)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([name, bytes]) => `${name} ${Math.round((100 * bytes) / total)}%`);
+    return [
+      `${this.owner}/${this.repo} (default branch ${repo.default_branch})${repo.description ? `: ${sanitize(repo.description).text}` : ""}`,
+      `Languages: ${langs.join(", ") || "unknown"}`,
+      `Top level: ${top.slice(0, 60).join(" ") || "unknown"}`,
+      readme ? `README (start):\n${truncateToTokens(sanitize(readme).text, 500)}` : "README: none",
+    ].join("\n");
+  }
+
+  /** Creates or edits Tollgate's one comment on the issue; a deleted one is created again. */
+  async upsertSticky(number: number, body: string): Promise<number> {
+    const text = fit(`${STICKY_MARKER}\n${maskSecrets(body)}`);
+    const existing = (await this.comments(number)).find((c) => c.authorIsBot && c.body.includes(STICKY_MARKER));
+    if (existing) {
+      await this.octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+        owner: this.owner,
+        repo: this.repo,
+        comment_id: existing.id,
+        body: text,
+      });
+      return existing.id;
+    }
+    const { data } = await this.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: number,
+      body: text,
+    });
+    return Number(data.id);
+  }
+
+  async comment(number: number, body: string): Promise<void> {
+    await this.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: number,
+      body: fit(maskSecrets(body)),
+    });
+  }
+
+  /** Creates the label unless it exists. */
+  async ensureLabel(name: string, color: string, description: string): Promise<void> {
+    try {
+      await this.octokit.request("POST /repos/{owner}/{repo}/labels", { owner: this.owner, repo: this.repo, name, color, description });
+    } catch (error) {
+      if ((error as { status?: number }).status !== 422) throw error; // 422: it exists
+    }
+  }
+
+  async addLabels(number: number, labels: string[]): Promise<void> {
+    await this.octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: number,
+      labels,
+    });
+  }
+
+  async removeLabel(number: number, name: string): Promise<void> {
+    try {
+      await this.octokit.request("DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}", {
+        owner: this.owner,
+        repo: this.repo,
+        issue_number: number,
+        name,
+      });
+    } catch (error) {
+      if ((error as { status?: number }).status !== 404) throw error; // not on the issue
+    }
+  }
+}
+
+/** GitHub refuses bodies over 65,536 characters: cut with a note rather than fail. */
+function fit(text: string): string {
+  if (text.length <= COMMENT_LIMIT) return text;
+  const note = "\n\n… (cut to fit GitHub's comment size limit)";
+  return text.slice(0, COMMENT_LIMIT - note.length) + note;
+}

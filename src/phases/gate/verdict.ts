@@ -1,0 +1,34 @@
+/** The gate's verdict: what the model must submit through the forced `submit_verdict` tool. */
+import { z } from "zod";
+import type { ToolDefinition } from "../../llm/model.js";
+
+const criterion = z.strictObject({
+  status: z.enum(["pass", "weak", "missing"]),
+  note: z.string().min(1).max(600),
+});
+
+export const CRITERIA = ["problem", "acceptance_criteria", "scope", "constraints", "test_plan"] as const;
+export type Criterion = (typeof CRITERIA)[number];
+
+export const verdictSchema = z.strictObject({
+  ready: z.boolean(),
+  score: z.int().min(0).max(100),
+  criteria: z.strictObject({
+    problem: criterion,
+    acceptance_criteria: criterion,
+    scope: criterion,
+    constraints: criterion,
+    test_plan: criterion,
+  }),
+  questions: z.array(z.string().min(1).max(600)).max(10),
+  ticket_type: z.enum(["bug", "feature", "refactor", "docs", "chore", "test"]),
+  size: z.enum(["xs", "s", "m", "l", "xl"]),
+});
+
+export type Verdict = z.infer<typeof verdictSchema>;
+
+export const VERDICT_TOOL: ToolDefinition = {
+  name: "submit_verdict",
+  description: "Submit the spec gate's verdict on the issue. Call it exactly once.",
+  input_schema: z.toJSONSchema(verdictSchema) as Record<string, unknown>,
+};

@@ -1,0 +1,129 @@
+/**
+ * A trigger, in the worker: the steps before any code is written.
+ *   1. Read the repo's settings (an invalid file is reported on the issue; nothing is spent).
+ *   2. Check that the label is this repo's trigger label.
+ *   3. Authorize the sender: admin, maintain or write on the repo.
+ *   4. Create the run (one per delivery, one active per issue).
+ *   5. Run the spec gate and post its verdict as the sticky comment.
+ *   6. Label: not ready → `ai-needs-spec`, the run ends `needs_spec`; ready → the label goes,
+ *      and the run ends `gated` until the rest of the pipeline exists.
+ */
+import type { Logger } from "pino";
+import { loadRepoConfig } from "../config/load-repo-config.js";
+import { REPO_CONFIG_PATH, RepoConfigError, type RepoConfig } from "../config/repo-config.js";
+import type { Database } from "../db/database.js";
+import { GitHubIssues, type Octokit } from "../github/issues.js";
+import { expectedCost } from "../ledger/history.js";
+import { BudgetExceededError, DeadlineExceededError, ModelCallError } from "../llm/errors.js";
+import type { MeteredModel } from "../llm/metered-model.js";
+import { usdToMicros } from "../llm/money.js";
+import { GateOutputError, runGate } from "../phases/gate/gate.js";
+import { issueText } from "../phases/gate/input.js";
+import type { TriggerJob } from "../queue/jobs.js";
+import type { JobResult } from "../queue/worker.js";
+import { renderConfigError, renderFailure, renderGateComment } from "../report/gate-comment.js";
+import type { RunStore } from "./runs.js";
+
+export const NEEDS_SPEC_LABEL = "ai-needs-spec";
+const DEFAULT_TRIGGER = "ai-ready";
+const MAY_TRIGGER = new Set(["admin", "maintain", "write"]);
+
+export interface StartRunDeps {
+  /** An Octokit authenticated as the installation. */
+  github: (installationId: number) => Promise<Octokit>;
+  runs: RunStore;
+  db: Database;
+  /** The metered model for a run, on the repo's tiers and budgets. */
+  model: (config: RepoConfig, log: Logger, runBudgetMicros: number) => MeteredModel;
+}
+
+export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger): Promise<JobResult> {
+  const { owner, name: repo } = job.repository;
+  const octokit = await deps.github(job.installationId);
+  const gh = new GitHubIssues(octokit, owner, repo);
+  const issue = job.issue.number;
+
+  // 1. settings
+  let config: RepoConfig;
+  try {
+    ({ config } = await loadRepoConfig(octokit as never, owner, repo));
+  } catch (error) {
+    if (!(error instanceof RepoConfigError)) throw error;
+    log.warn({ problems: error.problems }, error.message);
+    // The trigger label cannot be read from a broken file: answer on the default one only.
+    if (job.label === DEFAULT_TRIGGER) await gh.upsertSticky(issue, renderConfigError(error.problems, REPO_CONFIG_PATH));
+    return { outcome: "failed", detail: error.message };
+  }
+
+  // 2. the trigger label
+  if (job.label !== config.trigger.label) {
+    return { outcome: "ignored", detail: `label "${job.label}" is not the trigger label "${config.trigger.label}"` };
+  }
+
+  // 3. the sender
+  const permission = await gh.permission(job.sender.login);
+  if (!MAY_TRIGGER.has(permission)) {
+    await gh.comment(
+      issue,
+      `@${job.sender.login}, only people with write, maintain or admin access to ${owner}/${repo} can start Tollgate (you have ${permission} access). Ask a maintainer to add \`${config.trigger.label}\`.`,
+    );
+    return { outcome: "ignored", detail: `${job.sender.login} has ${permission} access` };
+  }
+
+  // 4. the run
+  const budgetMicros = usdToMicros(config.budget.run_usd);
+  const created = await deps.runs.create({
+    deliveryId: job.deliveryId,
+    installationId: job.installationId,
+    repositoryId: job.repository.id,
+    owner,
+    repo,
+    issueNumber: issue,
+    budgetUsdMicros: budgetMicros,
+  });
+  if (!created.created && created.reason === "active") {
+    await gh.comment(issue, `Tollgate is already working on this issue (run \`${created.run.id}\`): its progress is in the Tollgate comment above.`);
+    return { outcome: "ignored", detail: `run ${created.run.id} is already active for ${owner}/${repo}#${issue}` };
+  }
+  const run = created.run;
+  if (!created.created && run.status !== "queued" && run.status !== "running") {
+    return { outcome: "done", detail: `run ${run.id} already ended ${run.status}` };
+  }
+  await deps.runs.setStatus(run.id, "running");
+  const runLog = log.child({ run: run.id });
+
+  // 5. the gate
+  await gh.upsertSticky(issue, `### Tollgate\n\nChecking whether this issue is specified well enough (spec gate on \`${config.tiers[config.phases.gate]}\`)…`);
+  const [data, comments, summary] = await Promise.all([gh.issue(issue), gh.comments(issue), gh.summary()]);
+  const input = issueText(data, comments);
+  if (input.removed.length) runLog.info({ removed: input.removed }, "hidden or secret-shaped text removed from the issue before the gate");
+  let result;
+  try {
+    result = await runGate(deps.model(config, runLog, budgetMicros), { issue: input.text, repoSummary: summary }, { runId: run.id, installationId: job.installationId, iteration: 0 });
+  } catch (error) {
+    if (!(error instanceof GateOutputError || error instanceof BudgetExceededError || error instanceof ModelCallError || error instanceof DeadlineExceededError)) throw error;
+    runLog.error({ err: error }, "the spec gate failed");
+    await deps.runs.setStatus(run.id, "failed", { error: error.message });
+    await gh.upsertSticky(issue, renderFailure("the spec gate failed", error.message));
+    return { outcome: "failed", detail: error.message };
+  }
+
+  // 6. labels and the verdict
+  const { verdict } = result;
+  const expected = await expectedCost(deps.db, { installationId: job.installationId, owner, repo, ticketType: verdict.ticket_type, excludeRunId: run.id });
+  if (verdict.ready) {
+    await gh.removeLabel(issue, NEEDS_SPEC_LABEL);
+  } else {
+    await gh.ensureLabel(NEEDS_SPEC_LABEL, "d93f0b", "Tollgate: the issue needs more detail before work starts");
+    await gh.addLabels(issue, [NEEDS_SPEC_LABEL]);
+  }
+  const status = verdict.ready
+    ? "ready. Planning, execution, verification and review are not built yet, so this run ends at the gate."
+    : `not ready: labelled \`${NEEDS_SPEC_LABEL}\`.`;
+  await gh.upsertSticky(
+    issue,
+    renderGateComment({ verdict, gateCostMicros: result.costMicros, expected, status, needsSpecLabel: NEEDS_SPEC_LABEL, triggerLabel: config.trigger.label }),
+  );
+  await deps.runs.setStatus(run.id, verdict.ready ? "gated" : "needs_spec", { ticketType: verdict.ticket_type });
+  return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
+}
