@@ -6,9 +6,11 @@ import type { ApplicationFunction } from "probot";
 import type { Database } from "./db/database.js";
 import type { DeliveryStore } from "./queue/deliveries.js";
 import { enqueueDelivery } from "./queue/enqueue.js";
-import { QUEUE } from "./queue/jobs.js";
+import type { Delivery } from "./queue/deliveries.js";
+import { EDIT_DEBOUNCE_SECONDS, QUEUE, type TriggerJob } from "./queue/jobs.js";
 import type { JobQueue } from "./queue/queue.js";
 import { healthHandler } from "./server/health.js";
+import { onIssueChanged } from "./webhooks/issues-changed.js";
 import { onIssuesLabeled } from "./webhooks/issues-labeled.js";
 
 export interface AppDeps {
@@ -20,9 +22,14 @@ export interface AppDeps {
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
   return (app, { addHandler }) => {
     addHandler(healthHandler(deps.db, deps.queue, app.log));
-    app.on(
-      "issues.labeled",
-      onIssuesLabeled((delivery, job) => enqueueDelivery(deps.deliveries, deps.queue, delivery, { queue: QUEUE.trigger, data: job })),
-    );
+    const enqueue = (delivery: Delivery, job: TriggerJob) =>
+      enqueueDelivery(deps.deliveries, deps.queue, delivery, {
+        queue: QUEUE.trigger,
+        data: job,
+        // edits of one issue are folded together; a label or a close is acted on at once
+        ...(job.kind === "edited" ? { debounce: { key: `${job.repository.id}#${job.issue.number}`, seconds: EDIT_DEBOUNCE_SECONDS } } : {}),
+      });
+    app.on("issues.labeled", onIssuesLabeled(enqueue));
+    app.on(["issues.edited", "issues.unlabeled", "issues.closed"], onIssueChanged(enqueue));
   };
 }

@@ -1,8 +1,9 @@
 import { Probot, type ProbotOctokit } from "probot";
 import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
+import type { RepoConfig } from "../config/repo-config.js";
 import type { Octokit } from "../github/issues.js";
-import { startRun } from "../pipeline/start-run.js";
+import { cancelRun, startRun } from "../pipeline/start-run.js";
 import { QUEUE, triggerJobSchema } from "../queue/jobs.js";
 import { startDeadLetterWorker, startWorker } from "../queue/worker.js";
 import { meteredModel, type ModelServices } from "./model.js";
@@ -44,12 +45,10 @@ export async function startWorkers(
     schema: triggerJobSchema,
     concurrency: options.concurrency,
     pollingIntervalSeconds: options.pollingIntervalSeconds,
-    handle: (job, jobLog) =>
-      startRun(
-        job,
-        { github, runs: services.runs, db: services.db, model: (config, runLog, budget) => meteredModel(models, config, runLog, budget) },
-        jobLog,
-      ),
+    handle: (job, jobLog) => {
+      const deps = { github, runs: services.runs, db: services.db, model: (config: RepoConfig, runLog: Logger, budget: number) => meteredModel(models, config, runLog, budget) };
+      return job.kind === "unlabeled" || job.kind === "closed" ? cancelRun(job, deps, jobLog) : startRun(job, deps, jobLog);
+    },
   });
   await startDeadLetterWorker({
     queue: services.queue,

@@ -58,9 +58,20 @@ export class RunStore {
       `UPDATE runs SET status = $2, ticket_type = coalesce($3, ticket_type), error = coalesce($4, error), updated_at = now(),
               started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
               finished_at = CASE WHEN $5 THEN now() ELSE finished_at END
-       WHERE id = $1`,
+       WHERE id = $1 AND status <> 'cancelled' -- a cancelled run stays cancelled
+      `,
       [id, status, fields.ticketType ?? null, fields.error ?? null, terminal],
     );
+  }
+
+  /** The queued or running run of an issue, if any. */
+  async active(repositoryId: number, issueNumber: number): Promise<RunRow | undefined> {
+    const { rows } = await this.db.query<RunRow>(
+      `SELECT id, status, delivery_id, owner, repo, issue_number FROM runs
+       WHERE repository_id = $1 AND issue_number = $2 AND status IN ('queued', 'running')`,
+      [repositoryId, issueNumber],
+    );
+    return rows[0];
   }
 
   async get(id: string): Promise<RunRow | undefined> {

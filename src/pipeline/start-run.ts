@@ -1,8 +1,9 @@
 /**
  * A trigger, in the worker: the steps before any code is written.
  *   1. Read the repo's settings (an invalid file is reported on the issue; nothing is spent).
- *   2. Check that the label is this repo's trigger label.
- *   3. Authorize the sender: admin, maintain or write on the repo.
+ *   2. Check that the label is this repo's trigger label (an edit: that the issue still has it).
+ *   3. Authorize the sender: admin, maintain or write on the repo (an edit re-runs the gate a
+ *      writer started, whoever edits).
  *   4. Create the run (one per delivery, one active per issue).
  *   5. Run the spec gate and post its verdict as the sticky comment.
  *   6. Label: not ready → `ai-needs-spec`, the run ends `needs_spec`; ready → the label goes,
@@ -16,7 +17,7 @@ import { GitHubIssues, type Octokit } from "../github/issues.js";
 import { expectedCost } from "../ledger/history.js";
 import { BudgetExceededError, DeadlineExceededError, ModelCallError } from "../llm/errors.js";
 import type { MeteredModel } from "../llm/metered-model.js";
-import { usdToMicros } from "../llm/money.js";
+import { formatUsd, usdToMicros } from "../llm/money.js";
 import { GateOutputError, runGate } from "../phases/gate/gate.js";
 import { issueText } from "../phases/gate/input.js";
 import type { TriggerJob } from "../queue/jobs.js";
@@ -56,12 +57,17 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
   }
 
   // 2. the trigger label
-  if (job.label !== config.trigger.label) {
+  if (job.kind === "edited") {
+    const { labels, state } = await gh.issue(issue);
+    if (state !== "open" || !labels.includes(config.trigger.label)) {
+      return { outcome: "ignored", detail: `edit of an issue without the open trigger label "${config.trigger.label}"` };
+    }
+  } else if (job.label !== config.trigger.label) {
     return { outcome: "ignored", detail: `label "${job.label}" is not the trigger label "${config.trigger.label}"` };
   }
 
   // 3. the sender
-  const permission = await gh.permission(job.sender.login);
+  const permission = job.kind === "edited" ? "write" : await gh.permission(job.sender.login);
   if (!MAY_TRIGGER.has(permission)) {
     await gh.comment(
       issue,
@@ -82,6 +88,7 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
     budgetUsdMicros: budgetMicros,
   });
   if (!created.created && created.reason === "active") {
+    if (job.kind === "edited") return { outcome: "ignored", detail: `run ${created.run.id} is already active; the edit is read by it or the next run` };
     await gh.comment(issue, `Tollgate is already working on this issue (run \`${created.run.id}\`): its progress is in the Tollgate comment above.`);
     return { outcome: "ignored", detail: `run ${created.run.id} is already active for ${owner}/${repo}#${issue}` };
   }
@@ -108,7 +115,11 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
     return { outcome: "failed", detail: error.message };
   }
 
-  // 6. labels and the verdict
+  // 6. labels and the verdict, unless the run was cancelled meanwhile
+  if ((await deps.runs.get(run.id))?.status === "cancelled") {
+    runLog.info("the run was cancelled during the gate: its verdict is not posted");
+    return { outcome: "done", detail: "cancelled during the gate" };
+  }
   const { verdict } = result;
   const expected = await expectedCost(deps.db, { installationId: job.installationId, owner, repo, ticketType: verdict.ticket_type, excludeRunId: run.id });
   if (verdict.ready) {
@@ -126,4 +137,31 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
   );
   await deps.runs.setStatus(run.id, verdict.ready ? "gated" : "needs_spec", { ticketType: verdict.ticket_type });
   return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
+}
+
+/**
+ * The trigger label removed, or the issue closed: the issue's active run is cancelled. A run in
+ * the middle of the gate finishes its model call, sees the cancel, and posts nothing more.
+ */
+export async function cancelRun(job: TriggerJob, deps: Pick<StartRunDeps, "github" | "runs" | "db">, log: Logger): Promise<JobResult> {
+  const { owner, name: repo } = job.repository;
+  const active = await deps.runs.active(job.repository.id, job.issue.number);
+  if (!active) return { outcome: "ignored", detail: "no active run to cancel" };
+  const octokit = await deps.github(job.installationId);
+  let trigger = DEFAULT_TRIGGER;
+  try {
+    trigger = (await loadRepoConfig(octokit as never, owner, repo)).config.trigger.label;
+  } catch (error) {
+    if (!(error instanceof RepoConfigError)) throw error; // a broken file: the default label stands
+  }
+  if (job.kind === "unlabeled" && job.label !== trigger) return { outcome: "ignored", detail: `label "${job.label}" is not the trigger label` };
+  await deps.runs.setStatus(active.id, "cancelled");
+  const spent = await deps.db.query<{ micros: number | null }>("SELECT sum(cost_usd_micros)::bigint AS micros FROM llm_calls WHERE run_id = $1", [active.id]);
+  const why = job.kind === "closed" ? `the issue was closed by @${job.sender.login}` : `@${job.sender.login} removed \`${trigger}\``;
+  await new GitHubIssues(octokit, owner, repo).upsertSticky(
+    job.issue.number,
+    `### Tollgate: cancelled\n\nThe run was cancelled: ${why}. Nothing more will be spent (spent: ${formatUsd(spent.rows[0]?.micros ?? 0)}). Add \`${trigger}\` again to start over.`,
+  );
+  log.info({ run: active.id, why }, "run cancelled");
+  return { outcome: "done", detail: `run ${active.id} cancelled` };
 }

@@ -14,9 +14,14 @@ export async function enqueueDelivery<T extends object>(
   deliveries: DeliveryStore,
   queue: JobQueue,
   delivery: Delivery,
-  job: { queue: QueueName; data: T },
+  job: { queue: QueueName; data: T; debounce?: { key: string; seconds: number } },
 ): Promise<EnqueueResult> {
   const jobId = jobIdForDelivery(delivery.id);
-  if ((await deliveries.record(delivery, jobId)) === "seen") return "duplicate";
+  if ((await deliveries.record(delivery, job.debounce ? null : jobId)) === "seen") return "duplicate";
+  if (job.debounce) {
+    if (await queue.sendDebounced(job.queue, job.data, job.debounce.key, job.debounce.seconds)) return "enqueued";
+    await deliveries.finish(delivery.id, "ignored", "debounced: a job for the same issue is already planned");
+    return "duplicate";
+  }
   return (await queue.send(job.queue, job.data, jobId)) ? "enqueued" : "duplicate";
 }

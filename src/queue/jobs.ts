@@ -22,13 +22,19 @@ const repository = z.object({
 
 export const triggerJobSchema = z.object({
   deliveryId: z.string().min(1),
+  /** labeled: maybe a trigger; edited: re-run the gate; unlabeled / closed: maybe a cancel. */
+  kind: z.enum(["labeled", "edited", "unlabeled", "closed"]).default("labeled"),
   installationId: z.number().int(),
   repository,
   issue: z.object({ number: z.number().int(), title: z.string() }),
-  label: z.string(),
+  /** The label added or removed (labeled, unlabeled). */
+  label: z.string().optional(),
   sender: z.object({ login: z.string(), id: z.number().int() }),
 });
 export type TriggerJob = z.infer<typeof triggerJobSchema>;
+
+/** Edits of one issue within this many seconds make at most two gate runs (now and one after). */
+export const EDIT_DEBOUNCE_SECONDS = 30;
 
 /** Retry policy of the work queues: transient failures back off exponentially from 10 s. */
 export const RETRY = { retryLimit: 4, retryDelay: 10, retryBackoff: true } as const;

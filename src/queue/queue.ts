@@ -76,6 +76,14 @@ export class JobQueue {
     return (await this.#boss.send(name, data, { id })) !== null;
   }
 
+  /**
+   * Sends a job unless one with the same key is already planned in this window of `seconds`
+   * or the next (pg-boss's debounce); returns false when it was folded into such a job.
+   */
+  async sendDebounced<T extends object>(name: QueueName, data: T, key: string, seconds: number): Promise<boolean> {
+    return (await this.#boss.sendDebounced(name, data, {}, seconds, key)) !== null;
+  }
+
   /** Starts `concurrency` polling workers on a queue. */
   async work<T>(name: QueueName, concurrency: number, handler: JobHandler<T>, pollingIntervalSeconds = 1): Promise<void> {
     for (let i = 0; i < concurrency; i++) {

@@ -28,6 +28,7 @@ export function onIssuesLabeled(enqueue: EnqueueTrigger) {
       },
       {
         deliveryId: context.id,
+        kind: "labeled",
         installationId: payload.installation.id,
         repository: {
           id: repository.id,

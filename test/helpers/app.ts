@@ -24,7 +24,7 @@ export interface TestApp {
   github: GitHubRequestValidator;
   services: Services;
   /** Starts this app's workers (polling every 0.5 s). */
-  startWorkers(): Promise<void>;
+  startWorkers(concurrency?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,14 +42,14 @@ export async function createTestApp(kind: DbKind, log: Logger, options: { model?
     probot,
     github,
     services,
-    startWorkers: () =>
+    startWorkers: (concurrency = 1) =>
       startWorkers(
         services,
         githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit),
         log,
         modelServices({ anthropic: {}, prices: [] }, services.db, options.model ?? new ScriptedModel([])),
         {
-          concurrency: 1,
+          concurrency,
           pollingIntervalSeconds: 0.5,
         },
       ),

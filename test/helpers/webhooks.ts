@@ -27,3 +27,26 @@ export function issuesLabeled(label = "ai-ready", sender: "User" | "Bot" = "User
   }
   return payload;
 }
+
+/** `issues.edited` of the example issue, its body changed, with the given labels on it. */
+export function issuesEdited(labels: string[], sender: "User" | "Bot" = "User"): Payload {
+  const payload = webhookExample("issues", "edited");
+  payload.changes = { body: { from: "the old body" } };
+  payload.issue = { ...payload.issue, labels: labels.map((name, i) => ({ id: i + 1, name, color: "ededed", default: false })) };
+  if (sender === "Bot") payload.sender = { ...payload.sender, login: "tollgate[bot]", type: "Bot" };
+  return payload;
+}
+
+/** `issues.unlabeled` (the given label removed) or `issues.closed` of the example issue. */
+export function issuesUnlabeled(label: string): Payload {
+  const payload = webhookExample("issues", "unlabeled");
+  payload.label = { ...payload.label, name: label };
+  return payload;
+}
+
+export function issuesClosed(): Payload {
+  const payload = webhookExample("issues", "reopened");
+  payload.action = "closed";
+  payload.issue = { ...payload.issue, state: "closed" };
+  return payload;
+}

@@ -11,6 +11,7 @@ import { captureLog } from "../../helpers/log.js";
 
 const job = (deliveryId: string): TriggerJob => ({
   deliveryId,
+  kind: "labeled",
   installationId: 1,
   repository: { id: 7, owner: "octo", name: "app", cloneUrl: "https://github.example/octo/app.git", defaultBranch: "main" },
   issue: { number: 3, title: "Add a flag" },

@@ -1,0 +1,46 @@
+import type { Context } from "probot";
+import type { EnqueueTrigger } from "./issues-labeled.js";
+
+type Changed = "issues.edited" | "issues.unlabeled" | "issues.closed";
+
+/**
+ * `issues.edited` (the gate runs again while the trigger label is on), `issues.unlabeled` and
+ * `issues.closed` (an active run is cancelled): guard, build the job, enqueue, return. The
+ * worker decides, with the repo's settings, whether anything is to be done.
+ */
+export function onIssueChanged(enqueue: EnqueueTrigger) {
+  return async (context: Context<Changed>): Promise<void> => {
+    const { payload } = context;
+    if (!payload.installation || payload.issue.pull_request) return;
+    const kind = payload.action;
+    // Bots never re-run a gate; a bot removing the label or closing the issue still cancels.
+    if (kind === "edited" && (context.isBot || payload.issue.labels?.length === 0)) return;
+    if (kind === "edited" && !("body" in (payload.changes ?? {})) && !("title" in (payload.changes ?? {}))) return;
+    const repository = payload.repository;
+    await enqueue(
+      {
+        id: context.id,
+        event: context.name,
+        action: kind,
+        installationId: payload.installation.id,
+        repository: repository.full_name,
+        sender: payload.sender.login,
+      },
+      {
+        deliveryId: context.id,
+        kind,
+        installationId: payload.installation.id,
+        repository: {
+          id: repository.id,
+          owner: repository.owner.login,
+          name: repository.name,
+          cloneUrl: repository.clone_url,
+          defaultBranch: repository.default_branch,
+        },
+        issue: { number: payload.issue.number, title: payload.issue.title },
+        label: kind === "unlabeled" ? (payload as { label?: { name: string } }).label?.name : undefined,
+        sender: { login: payload.sender.login, id: payload.sender.id },
+      },
+    );
+  };
+}

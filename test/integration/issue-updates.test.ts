@@ -1,0 +1,138 @@
+/** After the first trigger: edits re-run the gate, the label's removal or a close cancels. */
+import nock from "nock";
+import { QUEUE } from "../../src/queue/jobs.js";
+import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
+import { createTestApp, type TestApp } from "../helpers/app.js";
+import { eventually } from "../helpers/eventually.js";
+import { commentLists, commentWrites, configFile, installationToken, issueAndRepo, permission, type FakeComment } from "../helpers/github.js";
+import { captureLog } from "../helpers/log.js";
+import { INSTALLATION_ID, issuesClosed, issuesEdited, issuesLabeled, issuesUnlabeled, webhookExample, type Payload } from "../helpers/webhooks.js";
+
+const O = "Codertocat";
+const R = "Hello-World";
+const API = "https://api.github.com";
+const sticky = (id: number): FakeComment => ({ id, body: "<!-- tollgate:sticky -->\nold", user: { login: "tollgate[bot]", type: "Bot" } });
+const verdict = (ready: boolean) => ({
+  ready,
+  score: ready ? 80 : 30,
+  criteria: Object.fromEntries(
+    ["problem", "acceptance_criteria", "scope", "constraints", "test_plan"].map((c) => [c, { status: ready || c === "problem" ? "pass" : "missing", note: `${c} note` }]),
+  ),
+  questions: ready ? [] : ["What exactly?"],
+  ticket_type: "bug",
+  size: "xs",
+});
+const answer = (ready: boolean, latencyMs = 0): ScriptStep => ({
+  toolUse: { name: "submit_verdict", input: verdict(ready) },
+  usage: { input_tokens: 1_000, output_tokens: 200, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  latencyMs,
+});
+
+beforeAll(() => nock.disableNetConnect());
+afterAll(() => nock.enableNetConnect());
+
+describe("issue updates", () => {
+  let app: TestApp;
+  let model: ScriptedModel;
+  const captured = captureLog();
+  beforeEach(async () => {
+    nock.cleanAll();
+    model = new ScriptedModel([]);
+    app = await createTestApp("pglite", captured.log, { model: { provider: "anthropic", call: (r, o) => model.call(r, o) } });
+  });
+  afterEach(async () => {
+    await app.close();
+    nock.cleanAll();
+    expect(app.github.errors).toEqual([]);
+  });
+
+  const receive = (id: string, name: string, payload: Payload) => app.probot.receive({ id, name, payload } as never);
+  const delivery = (id: string) =>
+    eventually(async () => {
+      const d = await app.services.deliveries.get(id);
+      return d && d.status !== "received" && d;
+    });
+  const runs = async () => (await app.services.db.query<{ status: string }>("SELECT status FROM runs ORDER BY created_at")).rows.map((r) => r.status);
+
+  it("re-runs the gate when a human edits the issue with the trigger label on, and clears ai-needs-spec when ready", async () => {
+    // the first run ended needs_spec
+    await app.services.db.query(
+      `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status) VALUES ($1, 186853002, $2, $3, 1, 'needs_spec')`,
+      [INSTALLATION_ID, O, R],
+    );
+    model = new ScriptedModel([answer(true)]);
+    const posted: string[] = [];
+    let removed = false;
+    const github = [
+      installationToken(INSTALLATION_ID),
+      configFile(O, R, undefined),
+      configFile(O, ".github", undefined),
+      issueAndRepo(O, R, 1, { title: "Fix the crash", body: "Now with steps and a test.", labels: ["ai-ready", "ai-needs-spec"] }),
+      nock(API).get(`/repos/${O}/${R}/issues/1`).reply(200, { number: 1, title: "Fix the crash", body: "x", state: "open", labels: [{ name: "ai-ready" }, { name: "ai-needs-spec" }], user: { login: O } }),
+      commentLists(O, R, 1, [[sticky(44)], [sticky(44)], [sticky(44)]]),
+      commentWrites(O, R, 1, posted, { editsOf: 44, edits: 2 }),
+      nock(API).delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`).reply(200, () => ((removed = true), [])),
+    ];
+    await receive("e-1", "issues", issuesEdited(["ai-ready", "ai-needs-spec"]));
+    await app.startWorkers();
+    expect(await delivery("e-1")).toMatchObject({ status: "done", detail: "gate: ready (score 80)" });
+    for (const scope of github) expect(scope.isDone()).toBe(true);
+    expect(removed).toBe(true);
+    expect(await runs()).toEqual(["needs_spec", "gated"]);
+    expect(posted.at(-1)).toContain("### Tollgate spec gate: ready ✅ (score 80/100)");
+  });
+
+  it("folds a burst of edits into at most two gate runs (debounced)", async () => {
+    for (const id of ["b-1", "b-2", "b-3", "b-4"]) await receive(id, "issues", issuesEdited(["ai-ready"]));
+    const { rows } = await app.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1", [QUEUE.trigger]);
+    expect(rows[0]!.n).toBe(2); // one now, one after the quiet period
+    expect((await app.services.deliveries.get("b-3"))?.status).toBe("ignored");
+    expect((await app.services.deliveries.get("b-4"))?.detail).toBe("debounced: a job for the same issue is already planned");
+  });
+
+  it("ignores edits by bots, edits that change neither title nor body, and edits of unlabelled issues", async () => {
+    await receive("x-1", "issues", issuesEdited(["ai-ready"], "Bot"));
+    const noChange = issuesEdited(["ai-ready"]);
+    noChange.changes = { labels: {} };
+    await receive("x-2", "issues", noChange);
+    await receive("x-3", "issues", issuesEdited([]));
+    // and Tollgate's own comment edits
+    const ownEdit = webhookExample("issue_comment", "edited");
+    ownEdit.sender = { ...ownEdit.sender, login: "tollgate[bot]", type: "Bot" };
+    await receive("x-4", "issue_comment", ownEdit);
+    const { rows } = await app.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries");
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it("cancels a run whose trigger label is removed during the gate: no verdict, a cancelled comment", async () => {
+    model = new ScriptedModel([answer(true, 1_500)]);
+    const posted: string[] = [];
+    const github = [
+      installationToken(INSTALLATION_ID),
+      configFile(O, R, undefined, 2),
+      configFile(O, ".github", undefined, 2),
+      permission(O, R, "Codertocat", "write"),
+      commentLists(O, R, 1, [[], [sticky(9001)], [sticky(9001)]]),
+      commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
+      issueAndRepo(O, R, 1, { title: "Fix the crash", body: "Steps…" }),
+    ];
+    await receive("c-1", "issues", issuesLabeled("ai-ready"));
+    await app.startWorkers(2);
+    await eventually(async () => model.requests.length === 1); // the gate's model call is in flight
+    await receive("c-2", "issues", issuesUnlabeled("ai-ready"));
+    expect(await delivery("c-2")).toMatchObject({ status: "done" });
+    expect(await delivery("c-1")).toMatchObject({ status: "done", detail: "cancelled during the gate" });
+    for (const scope of github) expect(scope.isDone()).toBe(true);
+    expect(await runs()).toEqual(["cancelled"]);
+    expect(posted.at(-1)).toMatch(/^<!-- tollgate:sticky -->\n### Tollgate: cancelled\n\nThe run was cancelled: @Codertocat removed `ai-ready`\. Nothing more will be spent \(spent: \$0\.0\d+\)/);
+    expect(posted.some((p) => p.includes("spec gate: ready"))).toBe(false);
+  });
+
+  it("does nothing when an issue without an active run is closed or loses another label", async () => {
+    await receive("n-1", "issues", issuesClosed());
+    await receive("n-2", "issues", issuesUnlabeled("bug"));
+    await app.startWorkers();
+    expect(await delivery("n-1")).toMatchObject({ status: "ignored", detail: "no active run to cancel" });
+    expect(await delivery("n-2")).toMatchObject({ status: "ignored", detail: "no active run to cancel" });
+  });
+});
