@@ -15,6 +15,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim
+# git for the agents' workspaces; bubblewrap sandboxes their commands (without user namespaces in
+# the container, Tollgate says so in its log and runs commands unsandboxed).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git bubblewrap ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0 \

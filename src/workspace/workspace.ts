@@ -1,0 +1,117 @@
+/**
+ * A run's git workspace (simple-git): a partial clone at the default branch, a worktree per
+ * agent, commits with the app's identity, and a push of `tollgate/issue-<n>` that never
+ * overwrites a commit that is not the app's own.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { simpleGit, type SimpleGit } from "simple-git";
+import { authConfig, redactToken } from "./git-auth.js";
+
+export interface Identity {
+  name: string;
+  email: string;
+}
+
+export class HumanCommitError extends Error {
+  override name = "HumanCommitError";
+}
+
+export class GitError extends Error {
+  override name = "GitError";
+}
+
+export class Workspace {
+  private constructor(
+    readonly dir: string,
+    private readonly remoteUrl: string,
+    private readonly identity: Identity,
+    private readonly token: () => string | undefined,
+  ) {}
+
+  /**
+   * Clones `remoteUrl` (the payload's `clone_url`; the token is never part of it) into `dir`,
+   * with `--filter=blob:none` so history comes without old file contents.
+   */
+  static async clone(options: { remoteUrl: string; dir: string; branch: string; identity: Identity; token?: () => string | undefined }): Promise<Workspace> {
+    const token = options.token ?? (() => undefined);
+    await mkdir(path.dirname(options.dir), { recursive: true });
+    await guard(token(), () =>
+      simpleGit({ baseDir: path.dirname(options.dir), config: [] }).raw([
+        ...authConfig(token()),
+        "clone",
+        "--filter=blob:none",
+        "--branch",
+        options.branch,
+        "--single-branch",
+        options.remoteUrl,
+        options.dir,
+      ]),
+    );
+    return new Workspace(options.dir, options.remoteUrl, options.identity, token);
+  }
+
+  git(dir = this.dir): SimpleGit {
+    return simpleGit({ baseDir: dir });
+  }
+
+  /** A worktree for one agent, on a new branch from `from`. */
+  async addWorktree(name: string, branch: string, from = "HEAD"): Promise<string> {
+    const dir = path.join(this.dir, "..", "worktrees", name);
+    await guard(undefined, () => this.git().raw(["worktree", "add", "-b", branch, dir, from]));
+    return dir;
+  }
+
+  async removeWorktree(dir: string): Promise<void> {
+    await guard(undefined, () => this.git().raw(["worktree", "remove", "--force", dir]));
+  }
+
+  /** Commits everything in `dir` as the app; returns the sha, or null when nothing changed. */
+  async commitAll(message: string, dir = this.dir): Promise<string | null> {
+    const git = this.git(dir);
+    await git.add(["-A"]);
+    if ((await git.status()).isClean()) return null;
+    const identity = ["-c", `user.name=${this.identity.name}`, "-c", `user.email=${this.identity.email}`];
+    await guard(undefined, () => git.raw([...identity, "commit", "--no-verify", "-m", message]));
+    return (await git.revparse(["HEAD"])).trim();
+  }
+
+  /**
+   * Pushes HEAD to `branch`. When the branch exists on the remote, every commit on it that is
+   * not in HEAD must be the app's own (by author email): a human's commit stops the push with
+   * `HumanCommitError`. The push uses --force-with-lease on the sha just checked.
+   */
+  async push(branch: string): Promise<void> {
+    const git = this.git();
+    const remote = await guard(this.token(), () => git.raw([...authConfig(this.token()), "ls-remote", "origin", `refs/heads/${branch}`]));
+    const remoteSha = remote.split(/\s/)[0] || "";
+    if (remoteSha) {
+      await guard(this.token(), () => git.raw([...authConfig(this.token()), "fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
+      const authors = (await git.raw(["log", "--format=%ae", `HEAD..${remoteSha}`])).split("\n").filter(Boolean);
+      const human = authors.filter((email) => email !== this.identity.email);
+      if (human.length) {
+        throw new HumanCommitError(`${branch} has ${human.length} commit(s) by someone else (${[...new Set(human)].join(", ")}): Tollgate does not push over them`);
+      }
+    }
+    await guard(this.token(), () =>
+      git.raw([...authConfig(this.token()), "push", `--force-with-lease=refs/heads/${branch}:${remoteSha}`, "origin", `HEAD:refs/heads/${branch}`]),
+    );
+  }
+
+  async remove(): Promise<void> {
+    await rm(path.join(this.dir, ".."), { recursive: true, force: true });
+  }
+
+  get remote(): string {
+    return this.remoteUrl;
+  }
+}
+
+/** Runs a git command; its error (which may quote the command line) never carries the token. */
+async function guard<T>(token: string | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw new GitError(redactToken((error as Error).message, token));
+  }
+}
