@@ -1,4 +1,5 @@
 import type { Context } from "probot";
+import { issueDelivery, jobRepository } from "./job-fields.js";
 import type { EnqueueTrigger } from "./issues-labeled.js";
 
 type Changed = "issues.edited" | "issues.unlabeled" | "issues.closed";
@@ -18,25 +19,12 @@ export function onIssueChanged(enqueue: EnqueueTrigger) {
     if (kind === "edited" && !("body" in (payload.changes ?? {})) && !("title" in (payload.changes ?? {}))) return;
     const repository = payload.repository;
     await enqueue(
-      {
-        id: context.id,
-        event: context.name,
-        action: kind,
-        installationId: payload.installation.id,
-        repository: repository.full_name,
-        sender: payload.sender.login,
-      },
+      issueDelivery(context.id, context.name, kind, payload.installation.id, repository, payload.sender.login),
       {
         deliveryId: context.id,
         kind,
         installationId: payload.installation.id,
-        repository: {
-          id: repository.id,
-          owner: repository.owner.login,
-          name: repository.name,
-          cloneUrl: repository.clone_url,
-          defaultBranch: repository.default_branch,
-        },
+        repository: jobRepository(repository),
         issue: { number: payload.issue.number, title: payload.issue.title },
         label: kind === "unlabeled" ? (payload as { label?: { name: string } }).label?.name : undefined,
         sender: { login: payload.sender.login, id: payload.sender.id },

@@ -1,4 +1,5 @@
 import type { Context } from "probot";
+import { issueDelivery, jobRepository } from "./job-fields.js";
 import type { Delivery } from "../queue/deliveries.js";
 import type { EnqueueResult } from "../queue/enqueue.js";
 import type { TriggerJob } from "../queue/jobs.js";
@@ -18,25 +19,12 @@ export function onIssuesLabeled(enqueue: EnqueueTrigger) {
     if (!payload.installation || !payload.label || payload.issue.pull_request) return;
     const repository = payload.repository;
     const result = await enqueue(
-      {
-        id: context.id,
-        event: context.name,
-        action: payload.action,
-        installationId: payload.installation.id,
-        repository: repository.full_name,
-        sender: payload.sender.login,
-      },
+      issueDelivery(context.id, context.name, payload.action, payload.installation.id, repository, payload.sender.login),
       {
         deliveryId: context.id,
         kind: "labeled",
         installationId: payload.installation.id,
-        repository: {
-          id: repository.id,
-          owner: repository.owner.login,
-          name: repository.name,
-          cloneUrl: repository.clone_url,
-          defaultBranch: repository.default_branch,
-        },
+        repository: jobRepository(repository),
         issue: { number: payload.issue.number, title: payload.issue.title },
         label: payload.label.name,
         sender: { login: payload.sender.login, id: payload.sender.id },
