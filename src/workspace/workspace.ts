@@ -3,7 +3,7 @@
  * agent, commits with the app's identity, and a push of `tollgate/issue-<n>` that never
  * overwrites a commit that is not the app's own.
  */
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { authConfig, redactToken } from "./git-auth.js";
@@ -20,6 +20,8 @@ export class HumanCommitError extends Error {
 export class GitError extends Error {
   override name = "GitError";
 }
+
+export type MergeResult = { merged: true; sha: string } | { merged: false; conflicts: string[] };
 
 export class Workspace {
   private constructor(
@@ -98,6 +100,28 @@ export class Workspace {
     );
   }
 
+  /**
+   * Merges an agent's branch into the main checkout. On a conflict the merge is undone and the
+   * conflicting files are reported, so the unit can be redone on the merged tree.
+   */
+  async merge(branch: string, message: string): Promise<MergeResult> {
+    const git = this.git();
+    const identity = ["-c", `user.name=${this.identity.name}`, "-c", `user.email=${this.identity.email}`];
+    // simple-git does not always reject on a conflicted merge (git reports it on stdout), so
+    // the index decides: unmerged paths mean a conflict, whatever the command returned.
+    const failure = await git.raw([...identity, "merge", "--no-ff", "--no-edit", "-m", message, branch]).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    const conflicts = (await git.raw(["diff", "--name-only", "--diff-filter=U"])).split("\n").filter(Boolean);
+    if (conflicts.length) {
+      await git.raw(["merge", "--abort"]);
+      return { merged: false, conflicts };
+    }
+    if (failure) throw new GitError(failure.message);
+    return { merged: true, sha: (await git.revparse(["HEAD"])).trim() };
+  }
+
   async remove(): Promise<void> {
     await rm(path.join(this.dir, ".."), { recursive: true, force: true });
   }
@@ -114,4 +138,15 @@ async function guard<T>(token: string | undefined, fn: () => Promise<T>): Promis
   } catch (error) {
     throw new GitError(redactToken((error as Error).message, token));
   }
+}
+
+/**
+ * Removes run folders under `root` that no live run owns (left by a crash), keeping `keep`.
+ * Returns the names removed.
+ */
+export async function removeOrphans(root: string, keep: Set<string>): Promise<string[]> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  const orphans = names.filter((n) => !keep.has(n));
+  await Promise.all(orphans.map((n) => rm(path.join(root, n), { recursive: true, force: true })));
+  return orphans;
 }

@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Logger } from "pino";
+import type { ToolDefinition } from "../../llm/model.js";
 
 export type Sandbox = "bwrap" | "none";
 
@@ -138,4 +139,39 @@ export class CommandRunner {
       child.on("close", (code, sig) => finish(code, sig));
     });
   }
+}
+
+/** The command tool as the agents call it; every run is stored in `commands`. */
+export function commandTool(
+  runner: CommandRunner,
+  record: (argv: string[], result: CommandResult) => Promise<void>,
+): { definition: ToolDefinition; run(input: unknown, signal?: AbortSignal): Promise<{ content: string; isError: boolean }> } {
+  return {
+    definition: {
+      name: "run_command",
+      description:
+        "Run one allowed command (an argv list, no shell: no pipes, redirects or variables) in the repository. Returns the exit code and the output (long output is cut in the middle).",
+      input_schema: {
+        type: "object",
+        properties: { argv: { type: "array", items: { type: "string" }, minItems: 1, description: 'e.g. ["npm", "test"]' } },
+        required: ["argv"],
+        additionalProperties: false,
+      },
+    },
+    async run(input, signal) {
+      const argv = (input as { argv?: unknown })?.argv;
+      if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== "string")) {
+        return { content: 'invalid input for run_command: argv must be a non-empty list of strings, e.g. ["npm", "test"]', isError: true };
+      }
+      try {
+        const result = await runner.run(argv as string[], signal);
+        await record(argv as string[], result);
+        const status = result.timedOut ? "timed out" : result.exitCode === null ? `killed (${result.signal})` : `exit code ${result.exitCode}`;
+        return { content: `${status}, ${(result.durationMs / 1000).toFixed(1)} s\n${result.output}`, isError: result.exitCode !== 0 };
+      } catch (error) {
+        if (error instanceof CommandRefused) return { content: error.message, isError: true };
+        throw error;
+      }
+    },
+  };
 }

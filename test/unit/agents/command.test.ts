@@ -75,3 +75,21 @@ describe("command tool", () => {
     expect(existsSync("/usr/pwned")).toBe(false);
   });
 });
+
+describe("run_command, as agents call it", () => {
+  it("runs an allowed command and stores it in commands; refuses the rest as an error result", async () => {
+    const { freshDatabase } = await import("../../helpers/db.js");
+    const { commandTool } = await import("../../../src/agents/tools/command.js");
+    const { commandRecorder } = await import("../../../src/agents/commands-log.js");
+    const db = await freshDatabase("pglite");
+    const cwd = worktree();
+    const tool = commandTool(new CommandRunner({ cwd, allow: [["node", "-e"]], sandbox }), commandRecorder(db, { phase: "execute", agent: "unit-1", cwd }));
+    const ok = await tool.run({ argv: ["node", "-e", "console.log('hi'); process.exit(2)"] });
+    expect(ok).toEqual({ content: expect.stringMatching(/^exit code 2, \d+\.\d s\nhi\n$/), isError: true });
+    expect(await tool.run({ argv: ["curl", "http://example.com"] })).toEqual({ content: expect.stringMatching(/^`curl http:\/\/example\.com` is not allowed/), isError: true });
+    expect((await tool.run({ argv: "npm test" })).content).toMatch(/^invalid input for run_command/);
+    const { rows } = await db.query<Record<string, unknown>>("SELECT phase, agent, argv, exit_code, timed_out FROM commands");
+    expect(rows).toEqual([{ phase: "execute", agent: "unit-1", argv: ["node", "-e", "console.log('hi'); process.exit(2)"], exit_code: 2, timed_out: false }]);
+    await db.close();
+  });
+});

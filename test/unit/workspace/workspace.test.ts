@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { GitError, HumanCommitError, Workspace } from "../../../src/workspace/workspace.js";
+import { GitError, HumanCommitError, removeOrphans, Workspace } from "../../../src/workspace/workspace.js";
 import { bareRepo, git, gitHttpServer, humanCommit } from "../../helpers/git.js";
 
 const identity = { name: "tollgate[bot]", email: "123+tollgate[bot]@users.noreply.github.com" };
@@ -49,6 +49,34 @@ describe("workspace on a local bare repository", () => {
     expect(git(ws.dir, "log", "-1", "--format=%s", "tollgate/unit-1").trim()).toBe("unit 1");
     await ws.removeWorktree(a);
     expect(existsSync(a)).toBe(false);
+  });
+});
+
+describe("merging agents' worktrees", () => {
+  it("merges independent units, and reports a conflicting one with its files, leaving the tree clean", async () => {
+    const ws = await Workspace.clone({ remoteUrl: `file://${bareRepo()}`, dir: newDir(), branch: "main", identity });
+    const a = await ws.addWorktree("agent-a", "unit-a");
+    const b = await ws.addWorktree("agent-b", "unit-b");
+    const c = await ws.addWorktree("agent-c", "unit-c");
+    writeFileSync(path.join(a, "src/index.ts"), "export const x = 10;\n");
+    writeFileSync(path.join(b, "docs.md"), "docs\n");
+    writeFileSync(path.join(c, "src/index.ts"), "export const x = 99;\n");
+    await ws.commitAll("unit a", a);
+    await ws.commitAll("unit b", b);
+    await ws.commitAll("unit c", c);
+    expect(await ws.merge("unit-a", "merge unit a")).toMatchObject({ merged: true });
+    expect(await ws.merge("unit-b", "merge unit b")).toMatchObject({ merged: true });
+    expect(await ws.merge("unit-c", "merge unit c")).toEqual({ merged: false, conflicts: ["src/index.ts"] });
+    expect(git(ws.dir, "status", "--porcelain").trim()).toBe("");
+    expect(readFileSync(path.join(ws.dir, "src/index.ts"), "utf8")).toBe("export const x = 10;\n");
+    expect(existsSync(path.join(ws.dir, "docs.md"))).toBe(true);
+  });
+
+  it("removes the folders of runs that no longer exist", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "tollgate-runs-"));
+    for (const name of ["run-live", "run-crashed-1", "run-crashed-2"]) writeFileSync(path.join(root, name), "x");
+    expect((await removeOrphans(root, new Set(["run-live"]))).sort()).toEqual(["run-crashed-1", "run-crashed-2"]);
+    expect(existsSync(path.join(root, "run-live"))).toBe(true);
   });
 });
 
