@@ -106,15 +106,5 @@ export async function freshDatabase(kind: DbKind): Promise<Database> {
   return openPostgres(await createPostgresDatabase(await loadPostgresTemplate()), { max: 5 });
 }
 
-/** A loopback port nobody listens on right now (Probot's server takes no port 0). */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
+// Shared with the global setup, which Jest loads outside the ESM module mapper.
+export { freePort } from "./global-setup.js";

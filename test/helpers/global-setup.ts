@@ -29,7 +29,8 @@ function binDir(): string {
   );
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nobody listens on right now (Probot's server takes no port 0). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.listen(0, "127.0.0.1", () => {

@@ -62,6 +62,15 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     usage: { input_tokens: 2_400, output_tokens: 420, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 } },
   });
   const noConfig = () => [configFile(O, R, undefined), configFile(O, ".github", undefined)];
+  /** GitHub as a first gate run sees it: no config, a writer, no Tollgate comment yet. */
+  const firstGate = (posted: string[], issue: { title: string; body: string }) => [
+    installationToken(INSTALLATION_ID),
+    ...noConfig(),
+    permission(O, R, "Codertocat", "write"),
+    commentLists(O, R, 1, [[], [sticky(9001)], [sticky(9001)]]),
+    commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
+    issueAndRepo(O, R, 1, issue),
+  ];
 
   it("only records and enqueues in the handler; a bot sender gets nothing", async () => {
     await receive("d-ready", issuesLabeled("ai-ready"));
@@ -141,12 +150,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     play(gateAnswer(true));
     const posted: string[] = [];
     const github = [
-      installationToken(INSTALLATION_ID),
-      ...noConfig(),
-      permission(O, R, "Codertocat", "write"),
-      commentLists(O, R, 1, [[], [sticky(9001)], [sticky(9001)]]),
-      commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
-      issueAndRepo(O, R, 1, { title: "Add a --verbose flag", body: "Print each request." }),
+      ...firstGate(posted, { title: "Add a --verbose flag", body: "Print each request." }),
       nock("https://api.github.com").delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`).reply(404, {}),
     ];
     await Promise.all(Array.from({ length: 5 }, () => receive("d-same", issuesLabeled("ai-ready"))));
@@ -212,14 +216,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
   it("fails the run with a clear comment when the gate answers without a valid verdict twice", async () => {
     play({ text: "I think it is fine." }, { toolUse: { name: "submit_verdict", input: { ready: "yes" } } });
     const posted: string[] = [];
-    const github = [
-      installationToken(INSTALLATION_ID),
-      ...noConfig(),
-      permission(O, R, "Codertocat", "write"),
-      commentLists(O, R, 1, [[], [sticky(9001)], [sticky(9001)]]),
-      commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
-      issueAndRepo(O, R, 1, { title: "x", body: "y" }),
-    ];
+    const github = firstGate(posted, { title: "x", body: "y" });
     await receive("d-bad", issuesLabeled("ai-ready"));
     await app.startWorkers();
     expect(await delivery("d-bad")).toMatchObject({ status: "failed" });
