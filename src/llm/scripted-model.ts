@@ -11,6 +11,7 @@ import { toModelError } from "./anthropic.js";
 import { ModelCallError } from "./errors.js";
 import type { CallOptions, ContentBlock, ModelPort, ModelRequest, ModelResponse } from "./model.js";
 import { normalizeUsage } from "./usage.js";
+import { approxTokens as textTokens } from "./tokens.js";
 
 export interface RawUsage {
   input_tokens?: number | null;
@@ -42,9 +43,10 @@ export type ScriptStep =
 let counter = 0;
 const nextId = (prefix: string) => `${prefix}_scripted${String(++counter).padStart(6, "0")}`;
 
-/** About 4 characters per token: what the real tokenizer gives on English and code. */
+
+/** The scripted usage of a request part, sized like the real tokenizer would. */
 export function approxTokens(value: unknown): number {
-  return Math.max(1, Math.ceil(JSON.stringify(value ?? "").length / 4));
+  return Math.max(1, textTokens(JSON.stringify(value ?? "")));
 }
 
 export class ScriptedModel implements ModelPort {

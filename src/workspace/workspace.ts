@@ -21,6 +21,13 @@ export class GitError extends Error {
   override name = "GitError";
 }
 
+/**
+ * Where git gets the installation token, asked again before every command that talks to the
+ * remote: installation tokens last an hour, so a long run must not hold on to the first one.
+ * (Octokit's app auth caches the token and mints a new one before it expires.)
+ */
+export type TokenSource = () => Promise<string | undefined> | string | undefined;
+
 export type MergeResult = { merged: true; sha: string } | { merged: false; conflicts: string[] };
 
 export class Workspace {
@@ -28,19 +35,20 @@ export class Workspace {
     readonly dir: string,
     private readonly remoteUrl: string,
     private readonly identity: Identity,
-    private readonly token: () => string | undefined,
+    private readonly token: TokenSource,
   ) {}
 
   /**
    * Clones `remoteUrl` (the payload's `clone_url`; the token is never part of it) into `dir`,
    * with `--filter=blob:none` so history comes without old file contents.
    */
-  static async clone(options: { remoteUrl: string; dir: string; branch: string; identity: Identity; token?: () => string | undefined }): Promise<Workspace> {
-    const token = options.token ?? (() => undefined);
+  static async clone(options: { remoteUrl: string; dir: string; branch: string; identity: Identity; token?: TokenSource }): Promise<Workspace> {
+    const tokenSource = options.token ?? (() => undefined);
     await mkdir(path.dirname(options.dir), { recursive: true });
-    await guard(token(), () =>
+    const token = await tokenSource();
+    await guard(token, () =>
       simpleGit({ baseDir: path.dirname(options.dir), config: [] }).raw([
-        ...authConfig(token()),
+        ...authConfig(token),
         "clone",
         "--filter=blob:none",
         "--branch",
@@ -50,7 +58,7 @@ export class Workspace {
         options.dir,
       ]),
     );
-    return new Workspace(options.dir, options.remoteUrl, options.identity, token);
+    return new Workspace(options.dir, options.remoteUrl, options.identity, tokenSource);
   }
 
   git(dir = this.dir): SimpleGit {
@@ -85,18 +93,19 @@ export class Workspace {
    */
   async push(branch: string): Promise<void> {
     const git = this.git();
-    const remote = await guard(this.token(), () => git.raw([...authConfig(this.token()), "ls-remote", "origin", `refs/heads/${branch}`]));
+    const token = await this.token();
+    const remote = await guard(token, () => git.raw([...authConfig(token), "ls-remote", "origin", `refs/heads/${branch}`]));
     const remoteSha = remote.split(/\s/)[0] || "";
     if (remoteSha) {
-      await guard(this.token(), () => git.raw([...authConfig(this.token()), "fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
+      await guard(token, () => git.raw([...authConfig(token), "fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
       const authors = (await git.raw(["log", "--format=%ae", `HEAD..${remoteSha}`])).split("\n").filter(Boolean);
       const human = authors.filter((email) => email !== this.identity.email);
       if (human.length) {
         throw new HumanCommitError(`${branch} has ${human.length} commit(s) by someone else (${[...new Set(human)].join(", ")}): Tollgate does not push over them`);
       }
     }
-    await guard(this.token(), () =>
-      git.raw([...authConfig(this.token()), "push", `--force-with-lease=refs/heads/${branch}:${remoteSha}`, "origin", `HEAD:refs/heads/${branch}`]),
+    await guard(token, () =>
+      git.raw([...authConfig(token), "push", `--force-with-lease=refs/heads/${branch}:${remoteSha}`, "origin", `HEAD:refs/heads/${branch}`]),
     );
   }
 

@@ -47,14 +47,18 @@ export interface GitHttpServer {
   close(): Promise<void>;
 }
 
-/** Serves the folder of `bare` over smart HTTP, answering 401 unless the token's header comes. */
-export async function gitHttpServer(bare: string, token: string): Promise<GitHttpServer> {
-  const expected = `basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
+/**
+ * Serves the folder of `bare` over smart HTTP, answering 401 unless the token's header comes.
+ * `token` may be a function, to play a token that expires and is replaced.
+ */
+export async function gitHttpServer(bare: string, token: string | (() => string)): Promise<GitHttpServer> {
+  const current = typeof token === "string" ? () => token : token;
   const authorizations: string[] = [];
   const urls: string[] = [];
   const server: Server = createServer((req, res) => {
     urls.push(req.url ?? "");
     authorizations.push(String(req.headers.authorization ?? ""));
+    const expected = `basic ${Buffer.from(`x-access-token:${current()}`).toString("base64")}`;
     if (String(req.headers.authorization ?? "").toLowerCase() !== expected.toLowerCase()) {
       res.writeHead(401, { "WWW-Authenticate": 'Basic realm="git"' }).end();
       return;

@@ -108,4 +108,28 @@ describe("workspace over HTTP with the installation token", () => {
       await server.close();
     }
   });
+
+  it("asks for the token again before each remote command, so a run that outlives its token gets a new one", async () => {
+    const bare = bareRepo();
+    let current = "ghs_firsttoken00000000000000000000000000001";
+    const server = await gitHttpServer(bare, () => current);
+    try {
+      let asked = 0;
+      const source = async () => {
+        asked++;
+        return current;
+      };
+      const ws = await Workspace.clone({ remoteUrl: server.url, dir: newDir(), branch: "main", identity, token: source });
+      // an hour later: the server takes only the new token, and the workspace asks for it
+      current = "ghs_secondtoken0000000000000000000000000002";
+      writeFileSync(path.join(ws.dir, "late.txt"), "late\n");
+      await ws.commitAll("Late fix #4");
+      await ws.push("tollgate/issue-4");
+      expect(git(bare, "log", "-1", "--format=%s", "tollgate/issue-4").trim()).toBe("Late fix #4");
+      expect(asked).toBe(2); // clone, then push (ls-remote, fetch and push share one)
+      expect(server.authorizations.at(-1)).toBe(`basic ${Buffer.from(`x-access-token:${current}`).toString("base64")}`);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -1,0 +1,43 @@
+/**
+ * The tools an agent gets, by role: a reader (plan) sees files through the text editor's `view`,
+ * `list_files` and `search`; a writer (execute) also edits and runs the allowed commands. Every
+ * path goes through the path policy and every command through the sandboxed runner.
+ */
+import type { Logger } from "pino";
+import type { RepoConfig } from "../config/repo-config.js";
+import type { Database } from "../db/database.js";
+import { commandRecorder } from "./commands-log.js";
+import type { AgentTool } from "./loop.js";
+import { CommandRunner, commandTool, type Sandbox } from "./tools/command.js";
+import { PathPolicy } from "./tools/path-policy.js";
+import { repoSearchTools } from "./tools/repo-search.js";
+import { TEXT_EDITOR_TOOL, TextEditor } from "./tools/text-editor.js";
+
+export interface ToolboxOptions {
+  dir: string;
+  config: Pick<RepoConfig, "commands" | "paths">;
+  role: "reader" | "writer";
+  sandbox: Sandbox;
+  db: Database;
+  where: { runId?: string; phase: string; agent: string };
+  log?: Logger;
+}
+
+export async function toolbox(options: ToolboxOptions): Promise<AgentTool[]> {
+  const editor = new TextEditor(await PathPolicy.create(options.dir, options.config.paths.protected));
+  const reader = options.role === "reader";
+  const edit: AgentTool = {
+    definition: TEXT_EDITOR_TOOL,
+    run: async (input) => {
+      const command = (input as { command?: unknown })?.command;
+      if (reader && command !== "view") return { content: `this agent reads only: ${String(command)} is not available, use view`, isError: true };
+      return editor.run(input);
+    },
+  };
+  const tools = [edit, ...repoSearchTools(options.dir)];
+  if (!reader) {
+    const runner = new CommandRunner({ cwd: options.dir, allow: options.config.commands.allow, sandbox: options.sandbox });
+    tools.push(commandTool(runner, commandRecorder(options.db, { ...options.where, cwd: options.dir })));
+  }
+  return tools;
+}
