@@ -57,6 +57,8 @@ export interface AgentSpec {
   tools: AgentTool[];
   /** A tool whose call ends the loop with its input (not executed). */
   finishTool?: ToolDefinition;
+  /** Checks the finish tool's input: a problem goes back to the model as an error result. */
+  validateFinish?: (input: unknown) => string | undefined;
   task: string;
   maxTokensPerTurn?: number;
   limits?: Partial<AgentLimits>;
@@ -109,13 +111,17 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
     const results: ContentBlock[] = [];
     let mistakes = 0;
     for (const call of calls) {
-      if (spec.finishTool && call.name === spec.finishTool.name && response.stopReason !== "max_tokens") {
+      const finishing = spec.finishTool && call.name === spec.finishTool.name;
+      const problem = finishing && response.stopReason !== "max_tokens" ? (spec.validateFinish?.(call.input) ?? null) : undefined;
+      if (finishing && problem === null) {
         return { text, submitted: { name: call.name, input: call.input }, turns: turn, tokens, messages };
       }
       const t0 = now();
       let outcome: { content: string; isError: boolean };
       const tool = tools.get(call.name);
-      if (response.stopReason === "max_tokens" && call === calls[calls.length - 1]) {
+      if (problem) {
+        outcome = { content: `That ${call.name} input is not valid: ${problem}. Fix it and call ${call.name} again.`, isError: true };
+      } else if (response.stopReason === "max_tokens" && call === calls[calls.length - 1]) {
         outcome = { content: "This tool call was cut off by the output limit, so its input is incomplete: call it again, with less at once.", isError: true };
       } else if (!tool) {
         outcome = { content: `There is no tool named ${call.name}. The tools are: ${definitions.map((d) => d.name).join(", ")}.`, isError: true };

@@ -77,6 +77,7 @@ export const repoConfigSchema = z
     verify: z
       .strictObject({
         commands: z.array(argv).max(20).default([]).describe("Run in order after each execution round; all must pass."),
+        timeout_seconds: z.int().min(10).max(3_600).default(600).describe("Each verify command is killed after this many seconds."),
       })
       .prefault({})
       .describe("How Tollgate checks a change."),

@@ -91,3 +91,22 @@ export async function runsOfIssue(db: Database, owner: string, repo: string, iss
   );
   return rows.map((r) => r.id);
 }
+
+/** What each phase of a run cost, per iteration (the progress display and the per-round line). */
+export interface PhaseCost {
+  phase: string;
+  iteration: number;
+  calls: number;
+  /** null when some call of it has no known price. */
+  costMicros: number | null;
+}
+
+export async function phaseCosts(db: Database, runId: string): Promise<PhaseCost[]> {
+  const { rows } = await db.query<{ phase: string; iteration: number; calls: number; cost: number; unknown: number }>(
+    `SELECT phase, iteration, count(*)::int AS calls, coalesce(sum(cost_usd_micros), 0)::bigint AS cost,
+            count(*) FILTER (WHERE cost_usd_micros IS NULL)::int AS unknown
+     FROM llm_calls WHERE run_id = $1 GROUP BY phase, iteration ORDER BY min(id)`,
+    [runId],
+  );
+  return rows.map((r) => ({ phase: r.phase, iteration: Number(r.iteration), calls: Number(r.calls), costMicros: Number(r.unknown) > 0 ? null : Number(r.cost) }));
+}

@@ -3,7 +3,7 @@
  * agent, commits with the app's identity, and a push of `tollgate/issue-<n>` that never
  * overwrites a commit that is not the app's own.
  */
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { authConfig, redactToken } from "./git-auth.js";
@@ -129,6 +129,52 @@ export class Workspace {
     }
     if (failure) throw new GitError(failure.message);
     return { merged: true, sha: (await git.revparse(["HEAD"])).trim() };
+  }
+
+  /** The sha HEAD points at. */
+  async head(dir = this.dir): Promise<string> {
+    return (await this.git(dir).revparse(["HEAD"])).trim();
+  }
+
+  /** Everything HEAD changed since `base`, as a patch git can apply again (binary files included). */
+  async diff(base: string, options: { stat?: boolean } = {}): Promise<string> {
+    return this.git().raw(["diff", "--binary", ...(options.stat ? ["--stat"] : []), base, "HEAD"]);
+  }
+
+  /** The files HEAD changed since `base`. */
+  async changedFiles(base: string): Promise<string[]> {
+    return (await this.git().raw(["diff", "--name-only", base, "HEAD"])).split("\n").filter(Boolean);
+  }
+
+  /**
+   * Moves the checkout to `sha` (a resumed run's base). Missing file contents of the partial
+   * clone are fetched then, so the token goes with the command.
+   */
+  async checkout(sha: string): Promise<void> {
+    const token = await this.token();
+    await guard(token, () => this.git().raw([...authConfig(token), "checkout", "--force", "--detach", sha]));
+  }
+
+  /** Applies a patch made by `diff` and commits it as the app (a resumed run's work so far). */
+  async applyAndCommit(patch: string, message: string): Promise<string | null> {
+    if (!patch.trim()) return null;
+    const file = path.join(this.dir, "..", `restore-${Date.now()}.patch`);
+    await writeFile(file, patch);
+    try {
+      await guard(undefined, () => this.git().raw(["apply", "--binary", "--index", file]));
+    } finally {
+      await rm(file, { force: true });
+    }
+    return this.commitAll(message);
+  }
+
+  /**
+   * Folds every commit since `base` into one, with `message` (the agents' merge commits become
+   * the PR's one commit naming the issue). Returns the new sha, or null when nothing changed.
+   */
+  async squash(base: string, message: string): Promise<string | null> {
+    await guard(undefined, () => this.git().raw(["reset", "--soft", base]));
+    return this.commitAll(message);
   }
 
   async remove(): Promise<void> {

@@ -1,0 +1,84 @@
+/**
+ * The execute phase (`standard`). Round 1: one agent per work unit, each in its own worktree, up
+ * to `concurrency` at once; their branches are merged in plan order, and a unit that conflicts
+ * is redone on the merged tree. Later rounds: one agent on the merged tree with the feedback of
+ * the failed checks and the review (the units' split no longer holds once their work is merged).
+ */
+import pMap from "p-map";
+import type { Workspace } from "../../workspace/workspace.js";
+import type { PhaseEnv } from "../agent-env.js";
+import type { Plan, WorkUnit } from "../plan/plan-schema.js";
+import { runUnit } from "./unit.js";
+
+export interface UnitReport {
+  id: string;
+  title: string;
+  /** What the agent said it did, or why it changed nothing. */
+  summary: string;
+  changed: boolean;
+  /** Files of other units this one conflicted with before it was redone. */
+  conflicts?: string[];
+}
+
+export interface ExecuteOutput {
+  units: UnitReport[];
+  /** Every change since the run's base, as a patch: the checkpoint a resumed run restores. */
+  patch: string;
+  changedFiles: string[];
+}
+
+export class ExecuteError extends Error {
+  override name = "ExecuteError";
+}
+
+/** The round-2+ work unit: the whole change, with the feedback. */
+export function fixUnit(plan: Plan): WorkUnit {
+  return {
+    id: "fix",
+    title: "Address the feedback on the change",
+    instructions: "The plan's work units are merged in this tree. Fix what the feedback reports, keeping the plan's intent; do not redo work that is already right.",
+    files: plan.files,
+  };
+}
+
+export async function runExecute(env: PhaseEnv, ws: Workspace, base: string, input: { issue: string; plan: Plan; feedback?: string }): Promise<ExecuteOutput> {
+  const units = input.feedback ? [fixUnit(input.plan)] : input.plan.work_units;
+  const round = env.iteration;
+  const branchOf = (unit: WorkUnit, attempt = 1) => `tollgate/work/${round}/${unit.id}${attempt > 1 ? `-${attempt}` : ""}`;
+
+  const attempt = async (unit: WorkUnit, n: number, redo?: string) => {
+    const dir = await ws.addWorktree(`${round}-${unit.id}-${n}`, branchOf(unit, n));
+    try {
+      const out = await runUnit(env, dir, { issue: input.issue, plan: input.plan, unit, feedback: input.feedback, redo });
+      const sha = await ws.commitAll(`${unit.title} (${unit.id})`, dir);
+      return { summary: out.summary, changed: sha !== null };
+    } finally {
+      await ws.removeWorktree(dir);
+    }
+  };
+
+  const first = await pMap(units, (unit) => attempt(unit, 1), { concurrency: env.config.concurrency, signal: env.signal });
+  const reports: UnitReport[] = [];
+  for (const [i, unit] of units.entries()) {
+    const result = first[i]!;
+    const report: UnitReport = { id: unit.id, title: unit.title, summary: result.summary, changed: result.changed };
+    if (result.changed) {
+      const merged = await ws.merge(branchOf(unit), `Merge work unit ${unit.id}`);
+      if (!merged.merged) {
+        env.log.info({ unit: unit.id, conflicts: merged.conflicts }, "work unit conflicts with the merged tree: redoing it there");
+        report.conflicts = merged.conflicts;
+        const redo = `An earlier attempt at this unit conflicted with the other units' work in ${merged.conflicts.join(", ")}. This tree already contains their work: make your unit's change on top of it.`;
+        const again = await attempt(unit, 2, redo);
+        report.summary = again.summary;
+        report.changed = again.changed;
+        if (again.changed) {
+          const second = await ws.merge(branchOf(unit, 2), `Merge work unit ${unit.id} (redone)`);
+          if (!second.merged) throw new ExecuteError(`work unit ${unit.id} conflicts with the merged tree even when redone on it (${second.conflicts.join(", ")})`);
+        }
+      }
+    }
+    if (!report.changed) env.log.info({ unit: unit.id, why: report.summary }, "work unit changed nothing");
+    reports.push(report);
+  }
+  return { units: reports, patch: await ws.diff(base), changedFiles: await ws.changedFiles(base) };
+}

@@ -1,0 +1,39 @@
+/**
+ * The plan phase (`deep`): a read-only agent explores the repository from a repo map and submits
+ * a plan, validated against `planSchema` (an invalid plan goes back to the agent with the reason).
+ */
+import { runAgent, type AgentLimits } from "../../agents/loop.js";
+import { toolbox } from "../../agents/toolbox.js";
+import { buildRepoMap } from "../../context/repo-map.js";
+import { cachedPrefix } from "../../llm/prompt-cache.js";
+import { loadPrompt } from "../../prompts/prompt.js";
+import type { PhaseEnv } from "../agent-env.js";
+import { PLAN_TOOL, planSchema, type Plan } from "./plan-schema.js";
+
+export class PlanOutputError extends Error {
+  override name = "PlanOutputError";
+}
+
+export async function runPlan(env: PhaseEnv, dir: string, issue: string, limits?: Partial<AgentLimits>): Promise<Plan> {
+  const prompt = (await loadPrompt("plan/system")).render({});
+  const tools = await toolbox({ dir, config: env.config, role: "reader", sandbox: env.sandbox, db: env.db, where: { runId: env.runId, phase: "plan", agent: "plan" } });
+  const map = await buildRepoMap({ dir, task: issue });
+  const prefix = cachedPrefix({ system: prompt.text, context: map.text });
+  const result = await runAgent({
+    model: env.model,
+    db: env.db,
+    context: { runId: env.runId, installationId: env.installationId, phase: "plan", agent: "plan", iteration: 0, prompt: { id: prompt.id, sha256: prompt.sha256 } },
+    system: prefix.system,
+    tools,
+    finishTool: PLAN_TOOL,
+    validateFinish: (input) => {
+      const parsed = planSchema.safeParse(input);
+      return parsed.success ? undefined : parsed.error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ");
+    },
+    task: `Plan the work for this issue.\n\n<issue>\n${issue}\n</issue>`,
+    limits: { maxTurns: 25, ...limits },
+    signal: env.signal,
+  });
+  if (!result.submitted) throw new PlanOutputError("the planning agent finished without submitting a plan");
+  return planSchema.parse(result.submitted.input);
+}

@@ -1,0 +1,140 @@
+/**
+ * The pipeline after a ready gate, as its phases in order:
+ *
+ *   plan → (execute → verify → review)* → publish
+ *
+ * Every phase goes through the one phase wrapper (`PhaseRunner`): checkpoints, attempts, timing
+ * and progress live there, so a resumed run continues at its first unfinished phase. The loop
+ * goes round until the checks and the review pass, the iteration cap, the same findings twice in
+ * a row (no progress), or the budget. Review is skipped in a round whose checks failed: the next
+ * round changes the code anyway, so that review would be paid for and thrown away.
+ */
+import type { Logger } from "pino";
+import { BudgetExceededError } from "../llm/errors.js";
+import type { PhaseEnv } from "../phases/agent-env.js";
+import { runExecute, type ExecuteOutput } from "../phases/execute/execute.js";
+import { runPlan } from "../phases/plan/plan.js";
+import type { Plan } from "../phases/plan/plan-schema.js";
+import { runReview, type Review } from "../phases/review/review.js";
+import { runVerify, type VerifyOutput } from "../phases/verify/verify.js";
+import { withRunFolder } from "../workspace/run-folders.js";
+import { HumanCommitError, Workspace, type Identity, type TokenSource } from "../workspace/workspace.js";
+import { decideRound, type Decision } from "./loop-decision.js";
+import { RunCancelled, type PhaseRunner } from "./phase.js";
+
+/** The outside world of a run: where its code comes from and where its results go. */
+export interface RunHost {
+  source: { remoteUrl: string; branch: string; token?: TokenSource };
+  identity: Identity;
+  /** Opens the pull request for the pushed branch, or updates the one that exists. */
+  publish(pr: PublishRequest): Promise<Published>;
+}
+
+export interface PublishRequest {
+  branch: string;
+  title: string;
+  body: string;
+  draft: boolean;
+}
+
+export interface Published {
+  url?: string;
+  number?: number;
+}
+
+export interface PublishState {
+  plan: Plan;
+  execute?: ExecuteOutput;
+  verify?: VerifyOutput;
+  review?: Review;
+  iterations: number;
+  draftReason?: string;
+}
+
+export interface PipelineRun {
+  env: Omit<PhaseEnv, "iteration">;
+  host: RunHost;
+  phases: PhaseRunner;
+  runsRoot: string;
+  issue: { number: number; title: string; text: string };
+  /** The PR body (or report) for a state, rendered from the ledger once the last call is in. */
+  report: (state: PublishState) => Promise<string>;
+}
+
+export type RunOutcome =
+  /** A pull request was opened or updated (a draft unless the checks and the review passed). */
+  | { status: "passed" | "max_iterations" | "no_progress" | "budget"; published: Published; draft: boolean; reason?: string; state: PublishState }
+  /** Stopped before anything worth publishing. */
+  | { status: "cancelled" | "budget" | "human_commits"; reason: string };
+
+export const branchFor = (issue: number) => `tollgate/issue-${issue}`;
+
+export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
+  const { env, phases, host, issue } = run;
+  const at = (iteration: number): PhaseEnv => ({ ...env, iteration, log: env.log.child({ iteration }) });
+  return withRunFolder(run.runsRoot, env.runId, async (dir) => {
+    const ws = await Workspace.clone({ remoteUrl: host.source.remoteUrl, dir, branch: host.source.branch, identity: host.identity, token: host.source.token });
+    const state: Partial<PublishState> & { iterations: number } = { iterations: 0 };
+    let base: string | undefined;
+    try {
+      // plan
+      const planned = await phases.run("plan", 0, async () => ({ base: await ws.head(), plan: await runPlan(at(0), ws.dir, issue.text) }));
+      const plan = planned.value.plan;
+      base = planned.value.base;
+      state.plan = plan;
+      if ((await ws.head()) !== base) await ws.checkout(base);
+
+      // execute → verify → review, until a decision ends the loop
+      let feedback: string | undefined;
+      let previous: Decision | undefined;
+      let decision: Decision;
+      for (let iteration = 1; ; iteration++) {
+        state.iterations = iteration;
+        const executed = await phases.run("execute", iteration, () => runExecute(at(iteration), ws, base!, { issue: issue.text, plan, feedback }));
+        if (executed.restored) await restoreTree(ws, base, executed.value.patch, env.log);
+        state.execute = executed.value;
+        const verified = await phases.run("verify", iteration, () => runVerify(at(iteration), ws.dir));
+        state.verify = verified.value;
+        state.review = verified.value.passed
+          ? (await phases.run("review", iteration, async () => runReview(at(iteration), { plan, diff: await ws.diff(base!), verify: verified.value }))).value
+          : undefined;
+        decision = decideRound({ iteration, max: env.config.loop.max_iterations, verify: verified.value, review: state.review, previous });
+        if (decision.kind !== "again") break;
+        feedback = decision.feedback;
+        previous = decision;
+      }
+
+      return await publish(run, ws, base, state as PublishState, decision);
+    } catch (error) {
+      if (error instanceof RunCancelled || env.signal?.aborted) return { status: "cancelled", reason: error instanceof Error ? error.message : String(error) };
+      if (error instanceof HumanCommitError) return { status: "human_commits", reason: error.message };
+      if (!(error instanceof BudgetExceededError)) throw error;
+      env.log.warn({ err: error }, "the run's budget stopped it");
+      // the work of the finished rounds is kept, as a draft, when there is any
+      if (!base || !state.plan || !state.execute?.changedFiles.length) return { status: "budget", reason: error.message };
+      if ((await ws.diff(base)) !== state.execute.patch) await restoreTree(ws, base, state.execute.patch, env.log);
+      return publish(run, ws, base, state as PublishState, { kind: "stop", status: "budget", reason: `the budget stopped the run: ${error.message}` });
+    }
+  });
+}
+
+/** A resumed run: the tree of a finished execute round is rebuilt from its checkpoint. */
+async function restoreTree(ws: Workspace, base: string, patch: string, log: Logger): Promise<void> {
+  await ws.checkout(base);
+  await ws.applyAndCommit(patch, "Restore the work of the finished round");
+  log.info("the tree of a finished execute round was restored from its checkpoint");
+}
+
+async function publish(run: PipelineRun, ws: Workspace, base: string, state: PublishState, decision: Exclude<Decision, { kind: "again" }>): Promise<RunOutcome> {
+  const passed = decision.kind === "pass";
+  const final: PublishState = { ...state, ...(decision.kind === "stop" ? { draftReason: decision.reason } : {}) };
+  const branch = branchFor(run.issue.number);
+  const published = await run.phases.run("publish", 0, async () => {
+    await ws.squash(base, `${run.issue.title} (#${run.issue.number})\n\nTollgate's change for issue #${run.issue.number}.`);
+    await ws.push(branch);
+    return run.host.publish({ branch, title: run.issue.title, body: await run.report(final), draft: !passed });
+  });
+  return passed
+    ? { status: "passed", published: published.value, draft: false, state: final }
+    : { status: (decision as { status: "max_iterations" | "no_progress" | "budget" }).status, published: published.value, draft: true, reason: final.draftReason, state: final };
+}

@@ -1,0 +1,92 @@
+/**
+ * The pull request's body: why it is a draft (when it is), the summary, the plan, the
+ * verification results, the review verdict, the per-phase cost table with its savings lines and
+ * pie chart, the cost of each round, and `Closes #n`. The `tollgate run` report is the same text.
+ */
+import type { PhaseCost } from "../ledger/cost-rows.js";
+import { formatUsd } from "../llm/money.js";
+import type { ExecuteOutput } from "../phases/execute/execute.js";
+import type { Plan } from "../phases/plan/plan-schema.js";
+import type { Review } from "../phases/review/review.js";
+import type { VerifyOutput } from "../phases/verify/verify.js";
+import { formatDuration } from "./cost-table.js";
+
+export const PR_MARKER = "<!-- tollgate:pr -->";
+
+export interface PrBodyInput {
+  issueNumber?: number;
+  /** Set when the PR is a draft: why the checks did not pass. */
+  draftReason?: string;
+  plan: Plan;
+  execute?: ExecuteOutput;
+  verify?: VerifyOutput;
+  review?: Review;
+  /** The rendered cost table (src/report/cost-table.ts). */
+  costTable: string;
+  costs: PhaseCost[];
+  iterations: number;
+}
+
+export function renderPrBody(input: PrBodyInput): string {
+  const { plan } = input;
+  const lines: string[] = [PR_MARKER];
+  if (input.draftReason) lines.push(`> [!WARNING]`, `> **Draft: ${input.draftReason}** Review it as work in progress.`, "");
+  lines.push("## Summary", "", plan.summary, "");
+  if (input.execute) {
+    for (const unit of input.execute.units) {
+      lines.push(`- **${unit.title}**${unit.changed ? "" : " (no change)"}: ${oneParagraph(unit.summary)}${unit.conflicts?.length ? ` _(redone after a conflict in ${unit.conflicts.join(", ")})_` : ""}`);
+    }
+    lines.push("", `Files changed: ${input.execute.changedFiles.map((f) => `\`${f}\``).join(", ") || "none"}.`, "");
+  }
+  lines.push(
+    "<details><summary>Plan</summary>",
+    "",
+    ...plan.steps.map((s, i) => `${i + 1}. ${s}`),
+    "",
+    `**Test strategy:** ${plan.test_strategy}`,
+    "",
+    "**Acceptance checks:**",
+    ...plan.acceptance_checks.map((c) => `- ${c}`),
+    "",
+    "</details>",
+    "",
+  );
+  lines.push("## Verification", "");
+  if (!input.verify) lines.push("Not run.");
+  else if (!input.verify.checks.length) lines.push("No verify commands are configured (`verify.commands` in `.github/tollgate.yml`).");
+  else {
+    lines.push("| Check | Result | Time |", "|---|---|---:|");
+    for (const c of input.verify.checks) {
+      const ok = c.exitCode === 0 && !c.timedOut;
+      lines.push(`| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`} | ${formatDuration(c.durationMs)} |`);
+    }
+    if (input.verify.triage) lines.push("", `**Triage:** ${oneParagraph(input.verify.triage.summary)}`);
+  }
+  lines.push("", "## Review", "");
+  if (!input.review) lines.push("Not reviewed: the checks did not pass, so no review was paid for.");
+  else {
+    lines.push(`**${input.review.verdict === "approve" ? "Approved ✅" : "Changes requested ❌"}**: ${oneParagraph(input.review.summary)}`);
+    for (const f of input.review.findings) lines.push(`- \`${f.file}${f.line ? `:${f.line}` : ""}\` (${f.severity}): ${oneParagraph(f.body)}`);
+  }
+  lines.push("", "## Cost", "", input.costTable, "");
+  const rounds = perRound(input.costs, input.iterations);
+  if (rounds) lines.push(rounds, "");
+  if (input.issueNumber) lines.push(`Closes #${input.issueNumber}`);
+  return lines.join("\n");
+}
+
+function oneParagraph(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim().slice(0, 1_500);
+}
+
+/** "Round 1: $0.42 · round 2: $0.18" over execute, verify and review. */
+function perRound(costs: PhaseCost[], iterations: number): string {
+  if (iterations < 1) return "";
+  const parts: string[] = [];
+  for (let i = 1; i <= iterations; i++) {
+    const of = costs.filter((c) => c.iteration === i && ["execute", "verify", "review"].includes(c.phase));
+    const micros = of.some((c) => c.costMicros === null) ? null : of.reduce((s, c) => s + (c.costMicros ?? 0), 0);
+    parts.push(`round ${i}: ${micros === null ? "unknown" : formatUsd(micros)}`);
+  }
+  return `Cost per round (execute + verify + review): ${parts.join(" · ")}.`;
+}

@@ -1,0 +1,51 @@
+/**
+ * The run's live progress, as the sticky issue comment shows it (and `tollgate run` logs it): a
+ * checklist of phases by round, each with what it cost so far, and the run's spend against its
+ * budget. Figures come from the ledger.
+ */
+import type { PhaseCost } from "../ledger/cost-rows.js";
+import { formatUsd } from "../llm/money.js";
+import type { PhaseRecord } from "../pipeline/phase.js";
+
+const MARK = { running: "⏳", succeeded: "✅", failed: "❌", cancelled: "⏹️" } as const;
+
+export interface ProgressInput {
+  title: string;
+  /** The gate's line, e.g. "Spec gate: ready (score 84/100)". */
+  gate?: string;
+  phases: PhaseRecord[];
+  costs: PhaseCost[];
+  budgetMicros: number | null;
+  /** Lines under the checklist (the PR link, why the run stopped…). */
+  footer?: string[];
+}
+
+export function spentMicros(costs: PhaseCost[]): number | null {
+  let sum = 0;
+  for (const c of costs) {
+    if (c.costMicros === null) return null;
+    sum += c.costMicros;
+  }
+  return sum;
+}
+
+export function renderProgress(input: ProgressInput): string {
+  // the latest attempt of each phase and round
+  const latest = new Map<string, PhaseRecord>();
+  for (const p of input.phases) latest.set(`${p.name}#${p.iteration}`, p);
+  const cost = (name: string, iteration: number) => {
+    const c = input.costs.find((x) => x.phase === name && x.iteration === iteration);
+    return c ? ` · ${c.costMicros === null ? "cost unknown" : formatUsd(c.costMicros)}` : "";
+  };
+  const lines = [`### Tollgate: ${input.title}`, ""];
+  if (input.gate) lines.push(input.gate, "");
+  for (const p of latest.values()) {
+    if (p.name === "gate") continue;
+    const round = p.iteration > 0 ? ` (round ${p.iteration})` : "";
+    lines.push(`- ${MARK[p.status]} ${p.name}${round}${cost(p.name, p.iteration)}${p.status === "failed" && p.error ? `: ${p.error.split("\n")[0]!.slice(0, 200)}` : ""}`);
+  }
+  const spent = spentMicros(input.costs);
+  lines.push("", `Spent: ${spent === null ? "unknown (a model without a known price)" : formatUsd(spent)}${input.budgetMicros ? ` of the ${formatUsd(input.budgetMicros)} budget` : ""}.`);
+  if (input.footer?.length) lines.push("", ...input.footer);
+  return lines.join("\n");
+}
