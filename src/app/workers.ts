@@ -3,8 +3,12 @@ import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Octokit } from "../github/issues.js";
+import { detectSandbox } from "../agents/tools/command.js";
+import { carryOutRun } from "../pipeline/carry-out.js";
 import { cancelRun, startRun } from "../pipeline/start-run.js";
-import { QUEUE, triggerJobSchema } from "../queue/jobs.js";
+import { jobIdForRun } from "../queue/job-id.js";
+import { QUEUE, runJobSchema, triggerJobSchema, type QueueName, type RunJob } from "../queue/jobs.js";
+import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
 import { startDeadLetterWorker, startWorker } from "../queue/worker.js";
 import { meteredModel, type ModelServices } from "./model.js";
 import type { Services } from "./services.js";
@@ -29,32 +33,78 @@ export function githubFactory(
   return async (installationId) => (await probot.auth(installationId)) as Octokit;
 }
 
-/** Starts this process's workers on every queue. */
-export async function startWorkers(
-  services: Services,
-  github: GitHubFactory,
-  log: Logger,
-  models: ModelServices,
-  options: { concurrency: number; pollingIntervalSeconds?: number },
-): Promise<void> {
-  await startWorker({
-    queue: services.queue,
-    deliveries: services.deliveries,
-    log: log.child({ name: "worker" }),
-    name: QUEUE.trigger,
-    schema: triggerJobSchema,
-    concurrency: options.concurrency,
-    pollingIntervalSeconds: options.pollingIntervalSeconds,
-    handle: (job, jobLog) => {
-      const deps = { github, runs: services.runs, db: services.db, model: (config: RepoConfig, runLog: Logger, budget: number) => meteredModel(models, config, runLog, budget) };
-      return job.kind === "unlabeled" || job.kind === "closed" ? cancelRun(job, deps, jobLog) : startRun(job, deps, jobLog);
-    },
-  });
-  await startDeadLetterWorker({
-    queue: services.queue,
-    deliveries: services.deliveries,
-    log: log.child({ name: "worker" }),
-    name: QUEUE.dead,
-    pollingIntervalSeconds: options.pollingIntervalSeconds,
-  });
+export interface WorkerOptions {
+  concurrency: number;
+  pollingIntervalSeconds?: number;
+  /** Run folders live under `<dataDir>/runs`. */
+  dataDir: string;
+  /** The embedded database: this is the only process, so jobs active at start-up were cut off by a crash. */
+  soleProcess?: boolean;
+  /** The queues to work (default: all). */
+  queues?: QueueName[];
+  cancelPollMs?: number;
+}
+
+/** Starts this process's workers. */
+export async function startWorkers(services: Services, github: GitHubFactory, log: Logger, models: ModelServices, options: WorkerOptions): Promise<void> {
+  const workerLog = log.child({ name: "worker" });
+  const queues = new Set(options.queues ?? [QUEUE.trigger, QUEUE.run, QUEUE.dead]);
+  const model = (config: RepoConfig, runLog: Logger, budget: number) => meteredModel(models, config, runLog, budget);
+  const runsRoot = runsRoot_(options.dataDir);
+  await sweepRunFolders(runsRoot, services.db, workerLog);
+  if (options.soleProcess) {
+    const orphans = await services.queue.retryOrphans(QUEUE.run);
+    if (orphans.length) workerLog.warn({ jobs: orphans }, `${orphans.length} run(s) were cut off by a stop: they resume now`);
+  }
+
+  if (queues.has(QUEUE.trigger)) {
+    const deps = {
+      github,
+      runs: services.runs,
+      db: services.db,
+      model,
+      enqueueRun: async (job: RunJob) => void (await services.queue.send(QUEUE.run, job, jobIdForRun(job.runId))),
+    };
+    await startWorker({
+      queue: services.queue,
+      deliveries: services.deliveries,
+      log: workerLog,
+      name: QUEUE.trigger,
+      schema: triggerJobSchema,
+      concurrency: options.concurrency,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      handle: (job, jobLog) => (job.kind === "unlabeled" || job.kind === "closed" ? cancelRun(job, deps, jobLog) : startRun(job, deps, jobLog)),
+    });
+  }
+  if (queues.has(QUEUE.run)) {
+    const deps = { github, runs: services.runs, db: services.db, model, prices: models.prices, sandbox: detectSandbox(workerLog), runsRoot, cancelPollMs: options.cancelPollMs };
+    await startWorker({
+      queue: services.queue,
+      deliveries: services.deliveries,
+      log: workerLog,
+      name: QUEUE.run,
+      schema: runJobSchema,
+      concurrency: options.concurrency,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      handle: (job, jobLog) => carryOutRun(job, deps, jobLog),
+      track: {
+        handled: async (job) => {
+          const run = await services.runs.get(job.runId);
+          return run && run.status !== "queued" && run.status !== "running" ? `run ${run.status}` : undefined;
+        },
+        finish: async () => undefined, // the run's row and sticky comment hold the outcome
+        failed: async (job, message) => services.runs.setStatus(job.runId, "failed", { error: message }),
+      },
+    });
+  }
+  if (queues.has(QUEUE.dead)) {
+    await startDeadLetterWorker({
+      queue: services.queue,
+      deliveries: services.deliveries,
+      log: workerLog,
+      name: QUEUE.dead,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      onDeadRun: async (runId) => services.runs.setStatus(runId, "failed", { error: "the run's job did not finish on any of its tries" }),
+    });
+  }
 }

@@ -37,6 +37,8 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
   if (options.workers !== false) {
     await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
       concurrency: env.workerConcurrency,
+      dataDir: env.dataDir,
+      soleProcess: env.database.kind === "pglite",
     });
   } else {
     log.info("web only: jobs are left to `tollgate worker` processes");

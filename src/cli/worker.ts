@@ -21,6 +21,8 @@ export async function worker(env: AppEnv, log: Logger): Promise<void> {
   shutdown.add(() => services.close());
   await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
       concurrency: env.workerConcurrency,
+      dataDir: env.dataDir,
+      soleProcess: false,
     });
   log.info({ concurrency: env.workerConcurrency }, "worker started");
 }

@@ -171,7 +171,7 @@ export class GitHubIssues {
 }
 
 /** GitHub refuses bodies over 65,536 characters: cut with a note rather than fail. */
-function fit(text: string): string {
+export function fit(text: string): string {
   if (text.length <= COMMENT_LIMIT) return text;
   const note = "\n\n… (cut to fit GitHub's comment size limit)";
   return text.slice(0, COMMENT_LIMIT - note.length) + note;

@@ -1,6 +1,6 @@
 import type { Database } from "../db/database.js";
 
-export type RunStatus = "queued" | "running" | "gated" | "needs_spec" | "succeeded" | "failed" | "cancelled";
+export type RunStatus = "queued" | "running" | "gated" | "needs_spec" | "succeeded" | "draft" | "stopped" | "failed" | "cancelled";
 
 export interface NewRun {
   deliveryId: string;
@@ -19,6 +19,8 @@ export interface RunRow {
   owner: string;
   repo: string;
   issue_number: number;
+  budget_usd_micros: number | null;
+  pr_number: number | null;
 }
 
 export type CreateRunResult =
@@ -37,12 +39,12 @@ export class RunStore {
       `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT DO NOTHING
-       RETURNING id, status, delivery_id, owner, repo, issue_number`,
+       RETURNING id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number`,
       [r.deliveryId, r.installationId, r.repositoryId, r.owner, r.repo, r.issueNumber, r.budgetUsdMicros],
     );
     if (inserted.rows[0]) return { created: true, run: inserted.rows[0] };
     const { rows } = await this.db.query<RunRow>(
-      `SELECT id, status, delivery_id, owner, repo, issue_number FROM runs
+      `SELECT id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number FROM runs
        WHERE delivery_id = $1 OR (repository_id = $2 AND issue_number = $3 AND status IN ('queued', 'running'))
        ORDER BY (delivery_id = $1) DESC NULLS LAST LIMIT 1`,
       [r.deliveryId, r.repositoryId, r.issueNumber],
@@ -64,10 +66,15 @@ export class RunStore {
     );
   }
 
+  /** The pull request a run opened or updated. */
+  async setPullRequest(id: string, prNumber: number): Promise<void> {
+    await this.db.query("UPDATE runs SET pr_number = $2, updated_at = now() WHERE id = $1", [id, prNumber]);
+  }
+
   /** The queued or running run of an issue, if any. */
   async active(repositoryId: number, issueNumber: number): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      `SELECT id, status, delivery_id, owner, repo, issue_number FROM runs
+      `SELECT id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number FROM runs
        WHERE repository_id = $1 AND issue_number = $2 AND status IN ('queued', 'running')`,
       [repositoryId, issueNumber],
     );
@@ -76,7 +83,7 @@ export class RunStore {
 
   async get(id: string): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      "SELECT id, status, delivery_id, owner, repo, issue_number FROM runs WHERE id = $1",
+      "SELECT id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number FROM runs WHERE id = $1",
       [id],
     );
     return rows[0];

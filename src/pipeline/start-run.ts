@@ -5,9 +5,9 @@
  *   3. Authorize the sender: admin, maintain or write on the repo (an edit re-runs the gate a
  *      writer started, whoever edits).
  *   4. Create the run (one per delivery, one active per issue).
- *   5. Run the spec gate and post its verdict as the sticky comment.
+ *   5. Run the spec gate (a checkpointed phase) and post its verdict as the sticky comment.
  *   6. Label: not ready → `ai-needs-spec`, the run ends `needs_spec`; ready → the label goes,
- *      and the run ends `gated` until the rest of the pipeline exists.
+ *      the run is `queued`, and its pipeline job is sent to the run queue (src/pipeline/carry-out.ts).
  */
 import type { Logger } from "pino";
 import { loadRepoConfig } from "../config/load-repo-config.js";
@@ -20,7 +20,8 @@ import type { MeteredModel } from "../llm/metered-model.js";
 import { formatUsd, usdToMicros } from "../llm/money.js";
 import { GateOutputError, runGate } from "../phases/gate/gate.js";
 import { issueText } from "../phases/gate/input.js";
-import type { TriggerJob } from "../queue/jobs.js";
+import type { RunJob, TriggerJob } from "../queue/jobs.js";
+import { PhaseRunner } from "./phase.js";
 import type { JobResult } from "../queue/worker.js";
 import { renderConfigError, renderFailure, renderGateComment } from "../report/gate-comment.js";
 import type { RunStore } from "./runs.js";
@@ -36,6 +37,8 @@ export interface StartRunDeps {
   db: Database;
   /** The metered model for a run, on the repo's tiers and budgets. */
   model: (config: RepoConfig, log: Logger, runBudgetMicros: number) => MeteredModel;
+  /** Sends a ready run's pipeline job. */
+  enqueueRun: (job: RunJob) => Promise<void>;
 }
 
 export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger): Promise<JobResult> {
@@ -99,14 +102,18 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
   await deps.runs.setStatus(run.id, "running");
   const runLog = log.child({ run: run.id });
 
-  // 5. the gate
-  await gh.upsertSticky(issue, `### Tollgate\n\nChecking whether this issue is specified well enough (spec gate on \`${config.tiers[config.phases.gate]}\`)…`);
-  const [data, comments, summary] = await Promise.all([gh.issue(issue), gh.comments(issue), gh.summary()]);
-  const input = issueText(data, comments);
-  if (input.removed.length) runLog.info({ removed: input.removed }, "hidden or secret-shaped text removed from the issue before the gate");
+  // 5. the gate (a checkpoint: a retried job does not pay for it twice)
   let result;
   try {
-    result = await runGate(deps.model(config, runLog, budgetMicros), { issue: input.text, repoSummary: summary }, { runId: run.id, installationId: job.installationId, iteration: 0 });
+    result = (
+      await new PhaseRunner(deps.db, run.id, runLog).run("gate", 0, async () => {
+        await gh.upsertSticky(issue, `### Tollgate\n\nChecking whether this issue is specified well enough (spec gate on \`${config.tiers[config.phases.gate]}\`)…`);
+        const [data, comments, summary] = await Promise.all([gh.issue(issue), gh.comments(issue), gh.summary()]);
+        const input = issueText(data, comments);
+        if (input.removed.length) runLog.info({ removed: input.removed }, "hidden or secret-shaped text removed from the issue before the gate");
+        return runGate(deps.model(config, runLog, budgetMicros), { issue: input.text, repoSummary: summary }, { runId: run.id, installationId: job.installationId, iteration: 0 });
+      })
+    ).value;
   } catch (error) {
     if (!(error instanceof GateOutputError || error instanceof BudgetExceededError || error instanceof ModelCallError || error instanceof DeadlineExceededError)) throw error;
     runLog.error({ err: error }, "the spec gate failed");
@@ -128,14 +135,15 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
     await gh.ensureLabel(NEEDS_SPEC_LABEL, "d93f0b", "Tollgate: the issue needs more detail before work starts");
     await gh.addLabels(issue, [NEEDS_SPEC_LABEL]);
   }
-  const status = verdict.ready
-    ? "ready. Planning, execution, verification and review are not built yet, so this run ends at the gate."
-    : `not ready: labelled \`${NEEDS_SPEC_LABEL}\`.`;
+  const status = verdict.ready ? "ready: planning starts shortly; this comment shows the progress." : `not ready: labelled \`${NEEDS_SPEC_LABEL}\`.`;
   await gh.upsertSticky(
     issue,
     renderGateComment({ verdict, gateCostMicros: result.costMicros, expected, status, needsSpecLabel: NEEDS_SPEC_LABEL, triggerLabel: config.trigger.label }),
   );
-  await deps.runs.setStatus(run.id, verdict.ready ? "gated" : "needs_spec", { ticketType: verdict.ticket_type });
+  await deps.runs.setStatus(run.id, verdict.ready ? "queued" : "needs_spec", { ticketType: verdict.ticket_type });
+  if (verdict.ready) {
+    await deps.enqueueRun({ runId: run.id, deliveryId: job.deliveryId, installationId: job.installationId, repository: job.repository, issue: job.issue });
+  }
   return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
 }
 

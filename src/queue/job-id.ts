@@ -5,7 +5,16 @@ import { createHash } from "node:crypto";
  * allows), so sending the same delivery twice names the same job and the queue keeps one.
  */
 export function jobIdForDelivery(deliveryId: string): string {
-  const bytes = createHash("sha256").update(`tollgate:delivery:${deliveryId}`).digest().subarray(0, 16);
+  return derivedUuid(`tollgate:delivery:${deliveryId}`);
+}
+
+/** The job id of a run's pipeline job: one job per run (and per explicit restart `n`). */
+export function jobIdForRun(runId: string, n = 0): string {
+  return derivedUuid(`tollgate:run:${runId}:${n}`);
+}
+
+function derivedUuid(key: string): string {
+  const bytes = createHash("sha256").update(key).digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8
   bytes[8] = (bytes[8]! & 0x3f) | 0x80; // RFC variant
   const hex = bytes.toString("hex");

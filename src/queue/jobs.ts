@@ -7,6 +7,8 @@ import { z } from "zod";
 export const QUEUE = {
   /** An `issues.labeled` delivery that may start a run. */
   trigger: "tollgate-trigger",
+  /** A run past its gate: plan, execute, verify, review, publish. Retried = resumed. */
+  run: "tollgate-run",
   /** Jobs that failed every retry end here, so they stay visible. */
   dead: "tollgate-dead",
 } as const;
@@ -32,6 +34,22 @@ export const triggerJobSchema = z.object({
   sender: z.object({ login: z.string(), id: z.number().int() }),
 });
 export type TriggerJob = z.infer<typeof triggerJobSchema>;
+
+/** A run whose gate passed, to be carried out (or resumed) by a worker. */
+export const runJobSchema = z.object({
+  runId: z.uuid(),
+  /** The delivery that started the run (for the logs). */
+  deliveryId: z.string().min(1),
+  installationId: z.number().int(),
+  repository,
+  issue: z.object({ number: z.number().int(), title: z.string() }),
+});
+export type RunJob = z.infer<typeof runJobSchema>;
+
+/** The run queue's policy: a worker that dies mid-run is replaced by a retry, which resumes. */
+export const RUN_RETRY = { retryLimit: 2, retryDelay: 5, retryBackoff: true } as const;
+/** A run longer than this is taken for dead and retried (resumed). */
+export const RUN_EXPIRE_SECONDS = 2 * 60 * 60;
 
 /** Edits of one issue within this many seconds make at most two gate runs (now and one after). */
 export const EDIT_DEBOUNCE_SECONDS = 30;

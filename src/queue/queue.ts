@@ -1,7 +1,7 @@
 import PgBoss from "pg-boss";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
-import { QUEUE, RETRY, type QueueName } from "./jobs.js";
+import { QUEUE, RETRY, RUN_EXPIRE_SECONDS, RUN_RETRY, type QueueName } from "./jobs.js";
 
 const QUEUE_SETUP_LOCK = 7_146_830_298;
 
@@ -10,6 +10,8 @@ export interface JobQueueOptions {
   maintenance?: boolean;
   /** Retry policy of the work queues (tests shorten the delays). */
   retry?: { retryLimit: number; retryDelay: number; retryBackoff: boolean };
+  /** The run queue's retry policy (default RUN_RETRY). */
+  runRetry?: { retryLimit: number; retryDelay: number; retryBackoff: boolean };
 }
 
 export interface JobContext<T> {
@@ -40,12 +42,14 @@ export class JobQueue {
   readonly #log: Logger;
   readonly #db: Database;
   readonly #retry: NonNullable<JobQueueOptions["retry"]>;
+  readonly #runRetry: JobQueueOptions["runRetry"];
   #started = false;
 
   constructor(db: Database, log: Logger, options: JobQueueOptions = {}) {
     this.#log = log;
     this.#db = db;
     this.#retry = options.retry ?? RETRY;
+    this.#runRetry = options.runRetry;
     this.#boss = new PgBoss({
       db: { executeSql: (text: string, values?: unknown[]) => (values?.length ? db.query(text, values) : db.exec(text)) },
       schema: "pgboss",
@@ -61,7 +65,8 @@ export class JobQueue {
     await this.#db.exclusive(QUEUE_SETUP_LOCK, async () => {
       await this.#boss.start();
       await this.#ensureQueue(QUEUE.dead, {});
-      await this.#ensureQueue(QUEUE.trigger, { ...this.#retry, expireInSeconds: 2 * 60 * 60, deadLetter: QUEUE.dead });
+      await this.#ensureQueue(QUEUE.trigger, { ...this.#retry, expireInSeconds: 15 * 60, deadLetter: QUEUE.dead });
+      await this.#ensureQueue(QUEUE.run, { ...(this.#runRetry ?? RUN_RETRY), expireInSeconds: RUN_EXPIRE_SECONDS, deadLetter: QUEUE.dead });
     });
     this.#started = true;
   }
@@ -84,6 +89,19 @@ export class JobQueue {
     return (await this.#boss.sendDebounced(name, data, {}, seconds, key)) !== null;
   }
 
+  /**
+   * Fails the queue's active jobs so that they are retried now rather than when they expire.
+   * Only for a process that knows no other process works the queue: with the embedded
+   * database (one process per data folder), every job still active at start-up was cut off by
+   * a crash.
+   */
+  async retryOrphans(name: QueueName): Promise<string[]> {
+    const { rows } = await this.#db.query<{ id: string }>("SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'", [name]);
+    const ids = rows.map((r) => r.id);
+    for (const id of ids) await this.#boss.fail(name, id, { message: "the process running this job stopped (found at start-up)" });
+    return ids;
+  }
+
   /** Starts `concurrency` polling workers on a queue. */
   async work<T>(name: QueueName, concurrency: number, handler: JobHandler<T>, pollingIntervalSeconds = 1): Promise<void> {
     for (let i = 0; i < concurrency; i++) {
@@ -104,9 +122,9 @@ export class JobQueue {
   async stats(): Promise<QueueStats[]> {
     const { rows } = await this.#db.query<{ name: string; state: string; n: number }>(
       `SELECT name, state, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state`,
-      [[QUEUE.trigger, QUEUE.dead]],
+      [[QUEUE.trigger, QUEUE.run, QUEUE.dead]],
     );
-    return [QUEUE.trigger, QUEUE.dead].map((name) => {
+    return [QUEUE.trigger, QUEUE.run, QUEUE.dead].map((name) => {
       const count = (...states: string[]) =>
         rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
       return { name, queued: count("created", "retry"), active: count("active"), failed: count("failed") };

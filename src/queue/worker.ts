@@ -10,10 +10,34 @@ export interface JobResult {
   detail?: string;
 }
 
+/** How a queue's jobs are known to be handled: by their delivery (default) or otherwise. */
+export interface JobTracking<T> {
+  /** Why the job has nothing left to do (it was handled already), or undefined. */
+  handled(data: T): Promise<string | undefined>;
+  finish(data: T, result: JobResult): Promise<void>;
+  /** The last try failed with `message`. */
+  failed(data: T, message: string): Promise<void>;
+}
+
+export function deliveryTracking(deliveries: DeliveryStore, log: Logger): JobTracking<{ deliveryId: string }> {
+  return {
+    async handled(data) {
+      const seen = await deliveries.get(data.deliveryId);
+      return seen && seen.status !== "received" ? `delivery already ${seen.status}` : undefined;
+    },
+    async finish(data, result) {
+      if (!(await deliveries.finish(data.deliveryId, result.outcome, result.detail))) log.error({ outcome: result.outcome }, "job finished but its delivery is not recorded");
+    },
+    async failed(data, message) {
+      await deliveries.finish(data.deliveryId, "failed", message);
+    },
+  };
+}
+
 /**
  * Runs a queue's jobs: validates each job's data, runs the handler and records what became of
- * the delivery. A thrown error is retried by the queue with backoff; on the last try the
- * delivery is marked failed with the error, and the job goes to the dead-letter queue (where
+ * it (by default on its delivery). A thrown error is retried by the queue with backoff; on the
+ * last try the failure is recorded, and the job goes to the dead-letter queue (where
  * `startDeadLetterWorker` also catches jobs that expired or were cut off by a shutdown).
  */
 export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(options: {
@@ -25,6 +49,7 @@ export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(o
   concurrency: number;
   pollingIntervalSeconds?: number;
   handle: (data: z.output<S>, log: Logger) => Promise<JobResult>;
+  track?: JobTracking<z.output<S>>;
 }): Promise<void> {
   const { queue, deliveries, name, schema, handle } = options;
   await queue.work<unknown>(
@@ -34,6 +59,7 @@ export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(o
       const parsed = schema.safeParse(job.data);
       const deliveryId = (job.data as { deliveryId?: string } | null)?.deliveryId;
       const log = options.log.child({ job: job.id, queue: name, delivery: deliveryId });
+      const track = options.track ?? deliveryTracking(deliveries, log);
       if (!parsed.success) {
         // Retrying cannot fix the data: record the failure and take the job off the queue.
         const message = `job data does not match the ${name} schema: ${parsed.error.message}`;
@@ -42,21 +68,19 @@ export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(o
         return;
       }
       try {
-        const seen = await deliveries.get(parsed.data.deliveryId);
-        if (seen && seen.status !== "received") {
-          log.info({ status: seen.status }, "delivery already handled; job skipped");
+        const handled = await track.handled(parsed.data);
+        if (handled) {
+          log.info({ why: handled }, "job already handled; skipped");
           return;
         }
         const result = await handle(parsed.data, log);
-        if (!(await deliveries.finish(parsed.data.deliveryId, result.outcome, result.detail))) {
-          log.error({ outcome: result.outcome }, "job finished but its delivery is not recorded");
-        }
+        await track.finish(parsed.data, result);
         log.info({ outcome: result.outcome, detail: result.detail }, "job finished");
       } catch (error) {
         const message = (error as Error).message;
         if (job.lastTry) {
           log.error({ err: error, tries: job.retryCount + 1 }, "job failed on its last try; moved to the dead-letter queue");
-          if (deliveryId) await deliveries.finish(deliveryId, "failed", message);
+          await track.failed(parsed.data, message);
         } else {
           log.warn({ err: error, try: job.retryCount + 1, of: job.retryLimit + 1 }, "job failed; it will be retried");
         }
@@ -78,11 +102,15 @@ export async function startDeadLetterWorker(options: {
   log: Logger;
   name: QueueName;
   pollingIntervalSeconds?: number;
+  /** A run's job is dead: the run is marked failed, so the issue can have a new one. */
+  onDeadRun?: (runId: string) => Promise<void>;
 }): Promise<void> {
-  await options.queue.work<{ deliveryId?: string }>(
+  await options.queue.work<{ deliveryId?: string; runId?: string }>(
     options.name,
     1,
     async (job) => {
+      const runId = job.data?.runId;
+      if (runId && options.onDeadRun) await options.onDeadRun(runId);
       const deliveryId = job.data?.deliveryId;
       if (!deliveryId) return;
       const changed = await options.deliveries.finish(

@@ -2,7 +2,11 @@
  * Tollgate as GitHub sees it in tests: the real app and workers on a fresh database, a Probot
  * instance with a test key, GitHub's API mocked with nock (network disabled).
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Probot, ProbotOctokit } from "probot";
+import type { QueueName } from "../../src/queue/jobs.js";
 import type { Logger } from "pino";
 import { modelServices } from "../../src/app/model.js";
 import { openServices, type Services } from "../../src/app/services.js";
@@ -23,17 +27,21 @@ export interface TestApp {
   /** Every request the app sent to GitHub, checked against the OpenAPI description. */
   github: GitHubRequestValidator;
   services: Services;
-  /** Starts this app's workers (polling every 0.5 s). */
-  startWorkers(concurrency?: number): Promise<void>;
+  /** Starts this app's workers (polling every 0.5 s), on every queue unless `queues` says. */
+  startWorkers(concurrency?: number, options?: { queues?: QueueName[] }): Promise<void>;
+  /** Where runs clone their repositories. */
+  dataDir: string;
   close(): Promise<void>;
 }
 
 export async function createTestApp(kind: DbKind, log: Logger, options: { model?: ModelPort } = {}): Promise<TestApp> {
   const github = new GitHubRequestValidator();
+  const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-app-"));
   const Octokit = TestOctokit.plugin(github.plugin);
   const services = await openServices(await freshDatabase(kind), log, {
     maintenance: false,
     retry: { retryLimit: 1, retryDelay: 1, retryBackoff: false },
+    runRetry: { retryLimit: 1, retryDelay: 1, retryBackoff: false },
   });
   const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit });
   await probot.load(tollgateApp(services), { cwd: process.cwd(), addHandler: () => undefined });
@@ -42,7 +50,8 @@ export async function createTestApp(kind: DbKind, log: Logger, options: { model?
     probot,
     github,
     services,
-    startWorkers: (concurrency = 1) =>
+    dataDir,
+    startWorkers: (concurrency = 1, workerOptions = {}) =>
       startWorkers(
         services,
         githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit),
@@ -51,6 +60,9 @@ export async function createTestApp(kind: DbKind, log: Logger, options: { model?
         {
           concurrency,
           pollingIntervalSeconds: 0.5,
+          dataDir,
+          cancelPollMs: 200,
+          ...workerOptions,
         },
       ),
     close: () => services.close(5000),

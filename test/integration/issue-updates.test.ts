@@ -74,11 +74,11 @@ describe("issue updates", () => {
       nock(API).delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`).reply(200, () => ((removed = true), [])),
     ];
     await receive("e-1", "issues", issuesEdited(["ai-ready", "ai-needs-spec"]));
-    await app.startWorkers();
+    await app.startWorkers(1, { queues: [QUEUE.trigger] }); // the gate only
     expect(await delivery("e-1")).toMatchObject({ status: "done", detail: "gate: ready (score 80)" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
     expect(removed).toBe(true);
-    expect(await runs()).toEqual(["needs_spec", "gated"]);
+    expect(await runs()).toEqual(["needs_spec", "queued"]);
     expect(posted.at(-1)).toContain("### Tollgate spec gate: ready ✅ (score 80/100)");
   });
 

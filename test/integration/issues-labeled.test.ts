@@ -1,5 +1,5 @@
 import nock from "nock";
-import { jobIdForDelivery } from "../../src/queue/job-id.js";
+import { jobIdForDelivery, jobIdForRun } from "../../src/queue/job-id.js";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { eventually } from "../helpers/eventually.js";
@@ -93,11 +93,15 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
       nock("https://api.github.com").delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`).reply(404, { message: "Label does not exist" }),
     ];
     await receive("d-ready", issuesLabeled("ai-ready"));
-    await app.startWorkers();
+    await app.startWorkers(1, { queues: [QUEUE.trigger] }); // the gate only: the pipeline has its own tests
     expect(await delivery("d-ready")).toMatchObject({ status: "done", detail: "gate: ready (score 84)", job_id: jobIdForDelivery("d-ready") });
     expect(nock.pendingMocks()).toEqual([]);
     for (const scope of github) expect(scope.isDone()).toBe(true);
-    expect(await runs()).toEqual([{ status: "gated", ticket_type: "feature", delivery_id: "d-ready" }]);
+    expect(await runs()).toEqual([{ status: "queued", ticket_type: "feature", delivery_id: "d-ready" }]);
+    // the ready run's pipeline job is queued, one per run
+    const [run] = (await app.services.db.query<{ id: string }>("SELECT id FROM runs")).rows;
+    const jobs = await app.services.db.query<{ id: string; data: { runId: string; issue: { number: number } } }>("SELECT id, data FROM pgboss.job WHERE name = $1", [QUEUE.run]);
+    expect(jobs.rows).toEqual([{ id: jobIdForRun(run!.id), data: expect.objectContaining({ runId: run!.id, deliveryId: "d-ready", issue: expect.objectContaining({ number: 1 }) }) }]);
     // one model call, on the deep tier, with the sanitized issue as data
     expect(model.requests).toHaveLength(1);
     const prompt = JSON.stringify(model.requests[0]!.messages);
@@ -154,12 +158,13 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
       nock("https://api.github.com").delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`).reply(404, {}),
     ];
     await Promise.all(Array.from({ length: 5 }, () => receive("d-same", issuesLabeled("ai-ready"))));
-    await app.startWorkers();
+    await app.startWorkers(1, { queues: [QUEUE.trigger] });
     await delivery("d-same");
     for (const scope of github) expect(scope.isDone()).toBe(true);
     expect(model.requests).toHaveLength(1);
     expect(posted.filter((p) => p.startsWith("<!-- tollgate:sticky -->"))).toHaveLength(2); // created once, then edited
     expect(await count("runs")).toBe(1);
+    expect(await count("pgboss.job WHERE name = $1", [QUEUE.run])).toBe(1);
   });
 
   it("refuses a sender without write access, saying who may, and makes no model call", async () => {

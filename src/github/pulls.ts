@@ -1,0 +1,47 @@
+/**
+ * Tollgate's pull requests through the REST API (and GraphQL for the draft ↔ ready switch, which
+ * REST does not offer). One PR per issue branch: an open PR for the branch is updated, never
+ * duplicated. Bodies are scanned for secrets and cut to GitHub's size limit.
+ */
+import { fit, type Octokit } from "./issues.js";
+import { maskSecrets } from "./sanitize.js";
+
+export interface PullRequest {
+  number: number;
+  nodeId: string;
+  url: string;
+  draft: boolean;
+}
+
+export class GitHubPulls {
+  constructor(
+    private readonly octokit: Octokit,
+    readonly owner: string,
+    readonly repo: string,
+  ) {}
+
+  /** The open PR whose head is `branch` of this repository, if any. */
+  async findOpen(branch: string): Promise<PullRequest | undefined> {
+    const { data } = await this.octokit.request("GET /repos/{owner}/{repo}/pulls", { owner: this.owner, repo: this.repo, head: `${this.owner}:${branch}`, state: "open", per_page: 10 });
+    const pr = data.find((p) => p.head.ref === branch);
+    return pr && { number: pr.number, nodeId: pr.node_id, url: pr.html_url, draft: Boolean(pr.draft) };
+  }
+
+  /** Opens the PR, or updates the open one of the branch; its draft state follows `draft`. */
+  async upsert(pr: { branch: string; base: string; title: string; body: string; draft: boolean }): Promise<PullRequest & { created: boolean }> {
+    const body = fit(maskSecrets(pr.body));
+    const existing = await this.findOpen(pr.branch);
+    if (!existing) {
+      const { data } = await this.octokit.request("POST /repos/{owner}/{repo}/pulls", { owner: this.owner, repo: this.repo, head: pr.branch, base: pr.base, title: pr.title, body, draft: pr.draft });
+      return { number: data.number, nodeId: data.node_id, url: data.html_url, draft: Boolean(data.draft), created: true };
+    }
+    await this.octokit.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { owner: this.owner, repo: this.repo, pull_number: existing.number, title: pr.title, body });
+    if (existing.draft !== pr.draft) {
+      const mutation = pr.draft
+        ? "mutation($id: ID!) { convertPullRequestToDraft(input: { pullRequestId: $id }) { pullRequest { isDraft } } }"
+        : "mutation($id: ID!) { markPullRequestReadyForReview(input: { pullRequestId: $id }) { pullRequest { isDraft } } }";
+      await this.octokit.graphql(mutation, { id: existing.nodeId });
+    }
+    return { ...existing, draft: pr.draft, created: false };
+  }
+}
