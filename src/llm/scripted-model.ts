@@ -120,3 +120,48 @@ function realisticUsage(request: ModelRequest, content: ContentBlock[]): RawUsag
     service_tier: "standard",
   };
 }
+
+/**
+ * Which agent a request comes from, read from the request itself: the forced tool of a
+ * structured call (`gate`, `review`, `triage`), the planner's `submit_plan`, or the work unit an
+ * execution agent was given (`execute/<unit id>`).
+ */
+export function agentRoute(request: ModelRequest): string {
+  const forced = request.toolChoice && "name" in request.toolChoice ? request.toolChoice.name : undefined;
+  if (forced) return forced.replace(/^submit_/, "").replace(/^verdict$/, "gate");
+  if (request.tools?.some((t) => t.name === "submit_plan")) return "plan";
+  const first = request.messages[0];
+  const text = typeof first?.content === "string" ? first.content : (first?.content.map((b) => ("text" in b ? b.text : "")).join("") ?? "");
+  const unit = /<work_unit id="([^"]+)">/.exec(text);
+  return unit ? `execute/${unit[1]}` : "unknown";
+}
+
+/**
+ * A scripted model per agent: calls made concurrently by several agents (parallel execution
+ * units) each take the next step of their own script, whatever order they arrive in.
+ */
+export class RoutedScriptedModel implements ModelPort {
+  readonly provider = "anthropic";
+  readonly requests: Array<{ route: string; request: ModelRequest }> = [];
+  readonly #scripts = new Map<string, ScriptedModel>();
+
+  constructor(
+    scripts: Record<string, ScriptStep[]>,
+    private readonly routeOf: (request: ModelRequest) => string = agentRoute,
+  ) {
+    for (const [route, steps] of Object.entries(scripts)) this.#scripts.set(route, new ScriptedModel(steps));
+  }
+
+  /** Steps not played yet, per route. */
+  get remaining(): Record<string, number> {
+    return Object.fromEntries([...this.#scripts].map(([route, model]) => [route, model.remaining]));
+  }
+
+  async call(request: ModelRequest, options: CallOptions = {}): Promise<ModelResponse> {
+    const route = this.routeOf(request);
+    this.requests.push({ route, request: structuredClone(request) });
+    const script = this.#scripts.get(route);
+    if (!script) throw new ModelCallError("bad_request", `the script has no part for ${route}`);
+    return script.call(request, options);
+  }
+}

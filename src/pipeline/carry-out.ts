@@ -116,16 +116,17 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
     if (!isFinal(error)) throw error; // retried by the queue: the run resumes from its checkpoints
     const message = error instanceof Error ? error.message : String(error);
     runLog.error({ err: error }, "the run failed");
-    await deps.runs.setStatus(run.id, "failed", { error: message });
+    // the issue hears first: when that fails, the retried job says it again
     await sticky("stopped: the run failed", [`**Why:** ${message}`, "", "Remove and add the label again to start over."]);
+    await deps.runs.setStatus(run.id, "failed", { error: message });
     return { outcome: "failed", detail: message };
   } finally {
     stopWatching();
   }
 
   const { status, detail, footer, title } = describe(outcome);
-  await deps.runs.setStatus(run.id, status, status === "failed" || status === "stopped" ? { error: detail } : {});
   await sticky(title, footer);
+  await deps.runs.setStatus(run.id, status, status === "failed" || status === "stopped" ? { error: detail } : {});
   return { outcome: status === "failed" ? "failed" : "done", detail };
 }
 

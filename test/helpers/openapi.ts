@@ -68,6 +68,13 @@ export class GitHubRequestValidator {
       this.errors.push(`${key}: ${what}`);
       throw new Error(`request does not match GitHub's OpenAPI description: ${key}: ${what}`);
     };
+    if (key === "POST /graphql") {
+      // GraphQL has no OpenAPI description: check the shape (a query document and its variables)
+      const { query, ...variables } = Object.fromEntries(Object.entries(options).filter(([k]) => !REQUEST_KEYS.has(k))) as { query?: unknown };
+      if (typeof query !== "string" || !/^\s*(query|mutation)\b/.test(query)) fail("a GraphQL request needs a query or mutation document");
+      for (const name of [...String(query).matchAll(/\$(\w+)\s*:/g)].map((m) => m[1]!)) if (!(name in variables)) fail(`GraphQL variable $${name} is not given`);
+      return;
+    }
     if (!endpoint) return fail("no such endpoint in the OpenAPI extract (a wrong path, or add it to scripts/extract-github-openapi.mjs)");
     const params = Object.fromEntries(Object.entries(options).filter(([k]) => !REQUEST_KEYS.has(k)));
     const pathNames = endpoint.parameters.filter((p) => p.in === "path").map((p) => p.name);

@@ -1,0 +1,144 @@
+/**
+ * GitHub for end-to-end runs: one repository and one issue, answered by nock with state kept
+ * between calls (the sticky comment as edited, the pull requests as opened and updated), the
+ * way a real run sees them over many calls. Every request still goes through the app's
+ * OpenAPI validator.
+ */
+import nock from "nock";
+import { API } from "./github.js";
+
+export interface FakePull {
+  number: number;
+  node_id: string;
+  title: string;
+  body: string;
+  draft: boolean;
+  head: string;
+  base: string;
+  state: "open" | "closed";
+  /** Every body the PR had, in order. */
+  bodies: string[];
+}
+
+export interface FakeGitHubOptions {
+  owner: string;
+  repo: string;
+  issue: number;
+  installationId: number;
+  title: string;
+  body: string;
+  /** `.github/tollgate.yml`; undefined for none. */
+  config?: string;
+  token: string;
+  permission?: "admin" | "write" | "read";
+}
+
+export class FakeGitHub {
+  readonly comments: Array<{ id: number; body: string; user: { login: string; type: string } }> = [];
+  /** Every body the sticky comment had, in order. */
+  readonly stickyBodies: string[] = [];
+  readonly pulls: FakePull[] = [];
+  readonly graphql: string[] = [];
+  readonly scope: nock.Scope;
+  /** Answer the next PR creation with this status (e.g. 502), once. */
+  failNextPullCreate?: number;
+
+  constructor(readonly o: FakeGitHubOptions) {
+    const base = `/repos/${o.owner}/${o.repo}`;
+    this.scope = nock(API)
+      .persist()
+      .post(`/app/installations/${o.installationId}/access_tokens`)
+      .reply(201, { token: o.token, expires_at: "2099-01-01T00:00:00Z", permissions: { issues: "write", contents: "write", pull_requests: "write" } })
+      .get(`${base}/contents/${encodeURIComponent(".github/tollgate.yml")}`)
+      .reply(() => (o.config === undefined ? [404, { message: "Not Found" }] : [200, o.config, { "content-type": "text/plain; charset=utf-8" }]))
+      .get(`/repos/${o.owner}/.github/contents/${encodeURIComponent(".github/tollgate.yml")}`)
+      .reply(404, { message: "Not Found" })
+      .get(`${base}/collaborators/${encodeURIComponent("Codertocat")}/permission`)
+      .reply(200, { permission: o.permission ?? "write", role_name: o.permission ?? "write", user: { login: "Codertocat", id: 1, type: "User" } })
+      .get(`${base}/issues/${o.issue}`)
+      .reply(200, () => ({ number: o.issue, title: o.title, body: o.body, state: "open", labels: [{ id: 1, name: "ai-ready", color: "ededed" }], user: { login: "Codertocat", type: "User" } }))
+      .get(`${base}/issues/${o.issue}/comments`)
+      .query(true)
+      .reply(200, () => this.comments)
+      .post(`${base}/issues/${o.issue}/comments`)
+      .reply(201, (_uri, body: { body: string }) => {
+        const comment = { id: 9000 + this.comments.length, body: body.body, user: { login: "tollgate[bot]", type: "Bot" } };
+        this.comments.push(comment);
+        if (body.body.startsWith("<!-- tollgate:sticky -->")) this.stickyBodies.push(body.body);
+        return comment;
+      })
+      .patch(/\/repos\/[^/]+\/[^/]+\/issues\/comments\/\d+$/)
+      .reply(200, (uri, body: { body: string }) => {
+        const id = Number(uri.split("/").pop());
+        const comment = this.comments.find((c) => c.id === id);
+        if (!comment) return { message: "Not Found" };
+        comment.body = body.body;
+        this.stickyBodies.push(body.body);
+        return comment;
+      })
+      .delete(`${base}/issues/${o.issue}/labels/ai-needs-spec`)
+      .reply(404, { message: "Label does not exist" })
+      .get(base)
+      .reply(200, { id: 1296269, name: o.repo, full_name: `${o.owner}/${o.repo}`, default_branch: "main", description: "A demo repository" })
+      .get(`${base}/languages`)
+      .reply(200, { JavaScript: 10_000 })
+      .get(`${base}/contents`)
+      .reply(200, [{ name: "src", type: "dir", path: "src" }, { name: "README.md", type: "file", path: "README.md" }])
+      .get(`${base}/readme`)
+      .reply(200, "# Greeter\n", { "content-type": "text/plain; charset=utf-8" })
+      .get(`${base}/pulls`)
+      .query(true)
+      .reply(200, (uri) => {
+        const head = new URL(uri, API).searchParams.get("head")?.split(":")[1];
+        return this.pulls.filter((p) => p.state === "open" && p.head === head).map((p) => this.#pullJson(p));
+      })
+      .post(`${base}/pulls`)
+      .reply((_uri, body) => {
+        if (this.failNextPullCreate) {
+          const status = this.failNextPullCreate;
+          this.failNextPullCreate = undefined;
+          return [status, { message: "Server Error" }];
+        }
+        const b = body as { title: string; body: string; draft: boolean; head: string; base: string };
+        const pull: FakePull = { number: 100 + this.pulls.length, node_id: `PR_node${this.pulls.length}`, title: b.title, body: b.body, draft: b.draft, head: b.head, base: b.base, state: "open", bodies: [b.body] };
+        this.pulls.push(pull);
+        return [201, this.#pullJson(pull)];
+      })
+      .patch(/\/repos\/[^/]+\/[^/]+\/pulls\/\d+$/)
+      .reply(200, (uri, body: { title?: string; body?: string }) => {
+        const pull = this.pulls.find((p) => p.number === Number(uri.split("/").pop()))!;
+        if (body.title) pull.title = body.title;
+        if (body.body !== undefined) {
+          pull.body = body.body;
+          pull.bodies.push(body.body);
+        }
+        return this.#pullJson(pull);
+      })
+      .post("/graphql")
+      .reply(200, (_uri, body: { query: string; variables?: { id: string } }) => {
+        this.graphql.push(body.query);
+        const pull = this.pulls.find((p) => p.node_id === (body as { id?: string }).id || p.node_id === body.variables?.id);
+        if (pull) pull.draft = /convertPullRequestToDraft/.test(body.query);
+        return { data: {} };
+      });
+  }
+
+  /** The sticky comment's current body. */
+  get sticky(): string | undefined {
+    return this.comments.find((c) => c.body.startsWith("<!-- tollgate:sticky -->"))?.body;
+  }
+
+  #pullJson(p: FakePull) {
+    return {
+      number: p.number,
+      node_id: p.node_id,
+      html_url: `https://github.com/${this.o.owner}/${this.o.repo}/pull/${p.number}`,
+      title: p.title,
+      body: p.body,
+      draft: p.draft,
+      state: p.state,
+      head: { ref: p.head, label: `${this.o.owner}:${p.head}` },
+      base: { ref: p.base },
+    };
+  }
+}

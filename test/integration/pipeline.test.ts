@@ -1,0 +1,198 @@
+/**
+ * The pipeline end to end, as GitHub and Anthropic drive it: an `issues.labeled` delivery through
+ * `probot.receive`, the gate and run jobs on the real queue, GitHub played by nock (every request
+ * checked against the OpenAPI description), git against a local `git http-backend` that demands
+ * the installation token, the verify commands run for real in the sandbox, and a scripted model
+ * playing every agent with realistic usage.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import nock from "nock";
+import { costRows, runSummaries } from "../../src/ledger/cost-rows.js";
+import type { ModelPort } from "../../src/llm/model.js";
+import { DEFAULT_PRICES } from "../../src/llm/prices.js";
+import { PriceBook } from "../../src/llm/pricing.js";
+import { RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
+import { renderCostTable } from "../../src/report/cost-table.js";
+import { createTestApp, type TestApp } from "../helpers/app.js";
+import { DB_KINDS } from "../helpers/db.js";
+import { eventually } from "../helpers/eventually.js";
+import { FakeGitHub } from "../helpers/fake-github.js";
+import { git, gitHttpServer, type GitHttpServer } from "../helpers/git.js";
+import { captureLog } from "../helpers/log.js";
+import { INSTALLATION_ID, issuesLabeled } from "../helpers/webhooks.js";
+
+beforeAll(() => nock.disableNetConnect());
+afterAll(() => nock.enableNetConnect());
+
+const O = "Codertocat";
+const R = "Hello-World";
+const TOKEN = "ghs_e2einstallationtoken00000000000000001";
+const TITLE = "greet() should say hi, not hello";
+
+/** A small Node project in a bare repository: a function, its test, a README. */
+function project(): string {
+  const base = mkdtempSync(path.join(tmpdir(), "tollgate-e2e-"));
+  const bare = path.join(base, "Hello-World.git");
+  const seed = path.join(base, "seed");
+  execFileSync("git", ["init", "-q", "--bare", "-b", "main", bare]);
+  git(bare, "config", "uploadpack.allowFilter", "true");
+  git(bare, "config", "uploadpack.allowAnySHA1InWant", "true");
+  git(bare, "config", "http.receivepack", "true");
+  execFileSync("git", ["init", "-q", "-b", "main", seed]);
+  mkdirSync(path.join(seed, "src"));
+  mkdirSync(path.join(seed, "test"));
+  writeFileSync(path.join(seed, "README.md"), "# Greeter\n\n`greet(name)` greets people.\n");
+  writeFileSync(path.join(seed, "src/greet.js"), 'export function greet(name) {\n  return "Hello " + name;\n}\n');
+  writeFileSync(path.join(seed, "src/farewell.js"), 'export function farewell(name) {\n  return "Bye " + name;\n}\n');
+  writeFileSync(
+    path.join(seed, "test/greet.test.js"),
+    'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { greet } from "../src/greet.js";\ntest("greets", () => assert.equal(greet("Ada"), "Hi Ada"));\n',
+  );
+  writeFileSync(path.join(seed, "package.json"), '{ "name": "greeter", "type": "module" }\n');
+  git(seed, "add", "-A");
+  git(seed, "-c", "user.name=Human", "-c", "user.email=human@example.com", "commit", "-q", "-m", "initial");
+  git(seed, "push", "-q", bare, "main");
+  return bare;
+}
+
+const CONFIG = (extra = "") => `verify:\n  commands:\n    - ["node", "--test", "test/"]\n  timeout_seconds: 60\ncommands:\n  allow:\n    - ["node", "--test"]\n${extra}`;
+
+// ----- the scripted agents -------------------------------------------------------------------
+
+const gate: ScriptStep[] = [
+  {
+    toolUse: {
+      name: "submit_verdict",
+      input: {
+        ready: true,
+        score: 86,
+        criteria: {
+          problem: { status: "pass", note: "greet() says Hello." },
+          acceptance_criteria: { status: "pass", note: "greet('Ada') returns 'Hi Ada'." },
+          scope: { status: "pass", note: "src/greet.js only." },
+          constraints: { status: "pass", note: "None." },
+          test_plan: { status: "pass", note: "The existing test." },
+        },
+        questions: [],
+        ticket_type: "bug",
+        size: "xs",
+      },
+    },
+  },
+];
+
+const unit = (id: string, files: string[], title = `Change ${files.join(", ")}`) => ({ id, title, instructions: `Make the change in ${files.join(", ")}.`, files });
+const planOf = (units: ReturnType<typeof unit>[]) => [
+  { toolUse: { name: "str_replace_based_edit_tool", input: { command: "view", path: "src/greet.js" } } },
+  {
+    toolUse: {
+      name: "submit_plan",
+      input: {
+        summary: "Make greet() say Hi.",
+        steps: ["Change the greeting in src/greet.js", "Run the tests"],
+        files: units.flatMap((u) => u.files),
+        work_units: units,
+        test_strategy: "The existing node:test suite covers it.",
+        acceptance_checks: ["greet('Ada') returns 'Hi Ada'", "node --test passes"],
+      },
+    },
+  },
+];
+const edit = (file: string, from: string, to: string): ScriptStep => ({ toolUse: { name: "str_replace_based_edit_tool", input: { command: "str_replace", path: file, old_str: from, new_str: to } } });
+const done = (text: string): ScriptStep => ({ text });
+const approve: ScriptStep = { toolUse: { name: "submit_review", input: { verdict: "approve", summary: "The greeting changed as planned and the test passes.", findings: [] } } };
+const requestChanges = (body: string): ScriptStep => ({
+  toolUse: { name: "submit_review", input: { verdict: "request_changes", summary: "One problem.", findings: [{ file: "src/greet.js", line: 2, severity: "blocking", body }] } },
+});
+const triage = (problem: string): ScriptStep => ({
+  toolUse: { name: "submit_triage", input: { summary: "The greet test fails.", findings: [{ file: "src/greet.js", line: 2, problem, fix: 'Return "Hi " + name.' }] } },
+});
+
+describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
+  let app: TestApp;
+  let gh: FakeGitHub;
+  let server: GitHttpServer;
+  let bare: string;
+  let model: RoutedScriptedModel;
+  const captured = captureLog("info");
+
+  async function start(scripts: Record<string, ScriptStep[]>, options: { config?: string; wrap?: (port: ModelPort) => ModelPort } = {}) {
+    bare = project();
+    server = await gitHttpServer(bare, TOKEN);
+    gh = new FakeGitHub({ owner: O, repo: R, issue: 1, installationId: INSTALLATION_ID, title: TITLE, body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.", config: options.config ?? CONFIG(), token: TOKEN });
+    model = new RoutedScriptedModel(scripts);
+    const port = options.wrap ? options.wrap(model) : model;
+    app = await createTestApp(kind, captured.log, { model: port });
+    const payload = issuesLabeled("ai-ready");
+    payload.repository.clone_url = server.url;
+    payload.repository.default_branch = "main";
+    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
+    await app.startWorkers(2);
+  }
+
+  const run = async () => (await app.services.db.query<{ id: string; status: string; iterations: number; pr_number: number | null; error: string | null }>("SELECT id, status, iterations, pr_number, error FROM runs")).rows[0]!;
+  const finished = () => eventually(async () => {
+    const r = await run();
+    return r && !["queued", "running"].includes(r.status) && r;
+  }, 50_000);
+  const ledger = async () => (await app.services.db.query<{ phase: string; agent: string; iteration: number; status: string }>("SELECT phase, agent, iteration, status FROM llm_calls ORDER BY id")).rows;
+  const branchLog = () => git(bare, "log", "--format=%an|%s", "tollgate/issue-1").trim().split("\n");
+  const branchFile = (file: string) => git(bare, "show", `tollgate/issue-1:${file}`);
+
+  afterEach(async () => {
+    await app?.close();
+    await server?.close();
+    nock.cleanAll();
+    expect(app.github.errors).toEqual([]);
+    // the run's folder is gone, whatever happened
+    expect(readdirSync(path.join(app.dataDir, "runs")).length).toBe(0);
+  });
+
+  it("passes first time: plan, one unit, verify, approve, a ready PR whose cost table is the ledger's", async () => {
+    await start({
+      gate,
+      plan: planOf([unit("greeting", ["src/greet.js"])]),
+      "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting to Hi; the test expects it.")],
+      review: [approve],
+    });
+    const r = await finished();
+    expect(r).toMatchObject({ status: "succeeded", iterations: 1, pr_number: 100, error: null });
+    expect(model.remaining).toEqual({ gate: 0, plan: 0, "execute/greeting": 0, review: 0 });
+
+    // the branch: one commit by the app naming the issue, with the change
+    expect(branchLog()).toEqual([`tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
+    expect(branchFile("src/greet.js")).toContain('return "Hi " + name;');
+
+    // one PR, ready, with everything in its body
+    expect(gh.pulls).toHaveLength(1);
+    const pr = gh.pulls[0]!;
+    expect(pr).toMatchObject({ title: TITLE, draft: false, head: "tollgate/issue-1", base: "main" });
+    expect(pr.body).toContain("## Summary\n\nMake greet() say Hi.");
+    expect(pr.body).toContain("Changed the greeting to Hi");
+    expect(pr.body).toContain("| `node --test test/` | ✅ passed |");
+    expect(pr.body).toContain("**Approved ✅**");
+    expect(pr.body).toContain("Closes #1");
+    expect(pr.body).toContain("```mermaid\npie");
+
+    // the cost table in the body is the ledger's, to the token
+    const db = app.services.db;
+    const [summary] = await runSummaries(db, [r.id]);
+    const table = renderCostTable({ rows: await costRows(db, [r.id]), prices: new PriceBook(DEFAULT_PRICES), deepModel: "claude-opus-4-7", budgetMicros: summary!.budgetMicros, iterations: 1 });
+    expect(pr.body).toContain(table);
+    const sums = (await db.query<{ input: number; output: number; calls: number }>("SELECT sum(input_tokens)::int AS input, sum(output_tokens)::int AS output, count(*)::int AS calls FROM llm_calls WHERE run_id = $1", [r.id])).rows[0]!;
+    expect(sums.calls).toBe(6); // gate, 2 plan turns, 2 execute turns, the review
+    expect(table).toContain(`| **Total** | | **6** | **${sums.input.toLocaleString("en-US")}** |`);
+
+    // tiering: gate and plan on deep, execute and review on standard
+    expect((await ledger()).map((c) => `${c.phase}:${c.agent}`)).toEqual(["gate:gate", "plan:plan", "plan:plan", "execute:execute/greeting", "execute:execute/greeting", "review:review"]);
+    // the sticky comment links the PR and shows the final cost
+    expect(gh.sticky).toContain("pull request #100 is ready for review");
+    expect(gh.sticky).toMatch(/Spent: \$\d+\.\d+ of the \$5\.00 budget\./);
+    // the token went to git as a header only
+    expect(server.urls.join(" ")).not.toContain(TOKEN);
+    expect(captured.text()).not.toContain(TOKEN);
+  });
+});
