@@ -97,8 +97,10 @@ export interface PhaseCost {
   phase: string;
   iteration: number;
   calls: number;
-  /** null when some call of it has no known price. */
-  costMicros: number | null;
+  /** The sum over the calls whose cost is known. */
+  costMicros: number;
+  /** Calls whose cost is unknown (no price for the model, or usage never reported, as for an aborted call). */
+  unknownCalls: number;
 }
 
 export async function phaseCosts(db: Database, runId: string): Promise<PhaseCost[]> {
@@ -108,5 +110,5 @@ export async function phaseCosts(db: Database, runId: string): Promise<PhaseCost
      FROM llm_calls WHERE run_id = $1 GROUP BY phase, iteration ORDER BY min(id)`,
     [runId],
   );
-  return rows.map((r) => ({ phase: r.phase, iteration: Number(r.iteration), calls: Number(r.calls), costMicros: Number(r.unknown) > 0 ? null : Number(r.cost) }));
+  return rows.map((r) => ({ phase: r.phase, iteration: Number(r.iteration), calls: Number(r.calls), costMicros: Number(r.cost), unknownCalls: Number(r.unknown) }));
 }

@@ -83,7 +83,14 @@ export class ScriptedModel implements ModelPort {
       throw toModelError(new Error(step.cutStream.message ?? "stream ended before message_stop"), usage, { headers, requestId });
     }
 
-    if (step.latencyMs) await new Promise((r) => setTimeout(r, step.latencyMs));
+    if (step.latencyMs) {
+      // like a real call in flight, a slow answer is cut short by the signal
+      const signal = options.signal;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, step.latencyMs);
+        signal?.addEventListener("abort", () => (clearTimeout(timer), reject(new ModelCallError("aborted", "the call was cancelled"))), { once: true });
+      });
+    }
     const content: ContentBlock[] = step.content ?? [
       ...(step.text !== undefined ? [{ type: "text" as const, text: step.text }] : []),
       ...(step.toolUse ? [{ type: "tool_use" as const, id: step.toolUse.id ?? nextId("toolu"), name: step.toolUse.name, input: step.toolUse.input }] : []),

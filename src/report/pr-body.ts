@@ -4,12 +4,12 @@
  * pie chart, the cost of each round, and `Closes #n`. The `tollgate run` report is the same text.
  */
 import type { PhaseCost } from "../ledger/cost-rows.js";
-import { formatUsd } from "../llm/money.js";
 import type { ExecuteOutput } from "../phases/execute/execute.js";
 import type { Plan } from "../phases/plan/plan-schema.js";
 import type { Review } from "../phases/review/review.js";
 import type { VerifyOutput } from "../phases/verify/verify.js";
 import { formatDuration } from "./cost-table.js";
+import { formatSpend } from "./progress.js";
 
 export const PR_MARKER = "<!-- tollgate:pr -->";
 
@@ -85,8 +85,7 @@ function perRound(costs: PhaseCost[], iterations: number): string {
   const parts: string[] = [];
   for (let i = 1; i <= iterations; i++) {
     const of = costs.filter((c) => c.iteration === i && ["execute", "verify", "review"].includes(c.phase));
-    const micros = of.some((c) => c.costMicros === null) ? null : of.reduce((s, c) => s + (c.costMicros ?? 0), 0);
-    parts.push(`round ${i}: ${micros === null ? "unknown" : formatUsd(micros)}`);
+    parts.push(`round ${i}: ${formatSpend(of)}`);
   }
   return `Cost per round (execute + verify + review): ${parts.join(" · ")}.`;
 }

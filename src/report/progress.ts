@@ -20,13 +20,11 @@ export interface ProgressInput {
   footer?: string[];
 }
 
-export function spentMicros(costs: PhaseCost[]): number | null {
-  let sum = 0;
-  for (const c of costs) {
-    if (c.costMicros === null) return null;
-    sum += c.costMicros;
-  }
-  return sum;
+/** "$0.42", or "$0.42 + 1 call of unknown cost" when some calls have no known cost. */
+export function formatSpend(costs: Array<Pick<PhaseCost, "costMicros" | "unknownCalls">>): string {
+  const known = costs.reduce((s, c) => s + c.costMicros, 0);
+  const unknown = costs.reduce((s, c) => s + c.unknownCalls, 0);
+  return unknown ? `${formatUsd(known)} + ${unknown} call${unknown === 1 ? "" : "s"} of unknown cost` : formatUsd(known);
 }
 
 export function renderProgress(input: ProgressInput): string {
@@ -35,7 +33,7 @@ export function renderProgress(input: ProgressInput): string {
   for (const p of input.phases) latest.set(`${p.name}#${p.iteration}`, p);
   const cost = (name: string, iteration: number) => {
     const c = input.costs.find((x) => x.phase === name && x.iteration === iteration);
-    return c ? ` · ${c.costMicros === null ? "cost unknown" : formatUsd(c.costMicros)}` : "";
+    return c ? ` · ${formatSpend([c])}` : "";
   };
   const lines = [`### Tollgate: ${input.title}`, ""];
   if (input.gate) lines.push(input.gate, "");
@@ -44,8 +42,7 @@ export function renderProgress(input: ProgressInput): string {
     const round = p.iteration > 0 ? ` (round ${p.iteration})` : "";
     lines.push(`- ${MARK[p.status]} ${p.name}${round}${cost(p.name, p.iteration)}${p.status === "failed" && p.error ? `: ${p.error.split("\n")[0]!.slice(0, 200)}` : ""}`);
   }
-  const spent = spentMicros(input.costs);
-  lines.push("", `Spent: ${spent === null ? "unknown (a model without a known price)" : formatUsd(spent)}${input.budgetMicros ? ` of the ${formatUsd(input.budgetMicros)} budget` : ""}.`);
+  lines.push("", `Spent: ${formatSpend(input.costs)}${input.budgetMicros ? ` of the ${formatUsd(input.budgetMicros)} budget` : ""}.`);
   if (input.footer?.length) lines.push("", ...input.footer);
   return lines.join("\n");
 }

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import nock from "nock";
 import { costRows, runSummaries } from "../../src/ledger/cost-rows.js";
+import { QUEUE } from "../../src/queue/jobs.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import { DEFAULT_PRICES } from "../../src/llm/prices.js";
 import { PriceBook } from "../../src/llm/pricing.js";
@@ -22,7 +23,7 @@ import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { git, gitHttpServer, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
-import { INSTALLATION_ID, issuesLabeled } from "../helpers/webhooks.js";
+import { INSTALLATION_ID, issuesLabeled, issuesUnlabeled } from "../helpers/webhooks.js";
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
@@ -194,5 +195,157 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     // the token went to git as a header only
     expect(server.urls.join(" ")).not.toContain(TOKEN);
     expect(captured.text()).not.toContain(TOKEN);
+    if (process.env.TIMING) for (const l of captured.lines()) console.log(new Date(l.time as number).toISOString().slice(17, 23), l.msg, l.phase ?? "", l.queue ?? "");
+  });
+
+  it("goes round twice: failing tests are triaged by the light tier and fixed in round 2", async () => {
+    await start({
+      gate,
+      plan: planOf([unit("greeting", ["src/greet.js"])]),
+      "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hey "'), done("Changed the greeting to Hey.")],
+      triage: [triage('greet("Ada") returns "Hey Ada" but the test expects "Hi Ada".')],
+      "execute/fix": [edit("src/greet.js", '"Hey "', '"Hi "'), done("The greeting is Hi now, as the test expects.")],
+      review: [approve],
+    });
+    const r = await finished();
+    expect(r).toMatchObject({ status: "succeeded", iterations: 2 });
+    expect(model.remaining).toEqual({ gate: 0, plan: 0, "execute/greeting": 0, triage: 0, "execute/fix": 0, review: 0 });
+    // the triage read the failing part of the log and ran on the light tier
+    const triageCall = model.requests.find((q) => q.route === "triage")!.request;
+    expect(triageCall.model).toBe("claude-haiku-4-5");
+    expect(JSON.stringify(triageCall.messages)).toContain("node --test test/");
+    // round 2's agent got the triage as feedback
+    const fixTask = JSON.stringify(model.requests.find((q) => q.route === "execute/fix")!.request.messages[0]);
+    expect(fixTask).toContain("<feedback>");
+    expect(fixTask).toContain('returns \\"Hey Ada\\" but the test expects \\"Hi Ada\\"');
+    // each phase of each round is in the ledger and in the PR
+    expect((await ledger()).map((c) => `${c.phase}#${c.iteration}`)).toEqual(["gate#0", "plan#0", "plan#0", "execute#1", "execute#1", "verify#1", "execute#2", "execute#2", "review#2"]);
+    const pr = gh.pulls[0]!;
+    expect(pr.draft).toBe(false);
+    expect(pr.body).toMatch(/Cost per round \(execute \+ verify \+ review\): round 1: \$\d\.\d+ · round 2: \$\d\.\d+\./);
+    expect(branchFile("src/greet.js")).toContain('"Hi "');
+    expect(branchLog()).toHaveLength(2); // the rounds are one commit on the branch
+  });
+
+  it("ends as a draft PR that says why when the review still asks for changes at loop.max_iterations", async () => {
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting.")],
+        "execute/fix": [done("I kept the greeting: the test requires it.")],
+        review: [requestChanges("Add a JSDoc comment."), requestChanges("Mention the change in the README.")],
+      },
+      { config: CONFIG("loop:\n  max_iterations: 2\n") },
+    );
+    const r = await finished();
+    expect(r).toMatchObject({ status: "draft", iterations: 2, pr_number: 100 });
+    const pr = gh.pulls[0]!;
+    expect(pr.draft).toBe(true);
+    expect(pr.body).toContain("**Draft: the review still requests changes after 2 rounds (loop.max_iterations).**");
+    expect(pr.body).toContain("**Changes requested ❌**");
+    expect(pr.body).toContain("`src/greet.js:2` (blocking): Mention the change in the README.");
+    expect(pr.body).toContain("(no change)"); // round 2's agent changed nothing, and said why
+    expect(pr.body).toContain("I kept the greeting: the test requires it.");
+    expect(gh.sticky).toContain("draft pull request #100");
+  });
+
+  it("stops when the same finding comes back (no progress), as a draft", async () => {
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
+        "execute/fix": [done("Nothing to do.")],
+        review: [requestChanges("Handle a missing name."), requestChanges("Handle a missing name.")],
+      },
+      { config: CONFIG("loop:\n  max_iterations: 5\n") },
+    );
+    const r = await finished();
+    expect(r).toMatchObject({ status: "draft", iterations: 2 });
+    expect(gh.pulls[0]!.body).toContain("round 2 ended with the same findings as round 1");
+  });
+
+  it("is stopped by its budget before the review, and keeps the work as a draft PR", async () => {
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
+        review: [approve],
+      },
+      { config: CONFIG("budget:\n  phase_usd:\n    review: 0.01\n") },
+    );
+    const r = await finished();
+    expect(r).toMatchObject({ status: "stopped", pr_number: 100 });
+    expect(model.remaining.review).toBe(1); // the review call was never made
+    expect((await ledger()).some((c) => c.phase === "review")).toBe(false);
+    const pr = gh.pulls[0]!;
+    expect(pr.draft).toBe(true);
+    expect(pr.body).toMatch(/\*\*Draft: the budget stopped the run: the review budget \$0\.01 reached in review iteration 1/);
+    expect(branchFile("src/greet.js")).toContain('"Hi "');
+    const phases = (await app.services.db.query<{ name: string; status: string }>("SELECT name, status FROM phases WHERE name = 'review'")).rows;
+    expect(phases).toEqual([{ name: "review", status: "failed" }]);
+  });
+
+  it("runs two work units in parallel and merges both", async () => {
+    await start({
+      gate,
+      plan: planOf([unit("greeting", ["src/greet.js"]), unit("farewell", ["src/farewell.js"])]),
+      "execute/greeting": [{ ...edit("src/greet.js", '"Hello "', '"Hi "'), latencyMs: 400 }, done("Greeting changed.")],
+      "execute/farewell": [{ ...edit("src/farewell.js", '"Bye "', '"Goodbye "'), latencyMs: 400 }, done("Farewell changed.")],
+      review: [approve],
+    });
+    expect(await finished()).toMatchObject({ status: "succeeded" });
+    // both agents asked their first question before either asked its second
+    const order = model.requests.filter((q) => q.route.startsWith("execute/")).map((q) => q.route);
+    expect(order.slice(0, 2).sort()).toEqual(["execute/farewell", "execute/greeting"]);
+    expect(branchFile("src/greet.js")).toContain('"Hi "');
+    expect(branchFile("src/farewell.js")).toContain('"Goodbye "');
+  });
+
+  it("redoes a unit that conflicts on the merged tree", async () => {
+    await start({
+      gate,
+      plan: planOf([unit("greeting", ["src/greet.js"]), unit("docs", ["README.md"])]),
+      "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), edit("README.md", "greets people", "says hi to people"), done("Greeting and README changed.")],
+      "execute/docs": [
+        edit("README.md", "greets people", "greets people politely"),
+        done("README changed."),
+        // the redo, on the tree that has the greeting unit's work
+        edit("README.md", "says hi to people", "says hi to people politely"),
+        done("README changed on top of the greeting unit's work."),
+      ],
+      review: [approve],
+    });
+    expect(await finished()).toMatchObject({ status: "succeeded" });
+    const redo = model.requests.filter((q) => q.route === "execute/docs")[2]!.request;
+    expect(JSON.stringify(redo.messages[0])).toContain("conflicted with the other units' work in README.md");
+    expect(branchFile("README.md")).toContain("says hi to people politely");
+    expect(gh.pulls[0]!.body).toContain("_(redone after a conflict in README.md)_");
+  });
+
+  it("stops at the next safe point when the label is removed during execute: calls aborted, spend recorded, no PR", async () => {
+    await start({
+      gate,
+      plan: planOf([unit("greeting", ["src/greet.js"])]),
+      "execute/greeting": [{ ...edit("src/greet.js", '"Hello "', '"Hi "'), latencyMs: 30_000 }],
+      review: [approve],
+    });
+    await eventually(async () => model.requests.some((q) => q.route === "execute/greeting"));
+    await app.probot.receive({ id: "d-unlabel", name: "issues", payload: issuesUnlabeled("ai-ready") } as never);
+    const r = await finished();
+    expect(r.status).toBe("cancelled");
+    // the run's job notices, stops, records and reports, then ends
+    await eventually(async () => (await app.services.db.query("SELECT 1 FROM pgboss.job WHERE name = $1 AND state = 'completed'", [QUEUE.run])).rows.length > 0);
+    expect(gh.pulls).toHaveLength(0);
+    expect(() => git(bare, "rev-parse", "--verify", "tollgate/issue-1")).toThrow(); // nothing pushed
+    // the aborted call is in the ledger as an error; what was spent is on the issue
+    const calls = await ledger();
+    expect(calls.at(-1)).toMatchObject({ phase: "execute", status: "error" });
+    const phases = (await app.services.db.query<{ name: string; status: string }>("SELECT name, status FROM phases ORDER BY id")).rows;
+    expect(phases.at(-1)).toEqual({ name: "execute", status: "cancelled" });
+    expect(gh.stickyBodies.some((b) => b.includes("### Tollgate: cancelled") && b.includes("⏹️ execute (round 1)") && /Spent: \$\d+\.\d+ \+ 1 call of unknown cost of the \$5\.00 budget\./.test(b))).toBe(true);
+    expect(gh.sticky).toContain("cancelled");
   });
 });
