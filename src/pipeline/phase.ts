@@ -61,6 +61,11 @@ export class PhaseRunner {
       [this.runId, name, iteration],
     );
     const { id, attempt } = rows[0]!;
+    // an attempt left `running` was cut off by a worker that died: say so
+    await this.db.query(
+      "UPDATE phases SET status = 'failed', error = 'interrupted: the worker running it stopped', finished_at = now() WHERE run_id = $1 AND name = $2 AND iteration = $3 AND attempt < $4 AND status = 'running'",
+      [this.runId, name, iteration, attempt],
+    );
     if (iteration > 0) await this.db.query("UPDATE runs SET iterations = greatest(iterations, $2), updated_at = now() WHERE id = $1", [this.runId, iteration]);
     const log = this.log.child({ phase: name, iteration, attempt });
     log.info("phase started");

@@ -15,7 +15,7 @@ import { QUEUE } from "../../src/queue/jobs.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import { DEFAULT_PRICES } from "../../src/llm/prices.js";
 import { PriceBook } from "../../src/llm/pricing.js";
-import { RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
+import { agentRoute, RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { renderCostTable } from "../../src/report/cost-table.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { DB_KINDS } from "../helpers/db.js";
@@ -347,5 +347,86 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(phases.at(-1)).toEqual({ name: "execute", status: "cancelled" });
     expect(gh.stickyBodies.some((b) => b.includes("### Tollgate: cancelled") && b.includes("⏹️ execute (round 1)") && /Spent: \$\d+\.\d+ \+ 1 call of unknown cost of the \$5\.00 budget\./.test(b))).toBe(true);
     expect(gh.sticky).toContain("cancelled");
+  });
+
+  /** A model call that never answers, as when the worker making it is killed. */
+  function killAt(route: string, n: number) {
+    let count = 0;
+    let reached!: () => void;
+    const killed = new Promise<void>((resolve) => (reached = resolve));
+    const wrap = (port: ModelPort): ModelPort => ({
+      provider: port.provider,
+      call: (request, options) => {
+        if (agentRoute(request) === route && ++count === n) {
+          reached();
+          return new Promise(() => undefined); // the process is gone: no answer, no ledger row
+        }
+        return port.call(request, options);
+      },
+    });
+    return { wrap, killed };
+  }
+
+  /** What a restarted process does: the dead job is retried at once, and a new worker takes it. */
+  async function killAndRestart(killed: Promise<void>) {
+    await killed;
+    await app.services.queue.offWork(QUEUE.run);
+    expect(await app.services.queue.retryOrphans(QUEUE.run)).toHaveLength(1);
+    await app.startWorkers(1, { queues: [QUEUE.run] });
+  }
+
+  async function expectOneOfEverything(runId: string) {
+    expect(gh.pulls).toHaveLength(1);
+    expect(gh.comments.filter((c) => c.user.type === "Bot")).toHaveLength(1);
+    expect(branchLog()).toEqual([`tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
+    expect(git(bare, "branch", "--list").trim().split("\n").map((b) => b.replace(/^[* ]+/, ""))).toEqual(["main", "tollgate/issue-1"]);
+    // every answered call is in the ledger once; the one in flight when the worker died is not
+    const rows = (await app.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM llm_calls WHERE run_id = $1", [runId])).rows[0]!.n;
+    expect(rows).toBe(model.requests.length);
+    // and the PR's table says so
+    const [summary] = await runSummaries(app.services.db, [runId]);
+    expect(gh.pulls[0]!.body).toContain(renderCostTable({ rows: await costRows(app.services.db, [runId]), prices: new PriceBook(DEFAULT_PRICES), deepModel: "claude-opus-4-7", budgetMicros: summary!.budgetMicros, iterations: 1 }));
+  }
+
+  it("resumes after a worker dies between phases: the finished phases are not redone or paid for twice", async () => {
+    const kill = killAt("review", 1);
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
+        review: [approve],
+      },
+      { wrap: kill.wrap },
+    );
+    await killAndRestart(kill.killed);
+    const r = await finished();
+    expect(r).toMatchObject({ status: "succeeded", iterations: 1 });
+    expect(model.remaining).toEqual({ gate: 0, plan: 0, "execute/greeting": 0, review: 0 });
+    expect((await ledger()).map((c) => c.phase)).toEqual(["gate", "plan", "plan", "execute", "execute", "review"]);
+    const phases = (await app.services.db.query<{ name: string; attempt: number; status: string; error: string | null }>("SELECT name, attempt, status, error FROM phases ORDER BY id")).rows;
+    expect(phases.map((p) => `${p.name}#${p.attempt}:${p.status}`)).toEqual(["gate#1:succeeded", "plan#1:succeeded", "execute#1:succeeded", "verify#1:succeeded", "review#1:failed", "review#2:succeeded", "publish#1:succeeded"]);
+    expect(phases[4]!.error).toBe("interrupted: the worker running it stopped");
+    expect(branchFile("src/greet.js")).toContain('"Hi "'); // the tree was rebuilt from the checkpoint
+    await expectOneOfEverything(r.id);
+  });
+
+  it("resumes after a worker dies in the middle of execute: the phase is redone on a fresh clone", async () => {
+    const kill = killAt("execute/greeting", 2);
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        // call 1 answers, call 2 never does (the kill), calls 3 and 4 are the redone phase
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
+        review: [approve],
+      },
+      { wrap: kill.wrap },
+    );
+    await killAndRestart(kill.killed);
+    const r = await finished();
+    expect(r).toMatchObject({ status: "succeeded" });
+    expect((await ledger()).map((c) => c.phase)).toEqual(["gate", "plan", "plan", "execute", "execute", "execute", "review"]);
+    await expectOneOfEverything(r.id);
   });
 });
