@@ -10,6 +10,7 @@ import { CliError } from "./errors.js";
 import { DIMENSIONS } from "../ledger/rollup.js";
 import { migrateCommand } from "./migrate.js";
 import { report, type ReportOptions } from "./report.js";
+import { runCommand, type RunOptions } from "./run.js";
 import { start } from "./start.js";
 import { worker } from "./worker.js";
 
@@ -65,5 +66,15 @@ program
   .option("--installation <id>", "only this installation")
   .option("--repo <owner/name>", "only this repository")
   .action(withEnv((env, log, options) => report(env, log, options as unknown as ReportOptions), 2));
+
+program
+  .command("run")
+  .description("run the whole pipeline on a local git repository and an issue file, without GitHub")
+  .requiredOption("--repo <path>", "the local git repository (its current branch's last commit is the base)")
+  .requiredOption("--issue <file.md>", "the issue: a title on the first line, the body below")
+  .option("--out <file>", "where to write the report (default: tollgate-report-<title>.md)")
+  .option("--budget <usd>", "the run's budget in dollars (default: budget.run_usd of the repo's config)")
+  .option("--script <file.json>", "replay scripted answers instead of calling the API (agent → list of answers)")
+  .action(withEnv((env, log, options) => runCommand(env, log, options as unknown as RunOptions), 2));
 
 await program.parseAsync();

@@ -32,7 +32,7 @@ import { renderProgress } from "../report/progress.js";
 import type { Identity } from "../workspace/workspace.js";
 import { GitError } from "../workspace/workspace.js";
 import { watchForCancel } from "./cancel-watch.js";
-import { runPipeline, type RunOutcome } from "./orchestrator.js";
+import { branchFor, runPipeline, type RunOutcome } from "./orchestrator.js";
 import { PhaseRunner } from "./phase.js";
 import { runReporter } from "./run-report.js";
 import type { RunStatus, RunStore } from "./runs.js";
@@ -110,6 +110,7 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
       phases,
       runsRoot: deps.runsRoot,
       issue: { number: issue, title: data.title, text },
+      branch: branchFor(issue),
       report: runReporter({ db: deps.db, prices: deps.prices, config, runId: run.id, issueNumber: issue }),
     });
   } catch (error) {

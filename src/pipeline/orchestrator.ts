@@ -56,7 +56,10 @@ export interface PipelineRun {
   host: RunHost;
   phases: PhaseRunner;
   runsRoot: string;
-  issue: { number: number; title: string; text: string };
+  /** The issue; `number` is absent for a local run (`tollgate run`). */
+  issue: { number?: number; title: string; text: string };
+  /** The branch the change is pushed to (`tollgate/issue-<n>` on GitHub). */
+  branch: string;
   /** The PR body (or report) for a state, rendered from the ledger once the last call is in. */
   report: (state: PublishState) => Promise<string>;
 }
@@ -128,9 +131,11 @@ async function restoreTree(ws: Workspace, base: string, patch: string, log: Logg
 async function publish(run: PipelineRun, ws: Workspace, base: string, state: PublishState, decision: Exclude<Decision, { kind: "again" }>): Promise<RunOutcome> {
   const passed = decision.kind === "pass";
   const final: PublishState = { ...state, ...(decision.kind === "stop" ? { draftReason: decision.reason } : {}) };
-  const branch = branchFor(run.issue.number);
+  const branch = run.branch;
+  const { number, title } = run.issue;
+  const message = number ? `${title} (#${number})\n\nTollgate's change for issue #${number}.` : `${title}\n\nTollgate's change.`;
   const published = await run.phases.run("publish", 0, async () => {
-    await ws.squash(base, `${run.issue.title} (#${run.issue.number})\n\nTollgate's change for issue #${run.issue.number}.`);
+    await ws.squash(base, message);
     await ws.push(branch);
     return run.host.publish({ branch, title: run.issue.title, body: await run.report(final), draft: !passed });
   });

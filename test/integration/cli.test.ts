@@ -2,41 +2,17 @@
  * The `tollgate` command as an operator runs it: the compiled CLI in a child process (built by
  * `pretest`), with a clean environment.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { loadMigrations } from "../../src/db/migrate.js";
 import { createPostgresDatabase, freePort } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { TEST_PRIVATE_KEY } from "../helpers/keys.js";
+import { ROOT, tollgate, type Child } from "../helpers/cli.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CLI = path.join(ROOT, "dist/cli/main.js");
 const APP = { APP_ID: "123", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "cli-secret", ANTHROPIC_API_KEY: "test-anthropic-key", LOG_FORMAT: "json", LOG_LEVEL: "info" };
-
-interface Child {
-  proc: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function tollgate(args: string[], env: Record<string, string>, cwd = mkdtempSync(path.join(tmpdir(), "tollgate-cli-"))): Child {
-  const proc = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", HOME: cwd, NO_SMEE_SETUP: "true", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d) => (out += d));
-  proc.stderr!.on("data", (d) => (err += d));
-  const exit = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
-  return { proc, stdout: () => out, stderr: () => err, exit };
-}
 
 const listening = (child: Child) => eventually(async () => listeningPort(child.stdout()) || child.proc.exitCode !== null, 60_000);
 

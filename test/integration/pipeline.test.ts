@@ -5,9 +5,7 @@
  * the installation token, the verify commands run for real in the sandbox, and a scripted model
  * playing every agent with realistic usage.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import nock from "nock";
 import { costRows, runSummaries } from "../../src/ledger/cost-rows.js";
@@ -24,6 +22,7 @@ import { FakeGitHub } from "../helpers/fake-github.js";
 import { git, gitHttpServer, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
 import { INSTALLATION_ID, issuesLabeled, issuesUnlabeled } from "../helpers/webhooks.js";
+import { approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
@@ -31,86 +30,6 @@ afterAll(() => nock.enableNetConnect());
 const O = "Codertocat";
 const R = "Hello-World";
 const TOKEN = "ghs_e2einstallationtoken00000000000000001";
-const TITLE = "greet() should say hi, not hello";
-
-/** A small Node project in a bare repository: a function, its test, a README. */
-function project(): string {
-  const base = mkdtempSync(path.join(tmpdir(), "tollgate-e2e-"));
-  const bare = path.join(base, "Hello-World.git");
-  const seed = path.join(base, "seed");
-  execFileSync("git", ["init", "-q", "--bare", "-b", "main", bare]);
-  git(bare, "config", "uploadpack.allowFilter", "true");
-  git(bare, "config", "uploadpack.allowAnySHA1InWant", "true");
-  git(bare, "config", "http.receivepack", "true");
-  execFileSync("git", ["init", "-q", "-b", "main", seed]);
-  mkdirSync(path.join(seed, "src"));
-  mkdirSync(path.join(seed, "test"));
-  writeFileSync(path.join(seed, "README.md"), "# Greeter\n\n`greet(name)` greets people.\n");
-  writeFileSync(path.join(seed, "src/greet.js"), 'export function greet(name) {\n  return "Hello " + name;\n}\n');
-  writeFileSync(path.join(seed, "src/farewell.js"), 'export function farewell(name) {\n  return "Bye " + name;\n}\n');
-  writeFileSync(
-    path.join(seed, "test/greet.test.js"),
-    'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { greet } from "../src/greet.js";\ntest("greets", () => assert.equal(greet("Ada"), "Hi Ada"));\n',
-  );
-  writeFileSync(path.join(seed, "package.json"), '{ "name": "greeter", "type": "module" }\n');
-  git(seed, "add", "-A");
-  git(seed, "-c", "user.name=Human", "-c", "user.email=human@example.com", "commit", "-q", "-m", "initial");
-  git(seed, "push", "-q", bare, "main");
-  return bare;
-}
-
-const CONFIG = (extra = "") => `verify:\n  commands:\n    - ["node", "--test", "test/"]\n  timeout_seconds: 60\ncommands:\n  allow:\n    - ["node", "--test"]\n${extra}`;
-
-// ----- the scripted agents -------------------------------------------------------------------
-
-const gate: ScriptStep[] = [
-  {
-    toolUse: {
-      name: "submit_verdict",
-      input: {
-        ready: true,
-        score: 86,
-        criteria: {
-          problem: { status: "pass", note: "greet() says Hello." },
-          acceptance_criteria: { status: "pass", note: "greet('Ada') returns 'Hi Ada'." },
-          scope: { status: "pass", note: "src/greet.js only." },
-          constraints: { status: "pass", note: "None." },
-          test_plan: { status: "pass", note: "The existing test." },
-        },
-        questions: [],
-        ticket_type: "bug",
-        size: "xs",
-      },
-    },
-  },
-];
-
-const unit = (id: string, files: string[], title = `Change ${files.join(", ")}`) => ({ id, title, instructions: `Make the change in ${files.join(", ")}.`, files });
-const planOf = (units: ReturnType<typeof unit>[]) => [
-  { toolUse: { name: "str_replace_based_edit_tool", input: { command: "view", path: "src/greet.js" } } },
-  {
-    toolUse: {
-      name: "submit_plan",
-      input: {
-        summary: "Make greet() say Hi.",
-        steps: ["Change the greeting in src/greet.js", "Run the tests"],
-        files: units.flatMap((u) => u.files),
-        work_units: units,
-        test_strategy: "The existing node:test suite covers it.",
-        acceptance_checks: ["greet('Ada') returns 'Hi Ada'", "node --test passes"],
-      },
-    },
-  },
-];
-const edit = (file: string, from: string, to: string): ScriptStep => ({ toolUse: { name: "str_replace_based_edit_tool", input: { command: "str_replace", path: file, old_str: from, new_str: to } } });
-const done = (text: string): ScriptStep => ({ text });
-const approve: ScriptStep = { toolUse: { name: "submit_review", input: { verdict: "approve", summary: "The greeting changed as planned and the test passes.", findings: [] } } };
-const requestChanges = (body: string): ScriptStep => ({
-  toolUse: { name: "submit_review", input: { verdict: "request_changes", summary: "One problem.", findings: [{ file: "src/greet.js", line: 2, severity: "blocking", body }] } },
-});
-const triage = (problem: string): ScriptStep => ({
-  toolUse: { name: "submit_triage", input: { summary: "The greet test fails.", findings: [{ file: "src/greet.js", line: 2, problem, fix: 'Return "Hi " + name.' }] } },
-});
 
 describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
   let app: TestApp;
@@ -121,7 +40,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
   const captured = captureLog("info");
 
   async function start(scripts: Record<string, ScriptStep[]>, options: { config?: string; wrap?: (port: ModelPort) => ModelPort } = {}) {
-    bare = project();
+    bare = project().bare;
     server = await gitHttpServer(bare, TOKEN);
     gh = new FakeGitHub({ owner: O, repo: R, issue: 1, installationId: INSTALLATION_ID, title: TITLE, body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.", config: options.config ?? CONFIG(), token: TOKEN });
     model = new RoutedScriptedModel(scripts);

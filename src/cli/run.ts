@@ -1,0 +1,170 @@
+/**
+ * `tollgate run --repo PATH --issue FILE.md`: the whole pipeline on a local git repository and
+ * an issue written in a file, without GitHub. The gate, the plan, the loop and the report run as
+ * they do for the app; the change is left on a branch of the local repository, and the report
+ * (gate verdict, plan, verification, review, cost table) goes to stdout and to a file. The model
+ * is Anthropic's API (ANTHROPIC_API_KEY), or a script of answers (`--script`) to try it free.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import { parse as parseYaml } from "yaml";
+import { modelServices, meteredModel } from "../app/model.js";
+import { detectSandbox } from "../agents/tools/command.js";
+import type { AppEnv } from "../config/env.js";
+import { parseRepoConfig, REPO_CONFIG_PATH, RepoConfigError, type RepoConfig } from "../config/repo-config.js";
+import { localRepoSummary } from "../context/local-summary.js";
+import { migrate } from "../db/migrate.js";
+import { openDatabase } from "../db/open.js";
+import { sanitize } from "../github/sanitize.js";
+import { usdToMicros } from "../llm/money.js";
+import { RoutedScriptedModel, type ScriptStep } from "../llm/scripted-model.js";
+import { runGate } from "../phases/gate/gate.js";
+import { TOLLGATE_IDENTITY } from "../pipeline/carry-out.js";
+import { runPipeline, type RunOutcome } from "../pipeline/orchestrator.js";
+import { PhaseRunner, RunCancelled } from "../pipeline/phase.js";
+import { runReporter } from "../pipeline/run-report.js";
+import { renderGateComment } from "../report/gate-comment.js";
+import { runsRoot } from "../workspace/run-folders.js";
+import { CliError } from "./errors.js";
+
+export interface RunOptions {
+  repo: string;
+  issue: string;
+  out?: string;
+  script?: string;
+  budget?: string;
+}
+
+/** The issue file: its first `# ` heading (or first line) is the title, the rest the body. */
+export function readIssueFile(file: string): { title: string; body: string } {
+  if (!existsSync(file)) throw new CliError(`--issue ${file}: no such file`);
+  const text = readFileSync(file, "utf8").replace(/^\uFEFF/, "");
+  if (!text.trim()) throw new CliError(`--issue ${file} is empty: write the issue's title on the first line and its body below`);
+  const lines = text.split("\n");
+  const first = lines.findIndex((l) => l.trim());
+  const title = lines[first]!.replace(/^#+\s*/, "").trim();
+  return { title, body: lines.slice(first + 1).join("\n").trim() };
+}
+
+function gitOf(repo: string): { branch: string; name: string } {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  try {
+    if (git("rev-parse", "--is-inside-work-tree") !== "true") throw new Error("not a work tree");
+  } catch {
+    throw new CliError(`--repo ${repo} is not a git repository`);
+  }
+  let branch: string;
+  try {
+    branch = git("symbolic-ref", "--short", "HEAD");
+    git("rev-parse", "--verify", "HEAD");
+  } catch {
+    throw new CliError(`--repo ${repo} has no commit on a branch: Tollgate works from the branch's last commit`);
+  }
+  return { branch, name: path.basename(git("rev-parse", "--show-toplevel")) };
+}
+
+function localConfig(repo: string): RepoConfig {
+  const file = path.join(repo, REPO_CONFIG_PATH);
+  if (!existsSync(file)) return parseRepoConfig({});
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new CliError(`${REPO_CONFIG_PATH} is not valid YAML: ${(error as Error).message.split("\n")[0]}`);
+  }
+  try {
+    return parseRepoConfig(raw);
+  } catch (error) {
+    if (error instanceof RepoConfigError) throw new CliError(`${REPO_CONFIG_PATH} is invalid: ${error.problems.join("; ")}`);
+    throw error;
+  }
+}
+
+function scriptedModel(file: string): RoutedScriptedModel {
+  let scripts: unknown;
+  try {
+    scripts = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new CliError(`--script ${file}: ${(error as Error).message}`);
+  }
+  if (!scripts || typeof scripts !== "object" || Array.isArray(scripts)) throw new CliError(`--script ${file} must be a JSON object of agent → list of answers (gate, plan, execute/<unit>, triage, review)`);
+  return new RoutedScriptedModel(scripts as Record<string, ScriptStep[]>);
+}
+
+const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "issue";
+
+export async function runCommand(env: AppEnv, log: Logger, options: RunOptions): Promise<void> {
+  const repo = path.resolve(options.repo);
+  const { branch: baseBranch, name } = gitOf(repo);
+  const issue = readIssueFile(options.issue);
+  const config = localConfig(repo);
+  const budgetMicros = usdToMicros(options.budget === undefined ? config.budget.run_usd : Number(options.budget));
+  if (!Number.isFinite(budgetMicros) || budgetMicros <= 0) throw new CliError(`--budget "${options.budget}" is not a positive number of dollars`);
+  if (!env.anthropic.apiKey && !options.script) throw new CliError("ANTHROPIC_API_KEY is not set: set it to use Anthropic's API, or pass --script FILE.json to replay scripted answers");
+  const port = options.script ? scriptedModel(options.script) : undefined;
+  if (port) log.info(`answers come from ${options.script}, not from the API`);
+
+  const db = await openDatabase(env, log);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new RunCancelled("interrupted (Ctrl-C)"));
+  process.once("SIGINT", onSignal);
+  try {
+    await migrate(db);
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status, budget_usd_micros, started_at)
+       VALUES (0, 0, 'local', $1, 0, 'running', $2, now()) RETURNING id`,
+      [name, budgetMicros],
+    );
+    const runId = rows[0]!.id;
+    const runLog = log.child({ run: runId });
+    const services = modelServices(env, db, port);
+    const model = meteredModel(services, config, runLog, budgetMicros);
+    const phases = new PhaseRunner(db, runId, runLog, { signal: controller.signal });
+    const text = sanitize(`Title: ${issue.title}\n\nBody:\n${issue.body || "(empty)"}`).text;
+    const out = path.resolve(options.out ?? `tollgate-report-${slug(issue.title)}.md`);
+
+    // the gate
+    const gate = (await phases.run("gate", 0, async () => runGate(model, { issue: text, repoSummary: await localRepoSummary(repo, name, baseBranch) }, { runId, iteration: 0 }))).value;
+    const verdict = renderGateComment({ verdict: gate.verdict, gateCostMicros: gate.costMicros, expected: null, status: gate.verdict.ready ? "ready: planning." : "not ready: nothing more was run.", needsSpecLabel: "ai-needs-spec", triggerLabel: "ai-ready" });
+    if (!gate.verdict.ready) {
+      await db.query("UPDATE runs SET status = 'needs_spec', ticket_type = $2, finished_at = now() WHERE id = $1", [runId, gate.verdict.ticket_type]);
+      await report(out, verdict);
+      process.exitCode = 2;
+      return;
+    }
+
+    const branch = `tollgate/${slug(path.basename(options.issue, path.extname(options.issue)))}`;
+    const outcome: RunOutcome = await runPipeline({
+      env: { model, db, config, sandbox: detectSandbox(runLog), runId, signal: controller.signal, log: runLog },
+      host: { source: { remoteUrl: repo, branch: baseBranch }, identity: TOLLGATE_IDENTITY, publish: async () => ({}) },
+      phases,
+      runsRoot: runsRoot(env.dataDir),
+      issue: { title: issue.title, text },
+      branch,
+      report: runReporter({ db, prices: services.prices, config, runId }),
+    });
+    const status = outcome.status === "passed" ? "succeeded" : outcome.status === "cancelled" ? "cancelled" : "published" in outcome ? "draft" : "stopped";
+    await db.query("UPDATE runs SET status = $2, ticket_type = $3, finished_at = now() WHERE id = $1", [runId, status, gate.verdict.ticket_type]);
+    if ("published" in outcome) {
+      const body = await runReporter({ db, prices: services.prices, config, runId })(outcome.state);
+      await report(out, `${verdict}\n\n---\n\n# ${issue.title}\n\nBranch \`${branch}\` in ${repo}${outcome.draft ? " (a draft: see why below)" : ""}.\n\n${body}`);
+      if (outcome.draft) process.exitCode = 2;
+    } else {
+      await report(out, `${verdict}\n\n---\n\nThe run ended without a change to show: ${outcome.reason}`);
+      process.exitCode = 2;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    await db.close();
+  }
+
+  async function report(file: string, markdown: string) {
+    process.stdout.write(`${markdown}\n`);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, `${markdown}\n`);
+    log.info({ file }, "report written");
+  }
+}
