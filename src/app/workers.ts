@@ -4,7 +4,7 @@ import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Octokit } from "../github/issues.js";
 import { detectSandbox } from "../agents/tools/command.js";
-import { carryOutRun } from "../pipeline/carry-out.js";
+import { carryOutRun, type CarryOutDeps } from "../pipeline/carry-out.js";
 import { cancelRun, startRun } from "../pipeline/start-run.js";
 import { jobIdForRun } from "../queue/job-id.js";
 import { QUEUE, runJobSchema, triggerJobSchema, type QueueName, type RunJob } from "../queue/jobs.js";
@@ -45,6 +45,20 @@ export interface WorkerOptions {
   cancelPollMs?: number;
 }
 
+/** What a run job's handler works with (the run worker's, and the tests'). */
+export function runJobDeps(services: Services, github: GitHubFactory, models: ModelServices, options: Pick<WorkerOptions, "dataDir" | "cancelPollMs">, log: Logger): CarryOutDeps {
+  return {
+    github,
+    runs: services.runs,
+    db: services.db,
+    model: (config, runLog, budget) => meteredModel(models, config, runLog, budget),
+    prices: models.prices,
+    sandbox: detectSandbox(log),
+    runsRoot: runsRoot_(options.dataDir),
+    cancelPollMs: options.cancelPollMs,
+  };
+}
+
 /** Starts this process's workers. */
 export async function startWorkers(services: Services, github: GitHubFactory, log: Logger, models: ModelServices, options: WorkerOptions): Promise<void> {
   const workerLog = log.child({ name: "worker" });
@@ -77,7 +91,7 @@ export async function startWorkers(services: Services, github: GitHubFactory, lo
     });
   }
   if (queues.has(QUEUE.run)) {
-    const deps = { github, runs: services.runs, db: services.db, model, prices: models.prices, sandbox: detectSandbox(workerLog), runsRoot, cancelPollMs: options.cancelPollMs };
+    const deps = runJobDeps(services, github, models, options, workerLog);
     await startWorker({
       queue: services.queue,
       deliveries: services.deliveries,

@@ -118,11 +118,6 @@ export class JobQueue {
     }
   }
 
-  /** Stops taking jobs from a queue; jobs in hand are not waited for. */
-  async offWork(name: QueueName): Promise<void> {
-    await this.#boss.offWork(name);
-  }
-
   /** Jobs per queue and state, in one query (the health endpoint calls this). */
   async stats(): Promise<QueueStats[]> {
     const { rows } = await this.#db.query<{ name: string; state: string; n: number }>(

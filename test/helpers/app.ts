@@ -6,13 +6,15 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Probot, ProbotOctokit } from "probot";
-import type { QueueName } from "../../src/queue/jobs.js";
+import type { QueueName, RunJob } from "../../src/queue/jobs.js";
 import type { Logger } from "pino";
 import { modelServices } from "../../src/app/model.js";
 import { openServices, type Services } from "../../src/app/services.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import { ScriptedModel } from "../../src/llm/scripted-model.js";
-import { githubFactory, startWorkers } from "../../src/app/workers.js";
+import { githubFactory, runJobDeps, startWorkers } from "../../src/app/workers.js";
+import { carryOutRun } from "../../src/pipeline/carry-out.js";
+import type { JobResult } from "../../src/queue/worker.js";
 import { tollgateApp } from "../../src/index.js";
 import { freshDatabase, type DbKind } from "./db.js";
 import { TEST_PRIVATE_KEY } from "./keys.js";
@@ -31,6 +33,8 @@ export interface TestApp {
   startWorkers(concurrency?: number, options?: { queues?: QueueName[] }): Promise<void>;
   /** Where runs clone their repositories. */
   dataDir: string;
+  /** Carries out a run job in this process, outside the queue (as a worker that took it would). */
+  runJob(job: RunJob): Promise<JobResult>;
   close(): Promise<void>;
 }
 
@@ -46,25 +50,16 @@ export async function createTestApp(kind: DbKind, log: Logger, options: { model?
   const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit });
   await probot.load(tollgateApp(services), { cwd: process.cwd(), addHandler: () => undefined });
   const credentials = { appId: APP_ID, privateKey: TEST_PRIVATE_KEY, webhookSecret: WEBHOOK_SECRET };
+  const github_ = githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit);
+  const models = modelServices({ anthropic: {}, prices: [] }, services.db, options.model ?? new ScriptedModel([]));
   return {
     probot,
     github,
     services,
     dataDir,
     startWorkers: (concurrency = 1, workerOptions = {}) =>
-      startWorkers(
-        services,
-        githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit),
-        log,
-        modelServices({ anthropic: {}, prices: [] }, services.db, options.model ?? new ScriptedModel([])),
-        {
-          concurrency,
-          pollingIntervalSeconds: 0.5,
-          dataDir,
-          cancelPollMs: 200,
-          ...workerOptions,
-        },
-      ),
+      startWorkers(services, github_, log, models, { concurrency, pollingIntervalSeconds: 0.5, dataDir, cancelPollMs: 200, ...workerOptions }),
+    runJob: (job) => carryOutRun(job, runJobDeps(services, github_, models, { dataDir, cancelPollMs: 200 }, log), log),
     close: () => services.close(5000),
   };
 }

@@ -9,7 +9,8 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import nock from "nock";
 import { costRows, runSummaries } from "../../src/ledger/cost-rows.js";
-import { QUEUE } from "../../src/queue/jobs.js";
+import { QUEUE, type QueueName, type RunJob } from "../../src/queue/jobs.js";
+import { ModelCallError } from "../../src/llm/errors.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import { DEFAULT_PRICES } from "../../src/llm/prices.js";
 import { PriceBook } from "../../src/llm/pricing.js";
@@ -39,7 +40,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
   let model: RoutedScriptedModel;
   const captured = captureLog("info");
 
-  async function start(scripts: Record<string, ScriptStep[]>, options: { config?: string; wrap?: (port: ModelPort) => ModelPort } = {}) {
+  async function start(scripts: Record<string, ScriptStep[]>, options: { config?: string; wrap?: (port: ModelPort) => ModelPort; queues?: QueueName[] } = {}) {
     bare = project().bare;
     server = await gitHttpServer(bare, TOKEN);
     gh = new FakeGitHub({ owner: O, repo: R, issue: 1, installationId: INSTALLATION_ID, title: TITLE, body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.", config: options.config ?? CONFIG(), token: TOKEN });
@@ -50,7 +51,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     payload.repository.clone_url = server.url;
     payload.repository.default_branch = "main";
     await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
-    await app.startWorkers(2);
+    await app.startWorkers(2, { queues: options.queues });
   }
 
   const run = async () => (await app.services.db.query<{ id: string; status: string; iterations: number; pr_number: number | null; error: string | null }>("SELECT id, status, iterations, pr_number, error FROM runs")).rows[0]!;
@@ -62,8 +63,12 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
   const branchLog = () => git(bare, "log", "--format=%an|%s", "tollgate/issue-1").trim().split("\n");
   const branchFile = (file: string) => git(bare, "show", `tollgate/issue-1:${file}`);
 
+  /** Dead workers of the kill tests, released after the database is closed. */
+  const zombies: Array<() => void> = [];
+
   afterEach(async () => {
     await app?.close();
+    for (const release of zombies.splice(0)) release();
     await server?.close();
     nock.cleanAll();
     expect(app.github.errors).toEqual([]);
@@ -278,7 +283,9 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
       call: (request, options) => {
         if (agentRoute(request) === route && ++count === n) {
           reached();
-          return new Promise(() => undefined); // the process is gone: no answer, no ledger row
+          // the process is gone: no answer, no ledger row. After the test (its database
+          // closed), the dead worker is let go, so that nothing of it outlives the test.
+          return new Promise((_resolve, reject) => zombies.push(() => reject(new ModelCallError("auth", "the worker was killed"))));
         }
         return port.call(request, options);
       },
@@ -286,11 +293,17 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     return { wrap, killed };
   }
 
-  /** What a restarted process does: the dead job is retried at once, and a new worker takes it. */
+  /**
+   * A worker takes the run's job (as pg-boss's fetch does: the job becomes active) and dies at the
+   * kill point; the restarted process retries the orphaned job at once, and its worker resumes it.
+   */
   async function killAndRestart(killed: Promise<void>) {
+    const db = app.services.db;
+    const job = await eventually(async () => (await db.query<{ id: string; data: RunJob }>("SELECT id, data FROM pgboss.job WHERE name = $1 AND state = 'created'", [QUEUE.run])).rows[0]);
+    await db.query("UPDATE pgboss.job SET state = 'active', started_on = now() WHERE id = $1", [job.id]);
+    app.runJob(job.data).catch(() => undefined); // the worker that dies
     await killed;
-    await app.services.queue.offWork(QUEUE.run);
-    expect(await app.services.queue.retryOrphans(QUEUE.run)).toHaveLength(1);
+    expect(await app.services.queue.retryOrphans(QUEUE.run)).toEqual([job.id]);
     await app.startWorkers(1, { queues: [QUEUE.run] });
   }
 
@@ -316,7 +329,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
         "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
         review: [approve],
       },
-      { wrap: kill.wrap },
+      { wrap: kill.wrap, queues: [QUEUE.trigger, QUEUE.dead] },
     );
     await killAndRestart(kill.killed);
     const r = await finished();
@@ -340,7 +353,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
         "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
         review: [approve],
       },
-      { wrap: kill.wrap },
+      { wrap: kill.wrap, queues: [QUEUE.trigger, QUEUE.dead] },
     );
     await killAndRestart(kill.killed);
     const r = await finished();
