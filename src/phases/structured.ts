@@ -3,10 +3,15 @@
  * verdict, the review, the triage). An answer without the call, or with input that fails the
  * schema, is sent back once with the reason; a second bad answer throws `StructuredOutputError`.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import type { ContentBlock, Message, TextBlock, ToolDefinition, ToolUseBlock } from "../llm/model.js";
 import type { CallContext, MeteredModel } from "../llm/metered-model.js";
 import type { RenderedPrompt } from "../prompts/prompt.js";
+
+/** The tool a structured answer is given through: its input schema is the zod schema's. */
+export function answerTool(name: string, description: string, schema: z.ZodType): ToolDefinition {
+  return { name, description, input_schema: z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown> };
+}
 
 export class StructuredOutputError extends Error {
   override name = "StructuredOutputError";

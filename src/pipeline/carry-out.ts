@@ -12,10 +12,9 @@
 import type { Logger } from "pino";
 import { AgentLimitReached } from "../agents/loop.js";
 import type { Sandbox } from "../agents/tools/command.js";
-import { loadRepoConfig } from "../config/load-repo-config.js";
 import { RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
-import { GitHubIssues, type Octokit } from "../github/issues.js";
+import type { Octokit } from "../github/issues.js";
 import { GitHubPulls } from "../github/pulls.js";
 import { phaseCosts } from "../ledger/cost-rows.js";
 import { DeadlineExceededError, ModelCallError, RETRYABLE } from "../llm/errors.js";
@@ -32,6 +31,7 @@ import { renderProgress } from "../report/progress.js";
 import type { Identity } from "../workspace/workspace.js";
 import { GitError } from "../workspace/workspace.js";
 import { watchForCancel } from "./cancel-watch.js";
+import { openIssue, repoSettings } from "./issue-context.js";
 import { branchFor, runPipeline, type RunOutcome } from "./orchestrator.js";
 import { PhaseRunner } from "./phase.js";
 import { runReporter } from "./run-report.js";
@@ -62,19 +62,14 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
   if (!run) return { outcome: "ignored", detail: `run ${job.runId} does not exist` };
   if (run.status !== "queued" && run.status !== "running") return { outcome: "ignored", detail: `run ${run.id} is ${run.status}` };
   const runLog = log.child({ run: run.id });
-  const { owner, name: repo } = job.repository;
-  const octokit = await deps.github(job.installationId);
-  const gh = new GitHubIssues(octokit, owner, repo);
-  const issue = job.issue.number;
+  const ctx = await openIssue(deps.github, job);
+  const { octokit, gh, owner, repo, issue } = ctx;
 
-  let config: RepoConfig;
-  try {
-    ({ config } = await loadRepoConfig(octokit as never, owner, repo));
-  } catch (error) {
-    if (!(error instanceof RepoConfigError)) throw error;
-    await deps.runs.setStatus(run.id, "failed", { error: error.message });
-    await gh.upsertSticky(issue, `### Tollgate stopped\n\nThe repo's settings became invalid after the gate, so the run stopped:\n\n${error.problems.map((p) => `- ${p}`).join("\n")}`);
-    return { outcome: "failed", detail: error.message };
+  const config = await repoSettings(ctx);
+  if (config instanceof RepoConfigError) {
+    await gh.upsertSticky(issue, `### Tollgate stopped\n\nThe repo's settings became invalid after the gate, so the run stopped:\n\n${config.problems.map((p) => `- ${p}`).join("\n")}`);
+    await deps.runs.setStatus(run.id, "failed", { error: config.message });
+    return { outcome: "failed", detail: config.message };
   }
   await deps.runs.setStatus(run.id, "running");
 

@@ -10,10 +10,10 @@
  *      the run is `queued`, and its pipeline job is sent to the run queue (src/pipeline/carry-out.ts).
  */
 import type { Logger } from "pino";
-import { loadRepoConfig } from "../config/load-repo-config.js";
 import { REPO_CONFIG_PATH, RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
-import { GitHubIssues, type Octokit } from "../github/issues.js";
+import type { Octokit } from "../github/issues.js";
+import { openIssue, repoSettings } from "./issue-context.js";
 import { expectedCost } from "../ledger/history.js";
 import { BudgetExceededError, DeadlineExceededError, ModelCallError } from "../llm/errors.js";
 import type { MeteredModel } from "../llm/metered-model.js";
@@ -42,21 +42,16 @@ export interface StartRunDeps {
 }
 
 export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger): Promise<JobResult> {
-  const { owner, name: repo } = job.repository;
-  const octokit = await deps.github(job.installationId);
-  const gh = new GitHubIssues(octokit, owner, repo);
-  const issue = job.issue.number;
+  const ctx = await openIssue(deps.github, job);
+  const { gh, owner, repo, issue } = ctx;
 
   // 1. settings
-  let config: RepoConfig;
-  try {
-    ({ config } = await loadRepoConfig(octokit as never, owner, repo));
-  } catch (error) {
-    if (!(error instanceof RepoConfigError)) throw error;
-    log.warn({ problems: error.problems }, error.message);
+  const config = await repoSettings(ctx);
+  if (config instanceof RepoConfigError) {
+    log.warn({ problems: config.problems }, config.message);
     // The trigger label cannot be read from a broken file: answer on the default one only.
-    if (job.label === DEFAULT_TRIGGER) await gh.upsertSticky(issue, renderConfigError(error.problems, REPO_CONFIG_PATH));
-    return { outcome: "failed", detail: error.message };
+    if (job.label === DEFAULT_TRIGGER) await gh.upsertSticky(issue, renderConfigError(config.problems, REPO_CONFIG_PATH));
+    return { outcome: "failed", detail: config.message };
   }
 
   // 2. the trigger label
@@ -152,21 +147,16 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
  * the middle of the gate finishes its model call, sees the cancel, and posts nothing more.
  */
 export async function cancelRun(job: TriggerJob, deps: Pick<StartRunDeps, "github" | "runs" | "db">, log: Logger): Promise<JobResult> {
-  const { owner, name: repo } = job.repository;
   const active = await deps.runs.active(job.repository.id, job.issue.number);
   if (!active) return { outcome: "ignored", detail: "no active run to cancel" };
-  const octokit = await deps.github(job.installationId);
-  let trigger = DEFAULT_TRIGGER;
-  try {
-    trigger = (await loadRepoConfig(octokit as never, owner, repo)).config.trigger.label;
-  } catch (error) {
-    if (!(error instanceof RepoConfigError)) throw error; // a broken file: the default label stands
-  }
+  const ctx = await openIssue(deps.github, job);
+  const settings = await repoSettings(ctx);
+  const trigger = settings instanceof RepoConfigError ? DEFAULT_TRIGGER : settings.trigger.label; // a broken file: the default label stands
   if (job.kind === "unlabeled" && job.label !== trigger) return { outcome: "ignored", detail: `label "${job.label}" is not the trigger label` };
   await deps.runs.setStatus(active.id, "cancelled");
   const spent = await deps.db.query<{ micros: number | null }>("SELECT sum(cost_usd_micros)::bigint AS micros FROM llm_calls WHERE run_id = $1", [active.id]);
   const why = job.kind === "closed" ? `the issue was closed by @${job.sender.login}` : `@${job.sender.login} removed \`${trigger}\``;
-  await new GitHubIssues(octokit, owner, repo).upsertSticky(
+  await ctx.gh.upsertSticky(
     job.issue.number,
     `### Tollgate: cancelled\n\nThe run was cancelled: ${why}. Nothing more will be spent (spent: ${formatUsd(spent.rows[0]?.micros ?? 0)}). Add \`${trigger}\` again to start over.`,
   );

@@ -1,6 +1,7 @@
 /** The gate's verdict: what the model must submit through the forced `submit_verdict` tool. */
 import { z } from "zod";
 import type { ToolDefinition } from "../../llm/model.js";
+import { answerTool } from "../structured.js";
 
 const criterion = z.strictObject({
   status: z.enum(["pass", "weak", "missing"]),
@@ -27,8 +28,4 @@ export const verdictSchema = z.strictObject({
 
 export type Verdict = z.infer<typeof verdictSchema>;
 
-export const VERDICT_TOOL: ToolDefinition = {
-  name: "submit_verdict",
-  description: "Submit the spec gate's verdict on the issue. Call it exactly once.",
-  input_schema: z.toJSONSchema(verdictSchema) as Record<string, unknown>,
-};
+export const VERDICT_TOOL: ToolDefinition = answerTool("submit_verdict", "Submit the spec gate's verdict on the issue. Call it exactly once.", verdictSchema);

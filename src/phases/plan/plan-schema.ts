@@ -1,6 +1,7 @@
 /** The plan the planning agent submits, as the `submit_plan` tool and its zod schema. */
 import { z } from "zod";
 import type { ToolDefinition } from "../../llm/model.js";
+import { answerTool } from "../structured.js";
 
 const path = z.string().min(1).max(300);
 
@@ -37,8 +38,4 @@ export const planSchema = z
 export type Plan = z.output<typeof planSchema>;
 export type WorkUnit = z.output<typeof workUnitSchema>;
 
-export const PLAN_TOOL: ToolDefinition = {
-  name: "submit_plan",
-  description: "Submit the plan. Call it once, when you have read enough of the repository.",
-  input_schema: z.toJSONSchema(planSchema, { io: "input" }) as Record<string, unknown>,
-};
+export const PLAN_TOOL: ToolDefinition = answerTool("submit_plan", "Submit the plan. Call it once, when you have read enough of the repository.", planSchema);

@@ -9,7 +9,7 @@ import type { ToolDefinition } from "../../llm/model.js";
 import { loadPrompt } from "../../prompts/prompt.js";
 import type { PhaseEnv } from "../agent-env.js";
 import type { Plan } from "../plan/plan-schema.js";
-import { structuredCall } from "../structured.js";
+import { answerTool, structuredCall } from "../structured.js";
 import type { VerifyOutput } from "../verify/verify.js";
 
 export const reviewSchema = z.strictObject({
@@ -28,11 +28,7 @@ export const reviewSchema = z.strictObject({
 });
 export type Review = z.output<typeof reviewSchema>;
 
-export const REVIEW_TOOL: ToolDefinition = {
-  name: "submit_review",
-  description: "Submit the review of the change.",
-  input_schema: z.toJSONSchema(reviewSchema, { io: "input" }) as Record<string, unknown>,
-};
+export const REVIEW_TOOL: ToolDefinition = answerTool("submit_review", "Submit the review of the change.", reviewSchema);
 
 /** The diff a reviewer reads: at most this many tokens (the rest is cut, and said). */
 const DIFF_TOKENS = 30_000;

@@ -9,7 +9,7 @@ import { CommandRefused, CommandRunner } from "../../agents/tools/command.js";
 import type { ToolDefinition } from "../../llm/model.js";
 import { loadPrompt } from "../../prompts/prompt.js";
 import type { PhaseEnv } from "../agent-env.js";
-import { structuredCall } from "../structured.js";
+import { answerTool, structuredCall } from "../structured.js";
 import { failingParts } from "./failing-parts.js";
 
 export const triageSchema = z.strictObject({
@@ -27,11 +27,7 @@ export const triageSchema = z.strictObject({
 });
 export type Triage = z.output<typeof triageSchema>;
 
-export const TRIAGE_TOOL: ToolDefinition = {
-  name: "submit_triage",
-  description: "Submit the triage of the failed checks.",
-  input_schema: z.toJSONSchema(triageSchema, { io: "input" }) as Record<string, unknown>,
-};
+export const TRIAGE_TOOL: ToolDefinition = answerTool("submit_triage", "Submit the triage of the failed checks.", triageSchema);
 
 export interface CheckResult {
   argv: string[];
