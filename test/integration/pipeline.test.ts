@@ -20,7 +20,7 @@ import { createTestApp, type TestApp } from "../helpers/app.js";
 import { DB_KINDS } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
-import { git, gitHttpServer, type GitHttpServer } from "../helpers/git.js";
+import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
 import { INSTALLATION_ID, issuesLabeled, issuesUnlabeled } from "../helpers/webhooks.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
@@ -360,5 +360,28 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(r).toMatchObject({ status: "succeeded" });
     expect((await ledger()).map((c) => c.phase)).toEqual(["gate", "plan", "plan", "execute", "execute", "execute", "review"]);
     await expectOneOfEverything(r.id);
+  });
+
+  it("never pushes over a human's commit on its branch: the run stops and says so, no PR", async () => {
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
+        review: [approve],
+      },
+      { queues: [QUEUE.trigger, QUEUE.dead] },
+    );
+    // someone pushes to tollgate/issue-1 before the run gets there
+    git(bare, "branch", "tollgate/issue-1", "main");
+    humanCommit(bare, "tollgate/issue-1");
+    const before = git(bare, "rev-parse", "tollgate/issue-1").trim();
+    await app.startWorkers(1, { queues: [QUEUE.run] });
+    const r = await finished();
+    expect(r.status).toBe("failed");
+    expect(r.error).toMatch(/tollgate\/issue-1 has 1 commit\(s\) by someone else \(human@example\.com\): Tollgate does not push over them/);
+    expect(git(bare, "rev-parse", "tollgate/issue-1").trim()).toBe(before);
+    expect(gh.pulls).toHaveLength(0);
+    expect(gh.sticky).toContain("stopped: the branch has someone else's commits");
   });
 });
