@@ -70,7 +70,8 @@ export class GitHubRequestValidator {
     };
     if (key === "POST /graphql") {
       // GraphQL has no OpenAPI description: check the shape (a query document and its variables)
-      const { query, ...variables } = Object.fromEntries(Object.entries(options).filter(([k]) => !REQUEST_KEYS.has(k))) as { query?: unknown };
+      const { query, variables: nested, ...topLevel } = Object.fromEntries(Object.entries(options).filter(([k]) => !REQUEST_KEYS.has(k))) as { query?: unknown; variables?: Record<string, unknown> };
+      const variables = nested ?? topLevel; // @octokit/graphql sends them under `variables`
       if (typeof query !== "string" || !/^\s*(query|mutation)\b/.test(query)) fail("a GraphQL request needs a query or mutation document");
       for (const name of [...String(query).matchAll(/\$(\w+)\s*:/g)].map((m) => m[1]!)) if (!(name in variables)) fail(`GraphQL variable $${name} is not given`);
       return;

@@ -384,4 +384,36 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(gh.pulls).toHaveLength(0);
     expect(gh.sticky).toContain("stopped: the branch has someone else's commits");
   });
+
+  it("updates the issue's open PR on a later run, never opening a second one, and turns it into a draft when checks fail", async () => {
+    const plan = planOf([unit("greeting", ["src/greet.js"])]);
+    await start(
+      {
+        gate: [...gate, ...gate],
+        plan: [...plan, ...plan],
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed."), edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed again.")],
+        review: [approve, requestChanges("Also greet by title.")],
+      },
+      { config: CONFIG("loop:\n  max_iterations: 1\n") },
+    );
+    const first = await finished();
+    expect(first.status).toBe("succeeded");
+    expect(gh.pulls.map((p) => [p.number, p.draft])).toEqual([[100, false]]);
+    // the label is added again: a second run of the same issue
+    const payload = issuesLabeled("ai-ready");
+    payload.repository.clone_url = server.url;
+    payload.repository.default_branch = "main";
+    await app.probot.receive({ id: "d-second", name: "issues", payload } as never);
+    const second = await eventually(async () => {
+      const rows = (await app.services.db.query<{ id: string; status: string }>("SELECT id, status FROM runs WHERE id <> $1", [first.id])).rows;
+      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
+    }, 50_000);
+    expect(second.status).toBe("draft");
+    expect(gh.pulls).toHaveLength(1); // updated, not duplicated
+    expect(gh.pulls[0]!.bodies).toHaveLength(2);
+    expect(gh.pulls[0]!.body).toContain("**Draft: the review still requests changes after 1 round (loop.max_iterations).**");
+    expect(gh.graphql).toEqual([expect.stringContaining("convertPullRequestToDraft")]);
+    expect(gh.pulls[0]!.draft).toBe(true);
+    expect(branchLog()).toHaveLength(2); // the branch holds the latest run's one commit over main
+  });
 });
