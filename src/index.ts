@@ -12,6 +12,7 @@ import type { JobQueue } from "./queue/queue.js";
 import { healthHandler } from "./server/health.js";
 import { onIssueChanged } from "./webhooks/issues-changed.js";
 import { onIssuesLabeled } from "./webhooks/issues-labeled.js";
+import { onIssueComment } from "./webhooks/issue-comment.js";
 
 export interface AppDeps {
   db: Database;
@@ -30,6 +31,7 @@ export function tollgateApp(deps: AppDeps): ApplicationFunction {
         ...(job.kind === "edited" ? { debounce: { key: `${job.repository.id}#${job.issue.number}`, seconds: EDIT_DEBOUNCE_SECONDS } } : {}),
       });
     app.on("issues.labeled", onIssuesLabeled(enqueue));
+    app.on("issue_comment.created", onIssueComment((delivery, job) => enqueueDelivery(deps.deliveries, deps.queue, delivery, { queue: QUEUE.command, data: job })));
     app.on(["issues.edited", "issues.unlabeled", "issues.closed"], onIssueChanged(enqueue));
   };
 }

@@ -33,6 +33,6 @@ export function modelServices(env: Pick<AppEnv, "anthropic" | "prices">, db: Dat
 }
 
 /** The metered client for one run: the repo's tiers, fallbacks and budgets over the shared services. */
-export function meteredModel(services: ModelServices, config: RepoConfig, log: Logger, runBudgetMicros?: number): MeteredModel {
+export function meteredModel(services: ModelServices, config: RepoConfig, log: Logger, runBudgetMicros?: number | (() => number)): MeteredModel {
   return new MeteredModel({ ...services, config, log, runBudgetMicros });
 }

@@ -7,7 +7,8 @@ import { detectSandbox } from "../agents/tools/command.js";
 import { carryOutRun, type CarryOutDeps } from "../pipeline/carry-out.js";
 import { cancelRun, startRun } from "../pipeline/start-run.js";
 import { jobIdForRun } from "../queue/job-id.js";
-import { QUEUE, runJobSchema, triggerJobSchema, type QueueName, type RunJob } from "../queue/jobs.js";
+import { handleCommand } from "../commands/handle.js";
+import { commandJobSchema, QUEUE, runJobSchema, triggerJobSchema, type QueueName, type RunJob } from "../queue/jobs.js";
 import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
 import { startDeadLetterWorker, startWorker } from "../queue/worker.js";
 import { meteredModel, type ModelServices } from "./model.js";
@@ -62,8 +63,8 @@ export function runJobDeps(services: Services, github: GitHubFactory, models: Mo
 /** Starts this process's workers. */
 export async function startWorkers(services: Services, github: GitHubFactory, log: Logger, models: ModelServices, options: WorkerOptions): Promise<void> {
   const workerLog = log.child({ name: "worker" });
-  const queues = new Set(options.queues ?? [QUEUE.trigger, QUEUE.run, QUEUE.dead]);
-  const model = (config: RepoConfig, runLog: Logger, budget: number) => meteredModel(models, config, runLog, budget);
+  const queues = new Set(options.queues ?? [QUEUE.trigger, QUEUE.command, QUEUE.run, QUEUE.dead]);
+  const model = (config: RepoConfig, runLog: Logger, budget: number | (() => number)) => meteredModel(models, config, runLog, budget);
   const runsRoot = runsRoot_(options.dataDir);
   await sweepRunFolders(runsRoot, services.db, workerLog);
   if (options.soleProcess) {
@@ -71,14 +72,17 @@ export async function startWorkers(services: Services, github: GitHubFactory, lo
     if (orphans.length) workerLog.warn({ jobs: orphans }, `${orphans.length} run(s) were cut off by a stop: they resume now`);
   }
 
+  // the trigger and command jobs start runs alike
+  const startDeps = {
+    github,
+    runs: services.runs,
+    db: services.db,
+    model,
+    prices: models.prices,
+    enqueueRun: async (job: RunJob) => void (await services.queue.send(QUEUE.run, job, jobIdForRun(job.runId))),
+  };
   if (queues.has(QUEUE.trigger)) {
-    const deps = {
-      github,
-      runs: services.runs,
-      db: services.db,
-      model,
-      enqueueRun: async (job: RunJob) => void (await services.queue.send(QUEUE.run, job, jobIdForRun(job.runId))),
-    };
+    const deps = startDeps;
     await startWorker({
       queue: services.queue,
       deliveries: services.deliveries,
@@ -88,6 +92,19 @@ export async function startWorkers(services: Services, github: GitHubFactory, lo
       concurrency: options.concurrency,
       pollingIntervalSeconds: options.pollingIntervalSeconds,
       handle: (job, jobLog) => (job.kind === "unlabeled" || job.kind === "closed" ? cancelRun(job, deps, jobLog) : startRun(job, deps, jobLog)),
+    });
+  }
+  if (queues.has(QUEUE.command)) {
+    const deps = startDeps;
+    await startWorker({
+      queue: services.queue,
+      deliveries: services.deliveries,
+      log: workerLog,
+      name: QUEUE.command,
+      schema: commandJobSchema,
+      concurrency: options.concurrency,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      handle: (job, jobLog) => handleCommand(job, deps, jobLog),
     });
   }
   if (queues.has(QUEUE.run)) {

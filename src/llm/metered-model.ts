@@ -71,7 +71,8 @@ export interface MeteredModelDeps {
   /** Jitter source in [0, 1); tests pin it. */
   random?: () => number;
   /** A run's cap raised by `/budget` replaces the config's. */
-  runBudgetMicros?: number;
+  /** The run's cap; a function when it can change during the run (`/budget`). */
+  runBudgetMicros?: number | (() => number);
 }
 
 /** What a thrown ModelCallError means to the person reading the run's report. */
@@ -117,7 +118,8 @@ export class MeteredModel {
     const phaseMicros = Object.fromEntries(
       Object.entries(b.phase_usd).flatMap(([phase, usd]) => (usd === undefined ? [] : [[phase, usdToMicros(usd)]])),
     );
-    return { runMicros: this.#d.runBudgetMicros ?? usdToMicros(b.run_usd), phaseMicros, dailyMicros: usdToMicros(b.daily_usd) };
+    const run = typeof this.#d.runBudgetMicros === "function" ? this.#d.runBudgetMicros() : this.#d.runBudgetMicros;
+    return { runMicros: run ?? usdToMicros(b.run_usd), phaseMicros, dailyMicros: usdToMicros(b.daily_usd) };
   }
 
   async call(call: MeteredCall): Promise<MeteredResponse> {

@@ -44,7 +44,7 @@ export interface CarryOutDeps {
   github: (installationId: number) => Promise<Octokit>;
   runs: RunStore;
   db: Database;
-  model: (config: RepoConfig, log: Logger, runBudgetMicros: number) => MeteredModel;
+  model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
   prices: PriceBook;
   sandbox: Sandbox;
   runsRoot: string;
@@ -75,9 +75,14 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
 
   const [data, comments] = await Promise.all([gh.issue(issue), gh.comments(issue)]);
   const text = issueText(data, comments).text;
-  const budgetMicros = run.budget_usd_micros ?? 0;
+  let budgetMicros = run.budget_usd_micros ?? 0;
   const controller = new AbortController();
-  const stopWatching = watchForCancel(deps.runs, run.id, controller, deps.cancelPollMs);
+  const stopWatching = watchForCancel(deps.runs, run.id, controller, deps.cancelPollMs, (row) => {
+    if (row.budget_usd_micros !== null && row.budget_usd_micros !== budgetMicros) {
+      runLog.info({ from: budgetMicros, to: row.budget_usd_micros }, "the run's budget was changed");
+      budgetMicros = row.budget_usd_micros;
+    }
+  });
   let gateLine: string | undefined;
   const sticky = async (title: string, footer: string[] = []) => {
     const [records, costs] = await Promise.all([phases.phases(), phaseCosts(deps.db, run.id)]);
@@ -91,7 +96,7 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
   let outcome: RunOutcome;
   try {
     outcome = await runPipeline({
-      env: { model: deps.model(config, runLog, budgetMicros), db: deps.db, config, sandbox: deps.sandbox, runId: run.id, installationId: job.installationId, signal: controller.signal, log: runLog },
+      env: { model: deps.model(config, runLog, () => budgetMicros), db: deps.db, config, sandbox: deps.sandbox, runId: run.id, installationId: job.installationId, signal: controller.signal, log: runLog },
       host: {
         source: { remoteUrl: job.repository.cloneUrl, branch: job.repository.defaultBranch, token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token },
         identity: deps.identity ?? TOLLGATE_IDENTITY,

@@ -71,6 +71,47 @@ export class RunStore {
     await this.db.query("UPDATE runs SET pr_number = $2, updated_at = now() WHERE id = $1", [id, prNumber]);
   }
 
+  /** The run's budget, set by `/budget`. */
+  async setBudget(id: string, micros: number): Promise<void> {
+    await this.db.query("UPDATE runs SET budget_usd_micros = $2, updated_at = now() WHERE id = $1", [id, micros]);
+  }
+
+  /** The newest run of an issue, whatever its state. */
+  async latest(repositoryId: number, issueNumber: number): Promise<RunRow | undefined> {
+    const { rows } = await this.db.query<RunRow>(
+      `SELECT id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number FROM runs
+       WHERE repository_id = $1 AND issue_number = $2 ORDER BY created_at DESC LIMIT 1`,
+      [repositoryId, issueNumber],
+    );
+    return rows[0];
+  }
+
+  /** The issue whose run opened pull request `prNumber` in this repository, if Tollgate opened it. */
+  async issueOfPullRequest(repositoryId: number, prNumber: number): Promise<number | undefined> {
+    const { rows } = await this.db.query<{ issue_number: number }>(
+      "SELECT issue_number FROM runs WHERE repository_id = $1 AND pr_number = $2 ORDER BY created_at DESC LIMIT 1",
+      [repositoryId, prNumber],
+    );
+    return rows[0]?.issue_number;
+  }
+
+  /**
+   * Gives run `to` the checkpoints of `from`'s succeeded phases named in `names` (their latest
+   * attempt), so that it starts after them: `/retry execute` reuses the gate and the plan.
+   */
+  async copyCheckpoints(from: string, to: string, names: string[]): Promise<string[]> {
+    const { rows } = await this.db.query<{ name: string }>(
+      `INSERT INTO phases (run_id, name, iteration, attempt, status, output, started_at, finished_at)
+       SELECT DISTINCT ON (name, iteration) $2::uuid, name, iteration, 1, 'succeeded', output, now(), now()
+       FROM phases WHERE run_id = $1 AND status = 'succeeded' AND name = ANY($3::text[])
+       ORDER BY name, iteration, attempt DESC
+       ON CONFLICT (run_id, name, iteration, attempt) DO NOTHING
+       RETURNING name`,
+      [from, to, names],
+    );
+    return rows.map((r) => r.name);
+  }
+
   /** The queued or running run of an issue, if any. */
   async active(repositoryId: number, issueNumber: number): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(

@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import { REPO_CONFIG_PATH, RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import type { Octokit } from "../github/issues.js";
-import { openIssue, repoSettings } from "./issue-context.js";
+import { openIssue, repoSettings, type IssueContext } from "./issue-context.js";
 import { expectedCost } from "../ledger/history.js";
 import { BudgetExceededError, DeadlineExceededError, ModelCallError } from "../llm/errors.js";
 import type { MeteredModel } from "../llm/metered-model.js";
@@ -36,7 +36,7 @@ export interface StartRunDeps {
   runs: RunStore;
   db: Database;
   /** The metered model for a run, on the repo's tiers and budgets. */
-  model: (config: RepoConfig, log: Logger, runBudgetMicros: number) => MeteredModel;
+  model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
   /** Sends a ready run's pipeline job. */
   enqueueRun: (job: RunJob) => Promise<void>;
 }
@@ -142,6 +142,13 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
   return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
 }
 
+/** Marks the run cancelled (its worker stops at the next safe point) and says so on the issue. */
+export async function cancelActiveRun(ctx: IssueContext, deps: Pick<StartRunDeps, "runs" | "db">, runId: string, why: string, next: string): Promise<void> {
+  await deps.runs.setStatus(runId, "cancelled");
+  const spent = await deps.db.query<{ micros: number | null }>("SELECT sum(cost_usd_micros)::bigint AS micros FROM llm_calls WHERE run_id = $1", [runId]);
+  await ctx.gh.upsertSticky(ctx.issue, `### Tollgate: cancelled\n\nThe run was cancelled: ${why}. Nothing more will be spent (spent: ${formatUsd(spent.rows[0]?.micros ?? 0)}). ${next}`);
+}
+
 /**
  * The trigger label removed, or the issue closed: the issue's active run is cancelled. A run in
  * the middle of the gate finishes its model call, sees the cancel, and posts nothing more.
@@ -153,13 +160,8 @@ export async function cancelRun(job: TriggerJob, deps: Pick<StartRunDeps, "githu
   const settings = await repoSettings(ctx);
   const trigger = settings instanceof RepoConfigError ? DEFAULT_TRIGGER : settings.trigger.label; // a broken file: the default label stands
   if (job.kind === "unlabeled" && job.label !== trigger) return { outcome: "ignored", detail: `label "${job.label}" is not the trigger label` };
-  await deps.runs.setStatus(active.id, "cancelled");
-  const spent = await deps.db.query<{ micros: number | null }>("SELECT sum(cost_usd_micros)::bigint AS micros FROM llm_calls WHERE run_id = $1", [active.id]);
   const why = job.kind === "closed" ? `the issue was closed by @${job.sender.login}` : `@${job.sender.login} removed \`${trigger}\``;
-  await ctx.gh.upsertSticky(
-    job.issue.number,
-    `### Tollgate: cancelled\n\nThe run was cancelled: ${why}. Nothing more will be spent (spent: ${formatUsd(spent.rows[0]?.micros ?? 0)}). Add \`${trigger}\` again to start over.`,
-  );
+  await cancelActiveRun(ctx, deps, active.id, why, `Add \`${trigger}\` again to start over.`);
   log.info({ run: active.id, why }, "run cancelled");
   return { outcome: "done", detail: `run ${active.id} cancelled` };
 }

@@ -7,6 +7,8 @@ import { z } from "zod";
 export const QUEUE = {
   /** An `issues.labeled` delivery that may start a run. */
   trigger: "tollgate-trigger",
+  /** A comment command (`/retry`, `/status`…) on an issue or a Tollgate PR. */
+  command: "tollgate-command",
   /** A run past its gate: plan, execute, verify, review, publish. Retried = resumed. */
   run: "tollgate-run",
   /** Jobs that failed every retry end here, so they stay visible. */
@@ -34,6 +36,18 @@ export const triggerJobSchema = z.object({
   sender: z.object({ login: z.string(), id: z.number().int() }),
 });
 export type TriggerJob = z.infer<typeof triggerJobSchema>;
+
+/** A comment whose first line is a command. The line is parsed again by the worker. */
+export const commandJobSchema = z.object({
+  deliveryId: z.string().min(1),
+  installationId: z.number().int(),
+  repository,
+  /** The issue or pull request the comment is on. */
+  issue: z.object({ number: z.number().int(), title: z.string(), isPullRequest: z.boolean() }),
+  comment: z.object({ id: z.number().int(), line: z.string().max(500) }),
+  sender: z.object({ login: z.string(), id: z.number().int() }),
+});
+export type CommandJob = z.infer<typeof commandJobSchema>;
 
 /** A run whose gate passed, to be carried out (or resumed) by a worker. */
 export const runJobSchema = z.object({

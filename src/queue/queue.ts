@@ -66,6 +66,7 @@ export class JobQueue {
       await this.#boss.start();
       await this.#ensureQueue(QUEUE.dead, {});
       await this.#ensureQueue(QUEUE.trigger, { ...this.#retry, expireInSeconds: 15 * 60, deadLetter: QUEUE.dead });
+      await this.#ensureQueue(QUEUE.command, { ...this.#retry, expireInSeconds: 15 * 60, deadLetter: QUEUE.dead });
       await this.#ensureQueue(QUEUE.run, { ...(this.#runRetry ?? RUN_RETRY), expireInSeconds: RUN_EXPIRE_SECONDS, deadLetter: QUEUE.dead });
     });
     this.#started = true;
@@ -122,9 +123,9 @@ export class JobQueue {
   async stats(): Promise<QueueStats[]> {
     const { rows } = await this.#db.query<{ name: string; state: string; n: number }>(
       `SELECT name, state, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state`,
-      [[QUEUE.trigger, QUEUE.run, QUEUE.dead]],
+      [[QUEUE.trigger, QUEUE.command, QUEUE.run, QUEUE.dead]],
     );
-    return [QUEUE.trigger, QUEUE.run, QUEUE.dead].map((name) => {
+    return [QUEUE.trigger, QUEUE.command, QUEUE.run, QUEUE.dead].map((name) => {
       const count = (...states: string[]) =>
         rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
       return { name, queued: count("created", "retry"), active: count("active"), failed: count("failed") };

@@ -30,15 +30,24 @@ export interface FakeGitHubOptions {
   /** `.github/tollgate.yml`; undefined for none. */
   config?: string;
   token: string;
-  permission?: "admin" | "write" | "read";
+  permission?: Permission;
+  /** Access by user, for those who differ from `permission`. */
+  permissions?: Record<string, Permission>;
 }
 
+type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
+
 export class FakeGitHub {
-  readonly comments: Array<{ id: number; body: string; user: { login: string; type: string } }> = [];
+  readonly comments: Array<{ id: number; issue: number; body: string; user: { login: string; type: string } }> = [];
   /** Every body the sticky comment had, in order. */
   readonly stickyBodies: string[] = [];
   readonly pulls: FakePull[] = [];
   readonly graphql: string[] = [];
+  readonly reactions: Array<{ commentId: number; content: string }> = [];
+  /** Replies (comments that are not the sticky one) on an issue or PR, in order. */
+  replies(issue = this.o.issue): string[] {
+    return this.comments.filter((c) => c.issue === issue && !c.body.startsWith("<!-- tollgate:sticky -->")).map((c) => c.body);
+  }
   readonly scope: nock.Scope;
   /** Answer the next PR creation with this status (e.g. 502), once. */
   failNextPullCreate?: number;
@@ -53,16 +62,26 @@ export class FakeGitHub {
       .reply(() => (o.config === undefined ? [404, { message: "Not Found" }] : [200, o.config, { "content-type": "text/plain; charset=utf-8" }]))
       .get(`/repos/${o.owner}/.github/contents/${encodeURIComponent(".github/tollgate.yml")}`)
       .reply(404, { message: "Not Found" })
-      .get(`${base}/collaborators/${encodeURIComponent("Codertocat")}/permission`)
-      .reply(200, { permission: o.permission ?? "write", role_name: o.permission ?? "write", user: { login: "Codertocat", id: 1, type: "User" } })
+      .get(/\/repos\/[^/]+\/[^/]+\/collaborators\/[^/]+\/permission$/)
+      .reply(200, (uri) => {
+        const login = decodeURIComponent(uri.split("/").at(-2)!);
+        const level = o.permissions?.[login] ?? o.permission ?? "write";
+        // the REST answer folds maintain into write and triage into read; role_name keeps them
+        const legacy = level === "maintain" ? "write" : level === "triage" ? "read" : level;
+        return { permission: legacy, role_name: level, user: { login, id: 1, type: "User" } };
+      })
+      .post(/\/repos\/[^/]+\/[^/]+\/issues\/comments\/\d+\/reactions$/)
+      .reply(201, (uri, body: { content: string }) => {
+        this.reactions.push({ commentId: Number(uri.split("/").at(-2)), content: body.content });
+        return { id: this.reactions.length, content: body.content };
+      })
       .get(`${base}/issues/${o.issue}`)
       .reply(200, () => ({ number: o.issue, title: o.title, body: o.body, state: "open", labels: [{ id: 1, name: "ai-ready", color: "ededed" }], user: { login: "Codertocat", type: "User" } }))
-      .get(`${base}/issues/${o.issue}/comments`)
-      .query(true)
-      .reply(200, () => this.comments)
-      .post(`${base}/issues/${o.issue}/comments`)
-      .reply(201, (_uri, body: { body: string }) => {
-        const comment = { id: 9000 + this.comments.length, body: body.body, user: { login: "tollgate[bot]", type: "Bot" } };
+      .get(/\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments(\?.*)?$/)
+      .reply(200, (uri) => this.comments.filter((c) => c.issue === Number(new URL(uri, API).pathname.split("/").at(-2))))
+      .post(/\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/)
+      .reply(201, (uri, body: { body: string }) => {
+        const comment = { id: 9000 + this.comments.length, issue: Number(uri.split("/").at(-2)), body: body.body, user: { login: "tollgate[bot]", type: "Bot" } };
         this.comments.push(comment);
         if (body.body.startsWith("<!-- tollgate:sticky -->")) this.stickyBodies.push(body.body);
         return comment;
@@ -125,7 +144,7 @@ export class FakeGitHub {
 
   /** The sticky comment's current body. */
   get sticky(): string | undefined {
-    return this.comments.find((c) => c.body.startsWith("<!-- tollgate:sticky -->"))?.body;
+    return this.comments.find((c) => c.issue === this.o.issue && c.body.startsWith("<!-- tollgate:sticky -->"))?.body;
   }
 
   #pullJson(p: FakePull) {

@@ -50,3 +50,18 @@ export function issuesClosed(): Payload {
   payload.issue = { ...payload.issue, state: "closed" };
   return payload;
 }
+
+/**
+ * `issue_comment.created` on the example issue (or, with `pullRequest`, on that pull request),
+ * by `sender` (default Codertocat, a user).
+ */
+export function issueComment(body: string, options: { sender?: { login: string; type: "User" | "Bot" }; pullRequest?: number } = {}): Payload {
+  const payload = webhookExample("issue_comment", "created");
+  const sender = { ...payload.sender, ...(options.sender ?? {}) };
+  payload.sender = sender;
+  payload.comment = { ...payload.comment, id: 4242, body, user: { ...payload.comment.user, login: sender.login, type: sender.type } };
+  if (options.pullRequest) {
+    payload.issue = { ...payload.issue, number: options.pullRequest, pull_request: { url: `https://api.github.com/repos/Codertocat/Hello-World/pulls/${options.pullRequest}` } };
+  }
+  return payload;
+}

@@ -1,0 +1,31 @@
+import type { Context } from "probot";
+import { parseCommand } from "../commands/parse.js";
+import type { Delivery } from "../queue/deliveries.js";
+import type { EnqueueResult } from "../queue/enqueue.js";
+import type { CommandJob } from "../queue/jobs.js";
+import { issueDelivery, jobRepository } from "./job-fields.js";
+
+export type EnqueueCommand = (delivery: Delivery, job: CommandJob) => Promise<EnqueueResult>;
+
+/**
+ * `issue_comment.created` on an issue or a pull request: a comment whose first line is a command
+ * becomes a command job; any other comment is conversation and costs nothing (not even a row).
+ * Bots, Tollgate included, are never obeyed, so two bots cannot drive each other in a loop.
+ */
+export function onIssueComment(enqueue: EnqueueCommand) {
+  return async (context: Context<"issue_comment.created">): Promise<void> => {
+    const { payload } = context;
+    if (context.isBot || payload.sender.type === "Bot" || payload.comment.user?.type === "Bot") return;
+    if (!payload.installation || !parseCommand(payload.comment.body)) return;
+    const line = payload.comment.body.split(/\r?\n/, 1)[0]!.trim().slice(0, 500);
+    const result = await enqueue(issueDelivery(context.id, context.name, payload.action, payload.installation.id, payload.repository, payload.sender.login), {
+      deliveryId: context.id,
+      installationId: payload.installation.id,
+      repository: jobRepository(payload.repository),
+      issue: { number: payload.issue.number, title: payload.issue.title, isPullRequest: Boolean(payload.issue.pull_request) },
+      comment: { id: payload.comment.id, line },
+      sender: { login: payload.sender.login, id: payload.sender.id },
+    });
+    context.log.debug({ delivery: context.id, result }, "issue_comment.created");
+  };
+}
