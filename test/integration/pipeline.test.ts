@@ -22,7 +22,7 @@ import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
-import { INSTALLATION_ID, issuesLabeled, issuesUnlabeled } from "../helpers/webhooks.js";
+import { INSTALLATION_ID, issueComment, issuesLabeled, issuesUnlabeled } from "../helpers/webhooks.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
 
 beforeAll(() => nock.disableNetConnect());
@@ -415,5 +415,49 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(gh.graphql).toEqual([expect.stringContaining("convertPullRequestToDraft")]);
     expect(gh.pulls[0]!.draft).toBe(true);
     expect(branchLog()).toHaveLength(2); // the branch holds the latest run's one commit over main
+  });
+
+  it("/retry execute after a draft reuses the stored gate and plan: the new run makes no gate or plan call", async () => {
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hey "'), done("Changed."), edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed to Hi.")],
+        triage: [triage('The test expects "Hi Ada".')],
+        review: [approve],
+      },
+      { config: CONFIG("loop:\n  max_iterations: 1\n") },
+    );
+    const first = await finished();
+    expect(first.status).toBe("draft");
+    const comment = issueComment("/retry execute");
+    comment.repository.clone_url = server.url;
+    comment.repository.default_branch = "main";
+    await app.probot.receive({ id: "d-retry", name: "issue_comment", payload: comment } as never);
+    const second = await eventually(async () => {
+      const rows = (await app.services.db.query<{ id: string; status: string }>("SELECT id, status FROM runs WHERE id <> $1", [first.id])).rows;
+      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
+    }, 50_000);
+    expect(second.status).toBe("succeeded");
+    const calls = (await app.services.db.query<{ phase: string }>("SELECT phase FROM llm_calls WHERE run_id = $1 ORDER BY id", [second.id])).rows.map((r) => r.phase);
+    expect(calls).toEqual(["execute", "execute", "review"]); // no gate, no plan
+    expect(model.remaining).toEqual({ gate: 0, plan: 0, "execute/greeting": 0, triage: 0, review: 0 });
+    expect(gh.pulls).toHaveLength(1);
+    expect(gh.pulls[0]!.draft).toBe(false); // the draft became ready
+    expect(gh.reactions).toEqual([{ commentId: 4242, content: "+1" }]);
+  });
+
+  it("/cancel during execute stops the run like a removed label", async () => {
+    await start({
+      gate,
+      plan: planOf([unit("greeting", ["src/greet.js"])]),
+      "execute/greeting": [{ ...edit("src/greet.js", '"Hello "', '"Hi "'), latencyMs: 30_000 }],
+    });
+    await eventually(async () => model.requests.some((q) => q.route === "execute/greeting"));
+    await app.probot.receive({ id: "d-cancel", name: "issue_comment", payload: issueComment("/cancel") } as never);
+    await eventually(async () => (await app.services.db.query("SELECT 1 FROM pgboss.job WHERE name = $1 AND state = 'completed'", [QUEUE.run])).rows.length > 0, 30_000);
+    expect((await run()).status).toBe("cancelled");
+    expect(gh.pulls).toHaveLength(0);
+    expect((await app.services.db.query<{ status: string }>("SELECT status FROM phases WHERE name = 'execute'")).rows).toEqual([{ status: "cancelled" }]);
   });
 });
