@@ -30,6 +30,9 @@ export const ENDPOINTS = [
   "POST /repos/{owner}/{repo}/pulls",
   "PATCH /repos/{owner}/{repo}/pulls/{pull_number}",
   "POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+  "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
 ];
 
 const source = process.argv[2];

@@ -13,11 +13,14 @@ import { healthHandler } from "./server/health.js";
 import { onIssueChanged } from "./webhooks/issues-changed.js";
 import { onIssuesLabeled } from "./webhooks/issues-labeled.js";
 import { onIssueComment } from "./webhooks/issue-comment.js";
+import { onPullRequestActivity } from "./webhooks/pull-request.js";
 
 export interface AppDeps {
   db: Database;
   queue: JobQueue;
   deliveries: DeliveryStore;
+  /** How long a PR's revision waits for more review comments before it starts (default 30 s). */
+  reviewWaitSeconds?: number;
 }
 
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
@@ -31,6 +34,17 @@ export function tollgateApp(deps: AppDeps): ApplicationFunction {
         ...(job.kind === "edited" ? { debounce: { key: `${job.repository.id}#${job.issue.number}`, seconds: EDIT_DEBOUNCE_SECONDS } } : {}),
       });
     app.on("issues.labeled", onIssuesLabeled(enqueue));
+    app.on(
+      ["pull_request_review.submitted", "pull_request_review_comment.created", "pull_request.closed"],
+      onPullRequestActivity((delivery, job) =>
+        enqueueDelivery(deps.deliveries, deps.queue, delivery, {
+          queue: QUEUE.revise,
+          data: job,
+          // one waiting revision per PR; a close is its own job, at once
+          once: job.kind === "review" ? { key: `${job.repository.id}#${job.pr.number}`, afterSeconds: deps.reviewWaitSeconds ?? 30 } : { key: delivery.id, afterSeconds: 0 },
+        }),
+      ),
+    );
     app.on("issue_comment.created", onIssueComment((delivery, job) => enqueueDelivery(deps.deliveries, deps.queue, delivery, { queue: QUEUE.command, data: job })));
     app.on(["issues.edited", "issues.unlabeled", "issues.closed"], onIssueChanged(enqueue));
   };

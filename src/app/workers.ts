@@ -8,9 +8,10 @@ import { carryOutRun, type CarryOutDeps } from "../pipeline/carry-out.js";
 import { cancelRun, startRun } from "../pipeline/start-run.js";
 import { jobIdForRun } from "../queue/job-id.js";
 import { handleCommand } from "../commands/handle.js";
-import { commandJobSchema, QUEUE, runJobSchema, triggerJobSchema, type QueueName, type RunJob } from "../queue/jobs.js";
+import { commandJobSchema, QUEUE, reviseJobSchema, runJobSchema, triggerJobSchema, type QueueName, type ReviseJob, type RunJob } from "../queue/jobs.js";
+import { handleRevise } from "../pipeline/revise.js";
 import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
-import { startDeadLetterWorker, startWorker } from "../queue/worker.js";
+import { deliveryTracking, startDeadLetterWorker, startWorker } from "../queue/worker.js";
 import { meteredModel, type ModelServices } from "./model.js";
 import type { Services } from "./services.js";
 
@@ -63,7 +64,7 @@ export function runJobDeps(services: Services, github: GitHubFactory, models: Mo
 /** Starts this process's workers. */
 export async function startWorkers(services: Services, github: GitHubFactory, log: Logger, models: ModelServices, options: WorkerOptions): Promise<void> {
   const workerLog = log.child({ name: "worker" });
-  const queues = new Set(options.queues ?? [QUEUE.trigger, QUEUE.command, QUEUE.run, QUEUE.dead]);
+  const queues = new Set(options.queues ?? [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead]);
   const model = (config: RepoConfig, runLog: Logger, budget: number | (() => number)) => meteredModel(models, config, runLog, budget);
   const runsRoot = runsRoot_(options.dataDir);
   await sweepRunFolders(runsRoot, services.db, workerLog);
@@ -105,6 +106,25 @@ export async function startWorkers(services: Services, github: GitHubFactory, lo
       concurrency: options.concurrency,
       pollingIntervalSeconds: options.pollingIntervalSeconds,
       handle: (job, jobLog) => handleCommand(job, deps, jobLog),
+    });
+  }
+  if (queues.has(QUEUE.revise)) {
+    const deps = {
+      ...startDeps,
+      later: async (job: ReviseJob, seconds: number) => void (await services.queue.sendOnce(QUEUE.revise, job, `${job.repository.id}#${job.pr.number}`, seconds)),
+    };
+    const deliveries = deliveryTracking(services.deliveries, workerLog);
+    await startWorker({
+      queue: services.queue,
+      deliveries: services.deliveries,
+      log: workerLog,
+      name: QUEUE.revise,
+      schema: reviseJobSchema,
+      concurrency: options.concurrency,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      handle: (job, jobLog) => handleRevise(job, deps, jobLog),
+      // a revision that waits is the same delivery sent again: it is never "already handled"
+      track: { ...deliveries, handled: async () => undefined },
     });
   }
   if (queues.has(QUEUE.run)) {

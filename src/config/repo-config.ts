@@ -74,6 +74,12 @@ export const repoConfigSchema = z
       .prefault({})
       .describe("The execute / verify / review loop."),
     concurrency: z.int().min(1).max(8).default(2).describe("Execution agents that run at once."),
+    revise: z
+      .strictObject({
+        quiet_seconds: z.int().min(0).max(3_600).default(60).describe("A revision starts once the PR's reviews have been quiet this long."),
+      })
+      .prefault({})
+      .describe("Revisions started by reviews on Tollgate's pull requests."),
     verify: z
       .strictObject({
         commands: z.array(argv).max(20).default([]).describe("Run in order after each execution round; all must pass."),

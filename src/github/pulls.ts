@@ -13,6 +13,20 @@ export interface PullRequest {
   draft: boolean;
 }
 
+export interface ReviewComment {
+  id: number;
+  inReplyTo: number | null;
+  author: string;
+  authorIsBot: boolean;
+  path: string;
+  /** The line in the new file; null when the line is gone (outdated or deleted). */
+  line: number | null;
+  /** The diff around the comment, as the reviewer saw it (the context of a line that is gone). */
+  diffHunk: string;
+  body: string;
+  createdAt: string;
+}
+
 export class GitHubPulls {
   constructor(
     private readonly octokit: Octokit,
@@ -25,6 +39,33 @@ export class GitHubPulls {
     const { data } = await this.octokit.request("GET /repos/{owner}/{repo}/pulls", { owner: this.owner, repo: this.repo, head: `${this.owner}:${branch}`, state: "open", per_page: 10 });
     const pr = data.find((p) => p.head.ref === branch);
     return pr && { number: pr.number, nodeId: pr.node_id, url: pr.html_url, draft: Boolean(pr.draft) };
+  }
+
+  /** Every review comment of a PR, oldest first. */
+  async reviewComments(number: number): Promise<ReviewComment[]> {
+    const data = await this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/comments", { owner: this.owner, repo: this.repo, pull_number: number, per_page: 100 });
+    return data.map((c) => ({
+      id: c.id,
+      inReplyTo: c.in_reply_to_id ?? null,
+      author: c.user?.login ?? "ghost",
+      authorIsBot: c.user?.type === "Bot",
+      path: c.path,
+      line: c.line ?? null,
+      diffHunk: c.diff_hunk,
+      body: c.body,
+      createdAt: c.created_at,
+    }));
+  }
+
+  /** Every review of a PR (its state and its own body), oldest first. */
+  async reviews(number: number): Promise<Array<{ id: number; author: string; authorIsBot: boolean; state: string; body: string; submittedAt: string | null }>> {
+    const data = await this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", { owner: this.owner, repo: this.repo, pull_number: number, per_page: 100 });
+    return data.map((r) => ({ id: r.id, author: r.user?.login ?? "ghost", authorIsBot: r.user?.type === "Bot", state: r.state, body: r.body ?? "", submittedAt: r.submitted_at ?? null }));
+  }
+
+  /** Answers in a review comment's thread. */
+  async reply(number: number, commentId: number, body: string): Promise<void> {
+    await this.octokit.request("POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies", { owner: this.owner, repo: this.repo, pull_number: number, comment_id: commentId, body: fit(maskSecrets(body)) });
   }
 
   /** Opens the PR, or updates the open one of the branch; its draft state follows `draft`. */

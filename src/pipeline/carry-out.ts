@@ -16,7 +16,7 @@ import { RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import type { Octokit } from "../github/issues.js";
 import { GitHubPulls } from "../github/pulls.js";
-import { phaseCosts } from "../ledger/cost-rows.js";
+import { phaseCosts, runsOfIssue } from "../ledger/cost-rows.js";
 import { DeadlineExceededError, ModelCallError, RETRYABLE } from "../llm/errors.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 import type { PriceBook } from "../llm/pricing.js";
@@ -25,7 +25,7 @@ import type { Verdict } from "../phases/gate/verdict.js";
 import { ExecuteError } from "../phases/execute/execute.js";
 import { PlanOutputError } from "../phases/plan/plan.js";
 import { StructuredOutputError } from "../phases/structured.js";
-import type { RunJob } from "../queue/jobs.js";
+import type { ReviewThread, RunJob } from "../queue/jobs.js";
 import type { JobResult } from "../queue/worker.js";
 import { renderProgress } from "../report/progress.js";
 import type { Identity } from "../workspace/workspace.js";
@@ -98,7 +98,7 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
     outcome = await runPipeline({
       env: { model: deps.model(config, runLog, () => budgetMicros), db: deps.db, config, sandbox: deps.sandbox, runId: run.id, installationId: job.installationId, signal: controller.signal, log: runLog },
       host: {
-        source: { remoteUrl: job.repository.cloneUrl, branch: job.repository.defaultBranch, token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token },
+        source: { remoteUrl: job.repository.cloneUrl, branch: job.revise ? branchFor(issue) : job.repository.defaultBranch, token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token },
         identity: deps.identity ?? TOLLGATE_IDENTITY,
         publish: async (pr) => {
           const opened = await pulls.upsert({ ...pr, base: job.repository.defaultBranch });
@@ -111,7 +111,8 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
       runsRoot: deps.runsRoot,
       issue: { number: issue, title: data.title, text },
       branch: branchFor(issue),
-      report: runReporter({ db: deps.db, prices: deps.prices, config, runId: run.id, issueNumber: issue }),
+      ...(job.revise ? { revise: { feedback: reviewFeedback(job.revise.threads) } } : {}),
+      report: runReporter({ db: deps.db, prices: deps.prices, config, runId: run.id, issueNumber: issue, issueRuns: () => runsOfIssue(deps.db, owner, repo, issue) }),
     });
   } catch (error) {
     if (!isFinal(error)) throw error; // retried by the queue: the run resumes from its checkpoints
@@ -126,6 +127,7 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
   }
 
   const { status, detail, footer, title } = describe(outcome);
+  if (job.revise) await answerThreads(pulls, job.revise, outcome, runLog);
   await sticky(title, footer);
   await deps.runs.setStatus(run.id, status, status === "failed" || status === "stopped" ? { error: detail } : {});
   return { outcome: status === "failed" ? "failed" : "done", detail };
@@ -150,4 +152,36 @@ function describe(outcome: RunOutcome): { status: RunStatus; title: string; deta
     detail: `draft pull request ${pr}: ${outcome.reason ?? outcome.status}`,
     footer: [`Draft pull request: ${pr}. **Why a draft:** ${outcome.reason ?? outcome.status}`],
   };
+}
+
+/** The review threads as the execution agent reads them: who asked, where, the diff around it, what. */
+export function reviewFeedback(threads: ReviewThread[]): string {
+  const lines = ["Review comments on the pull request. Address each one, or say why not:"];
+  threads.forEach((t, i) => {
+    const where = t.path ? ` on ${t.path}${t.line ? ` line ${t.line}` : " (a line that is no longer in the new version; its old context is below)"}` : " (the review's summary)";
+    lines.push("", `${i + 1}. @${t.author}${where}:`);
+    if (t.diffHunk) lines.push("```diff", t.diffHunk, "```");
+    lines.push(t.body);
+  });
+  return lines.join("\n");
+}
+
+/** Answers in each review thread with what the revision did, or why it did not. */
+async function answerThreads(pulls: GitHubPulls, revise: NonNullable<RunJob["revise"]>, outcome: RunOutcome, log: Logger): Promise<void> {
+  let text: string;
+  if ("published" in outcome) {
+    const summary = outcome.state.execute?.units.map((u) => u.summary).join(" ") ?? "";
+    const commit = outcome.published.commit ? `in ${outcome.published.commit.slice(0, 7)}` : "with no change to the code";
+    text = outcome.draft ? `Tried ${commit}, but ${outcome.reason ?? "the checks did not pass"} ${summary}` : `Done ${commit}: ${summary}`;
+  } else {
+    text = `Not done: ${outcome.reason}`;
+  }
+  for (const thread of revise.threads) {
+    if (thread.commentId === undefined) continue; // a review's own body has no thread
+    try {
+      await pulls.reply(revise.pr, thread.commentId, text.trim());
+    } catch (error) {
+      log.warn({ err: error, comment: thread.commentId }, "could not answer in a review thread (deleted?)");
+    }
+  }
 }

@@ -47,7 +47,7 @@ export function decideRound(input: { iteration: number; max: number; verify: Ver
     const what = !verify.passed ? "the checks still fail" : "the review still requests changes";
     return { kind: "stop", status: "max_iterations", reason: `${what} after ${input.max} round${input.max === 1 ? "" : "s"} (loop.max_iterations).` };
   }
-  return { kind: "again", feedback: feedback.join("\n"), findings };
+  return { kind: "again", feedback: ["The previous round did not pass. Address every point:", ...feedback].join("\n"), findings };
 }
 
 function same(a: string[], b: string[]): boolean {

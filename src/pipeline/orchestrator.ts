@@ -40,6 +40,8 @@ export interface PublishRequest {
 export interface Published {
   url?: string;
   number?: number;
+  /** The commit pushed (none when nothing changed). */
+  commit?: string;
 }
 
 export interface PublishState {
@@ -60,6 +62,8 @@ export interface PipelineRun {
   issue: { number?: number; title: string; text: string };
   /** The branch the change is pushed to (`tollgate/issue-<n>` on GitHub). */
   branch: string;
+  /** A revision of the PR on `branch` (the source's branch): the review feedback to address. */
+  revise?: { feedback: string };
   /** The PR body (or report) for a state, rendered from the ledger once the last call is in. */
   report: (state: PublishState) => Promise<string>;
 }
@@ -83,12 +87,13 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       // plan
       const planned = await phases.run("plan", 0, async () => ({ base: await ws.head(), plan: await runPlan(at(0), ws.dir, issue.text) }));
       const plan = planned.value.plan;
-      base = planned.value.base;
+      // a revision builds on the PR's branch as it was when the run started
+      base = run.revise ? (await phases.run("checkout", 0, async () => ({ base: await ws.head() }))).value.base : planned.value.base;
       state.plan = plan;
       if ((await ws.head()) !== base) await ws.checkout(base);
 
       // execute → verify → review, until a decision ends the loop
-      let feedback: string | undefined;
+      let feedback: string | undefined = run.revise?.feedback;
       let previous: Decision | undefined;
       let decision: Decision;
       for (let iteration = 1; ; iteration++) {
@@ -133,11 +138,15 @@ async function publish(run: PipelineRun, ws: Workspace, base: string, state: Pub
   const final: PublishState = { ...state, ...(decision.kind === "stop" ? { draftReason: decision.reason } : {}) };
   const branch = run.branch;
   const { number, title } = run.issue;
-  const message = number ? `${title} (#${number})\n\nTollgate's change for issue #${number}.` : `${title}\n\nTollgate's change.`;
+  const message = run.revise
+    ? `Address review comments${number ? ` (#${number})` : ""}\n\nTollgate's revision after the review of its pull request.`
+    : number
+      ? `${title} (#${number})\n\nTollgate's change for issue #${number}.`
+      : `${title}\n\nTollgate's change.`;
   const published = await run.phases.run("publish", 0, async () => {
-    await ws.squash(base, message);
+    const commit = (await ws.squash(base, message)) ?? undefined;
     await ws.push(branch);
-    return run.host.publish({ branch, title: run.issue.title, body: await run.report(final), draft: !passed });
+    return { ...(await run.host.publish({ branch, title: run.issue.title, body: await run.report(final), draft: !passed })), commit };
   });
   return passed
     ? { status: "passed", published: published.value, draft: false, state: final }

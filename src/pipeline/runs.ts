@@ -10,10 +10,14 @@ export interface NewRun {
   repo: string;
   issueNumber: number;
   budgetUsdMicros: number;
+  /** `revise`: a revision of the issue's PR, started by reviews. */
+  kind?: "issue" | "revise";
 }
 
 export interface RunRow {
   id: string;
+  kind: "issue" | "revise";
+  created_at: Date;
   status: RunStatus;
   delivery_id: string | null;
   owner: string;
@@ -36,15 +40,15 @@ export class RunStore {
 
   async create(r: NewRun): Promise<CreateRunResult> {
     const inserted = await this.db.query<RunRow>(
-      `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros, kind)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT DO NOTHING
-       RETURNING id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number`,
-      [r.deliveryId, r.installationId, r.repositoryId, r.owner, r.repo, r.issueNumber, r.budgetUsdMicros],
+       RETURNING id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at`,
+      [r.deliveryId, r.installationId, r.repositoryId, r.owner, r.repo, r.issueNumber, r.budgetUsdMicros, r.kind ?? "issue"],
     );
     if (inserted.rows[0]) return { created: true, run: inserted.rows[0] };
     const { rows } = await this.db.query<RunRow>(
-      `SELECT id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number FROM runs
+      `SELECT id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at FROM runs
        WHERE delivery_id = $1 OR (repository_id = $2 AND issue_number = $3 AND status IN ('queued', 'running'))
        ORDER BY (delivery_id = $1) DESC NULLS LAST LIMIT 1`,
       [r.deliveryId, r.repositoryId, r.issueNumber],
@@ -68,7 +72,7 @@ export class RunStore {
 
   /** The pull request a run opened or updated. */
   async setPullRequest(id: string, prNumber: number): Promise<void> {
-    await this.db.query("UPDATE runs SET pr_number = $2, updated_at = now() WHERE id = $1", [id, prNumber]);
+    await this.db.query("UPDATE runs SET pr_number = $2, pr_state = 'open', updated_at = now() WHERE id = $1", [id, prNumber]);
   }
 
   /** The run's budget, set by `/budget`. */
@@ -79,7 +83,7 @@ export class RunStore {
   /** The newest run of an issue, whatever its state. */
   async latest(repositoryId: number, issueNumber: number): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      `SELECT id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number FROM runs
+      `SELECT id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at FROM runs
        WHERE repository_id = $1 AND issue_number = $2 ORDER BY created_at DESC LIMIT 1`,
       [repositoryId, issueNumber],
     );
@@ -112,10 +116,19 @@ export class RunStore {
     return rows.map((r) => r.name);
   }
 
+  /** What became of the PR: merged or closed (the runs that made it keep the record). */
+  async setPullRequestState(repositoryId: number, prNumber: number, state: "closed" | "merged"): Promise<number> {
+    const { rows } = await this.db.query(
+      "UPDATE runs SET pr_state = $3, pr_closed_at = now(), updated_at = now() WHERE repository_id = $1 AND pr_number = $2 RETURNING id",
+      [repositoryId, prNumber, state],
+    );
+    return rows.length;
+  }
+
   /** The queued or running run of an issue, if any. */
   async active(repositoryId: number, issueNumber: number): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      `SELECT id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number FROM runs
+      `SELECT id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at FROM runs
        WHERE repository_id = $1 AND issue_number = $2 AND status IN ('queued', 'running')`,
       [repositoryId, issueNumber],
     );
@@ -124,7 +137,7 @@ export class RunStore {
 
   async get(id: string): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      "SELECT id, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number FROM runs WHERE id = $1",
+      "SELECT id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at FROM runs WHERE id = $1",
       [id],
     );
     return rows[0];

@@ -9,6 +9,8 @@ export const QUEUE = {
   trigger: "tollgate-trigger",
   /** A comment command (`/retry`, `/status`…) on an issue or a Tollgate PR. */
   command: "tollgate-command",
+  /** Reviews on a Tollgate PR (a revision), or the PR closed. One queued job per PR. */
+  revise: "tollgate-revise",
   /** A run past its gate: plan, execute, verify, review, publish. Retried = resumed. */
   run: "tollgate-run",
   /** Jobs that failed every retry end here, so they stay visible. */
@@ -49,6 +51,29 @@ export const commandJobSchema = z.object({
 });
 export type CommandJob = z.infer<typeof commandJobSchema>;
 
+/** A review or review comment on a pull request, or the pull request closed. */
+export const reviseJobSchema = z.object({
+  deliveryId: z.string().min(1),
+  kind: z.enum(["review", "closed"]),
+  installationId: z.number().int(),
+  repository,
+  pr: z.object({ number: z.number().int(), headRef: z.string(), merged: z.boolean().default(false) }),
+  sender: z.object({ login: z.string(), id: z.number().int() }),
+});
+export type ReviseJob = z.infer<typeof reviseJobSchema>;
+
+/** The review threads a revision answers, as the run job carries them. */
+export const reviewThreadSchema = z.object({
+  /** The id of the thread's first comment (replies go there); absent for a review's own body. */
+  commentId: z.number().int().optional(),
+  author: z.string(),
+  path: z.string().optional(),
+  line: z.number().int().nullable().optional(),
+  diffHunk: z.string().optional(),
+  body: z.string(),
+});
+export type ReviewThread = z.infer<typeof reviewThreadSchema>;
+
 /** A run whose gate passed, to be carried out (or resumed) by a worker. */
 export const runJobSchema = z.object({
   runId: z.uuid(),
@@ -57,6 +82,8 @@ export const runJobSchema = z.object({
   installationId: z.number().int(),
   repository,
   issue: z.object({ number: z.number().int(), title: z.string() }),
+  /** A revision of the issue's PR: the review threads to address. */
+  revise: z.object({ pr: z.number().int(), threads: z.array(reviewThreadSchema).max(100) }).optional(),
 });
 export type RunJob = z.infer<typeof runJobSchema>;
 

@@ -67,6 +67,7 @@ export class JobQueue {
       await this.#ensureQueue(QUEUE.dead, {});
       await this.#ensureQueue(QUEUE.trigger, { ...this.#retry, expireInSeconds: 15 * 60, deadLetter: QUEUE.dead });
       await this.#ensureQueue(QUEUE.command, { ...this.#retry, expireInSeconds: 15 * 60, deadLetter: QUEUE.dead });
+      await this.#ensureQueue(QUEUE.revise, { ...this.#retry, policy: "short", expireInSeconds: 15 * 60, deadLetter: QUEUE.dead });
       await this.#ensureQueue(QUEUE.run, { ...(this.#runRetry ?? RUN_RETRY), expireInSeconds: RUN_EXPIRE_SECONDS, deadLetter: QUEUE.dead });
     });
     this.#started = true;
@@ -80,6 +81,14 @@ export class JobQueue {
   /** Sends a job; a job with the same id already queued is kept and `false` returned. */
   async send<T extends object>(name: QueueName, data: T, id: string): Promise<boolean> {
     return (await this.#boss.send(name, data, { id })) !== null;
+  }
+
+  /**
+   * Sends a job to start after `seconds`, unless a job with the same key is still waiting in this
+   * queue (a queue with the `short` policy): returns false when it was folded into that one.
+   */
+  async sendOnce<T extends object>(name: QueueName, data: T, key: string, seconds: number): Promise<boolean> {
+    return (await this.#boss.send(name, data, { singletonKey: key, startAfter: seconds })) !== null;
   }
 
   /**
@@ -123,9 +132,9 @@ export class JobQueue {
   async stats(): Promise<QueueStats[]> {
     const { rows } = await this.#db.query<{ name: string; state: string; n: number }>(
       `SELECT name, state, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state`,
-      [[QUEUE.trigger, QUEUE.command, QUEUE.run, QUEUE.dead]],
+      [[QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead]],
     );
-    return [QUEUE.trigger, QUEUE.command, QUEUE.run, QUEUE.dead].map((name) => {
+    return [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead].map((name) => {
       const count = (...states: string[]) =>
         rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
       return { name, queued: count("created", "retry"), active: count("active"), failed: count("failed") };

@@ -48,7 +48,7 @@ export async function createTestApp(kind: DbKind, log: Logger, options: { model?
     runRetry: { retryLimit: 1, retryDelay: 1, retryBackoff: false },
   });
   const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit });
-  await probot.load(tollgateApp(services), { cwd: process.cwd(), addHandler: () => undefined });
+  await probot.load(tollgateApp({ ...services, reviewWaitSeconds: 1 }), { cwd: process.cwd(), addHandler: () => undefined });
   const credentials = { appId: APP_ID, privateKey: TEST_PRIVATE_KEY, webhookSecret: WEBHOOK_SECRET };
   const github_ = githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit);
   const models = modelServices({ anthropic: {}, prices: [] }, services.db, options.model ?? new ScriptedModel([]));

@@ -44,6 +44,9 @@ export class FakeGitHub {
   readonly pulls: FakePull[] = [];
   readonly graphql: string[] = [];
   readonly reactions: Array<{ commentId: number; content: string }> = [];
+  /** The review comments of every PR, as GET …/pulls/{n}/comments lists them (replies land here too). */
+  readonly reviewComments: Array<{ id: number; pr: number; in_reply_to_id?: number; user: { login: string; type: string }; path: string; line: number | null; original_line: number; diff_hunk: string; body: string; created_at: string }> = [];
+  readonly reviews: Array<{ id: number; pr: number; user: { login: string; type: string }; state: string; body: string; submitted_at: string }> = [];
   /** Replies (comments that are not the sticky one) on an issue or PR, in order. */
   replies(issue = this.o.issue): string[] {
     return this.comments.filter((c) => c.issue === issue && !c.body.startsWith("<!-- tollgate:sticky -->")).map((c) => c.body);
@@ -132,6 +135,18 @@ export class FakeGitHub {
           pull.bodies.push(body.body);
         }
         return this.#pullJson(pull);
+      })
+      .get(/\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/comments(\?.*)?$/)
+      .reply(200, (uri) => this.reviewComments.filter((c) => c.pr === Number(new URL(uri, API).pathname.split("/").at(-2))))
+      .get(/\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/reviews(\?.*)?$/)
+      .reply(200, (uri) => this.reviews.filter((r) => r.pr === Number(new URL(uri, API).pathname.split("/").at(-2))))
+      .post(/\/repos\/[^/]+\/[^/]+\/pulls\/\d+\/comments\/\d+\/replies$/)
+      .reply(201, (uri, body: { body: string }) => {
+        const parts = uri.split("/");
+        const to = this.reviewComments.find((c) => c.id === Number(parts.at(-2)))!;
+        const reply = { ...to, id: 7_000 + this.reviewComments.length, in_reply_to_id: to.id, user: { login: "tollgate[bot]", type: "Bot" }, body: body.body, created_at: new Date().toISOString() };
+        this.reviewComments.push(reply);
+        return reply;
       })
       .post("/graphql")
       .reply(200, (_uri, body: { query: string; variables?: { id: string } }) => {

@@ -65,3 +65,13 @@ export function issueComment(body: string, options: { sender?: { login: string; 
   }
   return payload;
 }
+
+/** A review comment on pull request `pr` (by default Tollgate's, from `tollgate/issue-1`). */
+export function reviewCommentCreated(comment: { id: number; body: string; path: string; line: number | null; login?: string }, pr = { number: 100, headRef: "tollgate/issue-1" }): Payload {
+  const payload = webhookExample("pull_request_review_comment", "created");
+  payload.pull_request = { ...payload.pull_request, number: pr.number, head: { ...payload.pull_request.head, ref: pr.headRef, repo: { ...payload.pull_request.head.repo, id: payload.repository.id } } };
+  const login = comment.login ?? "Codertocat";
+  payload.sender = { ...payload.sender, login, type: "User" };
+  payload.comment = { ...payload.comment, id: comment.id, body: comment.body, path: comment.path, line: comment.line, user: { ...payload.comment.user, login, type: "User" } };
+  return payload;
+}

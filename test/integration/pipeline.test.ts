@@ -22,7 +22,7 @@ import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
-import { INSTALLATION_ID, issueComment, issuesLabeled, issuesUnlabeled } from "../helpers/webhooks.js";
+import { INSTALLATION_ID, issueComment, issuesLabeled, issuesUnlabeled, reviewCommentCreated, webhookExample } from "../helpers/webhooks.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
 
 beforeAll(() => nock.disableNetConnect());
@@ -43,7 +43,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
   async function start(scripts: Record<string, ScriptStep[]>, options: { config?: string; wrap?: (port: ModelPort) => ModelPort; queues?: QueueName[] } = {}) {
     bare = project().bare;
     server = await gitHttpServer(bare, TOKEN);
-    gh = new FakeGitHub({ owner: O, repo: R, issue: 1, installationId: INSTALLATION_ID, title: TITLE, body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.", config: options.config ?? CONFIG(), token: TOKEN });
+    gh = new FakeGitHub({ owner: O, repo: R, issue: 1, installationId: INSTALLATION_ID, title: TITLE, body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.", config: options.config ?? CONFIG(), token: TOKEN, permissions: { reader: "read" } });
     model = new RoutedScriptedModel(scripts);
     const port = options.wrap ? options.wrap(model) : model;
     app = await createTestApp(kind, captured.log, { model: port });
@@ -459,5 +459,92 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect((await run()).status).toBe("cancelled");
     expect(gh.pulls).toHaveLength(0);
     expect((await app.services.db.query<{ status: string }>("SELECT status FROM phases WHERE name = 'execute'")).rows).toEqual([{ status: "cancelled" }]);
+  });
+
+  it("turns three review comments in the quiet period into one revision: a new commit, an answer in each thread, the PR's cost per run", async () => {
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting.")],
+        "execute/fix": [edit("src/greet.js", "export function greet(name) {", "/** Greets by name. */\nexport function greet(name) {"), done("Added the JSDoc; the README needs no change.")],
+        review: [approve, approve],
+      },
+      { config: CONFIG("revise:\n  quiet_seconds: 1\n"), queues: [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead] },
+    );
+    const first = await finished();
+    expect(first.status).toBe("succeeded");
+    // three comments, one of them on a line the change deleted, and one by a reader
+    const now = new Date().toISOString();
+    const comments = [
+      { id: 501, body: "Add a JSDoc comment here.", path: "src/greet.js", line: 1 },
+      { id: 502, body: "Should the README mention this?", path: "README.md", line: 3 },
+      { id: 503, body: "Why was the old greeting removed?", path: "src/greet.js", line: null },
+      { id: 504, body: "Please rewrite it in Rust.", path: "src/greet.js", line: 2, login: "reader" },
+    ];
+    for (const c of comments) {
+      gh.reviewComments.push({ id: c.id, pr: 100, user: { login: c.login ?? "Codertocat", type: "User" }, path: c.path, line: c.line, original_line: c.line ?? 2, diff_hunk: '@@ -1,3 +1,3 @@\n export function greet(name) {\n-  return "Hello " + name;\n+  return "Hi " + name;', body: c.body, created_at: now });
+      const payload = reviewCommentCreated(c);
+      payload.repository.clone_url = server.url;
+      payload.repository.default_branch = "main";
+      await app.probot.receive({ id: `d-review-${c.id}`, name: "pull_request_review_comment", payload } as never);
+    }
+    // a review on a pull request Tollgate did not open is not even recorded
+    await app.probot.receive({ id: "d-review-other", name: "pull_request_review_comment", payload: reviewCommentCreated({ id: 900, body: "x", path: "a", line: 1 }, { number: 7, headRef: "feature" }) } as never);
+    expect(await app.services.deliveries.get("d-review-other")).toBeUndefined();
+
+    const revision = await eventually(async () => {
+      const rows = (await app.services.db.query<{ id: string; kind: string; status: string }>("SELECT id, kind, status FROM runs WHERE id <> $1", [first.id])).rows;
+      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows;
+    }, 50_000);
+    expect(revision).toEqual([expect.objectContaining({ kind: "revise", status: "succeeded" })]); // one run for the three
+    const [rev] = revision;
+    // the agent read every writer's comment, with where it was, and not the reader's
+    const task = JSON.stringify(model.requests.find((q) => q.route === "execute/fix")!.request.messages[0]);
+    expect(task).toContain("Add a JSDoc comment here.");
+    expect(task).toContain("@Codertocat on README.md line 3");
+    expect(task).toContain("@Codertocat on src/greet.js (a line that is no longer in the new version; its old context is below)");
+    expect(task).not.toContain("Rust");
+    // no gate or plan call for the revision
+    expect((await app.services.db.query<{ phase: string }>("SELECT phase FROM llm_calls WHERE run_id = $1 ORDER BY id", [rev!.id])).rows.map((r) => r.phase)).toEqual(["execute", "execute", "review"]);
+    // a new commit on top of the first
+    expect(branchLog()).toEqual(["tollgate[bot]|Address review comments (#1)", `tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
+    expect(branchFile("src/greet.js")).toContain("/** Greets by name. */");
+    // an answer in each writer's thread, none in the reader's
+    const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
+    expect(replies.map((r) => r.in_reply_to_id).sort()).toEqual([501, 502, 503]);
+    expect(replies[0]!.body).toMatch(/^Done in [0-9a-f]{7}: Added the JSDoc; the README needs no change\.$/);
+    // the PR body: this run's table, and every run with the total
+    expect(gh.pulls).toHaveLength(1);
+    expect(gh.pulls[0]!.body).toContain("### Every run on this pull request");
+    expect(gh.pulls[0]!.body).toMatch(/\| `[0-9a-f]{8}` \| first run \| .* \| succeeded \| \$\d\.\d+ \|\n\| `[0-9a-f]{8}` \| revision \| .* \| this run \| \$\d\.\d+ \|\n\| \*\*Total\*\* \| \| \| \| \*\*\$\d\.\d+\*\* \|/);
+  });
+
+  it("records a merge, and a close ends the PR's active revision", async () => {
+    await start({ gate, plan: planOf([unit("greeting", ["src/greet.js"])]), "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")], review: [approve] });
+    const first = await finished();
+    const closed = webhookExample("pull_request", "closed");
+    closed.pull_request = { ...closed.pull_request, number: 100, merged: true, head: { ...closed.pull_request.head, ref: "tollgate/issue-1", repo: { ...closed.pull_request.head.repo, id: closed.repository.id } } };
+    closed.repository.id = 186853002;
+    closed.installation = { id: INSTALLATION_ID };
+    closed.pull_request.head.repo.id = 186853002;
+    await app.probot.receive({ id: "d-merged", name: "pull_request", payload: closed } as never);
+    await eventually(async () => (await app.services.deliveries.get("d-merged"))?.status === "done");
+    const row = (await app.services.db.query<{ pr_state: string; pr_closed_at: Date | null }>("SELECT pr_state, pr_closed_at FROM runs WHERE id = $1", [first.id])).rows[0]!;
+    expect(row.pr_state).toBe("merged");
+    expect(row.pr_closed_at).toBeInstanceOf(Date);
+
+    // a revision in progress when the PR is closed is cancelled
+    const { rows } = await app.services.db.query<{ id: string }>(
+      "INSERT INTO runs (kind, installation_id, repository_id, owner, repo, issue_number, status) VALUES ('revise', $1, 186853002, 'Codertocat', 'Hello-World', 1, 'running') RETURNING id",
+      [INSTALLATION_ID],
+    );
+    const unmerged = structuredClone(closed);
+    unmerged.pull_request.merged = false;
+    await app.probot.receive({ id: "d-closed", name: "pull_request", payload: unmerged } as never);
+    await eventually(async () => (await app.services.deliveries.get("d-closed"))?.status === "done");
+    expect((await app.services.db.query<{ status: string }>("SELECT status FROM runs WHERE id = $1", [rows[0]!.id])).rows[0]!.status).toBe("cancelled");
+    expect((await app.services.deliveries.get("d-closed"))?.detail).toBe("pull request #100 closed; its revision was cancelled");
+    expect(gh.sticky).toContain("The run was cancelled: pull request #100 was closed.");
   });
 });

@@ -53,7 +53,7 @@ export function unitTask(input: UnitInput): string {
     `Files it owns: ${unit.files.join(", ") || "(none named)"}`,
     "</work_unit>",
     ...(input.redo ? ["", "<redo>", input.redo, "</redo>"] : []),
-    ...(input.feedback ? ["", "<feedback>", "The previous round did not pass. Address every point:", input.feedback, "</feedback>"] : []),
+    ...(input.feedback ? ["", "<feedback>", input.feedback, "</feedback>"] : []),
     "",
     "Carry out this work unit now.",
   ].join("\n");
