@@ -156,7 +156,9 @@ function describe(outcome: RunOutcome): { status: RunStatus; title: string; deta
 
 /** The review threads as the execution agent reads them: who asked, where, the diff around it, what. */
 export function reviewFeedback(threads: ReviewThread[]): string {
-  const lines = ["Review comments on the pull request. Address each one, or say why not:"];
+  const lines = [
+    "Review comments on the pull request. Address each one, or say why not. When you finish, answer each comment on a line of its own, as `#<number>: what you changed, or why not`: each answer is posted in its thread.",
+  ];
   threads.forEach((t, i) => {
     const where = t.path ? ` on ${t.path}${t.line ? ` line ${t.line}` : " (a line that is no longer in the new version; its old context is below)"}` : " (the review's summary)";
     lines.push("", `${i + 1}. @${t.author}${where}:`);
@@ -168,16 +170,20 @@ export function reviewFeedback(threads: ReviewThread[]): string {
 
 /** Answers in each review thread with what the revision did, or why it did not. */
 async function answerThreads(pulls: GitHubPulls, revise: NonNullable<RunJob["revise"]>, outcome: RunOutcome, log: Logger): Promise<void> {
-  let text: string;
-  if ("published" in outcome) {
-    const summary = outcome.state.execute?.units.map((u) => u.summary).join(" ") ?? "";
-    const commit = outcome.published.commit ? `in ${outcome.published.commit.slice(0, 7)}` : "with no change to the code";
-    text = outcome.draft ? `Tried ${commit}, but ${outcome.reason ?? "the checks did not pass"} ${summary}` : `Done ${commit}: ${summary}`;
-  } else {
-    text = `Not done: ${outcome.reason}`;
-  }
-  for (const thread of revise.threads) {
+  const summary = "published" in outcome ? (outcome.state.execute?.units.map((u) => u.summary).join("\n") ?? "") : "";
+  // the agent's own answer for thread n ("#n: …"), or its whole summary
+  const answers = new Map([...summary.matchAll(/^\s*#(\d+):\s*(.+)$/gm)].map((m) => [Number(m[1]), m[2]!.trim()]));
+  const prose = summary.replace(/^\s*#\d+:.*$/gm, "").replace(/\s+/g, " ").trim();
+  for (const [i, thread] of revise.threads.entries()) {
     if (thread.commentId === undefined) continue; // a review's own body has no thread
+    const answer = answers.get(i + 1) ?? prose;
+    let text: string;
+    if ("published" in outcome) {
+      const commit = outcome.published.commit ? `in ${outcome.published.commit.slice(0, 7)}` : "with no change to the code";
+      text = outcome.draft ? `Tried ${commit}, but ${outcome.reason ?? "the checks did not pass"} ${answer}` : `Done ${commit}: ${answer}`;
+    } else {
+      text = `Not done: ${outcome.reason}`;
+    }
     try {
       await pulls.reply(revise.pr, thread.commentId, text.trim());
     } catch (error) {

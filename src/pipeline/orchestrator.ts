@@ -87,7 +87,12 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       // plan
       const planned = await phases.run("plan", 0, async () => ({ base: await ws.head(), plan: await runPlan(at(0), ws.dir, issue.text) }));
       const plan = planned.value.plan;
-      // a revision builds on the PR's branch as it was when the run started
+      // a revision builds on the PR's branch as it was when the run started, and only on
+      // Tollgate's own commits: once someone else has pushed there, revisions stop pushing
+      if (run.revise) {
+        const humans = await ws.foreignAuthors(planned.value.base);
+        if (humans.length) throw new HumanCommitError(`${run.branch} has commits by someone else (${humans.join(", ")}), so revisions no longer push there`);
+      }
       base = run.revise ? (await phases.run("checkout", 0, async () => ({ base: await ws.head() }))).value.base : planned.value.base;
       state.plan = plan;
       if ((await ws.head()) !== base) await ws.checkout(base);

@@ -131,6 +131,12 @@ export class Workspace {
     return { merged: true, sha: (await git.revparse(["HEAD"])).trim() };
   }
 
+  /** Author emails of the commits in `since..HEAD` that are not the app's. */
+  async foreignAuthors(since: string): Promise<string[]> {
+    const emails = (await this.git().raw(["log", "--format=%ae", `${since}..HEAD`])).split("\n").filter(Boolean);
+    return [...new Set(emails.filter((e) => e !== this.identity.email))];
+  }
+
   /** The sha HEAD points at. */
   async head(dir = this.dir): Promise<string> {
     return (await this.git(dir).revparse(["HEAD"])).trim();

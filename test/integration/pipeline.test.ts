@@ -467,7 +467,10 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
         gate,
         plan: planOf([unit("greeting", ["src/greet.js"])]),
         "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting.")],
-        "execute/fix": [edit("src/greet.js", "export function greet(name) {", "/** Greets by name. */\nexport function greet(name) {"), done("Added the JSDoc; the README needs no change.")],
+        "execute/fix": [
+          edit("src/greet.js", "export function greet(name) {", "/** Greets by name. */\nexport function greet(name) {"),
+          done("Addressed the review.\n#1: Added a JSDoc comment to greet().\n#2: No: the README does not describe greet()'s output.\n#3: The issue asks for Hi instead of Hello."),
+        ],
         review: [approve, approve],
       },
       { config: CONFIG("revise:\n  quiet_seconds: 1\n"), queues: [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead] },
@@ -512,8 +515,12 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(branchFile("src/greet.js")).toContain("/** Greets by name. */");
     // an answer in each writer's thread, none in the reader's
     const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
-    expect(replies.map((r) => r.in_reply_to_id).sort()).toEqual([501, 502, 503]);
-    expect(replies[0]!.body).toMatch(/^Done in [0-9a-f]{7}: Added the JSDoc; the README needs no change\.$/);
+    const sha = git(bare, "rev-parse", "--short=7", "tollgate/issue-1").trim();
+    expect(replies.map((r) => [r.in_reply_to_id, r.body])).toEqual([
+      [501, `Done in ${sha}: Added a JSDoc comment to greet().`],
+      [502, `Done in ${sha}: No: the README does not describe greet()'s output.`],
+      [503, `Done in ${sha}: The issue asks for Hi instead of Hello.`],
+    ]);
     // the PR body: this run's table, and every run with the total
     expect(gh.pulls).toHaveLength(1);
     expect(gh.pulls[0]!.body).toContain("### Every run on this pull request");
@@ -546,5 +553,29 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect((await app.services.db.query<{ status: string }>("SELECT status FROM runs WHERE id = $1", [rows[0]!.id])).rows[0]!.status).toBe("cancelled");
     expect((await app.services.deliveries.get("d-closed"))?.detail).toBe("pull request #100 closed; its revision was cancelled");
     expect(gh.sticky).toContain("The run was cancelled: pull request #100 was closed.");
+  });
+
+  it("does not push a revision over a human's push to the branch, and says so in the thread", async () => {
+    await start(
+      { gate, plan: planOf([unit("greeting", ["src/greet.js"])]), "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")], review: [approve] },
+      { config: CONFIG("revise:\n  quiet_seconds: 1\n") },
+    );
+    expect((await finished()).status).toBe("succeeded");
+    humanCommit(bare, "tollgate/issue-1");
+    const head = git(bare, "rev-parse", "tollgate/issue-1").trim();
+    gh.reviewComments.push({ id: 601, pr: 100, user: { login: "Codertocat", type: "User" }, path: "src/greet.js", line: 2, original_line: 2, diff_hunk: "@@ -1 +1 @@", body: "Use a template literal.", created_at: new Date().toISOString() });
+    const payload = reviewCommentCreated({ id: 601, body: "Use a template literal.", path: "src/greet.js", line: 2 });
+    payload.repository.clone_url = server.url;
+    payload.repository.default_branch = "main";
+    await app.probot.receive({ id: "d-review-601", name: "pull_request_review_comment", payload } as never);
+    const revision = await eventually(async () => {
+      const rows = (await app.services.db.query<{ kind: string; status: string; error: string | null }>("SELECT kind, status, error FROM runs WHERE kind = 'revise'")).rows;
+      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
+    }, 50_000);
+    expect(revision).toMatchObject({ status: "failed", error: expect.stringContaining("has commits by someone else (human@example.com), so revisions no longer push there") });
+    expect(git(bare, "rev-parse", "tollgate/issue-1").trim()).toBe(head); // untouched
+    const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
+    expect(replies).toEqual([expect.objectContaining({ in_reply_to_id: 601, body: expect.stringMatching(/^Not done: tollgate\/issue-1 has commits by someone else/) })]);
+    expect(gh.sticky).toContain("stopped: the branch has someone else's commits");
   });
 });

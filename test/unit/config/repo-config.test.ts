@@ -24,6 +24,7 @@ describe("repo config", () => {
       budget: { run_usd: 5, daily_usd: 50, phase_usd: {} },
       loop: { max_iterations: 3 },
       concurrency: 2,
+      revise: { quiet_seconds: 60 },
       verify: { commands: [], timeout_seconds: 600 },
       commands: { allow: [] },
       paths: { protected: [".github/workflows/**"] },
