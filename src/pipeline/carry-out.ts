@@ -127,7 +127,7 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
   }
 
   const { status, detail, footer, title } = describe(outcome);
-  if (job.revise) await answerThreads(pulls, job.revise, outcome, runLog);
+  if (job.revise) await answerThreads(pulls, (pr, body) => gh.comment(pr, body), job.revise, outcome, runLog);
   await sticky(title, footer);
   await deps.runs.setStatus(run.id, status, status === "failed" || status === "stopped" ? { error: detail } : {});
   return { outcome: status === "failed" ? "failed" : "done", detail };
@@ -169,13 +169,18 @@ export function reviewFeedback(threads: ReviewThread[]): string {
 }
 
 /** Answers in each review thread with what the revision did, or why it did not. */
-async function answerThreads(pulls: GitHubPulls, revise: NonNullable<RunJob["revise"]>, outcome: RunOutcome, log: Logger): Promise<void> {
+async function answerThreads(
+  pulls: GitHubPulls,
+  conversation: (pr: number, body: string) => Promise<void>,
+  revise: NonNullable<RunJob["revise"]>,
+  outcome: RunOutcome,
+  log: Logger,
+): Promise<void> {
   const summary = "published" in outcome ? (outcome.state.execute?.units.map((u) => u.summary).join("\n") ?? "") : "";
   // the agent's own answer for thread n ("#n: …"), or its whole summary
   const answers = new Map([...summary.matchAll(/^\s*#(\d+):\s*(.+)$/gm)].map((m) => [Number(m[1]), m[2]!.trim()]));
   const prose = summary.replace(/^\s*#\d+:.*$/gm, "").replace(/\s+/g, " ").trim();
   for (const [i, thread] of revise.threads.entries()) {
-    if (thread.commentId === undefined) continue; // a review's own body has no thread
     const answer = answers.get(i + 1) ?? prose;
     let text: string;
     if ("published" in outcome) {
@@ -185,7 +190,9 @@ async function answerThreads(pulls: GitHubPulls, revise: NonNullable<RunJob["rev
       text = `Not done: ${outcome.reason}`;
     }
     try {
-      await pulls.reply(revise.pr, thread.commentId, text.trim());
+      // a review's own text has no thread: its answer goes to the PR's conversation
+      if (thread.commentId === undefined) await conversation(revise.pr, `@${thread.author}, on your review: ${text.trim()}`);
+      else await pulls.reply(revise.pr, thread.commentId, text.trim());
     } catch (error) {
       log.warn({ err: error, comment: thread.commentId }, "could not answer in a review thread (deleted?)");
     }

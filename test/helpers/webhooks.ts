@@ -75,3 +75,13 @@ export function reviewCommentCreated(comment: { id: number; body: string; path: 
   payload.comment = { ...payload.comment, id: comment.id, body: comment.body, path: comment.path, line: comment.line, user: { ...payload.comment.user, login, type: "User" } };
   return payload;
 }
+
+/** A submitted review (`changes_requested` by default) on Tollgate's pull request #100. */
+export function reviewSubmitted(review: { id: number; body: string; state?: "changes_requested" | "commented" | "approved" }): Payload {
+  const payload = webhookExample("pull_request_review", "submitted");
+  payload.pull_request = { ...payload.pull_request, number: 100, head: { ...payload.pull_request.head, ref: "tollgate/issue-1", repo: { ...payload.pull_request.head.repo, id: payload.repository.id } } };
+  payload.review = { ...payload.review, id: review.id, body: review.body, state: review.state ?? "changes_requested", user: { ...payload.review.user, login: "Codertocat", type: "User" } };
+  payload.sender = { ...payload.sender, login: "Codertocat", type: "User" };
+  payload.installation = { id: INSTALLATION_ID };
+  return payload;
+}

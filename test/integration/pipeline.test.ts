@@ -22,7 +22,7 @@ import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
-import { INSTALLATION_ID, issueComment, issuesLabeled, issuesUnlabeled, reviewCommentCreated, webhookExample } from "../helpers/webhooks.js";
+import { INSTALLATION_ID, issueComment, issuesLabeled, issuesUnlabeled, reviewCommentCreated, reviewSubmitted, webhookExample } from "../helpers/webhooks.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
 
 beforeAll(() => nock.disableNetConnect());
@@ -577,5 +577,35 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
     expect(replies).toEqual([expect.objectContaining({ in_reply_to_id: 601, body: expect.stringMatching(/^Not done: tollgate\/issue-1 has commits by someone else/) })]);
     expect(gh.sticky).toContain("stopped: the branch has someone else's commits");
+  });
+
+  it("revises on a submitted review's own text, answering on the PR's conversation; an approval starts nothing", async () => {
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
+        "execute/fix": [edit("src/greet.js", "export function greet(name) {", "// Says hi.\nexport function greet(name) {"), done("#1: Added the comment.")],
+        review: [approve, approve],
+      },
+      { config: CONFIG("revise:\n  quiet_seconds: 1\n") },
+    );
+    expect((await finished()).status).toBe("succeeded");
+    const approval = reviewSubmitted({ id: 700, body: "LGTM", state: "approved" });
+    await app.probot.receive({ id: "d-approve", name: "pull_request_review", payload: approval } as never);
+    expect(await app.services.deliveries.get("d-approve")).toBeUndefined();
+    gh.reviews.push({ id: 701, pr: 100, user: { login: "Codertocat", type: "User" }, state: "CHANGES_REQUESTED", body: "Add a comment above greet().", submitted_at: new Date(Date.now() + 1000).toISOString() });
+    const payload = reviewSubmitted({ id: 701, body: "Add a comment above greet()." });
+    payload.repository.clone_url = server.url;
+    payload.repository.default_branch = "main";
+    await app.probot.receive({ id: "d-review-701", name: "pull_request_review", payload } as never);
+    const revision = await eventually(async () => {
+      const rows = (await app.services.db.query<{ status: string; error: string }>("SELECT status, error FROM runs WHERE kind = 'revise'")).rows;
+      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
+    }, 50_000);
+    expect(revision).toEqual({ status: "succeeded", error: null });
+    expect(JSON.stringify(model.requests.find((q) => q.route === "execute/fix")!.request.messages[0])).toContain("@Codertocat (the review's summary):\\nAdd a comment above greet().");
+    expect(branchFile("src/greet.js")).toContain("// Says hi.");
+    expect(gh.replies(100)).toEqual([expect.stringMatching(/^@Codertocat, on your review: Done in [0-9a-f]{7}: Added the comment\.$/)]);
   });
 });
