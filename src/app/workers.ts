@@ -11,7 +11,8 @@ import { handleCommand } from "../commands/handle.js";
 import { commandJobSchema, QUEUE, reviseJobSchema, runJobSchema, triggerJobSchema, type QueueName, type ReviseJob, type RunJob } from "../queue/jobs.js";
 import { handleRevise } from "../pipeline/revise.js";
 import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
-import { deliveryTracking, startDeadLetterWorker, startWorker } from "../queue/worker.js";
+import type { z } from "zod";
+import { deliveryTracking, startDeadLetterWorker, startWorker, type JobResult, type JobTracking } from "../queue/worker.js";
 import { meteredModel, type ModelServices } from "./model.js";
 import type { Services } from "./services.js";
 
@@ -73,6 +74,9 @@ export async function startWorkers(services: Services, github: GitHubFactory, lo
     if (orphans.length) workerLog.warn({ jobs: orphans }, `${orphans.length} run(s) were cut off by a stop: they resume now`);
   }
 
+  const work = <S extends z.ZodType<{ deliveryId: string }>>(name: QueueName, schema: S, handle: (job: z.output<S>, log: Logger) => Promise<JobResult>, track?: JobTracking<z.output<S>>) =>
+    startWorker({ queue: services.queue, deliveries: services.deliveries, log: workerLog, name, schema, concurrency: options.concurrency, pollingIntervalSeconds: options.pollingIntervalSeconds, handle, track });
+
   // the trigger and command jobs start runs alike
   const startDeps = {
     github,
@@ -83,69 +87,27 @@ export async function startWorkers(services: Services, github: GitHubFactory, lo
     enqueueRun: async (job: RunJob) => void (await services.queue.send(QUEUE.run, job, jobIdForRun(job.runId))),
   };
   if (queues.has(QUEUE.trigger)) {
-    const deps = startDeps;
-    await startWorker({
-      queue: services.queue,
-      deliveries: services.deliveries,
-      log: workerLog,
-      name: QUEUE.trigger,
-      schema: triggerJobSchema,
-      concurrency: options.concurrency,
-      pollingIntervalSeconds: options.pollingIntervalSeconds,
-      handle: (job, jobLog) => (job.kind === "unlabeled" || job.kind === "closed" ? cancelRun(job, deps, jobLog) : startRun(job, deps, jobLog)),
-    });
+    await work(QUEUE.trigger, triggerJobSchema, (job, jobLog) => (job.kind === "unlabeled" || job.kind === "closed" ? cancelRun(job, startDeps, jobLog) : startRun(job, startDeps, jobLog)));
   }
-  if (queues.has(QUEUE.command)) {
-    const deps = startDeps;
-    await startWorker({
-      queue: services.queue,
-      deliveries: services.deliveries,
-      log: workerLog,
-      name: QUEUE.command,
-      schema: commandJobSchema,
-      concurrency: options.concurrency,
-      pollingIntervalSeconds: options.pollingIntervalSeconds,
-      handle: (job, jobLog) => handleCommand(job, deps, jobLog),
-    });
-  }
+  if (queues.has(QUEUE.command)) await work(QUEUE.command, commandJobSchema, (job, jobLog) => handleCommand(job, startDeps, jobLog));
   if (queues.has(QUEUE.revise)) {
     const deps = {
       ...startDeps,
       later: async (job: ReviseJob, seconds: number) => void (await services.queue.sendOnce(QUEUE.revise, job, `${job.repository.id}#${job.pr.number}`, seconds)),
     };
     const deliveries = deliveryTracking(services.deliveries, workerLog);
-    await startWorker({
-      queue: services.queue,
-      deliveries: services.deliveries,
-      log: workerLog,
-      name: QUEUE.revise,
-      schema: reviseJobSchema,
-      concurrency: options.concurrency,
-      pollingIntervalSeconds: options.pollingIntervalSeconds,
-      handle: (job, jobLog) => handleRevise(job, deps, jobLog),
-      // a revision that waits is the same delivery sent again: it is never "already handled"
-      track: { ...deliveries, handled: async () => undefined },
-    });
+    // a revision that waits is the same delivery sent again: it is never "already handled"
+    await work(QUEUE.revise, reviseJobSchema, (job, jobLog) => handleRevise(job, deps, jobLog), { ...deliveries, handled: async () => undefined });
   }
   if (queues.has(QUEUE.run)) {
     const deps = runJobDeps(services, github, models, options, workerLog);
-    await startWorker({
-      queue: services.queue,
-      deliveries: services.deliveries,
-      log: workerLog,
-      name: QUEUE.run,
-      schema: runJobSchema,
-      concurrency: options.concurrency,
-      pollingIntervalSeconds: options.pollingIntervalSeconds,
-      handle: (job, jobLog) => carryOutRun(job, deps, jobLog),
-      track: {
-        handled: async (job) => {
-          const run = await services.runs.get(job.runId);
-          return run && run.status !== "queued" && run.status !== "running" ? `run ${run.status}` : undefined;
-        },
-        finish: async () => undefined, // the run's row and sticky comment hold the outcome
-        failed: async (job, message) => services.runs.setStatus(job.runId, "failed", { error: message }),
+    await work(QUEUE.run, runJobSchema, (job, jobLog) => carryOutRun(job, deps, jobLog), {
+      handled: async (job) => {
+        const run = await services.runs.get(job.runId);
+        return run && run.status !== "queued" && run.status !== "running" ? `run ${run.status}` : undefined;
       },
+      finish: async () => undefined, // the run's row and sticky comment hold the outcome
+      failed: async (job, message) => services.runs.setStatus(job.runId, "failed", { error: message }),
     });
   }
   if (queues.has(QUEUE.dead)) {

@@ -10,6 +10,7 @@ import { costRows, phaseCosts, runSummaries, runsOfIssue } from "../ledger/cost-
 import { formatUsd, usdToMicros } from "../llm/money.js";
 import type { PriceBook } from "../llm/pricing.js";
 import type { Verdict } from "../phases/gate/verdict.js";
+import { queueFollowUpRun } from "../pipeline/follow-up.js";
 import { openIssue, repoSettings } from "../pipeline/issue-context.js";
 import { cancelActiveRun, NEEDS_SPEC_LABEL, startRun, type StartRunDeps } from "../pipeline/start-run.js";
 import { jobIdForRun } from "../queue/job-id.js";
@@ -179,23 +180,8 @@ export async function handleCommand(job: CommandJob, deps: CommandDeps, log: Log
   }
 
   /** A new run that starts after the phases it reuses from the last run that had them. */
-  async function newRunFrom(previous: string, reuse: string[], config: RepoConfig, override?: (runId: string) => Promise<void>): Promise<string> {
-    const created = await deps.runs.create({
-      deliveryId: job.deliveryId,
-      installationId: job.installationId,
-      repositoryId: job.repository.id,
-      owner: ctx.owner,
-      repo: ctx.repo,
-      issueNumber: ctx.issue,
-      budgetUsdMicros: usdToMicros(config.budget.run_usd),
-    });
-    const run = created.run;
-    await deps.runs.copyCheckpoints(previous, run.id, reuse);
-    await override?.(run.id);
-    await deps.runs.setStatus(run.id, "queued");
-    const title = (await ctx.gh.issue(ctx.issue)).title;
-    await deps.enqueueRun({ runId: run.id, deliveryId: job.deliveryId, installationId: job.installationId, repository: job.repository, issue: { number: ctx.issue, title } });
-    return run.id;
+  function newRunFrom(previous: string, reuse: string[], config: RepoConfig, amend?: (runId: string) => Promise<void>): Promise<string> {
+    return queueFollowUpRun({ runs: deps.runs, enqueueRun: deps.enqueueRun, ctx, job, config, previous, reuse, amend });
   }
 
   async function lastWith(phase: string): Promise<{ runId: string; output: { verdict?: Verdict } } | undefined> {

@@ -12,9 +12,9 @@ import { RepoConfigError } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import type { Octokit } from "../github/issues.js";
 import { GitHubPulls, type ReviewComment } from "../github/pulls.js";
-import { usdToMicros } from "../llm/money.js";
 import type { ReviewThread, ReviseJob, RunJob } from "../queue/jobs.js";
 import type { JobResult } from "../queue/worker.js";
+import { queueFollowUpRun } from "./follow-up.js";
 import { openIssue, repoSettings } from "./issue-context.js";
 import type { RunStore } from "./runs.js";
 import { cancelActiveRun } from "./start-run.js";
@@ -94,21 +94,8 @@ export async function handleRevise(job: ReviseJob, deps: ReviseDeps, log: Logger
     [job.repository.id, issue],
   );
   if (!rows[0]) return { outcome: "ignored", detail: "the issue has no plan to revise from" };
-  const created = await deps.runs.create({
-    deliveryId: job.deliveryId,
-    installationId: job.installationId,
-    repositoryId: job.repository.id,
-    owner: ctx.owner,
-    repo: ctx.repo,
-    issueNumber: issue,
-    budgetUsdMicros: usdToMicros(config.budget.run_usd),
-    kind: "revise",
-  });
-  const run = created.run;
-  await deps.runs.copyCheckpoints(rows[0].run_id, run.id, ["gate", "plan"]);
-  await deps.runs.setStatus(run.id, "queued");
-  const title = (await ctx.gh.issue(issue)).title;
-  await deps.enqueueRun({ runId: run.id, deliveryId: job.deliveryId, installationId: job.installationId, repository: job.repository, issue: { number: issue, title }, revise: { pr: job.pr.number, threads } });
+  const runId = await queueFollowUpRun({ runs: deps.runs, enqueueRun: deps.enqueueRun, ctx, job, config, previous: rows[0].run_id, reuse: ["gate", "plan"], kind: "revise", revise: { pr: job.pr.number, threads } });
+  const run = { id: runId };
   log.info({ run: run.id, pr: job.pr.number, threads: threads.length }, "revision queued");
   return { outcome: "done", detail: `revision run ${run.id} for ${threads.length} thread(s)` };
 }
