@@ -65,6 +65,7 @@ program
   .option("--format <format>", "table, csv or json", "table")
   .option("--installation <id>", "only this installation")
   .option("--repo <owner/name>", "only this repository")
+  .option("--merged", "only issues whose pull request was merged (with --by issue: the cost per merged PR)")
   .action(withEnv((env, log, options) => report(env, log, options as unknown as ReportOptions), 2));
 
 program

@@ -12,6 +12,7 @@ export interface ReportOptions {
   by: string;
   format: string;
   installation?: string;
+  merged?: boolean;
   repo?: string;
 }
 
@@ -48,6 +49,7 @@ export function parseReportOptions(options: ReportOptions, now = Date.now()) {
     format: options.format as ReportFormat,
     installationId: options.installation === undefined ? undefined : Number(options.installation),
     repo: options.repo,
+    merged: options.merged === true,
   };
 }
 

@@ -171,7 +171,7 @@ export async function handleCommand(job: CommandJob, deps: CommandDeps, log: Log
   async function retryAll(config: RepoConfig): Promise<Outcome> {
     const title = (await ctx.gh.issue(ctx.issue)).title;
     const started = await startRun(
-      { deliveryId: job.deliveryId, kind: "labeled", installationId: job.installationId, repository: job.repository, issue: { number: ctx.issue, title }, label: config.trigger.label, sender: job.sender },
+      { deliveryId: job.deliveryId, kind: "labeled", installationId: job.installationId, repository: job.repository, issue: { number: ctx.issue, title }, label: config.trigger.label, sender: job.sender, retry: true },
       deps,
       log,
     );

@@ -5,7 +5,7 @@
  */
 import type { Database } from "../db/database.js";
 
-export const DIMENSIONS = ["phase", "model", "repo", "ticket_type", "day"] as const;
+export const DIMENSIONS = ["phase", "model", "repo", "ticket_type", "day", "issue"] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 
 const EXPRESSION: Record<Dimension, string> = {
@@ -14,6 +14,8 @@ const EXPRESSION: Record<Dimension, string> = {
   repo: "coalesce(r.owner || '/' || r.repo, '(no run)')",
   ticket_type: "coalesce(r.ticket_type, '(unknown)')",
   day: "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+  /** Every run of an issue (the first, retries, revisions of its PR) together. */
+  issue: "coalesce(r.owner || '/' || r.repo || '#' || r.issue_number, '(no run)')",
 };
 
 export interface RollupQuery {
@@ -23,6 +25,8 @@ export interface RollupQuery {
   installationId?: number;
   /** owner/name */
   repo?: string;
+  /** Only issues whose pull request was merged: the cost per merged PR, all its runs included. */
+  merged?: boolean;
 }
 
 /** Sums over some ledger rows; a count a call did not report adds nothing. */
@@ -54,7 +58,10 @@ export async function rollup(db: Database, q: RollupQuery): Promise<RollupRow[]>
     params.push(owner, name);
     where.push(`r.owner = $${params.length - 1} AND r.repo = $${params.length}`);
   }
-  const needsRuns = q.repo !== undefined || q.by.some((d) => d === "repo" || d === "ticket_type");
+  if (q.merged) {
+    where.push("EXISTS (SELECT 1 FROM runs m WHERE m.repository_id = r.repository_id AND m.issue_number = r.issue_number AND m.pr_state = 'merged')");
+  }
+  const needsRuns = q.repo !== undefined || q.merged || q.by.some((d) => d === "repo" || d === "ticket_type" || d === "issue");
   const keys = q.by.map((d, i) => `${EXPRESSION[d]} AS k${i}`);
   const { rows } = await db.query<Record<string, string | number>>(
     `SELECT ${keys.join(", ")},

@@ -111,6 +111,7 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
       runsRoot: deps.runsRoot,
       issue: { number: issue, title: data.title, text },
       branch: branchFor(issue),
+      fromHumanHead: job.fromHumanHead,
       ...(job.revise ? { revise: { feedback: reviewFeedback(job.revise.threads) } } : {}),
       report: runReporter({ db: deps.db, prices: deps.prices, config, runId: run.id, issueNumber: issue, issueRuns: () => runsOfIssue(deps.db, owner, repo, issue) }),
     });

@@ -62,6 +62,8 @@ export interface PipelineRun {
   issue: { number?: number; title: string; text: string };
   /** The branch the change is pushed to (`tollgate/issue-<n>` on GitHub). */
   branch: string;
+  /** Started by `/retry`: build on the branch's head when someone else pushed there. */
+  fromHumanHead?: boolean;
   /** A revision of the PR on `branch` (the source's branch): the review feedback to address. */
   revise?: { feedback: string };
   /** The PR body (or report) for a state, rendered from the ledger once the last call is in. */
@@ -85,7 +87,7 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
     let base: string | undefined;
     try {
       // plan
-      const planned = await phases.run("plan", 0, async () => ({ base: await ws.head(), plan: await runPlan(at(0), ws.dir, issue.text) }));
+      const planned = await phases.run("plan", 0, async () => ({ base: await startingPoint(run, ws), plan: await runPlan(at(0), ws.dir, issue.text) }));
       const plan = planned.value.plan;
       // a revision builds on the PR's branch as it was when the run started, and only on
       // Tollgate's own commits: once someone else has pushed there, revisions stop pushing
@@ -129,6 +131,20 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       return publish(run, ws, base, state as PublishState, { kind: "stop", status: "budget", reason: `the budget stopped the run: ${error.message}` });
     }
   });
+}
+
+/**
+ * Where a run starts: the default branch, or, for a run started by `/retry` after someone else
+ * pushed to the issue's branch, their head (their work is built on, never overwritten).
+ */
+async function startingPoint(run: PipelineRun, ws: Workspace): Promise<string> {
+  const head = await ws.head();
+  if (!run.fromHumanHead) return head;
+  const branchHead = await ws.fetchBranch(run.branch);
+  if (!branchHead || !(await ws.foreignAuthors(head, branchHead)).length) return head;
+  await ws.checkout(branchHead);
+  run.env.log.info({ branch: run.branch, head: branchHead }, "someone else pushed to the branch: this retry starts from their head");
+  return branchHead;
 }
 
 /** A resumed run: the tree of a finished execute round is rebuilt from its checkpoint. */

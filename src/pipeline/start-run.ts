@@ -137,7 +137,7 @@ export async function startRun(job: TriggerJob, deps: StartRunDeps, log: Logger)
   );
   await deps.runs.setStatus(run.id, verdict.ready ? "queued" : "needs_spec", { ticketType: verdict.ticket_type });
   if (verdict.ready) {
-    await deps.enqueueRun({ runId: run.id, deliveryId: job.deliveryId, installationId: job.installationId, repository: job.repository, issue: job.issue });
+    await deps.enqueueRun({ runId: run.id, deliveryId: job.deliveryId, installationId: job.installationId, repository: job.repository, issue: job.issue, ...(job.retry ? { fromHumanHead: true } : {}) });
   }
   return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
 }

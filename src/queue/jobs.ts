@@ -36,6 +36,8 @@ export const triggerJobSchema = z.object({
   /** The label added or removed (labeled, unlabeled). */
   label: z.string().optional(),
   sender: z.object({ login: z.string(), id: z.number().int() }),
+  /** Started by `/retry`: a branch someone else pushed to is built on, not refused. */
+  retry: z.boolean().optional(),
 });
 export type TriggerJob = z.infer<typeof triggerJobSchema>;
 
@@ -82,6 +84,8 @@ export const runJobSchema = z.object({
   installationId: z.number().int(),
   repository,
   issue: z.object({ number: z.number().int(), title: z.string() }),
+  /** Started by `/retry`: when someone else pushed to the issue's branch, the run starts from their head. */
+  fromHumanHead: z.boolean().optional(),
   /** A revision of the issue's PR: the review threads to address. */
   revise: z.object({ pr: z.number().int(), threads: z.array(reviewThreadSchema).max(100) }).optional(),
 });

@@ -131,10 +131,19 @@ export class Workspace {
     return { merged: true, sha: (await git.revparse(["HEAD"])).trim() };
   }
 
-  /** Author emails of the commits in `since..HEAD` that are not the app's. */
-  async foreignAuthors(since: string): Promise<string[]> {
-    const emails = (await this.git().raw(["log", "--format=%ae", `${since}..HEAD`])).split("\n").filter(Boolean);
+  /** Author emails of the commits in `since..until` that are not the app's. */
+  async foreignAuthors(since: string, until = "HEAD"): Promise<string[]> {
+    const emails = (await this.git().raw(["log", "--format=%ae", `${since}..${until}`])).split("\n").filter(Boolean);
     return [...new Set(emails.filter((e) => e !== this.identity.email))];
+  }
+
+  /** Fetches `branch` of the remote and returns its sha, or undefined when it does not exist. */
+  async fetchBranch(branch: string): Promise<string | undefined> {
+    const token = await this.token();
+    const remote = await guard(token, () => this.git().raw([...authConfig(token), "ls-remote", "origin", `refs/heads/${branch}`]));
+    const sha = remote.split(/\s/)[0] || undefined;
+    if (sha) await guard(token, () => this.git().raw([...authConfig(token), "fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
+    return sha;
   }
 
   /** The sha HEAD points at. */

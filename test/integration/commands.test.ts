@@ -205,4 +205,20 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     expect(gh.replies(100)).toEqual(["No run is active on this issue. The last one ended `succeeded`."]);
     expect(gh.replies(7)).toEqual(["Tollgate did not open this pull request, so it takes no commands here."]);
   });
+
+  it("/cost answers with the cost table of every run of the issue", async () => {
+    const a = await seedRun("succeeded");
+    const b = await seedRun("running");
+    for (const [run, phase, cost] of [[a, "gate", 12_000], [a, "plan", 30_000], [b, "execute", 4_500]] as const) {
+      await app.services.db.query(
+        "INSERT INTO llm_calls (run_id, phase, iteration, model, status, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost_usd_micros, latency_ms) VALUES ($1, $2, 0, 'claude-opus-4-7', 'ok', 1000, 100, 0, 0, $3, 900)",
+        [run, phase, cost],
+      );
+    }
+    await handled(await say("/cost"));
+    const [answer] = gh.replies();
+    expect(answer).toMatch(/^### Tollgate: cost so far \(2 runs\)\n\n\| Phase \| Model \|/);
+    expect(answer).toContain("| **Total** | | **3** | **3,000** |");
+    expect(answer).toContain("**$0.0465**");
+  });
 });

@@ -608,4 +608,30 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(branchFile("src/greet.js")).toContain("// Says hi.");
     expect(gh.replies(100)).toEqual([expect.stringMatching(/^@Codertocat, on your review: Done in [0-9a-f]{7}: Added the comment\.$/)]);
   });
+
+  it("/retry after a human's push to the branch starts from their head and builds on it", async () => {
+    const plan = planOf([unit("greeting", ["src/greet.js"])]);
+    await start({
+      gate: [...gate, ...gate],
+      plan: [...plan, ...plan],
+      "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed."), edit("src/greet.js", "export function greet(name) {", "// Says hi.\nexport function greet(name) {"), done("Added a comment.")],
+      review: [approve, approve],
+    });
+    const first = await finished();
+    expect(first.status).toBe("succeeded");
+    humanCommit(bare, "tollgate/issue-1");
+    const comment = issueComment("/retry");
+    comment.repository.clone_url = server.url;
+    comment.repository.default_branch = "main";
+    await app.probot.receive({ id: "d-retry-human", name: "issue_comment", payload: comment } as never);
+    const second = await eventually(async () => {
+      const rows = (await app.services.db.query<{ status: string }>("SELECT status FROM runs WHERE id <> $1", [first.id])).rows;
+      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
+    }, 50_000);
+    expect(second.status).toBe("succeeded");
+    expect(branchLog()).toEqual([`tollgate[bot]|${TITLE} (#1)`, "Human|a human fix", `tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
+    expect(branchFile("human.txt")).toBe("mine\n"); // the human's work is kept
+    expect(branchFile("src/greet.js")).toContain("// Says hi.");
+    expect(gh.pulls).toHaveLength(1);
+  });
 });

@@ -13,12 +13,14 @@ describe("tollgate report options", () => {
       format: "table",
       installationId: 42,
       repo: "octo/app",
+      merged: false,
     });
+    expect(parseReportOptions({ ...base, by: "issue", merged: true }, now)).toMatchObject({ by: ["issue"], merged: true });
     expect(parseReportOptions(base, now).since).toEqual(new Date("2026-10-29T12:00:00Z"));
   });
 
   it.each([
-    [{ by: "colour" }, /^--by "colour" is not a dimension: choose from phase, model, repo, ticket_type, day$/],
+    [{ by: "colour" }, /^--by "colour" is not a dimension: choose from phase, model, repo, ticket_type, day, issue$/],
     [{ by: "" }, /^--by needs a dimension/],
     [{ format: "xml" }, /^--format "xml" is not one of table, csv, json$/],
     [{ since: "yesterday" }, /^--since "yesterday" is not a time/],

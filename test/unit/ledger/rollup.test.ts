@@ -56,6 +56,13 @@ describe.each(DB_KINDS)("ledger rollups on %s", (kind) => {
     expect(oneRepo.map((r) => r.keys.model)).toEqual(["claude-opus-4-7", "claude-sonnet-4-6"]);
   });
 
+  it("gives the cost per merged PR: every run of an issue whose PR was merged", async () => {
+    await db.query("UPDATE runs SET pr_number = 10, pr_state = 'merged' WHERE owner = 'octo' AND repo = 'app'");
+    const rows = await rollup(db, { by: ["issue"], ...period, merged: true });
+    expect(rows.map((r) => [r.keys.issue, r.calls, r.costMicros])).toEqual([["octo/app#1", 2, 5_250 + 6_180]]);
+    expect((await rollup(db, { by: ["issue"], ...period })).map((r) => r.keys.issue)).toEqual(["octo/app#1", "octo/lib#2", "other/tool#3"]);
+  });
+
   it("prints a table, CSV and JSON", async () => {
     const rows = await rollup(db, { by: ["phase"], ...period });
     expect(formatRollup(rows, ["phase"], "csv")).toBe(
