@@ -11,6 +11,7 @@ import { formatUsd, usdToMicros } from "../llm/money.js";
 import type { PriceBook } from "../llm/pricing.js";
 import type { Verdict } from "../phases/gate/verdict.js";
 import { queueFollowUpRun } from "../pipeline/follow-up.js";
+import { PhaseRunner } from "../pipeline/phase.js";
 import { openIssue, repoSettings } from "../pipeline/issue-context.js";
 import { cancelActiveRun, NEEDS_SPEC_LABEL, startRun, type StartRunDeps } from "../pipeline/start-run.js";
 import { jobIdForRun } from "../queue/job-id.js";
@@ -184,33 +185,28 @@ export async function handleCommand(job: CommandJob, deps: CommandDeps, log: Log
     return queueFollowUpRun({ runs: deps.runs, enqueueRun: deps.enqueueRun, ctx, job, config, previous, reuse, amend });
   }
 
-  async function lastWith(phase: string): Promise<{ runId: string; output: { verdict?: Verdict } } | undefined> {
-    const { rows } = await deps.db.query<{ run_id: string; output: { verdict?: Verdict } }>(
-      `SELECT p.run_id, p.output FROM phases p JOIN runs r ON r.id = p.run_id
-       WHERE r.repository_id = $1 AND r.issue_number = $2 AND p.name = $3 AND p.status = 'succeeded'
-       ORDER BY p.finished_at DESC LIMIT 1`,
-      [job.repository.id, ctx.issue, phase],
-    );
-    return rows[0] && { runId: rows[0].run_id, output: rows[0].output };
+  /** A run's gate checkpoint, as the phase wrapper stored it. */
+  function gateOf(runId: string): Promise<{ verdict?: Verdict } | undefined> {
+    return new PhaseRunner(deps.db, runId, log).checkpoint<{ verdict?: Verdict }>("gate", 0);
   }
 
   async function retryFrom(from: "plan" | "execute", config: RepoConfig): Promise<Outcome> {
     const reuse = from === "plan" ? ["gate"] : ["gate", "plan"];
-    const source = await lastWith(reuse.at(-1)!);
-    const gate = source && (await deps.db.query<{ output: { verdict?: Verdict } }>("SELECT output FROM phases WHERE run_id = $1 AND name = 'gate' AND status = 'succeeded' LIMIT 1", [source.runId])).rows[0];
-    if (!source || !gate?.output.verdict?.ready) {
+    const source = await deps.runs.lastWithPhase(job.repository.id, ctx.issue, reuse.at(-1)!);
+    const gate = source ? await gateOf(source) : undefined;
+    if (!source || !gate?.verdict?.ready) {
       await reply(`There is no ${from === "plan" ? "passed spec gate" : "plan"} to start from on this issue: comment \`/retry\` to run everything${from === "plan" ? ", or `/approve` to override the gate" : ""}.`);
       return { outcome: "refused", detail: `nothing to retry ${from} from` };
     }
-    const runId = await newRunFrom(source.runId, reuse, config);
+    const runId = await newRunFrom(source, reuse, config);
     await ctx.gh.react(job.comment.id, "+1");
-    await reply(`Retrying from ${from}: run \`${runId}\` reuses the ${reuse.join(" and ")} of run \`${source.runId}\`.`);
+    await reply(`Retrying from ${from}: run \`${runId}\` reuses the ${reuse.join(" and ")} of run \`${source}\`.`);
     return { outcome: "done", detail: `retry from ${from}`, runId };
   }
 
   async function approve(config: RepoConfig): Promise<Outcome> {
     const last = await deps.runs.latest(job.repository.id, ctx.issue);
-    const gate = last && (await deps.db.query<{ output: { verdict?: Verdict } }>("SELECT output FROM phases WHERE run_id = $1 AND name = 'gate' AND status = 'succeeded' LIMIT 1", [last.id])).rows[0];
+    const gate = last && (await gateOf(last.id));
     if (!last || last.status !== "needs_spec" || !gate) {
       await reply("There is no held-back issue to approve: `/approve` overrides a spec gate that said the issue is not ready.");
       return { outcome: "refused", detail: "nothing to approve" };
@@ -225,7 +221,7 @@ export async function handleCommand(job: CommandJob, deps: CommandDeps, log: Log
     });
     await ctx.gh.removeLabel(ctx.issue, NEEDS_SPEC_LABEL);
     await ctx.gh.react(job.comment.id, "+1");
-    await ctx.gh.upsertSticky(ctx.issue, `### Tollgate: approved\n\n@${job.sender.login} approved this issue over the spec gate's verdict (score ${gate.output.verdict?.score ?? "?"}/100): planning starts shortly.`);
+    await ctx.gh.upsertSticky(ctx.issue, `### Tollgate: approved\n\n@${job.sender.login} approved this issue over the spec gate's verdict (score ${gate.verdict?.score ?? "?"}/100): planning starts shortly.`);
     return { outcome: "done", detail: `gate overridden by ${job.sender.login}`, runId };
   }
 }

@@ -87,14 +87,9 @@ export async function handleRevise(job: ReviseJob, deps: ReviseDeps, log: Logger
   if (!threads.length) return { outcome: "ignored", detail: "no review comment from someone with write access is waiting for an answer" };
 
   // a revise run that reuses the issue's gate and plan
-  const { rows } = await deps.db.query<{ run_id: string }>(
-    `SELECT p.run_id FROM phases p JOIN runs r ON r.id = p.run_id
-     WHERE r.repository_id = $1 AND r.issue_number = $2 AND p.name = 'plan' AND p.status = 'succeeded'
-     ORDER BY p.finished_at DESC LIMIT 1`,
-    [job.repository.id, issue],
-  );
-  if (!rows[0]) return { outcome: "ignored", detail: "the issue has no plan to revise from" };
-  const runId = await queueFollowUpRun({ runs: deps.runs, enqueueRun: deps.enqueueRun, ctx, job, config, previous: rows[0].run_id, reuse: ["gate", "plan"], kind: "revise", revise: { pr: job.pr.number, threads } });
+  const planned = await deps.runs.lastWithPhase(job.repository.id, issue, "plan");
+  if (!planned) return { outcome: "ignored", detail: "the issue has no plan to revise from" };
+  const runId = await queueFollowUpRun({ runs: deps.runs, enqueueRun: deps.enqueueRun, ctx, job, config, previous: planned, reuse: ["gate", "plan"], kind: "revise", revise: { pr: job.pr.number, threads } });
   const run = { id: runId };
   log.info({ run: run.id, pr: job.pr.number, threads: threads.length }, "revision queued");
   return { outcome: "done", detail: `revision run ${run.id} for ${threads.length} thread(s)` };

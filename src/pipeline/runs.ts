@@ -99,6 +99,17 @@ export class RunStore {
     return rows[0]?.issue_number;
   }
 
+  /** The issue's newest run in which `phase` succeeded (the run to reuse it from), if any. */
+  async lastWithPhase(repositoryId: number, issueNumber: number, phase: string): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ run_id: string }>(
+      `SELECT p.run_id FROM phases p JOIN runs r ON r.id = p.run_id
+       WHERE r.repository_id = $1 AND r.issue_number = $2 AND p.name = $3 AND p.status = 'succeeded'
+       ORDER BY p.finished_at DESC LIMIT 1`,
+      [repositoryId, issueNumber, phase],
+    );
+    return rows[0]?.run_id;
+  }
+
   /**
    * Gives run `to` the checkpoints of `from`'s succeeded phases named in `names` (their latest
    * attempt), so that it starts after them: `/retry execute` reuses the gate and the plan.

@@ -59,6 +59,12 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     const r = await run();
     return r && !["queued", "running"].includes(r.status) && r;
   }, 50_000);
+  /** The first run other than `firstId` (a retry, a later run, a revision) once it has ended. */
+  const laterRunEnded = (firstId: string) =>
+    eventually(async () => {
+      const rows = (await app.services.db.query<{ id: string; kind: string; status: string; error: string | null }>("SELECT id, kind, status, error FROM runs WHERE id <> $1 ORDER BY created_at", [firstId])).rows;
+      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows;
+    }, 50_000);
   const ledger = async () => (await app.services.db.query<{ phase: string; agent: string; iteration: number; status: string }>("SELECT phase, agent, iteration, status FROM llm_calls ORDER BY id")).rows;
   const branchLog = () => git(bare, "log", "--format=%an|%s", "tollgate/issue-1").trim().split("\n");
   const branchFile = (file: string) => git(bare, "show", `tollgate/issue-1:${file}`);
@@ -404,10 +410,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     payload.repository.clone_url = server.url;
     payload.repository.default_branch = "main";
     await app.probot.receive({ id: "d-second", name: "issues", payload } as never);
-    const second = await eventually(async () => {
-      const rows = (await app.services.db.query<{ id: string; status: string }>("SELECT id, status FROM runs WHERE id <> $1", [first.id])).rows;
-      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
-    }, 50_000);
+    const second = (await laterRunEnded(first.id))[0]!;
     expect(second.status).toBe("draft");
     expect(gh.pulls).toHaveLength(1); // updated, not duplicated
     expect(gh.pulls[0]!.bodies).toHaveLength(2);
@@ -434,10 +437,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     comment.repository.clone_url = server.url;
     comment.repository.default_branch = "main";
     await app.probot.receive({ id: "d-retry", name: "issue_comment", payload: comment } as never);
-    const second = await eventually(async () => {
-      const rows = (await app.services.db.query<{ id: string; status: string }>("SELECT id, status FROM runs WHERE id <> $1", [first.id])).rows;
-      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
-    }, 50_000);
+    const second = (await laterRunEnded(first.id))[0]!;
     expect(second.status).toBe("succeeded");
     const calls = (await app.services.db.query<{ phase: string }>("SELECT phase FROM llm_calls WHERE run_id = $1 ORDER BY id", [second.id])).rows.map((r) => r.phase);
     expect(calls).toEqual(["execute", "execute", "review"]); // no gate, no plan
@@ -496,10 +496,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     await app.probot.receive({ id: "d-review-other", name: "pull_request_review_comment", payload: reviewCommentCreated({ id: 900, body: "x", path: "a", line: 1 }, { number: 7, headRef: "feature" }) } as never);
     expect(await app.services.deliveries.get("d-review-other")).toBeUndefined();
 
-    const revision = await eventually(async () => {
-      const rows = (await app.services.db.query<{ id: string; kind: string; status: string }>("SELECT id, kind, status FROM runs WHERE id <> $1", [first.id])).rows;
-      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows;
-    }, 50_000);
+    const revision = await laterRunEnded(first.id);
     expect(revision).toEqual([expect.objectContaining({ kind: "revise", status: "succeeded" })]); // one run for the three
     const [rev] = revision;
     // the agent read every writer's comment, with where it was, and not the reader's
@@ -624,10 +621,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     comment.repository.clone_url = server.url;
     comment.repository.default_branch = "main";
     await app.probot.receive({ id: "d-retry-human", name: "issue_comment", payload: comment } as never);
-    const second = await eventually(async () => {
-      const rows = (await app.services.db.query<{ status: string }>("SELECT status FROM runs WHERE id <> $1", [first.id])).rows;
-      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
-    }, 50_000);
+    const second = (await laterRunEnded(first.id))[0]!;
     expect(second.status).toBe("succeeded");
     expect(branchLog()).toEqual([`tollgate[bot]|${TITLE} (#1)`, "Human|a human fix", `tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
     expect(branchFile("human.txt")).toBe("mine\n"); // the human's work is kept
