@@ -3,6 +3,7 @@
  * `list_files` and `search`; a writer (execute) also edits and runs the allowed commands. Every
  * path goes through the path policy and every command through the sandboxed runner.
  */
+import path from "node:path";
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
@@ -18,6 +19,10 @@ export interface ToolboxOptions {
   config: Pick<RepoConfig, "commands" | "paths">;
   role: "reader" | "writer";
   sandbox: Sandbox;
+  /** What the writer's commands may read but not write (the tree's `.git`). */
+  readOnly?: string[];
+  /** The run's folder, whose size the sandbox's disk limits watch. */
+  runDir?: string;
   db: Database;
   where: { runId?: string; phase: string; agent: string };
   log?: Logger;
@@ -35,8 +40,9 @@ export async function toolbox(options: ToolboxOptions): Promise<AgentTool[]> {
     },
   };
   const tools = [edit, ...repoSearchTools(options.dir)];
-  if (!reader) {
-    const runner = new CommandRunner({ cwd: options.dir, allow: options.config.commands.allow, sandbox: options.sandbox });
+  // no sandbox, no command tool (src/sandbox/sandbox.ts): the agent is told so in its tools' absence
+  if (!reader && options.sandbox.mode !== "disabled") {
+    const runner = new CommandRunner({ cwd: options.dir, allow: options.config.commands.allow, sandbox: options.sandbox, readOnly: options.readOnly ?? [path.join(options.dir, ".git")], runDir: options.runDir });
     tools.push(commandTool(runner, commandRecorder(options.db, { ...options.where, cwd: options.dir })));
   }
   return tools;

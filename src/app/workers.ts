@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Octokit } from "../github/issues.js";
-import { detectSandbox } from "../agents/tools/command.js";
+import { detectSandbox, type Sandbox } from "../sandbox/sandbox.js";
 import { carryOutRun, type CarryOutDeps } from "../pipeline/carry-out.js";
 import { cancelRun, startRun } from "../pipeline/start-run.js";
 import { jobIdForRun } from "../queue/job-id.js";
@@ -38,6 +38,8 @@ export function githubFactory(
 
 export interface WorkerOptions {
   concurrency: number;
+  /** Where repository commands run (detected once at start; see src/sandbox/sandbox.ts). */
+  sandbox?: Sandbox;
   pollingIntervalSeconds?: number;
   /** Run folders live under `<dataDir>/runs`. */
   dataDir: string;
@@ -49,14 +51,14 @@ export interface WorkerOptions {
 }
 
 /** What a run job's handler works with (the run worker's, and the tests'). */
-export function runJobDeps(services: Services, github: GitHubFactory, models: ModelServices, options: Pick<WorkerOptions, "dataDir" | "cancelPollMs">, log: Logger): CarryOutDeps {
+export function runJobDeps(services: Services, github: GitHubFactory, models: ModelServices, options: Pick<WorkerOptions, "dataDir" | "cancelPollMs" | "sandbox">, log: Logger): CarryOutDeps {
   return {
     github,
     runs: services.runs,
     db: services.db,
     model: (config, runLog, budget) => meteredModel(models, config, runLog, budget),
     prices: models.prices,
-    sandbox: detectSandbox(log),
+    sandbox: options.sandbox ?? detectSandbox(log),
     runsRoot: runsRoot_(options.dataDir),
     cancelPollMs: options.cancelPollMs,
   };

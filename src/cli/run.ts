@@ -12,7 +12,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import { parse as parseYaml } from "yaml";
 import { modelServices, meteredModel } from "../app/model.js";
-import { detectSandbox } from "../agents/tools/command.js";
+import { detectSandbox } from "../sandbox/sandbox.js";
 import type { AppEnv } from "../config/env.js";
 import { parseRepoConfig, REPO_CONFIG_PATH, RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import { localRepoSummary } from "../context/local-summary.js";
@@ -138,7 +138,7 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
 
     const branch = `tollgate/${slug(path.basename(options.issue, path.extname(options.issue)))}`;
     const outcome: RunOutcome = await runPipeline({
-      env: { model, db, config, sandbox: detectSandbox(runLog), runId, signal: controller.signal, log: runLog },
+      env: { model, db, config, sandbox: detectSandbox(runLog, { allowUnsafe: env.allowUnsandboxed }), runId, signal: controller.signal, log: runLog },
       host: { source: { remoteUrl: repo, branch: baseBranch }, identity: TOLLGATE_IDENTITY, publish: async () => ({}) },
       phases,
       runsRoot: runsRoot(env.dataDir),

@@ -6,6 +6,7 @@ import { modelServices } from "../app/model.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
+import { detectSandbox } from "../sandbox/sandbox.js";
 import { CliError } from "./errors.js";
 import { onShutdown } from "./shutdown.js";
 
@@ -39,6 +40,7 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
       concurrency: env.workerConcurrency,
       dataDir: env.dataDir,
       soleProcess: env.database.kind === "pglite",
+      sandbox: detectSandbox(log, { allowUnsafe: env.allowUnsandboxed }),
     });
   } else {
     log.info("web only: jobs are left to `tollgate worker` processes");

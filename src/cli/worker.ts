@@ -4,6 +4,7 @@ import { modelServices } from "../app/model.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import type { AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
+import { detectSandbox } from "../sandbox/sandbox.js";
 import { CliError } from "./errors.js";
 import { onShutdown } from "./shutdown.js";
 
@@ -23,6 +24,7 @@ export async function worker(env: AppEnv, log: Logger): Promise<void> {
       concurrency: env.workerConcurrency,
       dataDir: env.dataDir,
       soleProcess: false,
+      sandbox: detectSandbox(log, { allowUnsafe: env.allowUnsandboxed }),
     });
   log.info({ concurrency: env.workerConcurrency }, "worker started");
 }

@@ -81,6 +81,10 @@ const schema = z.object({
   TOLLGATE_WORKER_CONCURRENCY: positiveInt("a positive whole number").default(2),
   TOLLGATE_DB_CONNECT_ATTEMPTS: positiveInt("a positive whole number").default(6),
   TOLLGATE_PRICES_FILE: optionalString,
+  TOLLGATE_UNSAFE_NO_SANDBOX: z
+    .enum(["", "0", "1", "false", "true"], { message: "must be 1 (run repository commands WITHOUT a sandbox, unsafe) or 0" })
+    .optional()
+    .transform((v) => v === "1" || v === "true"),
 });
 
 export interface GitHubAppCredentials {
@@ -110,6 +114,8 @@ export interface AppEnv {
   dbConnectAttempts: number;
   /** Prices that add to or override the built-in list (TOLLGATE_PRICES_FILE). */
   prices: ModelPrice[];
+  /** TOLLGATE_UNSAFE_NO_SANDBOX=1: without bubblewrap, run repository commands on the host anyway. */
+  allowUnsandboxed: boolean;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -150,6 +156,7 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
     workerConcurrency: e.TOLLGATE_WORKER_CONCURRENCY,
     dbConnectAttempts: e.TOLLGATE_DB_CONNECT_ATTEMPTS,
     prices: e.TOLLGATE_PRICES_FILE ? readPrices(path.resolve(cwd, e.TOLLGATE_PRICES_FILE)) : [],
+    allowUnsandboxed: e.TOLLGATE_UNSAFE_NO_SANDBOX,
   };
 }
 

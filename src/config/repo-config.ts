@@ -98,8 +98,8 @@ export const repoConfigSchema = z
         protected: z
           .array(z.string().min(1))
           .max(100)
-          .default([".github/workflows/**"])
-          .describe("Glob patterns the agents may not write."),
+          .default([])
+          .describe("Glob patterns no run may change, added to the built-in ones (.github/workflows/** and .git), which always hold."),
       })
       .prefault({})
       .describe("Path policy."),

@@ -8,15 +8,11 @@
  * terms count more), twice that when the term is in its path, and a large bonus when the task
  * names the file. Ties go to source files the parser knows, then to shallow paths.
  */
-import { execFile } from "node:child_process";
 import { readFile, stat } from "node:fs/promises";
-import path from "node:path";
-import { promisify } from "node:util";
+import { PathPolicy, PathRefused } from "../agents/tools/path-policy.js";
 import { approxTokens } from "../llm/tokens.js";
+import { hostGitOutput } from "../workspace/host-git.js";
 import { grammarFor, symbolsOf, type SourceSymbol } from "./symbols.js";
-
-const run = promisify(execFile);
-const GIT_ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8", GIT_CONFIG_NOSYSTEM: "1", HOME: "/nonexistent" };
 
 export const DEFAULT_MAP_TOKENS = 2_000;
 /** Files larger than this are listed, not parsed (generated or minified code). */
@@ -74,8 +70,7 @@ function mentionedPaths(task: string, files: Set<string>): string[] {
 
 async function git(dir: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run("git", args, { cwd: dir, env: GIT_ENV, maxBuffer: 256 * 1024 * 1024 });
-    return stdout;
+    return await hostGitOutput(dir, args, { timeoutMs: 60_000, maxBuffer: 256 * 1024 * 1024 });
   } catch (error) {
     const e = error as { code?: number; stderr?: string };
     if (e.code === 1 && !e.stderr) return ""; // git grep: no match
@@ -127,9 +122,16 @@ function renderFile(file: string, symbols: SourceSymbol[] | undefined): string {
   return [file, ...lines].join("\n");
 }
 
-async function symbolsFor(dir: string, file: string): Promise<SourceSymbol[] | undefined> {
+/** A file's symbols, read through the agents' path policy: a symlink that leads out is never read. */
+async function symbolsFor(policy: PathPolicy, file: string): Promise<SourceSymbol[] | undefined> {
   if (!grammarFor(file)) return undefined;
-  const full = path.join(dir, file);
+  let full: string;
+  try {
+    full = (await policy.resolve(file, "read")).abs;
+  } catch (error) {
+    if (error instanceof PathRefused) return undefined;
+    throw error;
+  }
   const info = await stat(full).catch(() => undefined);
   if (!info?.isFile() || info.size > MAX_PARSE_BYTES) return undefined;
   const source = await readFile(full, "utf8");
@@ -139,13 +141,14 @@ async function symbolsFor(dir: string, file: string): Promise<SourceSymbol[] | u
 export async function buildRepoMap(options: RepoMapOptions): Promise<RepoMap> {
   const budget = options.maxTokens ?? DEFAULT_MAP_TOKENS;
   const { ranked, total } = await rankFiles(options.dir, options.task, options.focus);
+  const policy = await PathPolicy.create(options.dir, []);
   const header = `Repository map: ${total.toLocaleString("en-US")} tracked files. The files most relevant to the task come first, each with its top-level symbols (line: first line of the definition).`;
   const blocks: string[] = [];
   const files: string[] = [];
   let used = approxTokens(header) + 30; // the closing line
   for (const file of ranked) {
     if (used >= budget) break;
-    let block = renderFile(file, await symbolsFor(options.dir, file));
+    let block = renderFile(file, await symbolsFor(policy, file));
     let cost = approxTokens(block) + 1;
     if (used + cost > budget) {
       // the symbols do not fit: the path alone may

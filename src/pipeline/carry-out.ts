@@ -11,7 +11,7 @@
  */
 import type { Logger } from "pino";
 import { AgentLimitReached } from "../agents/loop.js";
-import type { Sandbox } from "../agents/tools/command.js";
+import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
 import { RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import type { Octokit } from "../github/issues.js";
@@ -84,9 +84,11 @@ export async function carryOutRun(job: RunJob, deps: CarryOutDeps, log: Logger):
     }
   });
   let gateLine: string | undefined;
+  const disabled = commandsDisabled(deps.sandbox);
+  const warnings = disabled ? [`> [!WARNING]`, `> **${disabled}.** The agents cannot run commands and the checks will not run, so the pull request will be a draft.`, ""] : [];
   const sticky = async (title: string, footer: string[] = []) => {
     const [records, costs] = await Promise.all([phases.phases(), phaseCosts(deps.db, run.id)]);
-    await gh.upsertSticky(issue, renderProgress({ title, gate: gateLine, phases: records, costs, budgetMicros, footer }));
+    await gh.upsertSticky(issue, renderProgress({ title, gate: gateLine, phases: records, costs, budgetMicros, footer: [...warnings, ...footer] }));
   };
   const phases: PhaseRunner = new PhaseRunner(deps.db, run.id, runLog, { signal: controller.signal, onChange: () => sticky("working on it") });
   const gate = await phases.checkpoint<{ verdict: Verdict }>("gate", 0);

@@ -9,13 +9,15 @@ import type { VerifyOutput } from "../phases/verify/verify.js";
 export type Decision =
   | { kind: "pass" }
   | { kind: "again"; feedback: string; findings: string[] }
-  | { kind: "stop"; status: "max_iterations" | "no_progress" | "budget"; reason: string };
+  | { kind: "stop"; status: "max_iterations" | "no_progress" | "budget" | "unverified"; reason: string };
 
 const normalize = (text: string) => text.toLowerCase().replace(/\d+(\.\d+)?\s*(ms|s)\b/g, "").replace(/\s+/g, " ").trim().slice(0, 200);
 
 export function decideRound(input: { iteration: number; max: number; verify: VerifyOutput; review?: Review; previous?: Decision }): Decision {
   const { verify, review } = input;
   if (verify.passed && review?.verdict === "approve") return { kind: "pass" };
+  // another round cannot make checks run that this host cannot run
+  if (verify.notRun) return { kind: "stop", status: "unverified", reason: `the checks were not run: ${verify.notRun}.` };
 
   const feedback: string[] = [];
   const findings: string[] = [];

@@ -9,6 +9,7 @@
  * a row (no progress), or the budget. Review is skipped in a round whose checks failed: the next
  * round changes the code anyway, so that review would be paid for and thrown away.
  */
+import path from "node:path";
 import type { Logger } from "pino";
 import { BudgetExceededError } from "../llm/errors.js";
 import type { PhaseEnv } from "../phases/agent-env.js";
@@ -18,6 +19,7 @@ import type { Plan } from "../phases/plan/plan-schema.js";
 import { runReview, type Review } from "../phases/review/review.js";
 import { runVerify, type VerifyOutput } from "../phases/verify/verify.js";
 import { withRunFolder } from "../workspace/run-folders.js";
+import type { DroppedChange } from "../workspace/tree-guard.js";
 import { HumanCommitError, Workspace, type Identity, type TokenSource } from "../workspace/workspace.js";
 import { decideRound, type Decision } from "./loop-decision.js";
 import { RunCancelled, type PhaseRunner } from "./phase.js";
@@ -42,6 +44,8 @@ export interface Published {
   number?: number;
   /** The commit pushed (none when nothing changed). */
   commit?: string;
+  /** Changes that were not published, and why. */
+  dropped?: DroppedChange[];
 }
 
 export interface PublishState {
@@ -51,6 +55,8 @@ export interface PublishState {
   review?: Review;
   iterations: number;
   draftReason?: string;
+  /** Changes that were not published, and why (a symlink out, a protected path, …). */
+  dropped?: DroppedChange[];
 }
 
 export interface PipelineRun {
@@ -72,7 +78,7 @@ export interface PipelineRun {
 
 export type RunOutcome =
   /** A pull request was opened or updated (a draft unless the checks and the review passed). */
-  | { status: "passed" | "max_iterations" | "no_progress" | "budget"; published: Published; draft: boolean; reason?: string; state: PublishState }
+  | { status: "passed" | "max_iterations" | "no_progress" | "budget" | "unverified"; published: Published; draft: boolean; reason?: string; state: PublishState }
   /** Stopped before anything worth publishing. */
   | { status: "cancelled" | "budget" | "human_commits"; reason: string };
 
@@ -82,7 +88,7 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
   const { env, phases, host, issue } = run;
   const at = (iteration: number): PhaseEnv => ({ ...env, iteration, log: env.log.child({ iteration }) });
   return withRunFolder(run.runsRoot, env.runId, async (dir) => {
-    const ws = await Workspace.clone({ remoteUrl: host.source.remoteUrl, dir, branch: host.source.branch, identity: host.identity, token: host.source.token });
+    const ws = await Workspace.clone({ remoteUrl: host.source.remoteUrl, dir, branch: host.source.branch, identity: host.identity, token: host.source.token, protectedPaths: env.config.paths.protected });
     const state: Partial<PublishState> & { iterations: number } = { iterations: 0 };
     let base: string | undefined;
     try {
@@ -108,9 +114,13 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
         const executed = await phases.run("execute", iteration, () => runExecute(at(iteration), ws, base!, { issue: issue.text, plan, feedback }));
         if (executed.restored) await restoreTree(ws, base, executed.value.patch, env.log);
         state.execute = executed.value;
-        const verified = await phases.run("verify", iteration, () => runVerify(at(iteration), ws.dir));
+        const verified = await phases.run("verify", iteration, async () => {
+          const out = await runVerify(at(iteration), { dir: ws.dir, readOnly: ws.readOnlyPaths(), runDir: path.dirname(ws.dir) });
+          await ws.resetTree(); // what the checks wrote is never committed
+          return out;
+        });
         state.verify = verified.value;
-        state.review = verified.value.passed
+        state.review = verified.value.passed || verified.value.notRun
           ? (await phases.run("review", iteration, async () => runReview(at(iteration), { plan, diff: await ws.diff(base!), verify: verified.value }))).value
           : undefined;
         decision = decideRound({ iteration, max: env.config.loop.max_iterations, verify: verified.value, review: state.review, previous });
@@ -166,10 +176,13 @@ async function publish(run: PipelineRun, ws: Workspace, base: string, state: Pub
       : `${title}\n\nTollgate's change.`;
   const published = await run.phases.run("publish", 0, async () => {
     const commit = (await ws.squash(base, message)) ?? undefined;
+    // what a check refused, in execute (kept in its checkpoint) or just now, is said in the body
+    const dropped = [...(state.execute?.dropped ?? []), ...ws.dropped].filter((d, i, all) => all.findIndex((o) => o.path === d.path && o.why === d.why) === i);
     await ws.push(branch);
-    return { ...(await run.host.publish({ branch, title: run.issue.title, body: await run.report(final), draft: !passed })), commit };
+    return { ...(await run.host.publish({ branch, title: run.issue.title, body: await run.report({ ...final, dropped }), draft: !passed })), commit, dropped };
   });
+  const done: PublishState = { ...final, dropped: published.value.dropped };
   return passed
-    ? { status: "passed", published: published.value, draft: false, state: final }
-    : { status: (decision as { status: "max_iterations" | "no_progress" | "budget" }).status, published: published.value, draft: true, reason: final.draftReason, state: final };
+    ? { status: "passed", published: published.value, draft: false, state: done }
+    : { status: (decision as { status: "max_iterations" | "no_progress" | "budget" | "unverified" }).status, published: published.value, draft: true, reason: final.draftReason, state: done };
 }

@@ -2,11 +2,18 @@
  * A run's git workspace (simple-git): a partial clone at the default branch, a worktree per
  * agent, commits with the app's identity, and a push of `tollgate/issue-<n>` that never
  * overwrites a commit that is not the app's own.
+ *
+ * Sandboxed commands write these trees, so every git command here is hardened (host-git.ts:
+ * no hooks, fsmonitor, drivers or filters, no app secret in its environment), the sandbox sees
+ * `.git` read-only (`readOnlyPaths`), and every commit is checked file by file first
+ * (tree-guard.ts); what was dropped is kept in `dropped` for the pull request.
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { simpleGit, type SimpleGit } from "simple-git";
-import { authConfig, redactToken } from "./git-auth.js";
+import type { SimpleGit } from "simple-git";
+import { redactToken } from "./git-auth.js";
+import { hostGit, tokenEnv } from "./host-git.js";
+import { checkStaged, protectedMatcher, scrubTree, type DroppedChange } from "./tree-guard.js";
 
 export interface Identity {
   name: string;
@@ -31,25 +38,33 @@ export type TokenSource = () => Promise<string | undefined> | string | undefined
 export type MergeResult = { merged: true; sha: string } | { merged: false; conflicts: string[] };
 
 export class Workspace {
+  /** Changes refused at a commit (a symlink out, a protected path, …), for the pull request. */
+  readonly dropped: DroppedChange[] = [];
+  readonly #isProtected: (p: string) => boolean;
+
   private constructor(
     readonly dir: string,
     private readonly remoteUrl: string,
     private readonly identity: Identity,
     private readonly token: TokenSource,
-  ) {}
+    protectedPaths: string[],
+  ) {
+    this.#isProtected = protectedMatcher(protectedPaths);
+  }
 
   /**
    * Clones `remoteUrl` (the payload's `clone_url`; the token is never part of it) into `dir`,
    * with `--filter=blob:none` so history comes without old file contents.
    */
-  static async clone(options: { remoteUrl: string; dir: string; branch: string; identity: Identity; token?: TokenSource }): Promise<Workspace> {
+  static async clone(options: { remoteUrl: string; dir: string; branch: string; identity: Identity; token?: TokenSource; protectedPaths?: string[] }): Promise<Workspace> {
     const tokenSource = options.token ?? (() => undefined);
     await mkdir(path.dirname(options.dir), { recursive: true });
     const token = await tokenSource();
     await guard(token, () =>
-      simpleGit({ baseDir: path.dirname(options.dir), config: [] }).raw([
-        ...authConfig(token),
+      hostGit(path.dirname(options.dir), tokenEnv(options.remoteUrl, token)).raw([
         "clone",
+        "--no-local", // a local source's objects are copied, never hard-linked: a command cannot reach the user's repository
+        "--no-hardlinks",
         "--filter=blob:none",
         "--branch",
         options.branch,
@@ -58,11 +73,41 @@ export class Workspace {
         options.dir,
       ]),
     );
-    return new Workspace(options.dir, options.remoteUrl, options.identity, tokenSource);
+    return new Workspace(options.dir, options.remoteUrl, options.identity, tokenSource, options.protectedPaths ?? []);
   }
 
   git(dir = this.dir): SimpleGit {
-    return simpleGit({ baseDir: dir });
+    return hostGit(dir);
+  }
+
+  /** git with the installation token, for a command that talks to the remote. */
+  #remoteGit(token: string | undefined, dir = this.dir): SimpleGit {
+    return hostGit(dir, tokenEnv(this.remoteUrl, token));
+  }
+
+  /**
+   * What a command in `dir` may read but not write: the tree's `.git` (a folder, or a worktree's
+   * gitfile) and, for a worktree, the repository's git folder it points to.
+   */
+  readOnlyPaths(dir = this.dir): string[] {
+    const own = path.join(dir, ".git");
+    return dir === this.dir ? [own] : [own, path.join(this.dir, ".git")];
+  }
+
+  /** Is `p` (relative, with forward slashes) a path no run may change? */
+  isProtected(p: string): boolean {
+    return this.#isProtected(p);
+  }
+
+  /** Puts the main checkout back to HEAD after commands ran in it (verify): their leftovers are never committed. */
+  async resetTree(): Promise<void> {
+    this.#drop(await scrubTree(this.dir));
+    await guard(undefined, () => this.git().raw(["reset", "--hard", "-q", "HEAD"]));
+    await guard(undefined, () => this.git().raw(["clean", "-ffdq"]));
+  }
+
+  #drop(changes: DroppedChange[]): void {
+    for (const change of changes) if (!this.dropped.some((d) => d.path === change.path && d.why === change.why)) this.dropped.push(change);
   }
 
   /** A worktree for one agent, on a new branch from `from`. */
@@ -76,13 +121,23 @@ export class Workspace {
     await guard(undefined, () => this.git().raw(["worktree", "remove", "--force", dir]));
   }
 
-  /** Commits everything in `dir` as the app; returns the sha, or null when nothing changed. */
+  /**
+   * Commits everything in `dir` as the app, after checking it file by file (what may not be
+   * committed is reverted and kept in `dropped`); returns the sha, or null when nothing changed.
+   */
   async commitAll(message: string, dir = this.dir): Promise<string | null> {
     const git = this.git(dir);
-    await git.add(["-A"]);
-    if ((await git.status()).isClean()) return null;
+    this.#drop(await scrubTree(dir));
+    await guard(undefined, () => git.raw(["add", "-A"]));
+    this.#drop(await guard(undefined, () => checkStaged(git, dir, "HEAD", this.#isProtected)));
+    return this.#commitStaged(git, message, "HEAD");
+  }
+
+  async #commitStaged(git: SimpleGit, message: string, against: string): Promise<string | null> {
+    const staged = await guard(undefined, () => git.raw(["diff", "--cached", "--name-only", "-z", against]));
+    if (!staged) return null;
     const identity = ["-c", `user.name=${this.identity.name}`, "-c", `user.email=${this.identity.email}`];
-    await guard(undefined, () => git.raw([...identity, "commit", "--no-verify", "-m", message]));
+    await guard(undefined, () => git.raw([...identity, "commit", "--no-verify", "-q", "-m", message]));
     return (await git.revparse(["HEAD"])).trim();
   }
 
@@ -92,12 +147,12 @@ export class Workspace {
    * `HumanCommitError`. The push uses --force-with-lease on the sha just checked.
    */
   async push(branch: string): Promise<void> {
-    const git = this.git();
     const token = await this.token();
-    const remote = await guard(token, () => git.raw([...authConfig(token), "ls-remote", "origin", `refs/heads/${branch}`]));
+    const git = this.#remoteGit(token);
+    const remote = await guard(token, () => git.raw(["ls-remote", "origin", `refs/heads/${branch}`]));
     const remoteSha = remote.split(/\s/)[0] || "";
     if (remoteSha) {
-      await guard(token, () => git.raw([...authConfig(token), "fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
+      await guard(token, () => git.raw(["fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
       const authors = (await git.raw(["log", "--format=%ae", `HEAD..${remoteSha}`])).split("\n").filter(Boolean);
       const human = authors.filter((email) => email !== this.identity.email);
       if (human.length) {
@@ -105,7 +160,7 @@ export class Workspace {
       }
     }
     await guard(token, () =>
-      git.raw([...authConfig(token), "push", `--force-with-lease=refs/heads/${branch}:${remoteSha}`, "origin", `HEAD:refs/heads/${branch}`]),
+      git.raw(["push", "--no-verify", `--force-with-lease=refs/heads/${branch}:${remoteSha}`, "origin", `HEAD:refs/heads/${branch}`]),
     );
   }
 
@@ -140,9 +195,9 @@ export class Workspace {
   /** Fetches `branch` of the remote and returns its sha, or undefined when it does not exist. */
   async fetchBranch(branch: string): Promise<string | undefined> {
     const token = await this.token();
-    const remote = await guard(token, () => this.git().raw([...authConfig(token), "ls-remote", "origin", `refs/heads/${branch}`]));
+    const remote = await guard(token, () => this.#remoteGit(token).raw(["ls-remote", "origin", `refs/heads/${branch}`]));
     const sha = remote.split(/\s/)[0] || undefined;
-    if (sha) await guard(token, () => this.git().raw([...authConfig(token), "fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
+    if (sha) await guard(token, () => this.#remoteGit(token).raw(["fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
     return sha;
   }
 
@@ -153,7 +208,7 @@ export class Workspace {
 
   /** Everything HEAD changed since `base`, as a patch git can apply again (binary files included). */
   async diff(base: string, options: { stat?: boolean } = {}): Promise<string> {
-    return this.git().raw(["diff", "--binary", ...(options.stat ? ["--stat"] : []), base, "HEAD"]);
+    return this.git().raw(["diff", "--binary", "--no-ext-diff", "--no-textconv", ...(options.stat ? ["--stat"] : []), base, "HEAD"]);
   }
 
   /** The files HEAD changed since `base`. */
@@ -167,7 +222,7 @@ export class Workspace {
    */
   async checkout(sha: string): Promise<void> {
     const token = await this.token();
-    await guard(token, () => this.git().raw([...authConfig(token), "checkout", "--force", "--detach", sha]));
+    await guard(token, () => this.#remoteGit(token).raw(["checkout", "--force", "--detach", sha]));
   }
 
   /** Applies a patch made by `diff` and commits it as the app (a resumed run's work so far). */
@@ -188,8 +243,11 @@ export class Workspace {
    * the PR's one commit naming the issue). Returns the new sha, or null when nothing changed.
    */
   async squash(base: string, message: string): Promise<string | null> {
-    await guard(undefined, () => this.git().raw(["reset", "--soft", base]));
-    return this.commitAll(message);
+    const git = this.git();
+    await guard(undefined, () => git.raw(["reset", "--soft", base]));
+    // the whole change against the base, checked again file by file before it is published
+    this.#drop(await guard(undefined, () => checkStaged(git, this.dir, base, this.#isProtected)));
+    return this.#commitStaged(git, message, base);
   }
 
   async remove(): Promise<void> {

@@ -1,11 +1,13 @@
 /**
- * Where an agent may read and write, enforced in code whatever the model asks: inside the
- * workspace only (resolved with realpath, so a symlink cannot lead out), never in `.git/`,
- * and never writing a protected path (`paths.protected`, by default `.github/workflows/**`).
+ * Where an agent (and the repo map) may read and write, enforced in code whatever the model
+ * asks: inside the workspace only (resolved with realpath, so a symlink cannot lead out), never
+ * in `.git` (in any case), no names with control characters, never writing through a hard link
+ * (its other name may be anywhere), and never writing a protected path: the built-in ones
+ * (`.github/workflows/**`) and the repository's `paths.protected`, which add to them.
  */
 import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
-import picomatch from "picomatch";
+import { CONTROL, protectedMatcher } from "../../workspace/tree-guard.js";
 
 export class PathRefused extends Error {
   override name = "PathRefused";
@@ -25,7 +27,7 @@ export class PathPolicy {
     readonly root: string,
     protectedGlobs: string[],
   ) {
-    this.#isProtected = picomatch(protectedGlobs, { dot: true });
+    this.#isProtected = protectedMatcher(protectedGlobs);
   }
 
   /** `root` is resolved to its real path once. */
@@ -35,7 +37,7 @@ export class PathPolicy {
 
   async resolve(requested: string, mode: "read" | "write"): Promise<ResolvedPath> {
     if (typeof requested !== "string" || requested.trim() === "") throw new PathRefused("a path is required");
-    if (requested.includes("\0")) throw new PathRefused("the path contains a NUL character");
+    if (CONTROL.test(requested)) throw new PathRefused("the path contains a control character (a newline, a tab, NUL, …)");
     if (path.isAbsolute(requested)) {
       throw new PathRefused(`absolute paths are not allowed (${requested}): use a path relative to the repository root`);
     }
@@ -47,11 +49,15 @@ export class PathPolicy {
     const rel = path.relative(this.root, real);
     if (rel.startsWith("..") || path.isAbsolute(rel)) throw new PathRefused(`${requested} leads outside the repository (through a symlink)`);
     const posix = rel.split(path.sep).join("/");
-    if (posix === ".git" || posix.startsWith(".git/") || posix.split("/").includes(".git")) {
+    if ([...lexicalRel.split(path.sep), ...posix.split("/")].some((part) => part.toLowerCase() === ".git")) {
       throw new PathRefused(`${requested} is inside .git, which agents may not touch`);
     }
     if (mode === "write" && this.#isProtected(posix)) {
-      throw new PathRefused(`${posix} is a protected path (paths.protected in .github/tollgate.yml)`);
+      throw new PathRefused(`${posix} is a protected path (built in, or paths.protected in .github/tollgate.yml)`);
+    }
+    if (mode === "write") {
+      const info = await lstat(real).catch(() => undefined);
+      if (info?.isFile() && info.nlink > 1) throw new PathRefused(`${posix} is a hard link to another file (which may be outside the repository): it cannot be edited`);
     }
     return { abs: real, rel: posix };
   }

@@ -2,14 +2,13 @@
  * Read-only listing and search of the workspace through git (`git ls-files`, `git grep`), with
  * caps on what comes back: the cheap way for an agent to find its way without reading trees.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { z } from "zod";
 import type { ToolDefinition } from "../../llm/model.js";
+import { hostGitOutput } from "../../workspace/host-git.js";
 import type { AgentTool } from "../loop.js";
 
-const run = promisify(execFile);
-const GIT_ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8", GIT_CONFIG_NOSYSTEM: "1", HOME: "/nonexistent" };
+/** A search that takes longer than this (a pathological pattern) is stopped. */
+const SEARCH_TIMEOUT_MS = 20_000;
 
 const listInput = z.strictObject({ path: z.string().default("."), pattern: z.string().optional() });
 const searchInput = z.strictObject({ query: z.string().min(1).max(500), path: z.string().default("."), regex: z.boolean().default(false) });
@@ -32,17 +31,18 @@ function invalid(tool: string, error: z.ZodError) {
 
 /** Paths must stay relative and inside: git itself refuses `..` outside the repository. */
 function badPath(p: string): boolean {
-  return p.startsWith("/") || p.split("/").includes("..") || p.split("/").includes(".git");
+  const parts = p.split("/");
+  return p.startsWith("/") || parts.includes("..") || parts.some((s) => s.toLowerCase() === ".git");
 }
 
 export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, lineChars: 300 }): AgentTool[] {
   const git = async (args: string[]) => {
     try {
-      const { stdout } = await run("git", args, { cwd, env: GIT_ENV, maxBuffer: 32 * 1024 * 1024 });
-      return stdout;
+      return await hostGitOutput(cwd, args, { timeoutMs: SEARCH_TIMEOUT_MS, maxBuffer: 32 * 1024 * 1024 });
     } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
+      const e = error as { code?: number; stdout?: string; stderr?: string; killed?: boolean };
       if (e.code === 1 && !e.stderr) return ""; // git grep: no match
+      if (e.killed) throw new Error(`stopped after ${SEARCH_TIMEOUT_MS / 1000} s: use a simpler pattern or a narrower path`);
       throw new Error(String(e.stderr ?? error).split("\n")[0]);
     }
   };

@@ -4,7 +4,9 @@
  * is redone on the merged tree. Later rounds: one agent on the merged tree with the feedback of
  * the failed checks and the review (the units' split no longer holds once their work is merged).
  */
+import path from "node:path";
 import pMap from "p-map";
+import type { DroppedChange } from "../../workspace/tree-guard.js";
 import type { Workspace } from "../../workspace/workspace.js";
 import type { PhaseEnv } from "../agent-env.js";
 import type { Plan, WorkUnit } from "../plan/plan-schema.js";
@@ -25,6 +27,8 @@ export interface ExecuteOutput {
   /** Every change since the run's base, as a patch: the checkpoint a resumed run restores. */
   patch: string;
   changedFiles: string[];
+  /** Changes refused at a commit (a symlink out, a protected path, …), with why. */
+  dropped?: DroppedChange[];
 }
 
 export class ExecuteError extends Error {
@@ -49,7 +53,8 @@ export async function runExecute(env: PhaseEnv, ws: Workspace, base: string, inp
   const attempt = async (unit: WorkUnit, n: number, redo?: string) => {
     const dir = await ws.addWorktree(`${round}-${unit.id}-${n}`, branchOf(unit, n));
     try {
-      const out = await runUnit(env, dir, { issue: input.issue, plan: input.plan, unit, feedback: input.feedback, redo });
+      const tree = { dir, readOnly: ws.readOnlyPaths(dir), runDir: path.dirname(ws.dir) };
+      const out = await runUnit(env, tree, { issue: input.issue, plan: input.plan, unit, feedback: input.feedback, redo });
       const sha = await ws.commitAll(`${unit.title} (${unit.id})`, dir);
       return { summary: out.summary, changed: sha !== null };
     } finally {
@@ -80,5 +85,5 @@ export async function runExecute(env: PhaseEnv, ws: Workspace, base: string, inp
     if (!report.changed) env.log.info({ unit: unit.id, why: report.summary }, "work unit changed nothing");
     reports.push(report);
   }
-  return { units: reports, patch: await ws.diff(base), changedFiles: await ws.changedFiles(base) };
+  return { units: reports, patch: await ws.diff(base), changedFiles: await ws.changedFiles(base), ...(ws.dropped.length ? { dropped: [...ws.dropped] } : {}) };
 }

@@ -8,7 +8,7 @@ import { toolbox } from "../../agents/toolbox.js";
 import { buildRepoMap } from "../../context/repo-map.js";
 import { cachedPrefix } from "../../llm/prompt-cache.js";
 import { loadPrompt } from "../../prompts/prompt.js";
-import type { PhaseEnv } from "../agent-env.js";
+import type { PhaseEnv, WorkTree } from "../agent-env.js";
 import type { Plan, WorkUnit } from "../plan/plan-schema.js";
 
 export interface UnitInput {
@@ -59,10 +59,11 @@ export function unitTask(input: UnitInput): string {
   ].join("\n");
 }
 
-export async function runUnit(env: PhaseEnv, dir: string, input: UnitInput, limits?: Partial<AgentLimits>): Promise<UnitOutput> {
+export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, limits?: Partial<AgentLimits>): Promise<UnitOutput> {
+  const { dir } = tree;
   const agent = `execute/${input.unit.id}`;
   const prompt = (await loadPrompt("execute/system")).render({});
-  const tools = await toolbox({ dir, config: env.config, role: "writer", sandbox: env.sandbox, db: env.db, where: { runId: env.runId, phase: "execute", agent } });
+  const tools = await toolbox({ dir, config: env.config, role: "writer", sandbox: env.sandbox, readOnly: tree.readOnly, runDir: tree.runDir, db: env.db, where: { runId: env.runId, phase: "execute", agent } });
   const map = await buildRepoMap({ dir, task: `${input.unit.title}\n${input.unit.instructions}\n${input.issue}`, focus: input.unit.files });
   const prefix = cachedPrefix({ system: prompt.text, context: map.text });
   const result = await runAgent({

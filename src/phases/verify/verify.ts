@@ -8,7 +8,8 @@ import { commandRecorder } from "../../agents/commands-log.js";
 import { CommandRefused, CommandRunner } from "../../agents/tools/command.js";
 import type { ToolDefinition } from "../../llm/model.js";
 import { loadPrompt } from "../../prompts/prompt.js";
-import type { PhaseEnv } from "../agent-env.js";
+import { commandsDisabled } from "../../sandbox/sandbox.js";
+import type { PhaseEnv, WorkTree } from "../agent-env.js";
 import { answerTool, structuredCall } from "../structured.js";
 import { failingParts } from "./failing-parts.js";
 
@@ -42,12 +43,20 @@ export interface VerifyOutput {
   passed: boolean;
   checks: CheckResult[];
   triage?: Triage;
+  /** Why the checks were not run (no sandbox: commands are disabled). */
+  notRun?: string;
 }
 
-export async function runVerify(env: PhaseEnv, dir: string): Promise<VerifyOutput> {
+export async function runVerify(env: PhaseEnv, tree: WorkTree): Promise<VerifyOutput> {
+  const { dir } = tree;
   const { commands, timeout_seconds } = env.config.verify;
+  const disabled = commandsDisabled(env.sandbox);
+  if (disabled && commands.length) {
+    env.log.warn({ reason: disabled }, "verify did not run");
+    return { passed: false, checks: [], notRun: disabled };
+  }
   // verify commands come from the repo's own config: each is its own allow-list entry
-  const runner = new CommandRunner({ cwd: dir, allow: commands, sandbox: env.sandbox, timeoutMs: timeout_seconds * 1000, maxOutputChars: 60_000 });
+  const runner = new CommandRunner({ cwd: dir, allow: commands, sandbox: env.sandbox, readOnly: tree.readOnly, runDir: tree.runDir, timeoutMs: timeout_seconds * 1000, maxOutputChars: 60_000 });
   const record = commandRecorder(env.db, { runId: env.runId, phase: "verify", agent: "verify", cwd: dir });
   const checks: CheckResult[] = [];
   for (const argv of commands) {

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CommandRefused, CommandRunner, detectSandbox, type Sandbox } from "../../../src/agents/tools/command.js";
+import { CommandRefused, CommandRunner, type Sandbox } from "../../../src/agents/tools/command.js";
+import { detectSandbox, sandboxFor } from "../../../src/sandbox/sandbox.js";
 import { captureLog } from "../../helpers/log.js";
 
 const sandbox: Sandbox = detectSandbox(captureLog().log);
@@ -11,7 +12,7 @@ const runner = (allow: string[][], options: { timeoutMs?: number; maxOutputChars
 
 describe("command tool", () => {
   it("is sandboxed here: bubblewrap is installed by .ci/run", () => {
-    expect(sandbox).toBe("bwrap");
+    expect(sandbox.mode).toBe("bwrap");
   });
 
   it("refuses a command off the allow-list, saying what is allowed", async () => {
@@ -32,8 +33,8 @@ describe("command tool", () => {
     process.env.DATABASE_URL = "postgres://app:secretpw@db/app";
     process.env.GITHUB_TOKEN = "ghs_should_not_leak";
     try {
-      for (const mode of ["bwrap", "none"] as const) {
-        const { output } = await runner([["env"]], { sandbox: mode }).run(["env"]);
+      for (const mode of ["bwrap", "unsafe"] as const) {
+        const { output } = await runner([["env"]], { sandbox: sandboxFor(mode) }).run(["env"]);
         expect(output).toContain("PATH=");
         expect(output).not.toMatch(/ANTHROPIC|DATABASE_URL|GITHUB_TOKEN|should-not-leak|secretpw/);
       }
@@ -64,7 +65,7 @@ describe("command tool", () => {
   it("inside bubblewrap: no network, nothing writable but the worktree, no files of the app's", async () => {
     const secretDir = mkdtempSync(path.join(tmpdir(), "tollgate-app-data-"));
     writeFileSync(path.join(secretDir, "app.pem"), "PRIVATE");
-    const r = new CommandRunner({ cwd: worktree(), allow: [["node"], ["cat"], ["touch"]], sandbox: "bwrap" });
+    const r = new CommandRunner({ cwd: worktree(), allow: [["node"], ["cat"], ["touch"]], sandbox: sandboxFor("bwrap") });
     const net = await r.run(["node", "-e", "require('net').connect(5432,'127.0.0.1').on('error',e=>{console.log(e.code);process.exit(3)}).on('connect',()=>process.exit(0))"]);
     expect(net.exitCode).toBe(3);
     expect(net.output).toMatch(/ECONNREFUSED|ENETUNREACH|EACCES/);

@@ -27,7 +27,7 @@ describe("repo config", () => {
       revise: { quiet_seconds: 60 },
       verify: { commands: [], timeout_seconds: 600 },
       commands: { allow: [] },
-      paths: { protected: [".github/workflows/**"] },
+      paths: { protected: [] }, // added to the built-in .github/workflows/** and .git, never replacing them
     });
     expect(parseRepoConfig({})).toEqual(config);
   });
