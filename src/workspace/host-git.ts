@@ -26,7 +26,7 @@ export const HARDENING: string[] = [
   "core.attributesFile=/dev/null",
   "core.excludesFile=/dev/null",
   "credential.helper=",
-  "diff.external=",
+  "diff.external=/bin/false", // a diff that forgets --no-ext-diff fails loudly instead of running a planted one
   "sequence.editor=/bin/false",
   "gpg.program=/bin/false",
   "commit.gpgSign=false",
@@ -94,6 +94,36 @@ export function hostGit(dir: string, extraEnv: Record<string, string> = {}): Sim
       allowUnsafeConfigEnvCount: true,
     },
   }).env({ ...GIT_ENV, ...extraEnv });
+}
+
+/**
+ * Settings a repository's own `.git/config` may never hold: each names a program, a file to
+ * include, or a way around the settings above. Tollgate's clones never write them; finding one
+ * means something wrote the config, and no git command runs on that repository again.
+ */
+const UNSAFE_KEY =
+  /^(?:core\.(?:fsmonitor|hookspath|sshcommand|gitproxy|askpass|editor|pager|attributesfile|worktree)|include\.|includeif\.|filter\.|diff\.external|diff\..+\.(?:command|textconv)|merge\..+\.driver|credential\.|alias\.|url\..+\.(?:insteadof|pushinsteadof)|protocol\.|uploadpack\.|remote\..+\.(?:uploadpack|receivepack|vcs)|gpg\.|sequence\.editor|extensions\.worktreeconfig|http\..*(?:extraheader|proxy|sslkey|cookiefile)|lfs\.)/i;
+
+/** The keys of a git config file that name programs or includes (empty when it is safe). */
+export function unsafeConfigKeys(text: string): string[] {
+  const found: string[] = [];
+  let section = "";
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    const header = /^\[\s*([^\s\]"]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]/.exec(line);
+    if (header) {
+      section = header[2] !== undefined ? `${header[1]!.toLowerCase()}.${header[2]}` : header[1]!.toLowerCase();
+      const rest = line.slice(header[0].length).trim();
+      if (!rest || rest.startsWith("#") || rest.startsWith(";")) continue;
+      const key = `${section}.${rest.split(/[\s=]/)[0]!.toLowerCase()}`;
+      if (UNSAFE_KEY.test(key)) found.push(key);
+      continue;
+    }
+    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+    const key = `${section}.${line.split(/[\s=]/)[0]!.toLowerCase()}`;
+    if (UNSAFE_KEY.test(key) || UNSAFE_KEY.test(`${section}.`)) found.push(key);
+  }
+  return found;
 }
 
 const run = promisify(execFile);

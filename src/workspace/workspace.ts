@@ -8,11 +8,12 @@
  * `.git` read-only (`readOnlyPaths`), and every commit is checked file by file first
  * (tree-guard.ts); what was dropped is kept in `dropped` for the pull request.
  */
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { SimpleGit } from "simple-git";
 import { redactToken } from "./git-auth.js";
-import { hostGit, tokenEnv } from "./host-git.js";
+import { hostGit, tokenEnv, unsafeConfigKeys } from "./host-git.js";
 import { checkStaged, protectedMatcher, scrubTree, type DroppedChange } from "./tree-guard.js";
 
 export interface Identity {
@@ -73,16 +74,31 @@ export class Workspace {
         options.dir,
       ]),
     );
+    // attributes in $GIT_DIR/info outrank the tree's .gitattributes: no filter, diff or merge
+    // driver a tree names is ever used (the sandbox sees this folder read-only)
+    await mkdir(path.join(options.dir, ".git", "info"), { recursive: true });
+    await writeFile(path.join(options.dir, ".git", "info", "attributes"), "* !filter !diff !merge\n");
     return new Workspace(options.dir, options.remoteUrl, options.identity, tokenSource, options.protectedPaths ?? []);
   }
 
   git(dir = this.dir): SimpleGit {
+    this.#checkConfig();
     return hostGit(dir);
   }
 
   /** git with the installation token, for a command that talks to the remote. */
   #remoteGit(token: string | undefined, dir = this.dir): SimpleGit {
+    this.#checkConfig();
     return hostGit(dir, tokenEnv(this.remoteUrl, token));
+  }
+
+  /**
+   * The repository's config holds nothing that names a program (the command line switches all
+   * of those off anyway); finding one means something wrote `.git/config`, and git stops here.
+   */
+  #checkConfig(): void {
+    const unsafe = unsafeConfigKeys(readFileSync(path.join(this.dir, ".git", "config"), "utf8"));
+    if (unsafe.length) throw new GitError(`the workspace's .git/config was changed from outside Tollgate (${unsafe.join(", ")}): no git command runs on it`);
   }
 
   /**
