@@ -15,8 +15,19 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:20-bookworm-slim
-# git for the agents' workspaces; bubblewrap sandboxes their commands (without user namespaces in
-# the container, Tollgate says so in its log and runs commands unsandboxed).
+# git for the agents' workspaces; bubblewrap is the sandbox for the repositories' commands (their
+# tests and builds, what the agents run). Tollgate fails closed: when bubblewrap cannot create its
+# namespaces here, the start-up log says why ("sandbox: commands are disabled: ...") and no
+# repository command runs at all: the agents get no command tool and verify does not run.
+# Docker's defaults stop bubblewrap, so run this image with (compose.yaml sets them all):
+#   --security-opt seccomp=deploy/seccomp-bwrap.json  Docker's default profile + user namespaces,
+#                                                     mount, umount2, pivot_root
+#   --security-opt systempaths=unconfined             no masked /proc, so bwrap may mount its own
+#   --security-opt apparmor=tollgate-bwrap            AppArmor hosts (Ubuntu, Debian): docker-default
+#                                                     + mount, loaded on the host beforehand
+#   --cap-drop ALL --security-opt no-new-privileges   nothing more is needed
+# Never --privileged or --cap-add SYS_ADMIN. How to make the profiles and check the mode in force:
+# docs/container.md.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git bubblewrap ca-certificates \
  && rm -rf /var/lib/apt/lists/*

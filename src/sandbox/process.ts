@@ -102,6 +102,8 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
     "--proc", "/proc",
     "--dev", "/dev",
     "--unshare-all",
+    "--unshare-user", // a user namespace of its own, in which
+    "--disable-userns", // no further namespace can be made (less kernel to attack)
     "--die-with-parent",
     "--new-session",
     "--clearenv",

@@ -25,14 +25,14 @@ export interface Sandbox {
 
 /** The probe: a sandbox as the commands get it, running `true`. */
 function probeBwrap(binary: string): string | undefined {
-  const probe = spawnSync(binary, ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-all", "--die-with-parent", "true"], {
+  const probe = spawnSync(binary, ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "true"], {
     encoding: "utf8",
     timeout: 10_000,
   });
   if (probe.error) return (probe.error as NodeJS.ErrnoException).code === "ENOENT" ? "bubblewrap is not installed (apt-get install bubblewrap)" : `bubblewrap could not start: ${probe.error.message}`;
   if (probe.status === 0) return undefined;
   const why = probe.stderr.trim().split("\n").pop() || `exit code ${probe.status}`;
-  return `bubblewrap cannot create namespaces here (${why}); see docs/container.md`;
+  return `bubblewrap cannot set up its sandbox here (${why}); see docs/container.md`;
 }
 
 /**

@@ -140,6 +140,11 @@ describe("limits inside the sandbox", () => {
     expect(listed.length).toBeLessThan(30);
     expect((await run(["node", "-e", "console.log(require('os').userInfo().username)"])).exitCode).toBe(0);
   });
+
+  it("cannot make namespaces of its own (no nested user namespace to attack the kernel through)", async () => {
+    const result = await runSandboxed({ argv: ["unshare", "-U", "true"], cwd: folder(), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 });
+    expect(result.exitCode).not.toBe(0);
+  });
 });
 
 describe(".git inside the sandbox", () => {
