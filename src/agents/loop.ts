@@ -3,12 +3,13 @@
  * through the metered client's budgets) are checked before every model call and end the loop
  * with a typed exit. A model mistake (an unknown tool, input that fits no schema, a tool call
  * cut off by max_tokens) becomes an error tool_result and the loop goes on, a bounded number of
- * times. Every tool call and its result is stored with the run.
+ * times. Every tool call and its result is stored with the run, secrets masked.
  */
 import type { Database } from "../db/database.js";
 import type { ContentBlock, Message, TextBlock, ToolDefinition, ToolUseBlock } from "../llm/model.js";
 import type { CallContext, MeteredModel, MeteredResponse } from "../llm/metered-model.js";
 import { withMovingBreakpoint } from "../llm/prompt-cache.js";
+import { maskSecrets, maskSecretsIn } from "../safety/text.js";
 
 export interface AgentTool {
   definition: ToolDefinition;
@@ -144,6 +145,6 @@ async function record(spec: AgentSpec, turn: number, call: ToolUseBlock, outcome
   await spec.db.query(
     `INSERT INTO agent_events (run_id, phase, agent, turn, tool_use_id, tool, input, output, is_error, duration_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [spec.context.runId ?? null, spec.context.phase, spec.context.agent, turn, call.id, call.name, JSON.stringify(call.input ?? null), outcome.content, outcome.isError, Math.round(ms)],
+    [spec.context.runId ?? null, spec.context.phase, spec.context.agent, turn, call.id, call.name, JSON.stringify(maskSecretsIn(call.input ?? null)), maskSecrets(outcome.content), outcome.isError, Math.round(ms)],
   );
 }

@@ -2,8 +2,12 @@
  * The one sanitizer for untrusted text (issue and comment bodies, titles, repo files) before it
  * reaches a prompt or is quoted back: what a human reader of the rendered issue cannot see is
  * removed, because that is where injected instructions hide, and anything shaped like a secret
- * is masked. Markdown stays markdown: this is not an HTML renderer.
+ * is masked (with src/safety/text.ts's rules, which also cover what Tollgate posts and stores).
+ * Markdown stays markdown: this is not an HTML renderer.
  */
+import { maskSecretsCounted } from "../safety/text.js";
+
+export { maskSecrets } from "../safety/text.js";
 
 /** Format characters (zero-width, bidi controls, tags, soft hyphen) render as nothing. */
 const INVISIBLE = /[\p{Cf}\u115F\u1160\u3164\uFFA0]/gu;
@@ -15,17 +19,6 @@ const HIDDEN_ELEMENT =
 const HIDDEN_ATTRIBUTE = /\s(?:alt|title|aria-[a-z-]+|data-[a-z-]+)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)/gi;
 const MARKDOWN_IMAGE_ALT = /!\[[^\]]*\]\(/g;
 const MARKDOWN_LINK_TITLE = /(\]\(\s*<?[^\s)>]+>?)\s+(?:"[^"]*"|'[^']*'|\([^)]*\))\s*\)/g;
-
-const SECRETS: Array<[RegExp, string]> = [
-  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, "[redacted private key]"],
-  [/\b(?:gh[opsur]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})\b/g, "[redacted GitHub token]"],
-  [/\bsk-ant-[A-Za-z0-9_-]{20,}/g, "[redacted Anthropic key]"],
-  [/\bsk-[A-Za-z0-9_-]{32,}/g, "[redacted API key]"],
-  [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, "[redacted AWS key]"],
-  [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, "[redacted Slack token]"],
-  [/\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g, "[redacted JWT]"],
-  [/\b(?:postgres(?:ql)?|mysql|mongodb(?:\+srv)?|redis|amqp):\/\/[^\s:@/]+:[^\s@/]+@/gi, "[redacted URL with password]@"],
-];
 
 export interface SanitizeResult {
   text: string;
@@ -50,15 +43,10 @@ export function sanitize(input: string): SanitizeResult {
   strip(HIDDEN_ATTRIBUTE, "", "hidden attribute(s)");
   strip(MARKDOWN_IMAGE_ALT, "![image](", "image alt text(s)");
   strip(MARKDOWN_LINK_TITLE, "$1)", "link title(s)");
-  for (const [pattern, mask] of SECRETS) strip(pattern, mask, `secret-shaped string(s) (${mask})`);
+  const masked = maskSecretsCounted(text);
+  text = masked.text;
+  for (const [mask, count] of masked.masks) removed.push(`${count} secret-shaped string(s) (${mask})`);
   return { text, removed };
-}
-
-/** Masks secret-shaped strings in text Tollgate is about to post (comments, PR bodies). */
-export function maskSecrets(text: string): string {
-  let out = text;
-  for (const [pattern, mask] of SECRETS) out = out.replace(pattern, mask);
-  return out;
 }
 
 /**

@@ -28,6 +28,7 @@ import { StructuredOutputError } from "../phases/structured.js";
 import type { ReviewThread, RunJob } from "../queue/jobs.js";
 import type { JobResult } from "../queue/worker.js";
 import { renderProgress } from "../report/progress.js";
+import { neutralizeMarkdown } from "../safety/text.js";
 import type { Identity } from "../workspace/workspace.js";
 import { GitError } from "../workspace/workspace.js";
 import { watchForCancel } from "./cancel-watch.js";
@@ -192,6 +193,7 @@ async function answerThreads(
     } else {
       text = `Not done: ${outcome.reason}`;
     }
+    text = neutralizeMarkdown(text); // the agent's words: no pings, no closing keywords, no images
     try {
       // a review's own text has no thread: its answer goes to the PR's conversation
       if (thread.commentId === undefined) await conversation(revise.pr, `@${thread.author}, on your review: ${text.trim()}`);
