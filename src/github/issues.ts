@@ -4,6 +4,7 @@
  * text posted is masked for secrets first.
  */
 import type { ProbotOctokit } from "probot";
+import { forGitHub } from "../safety/text.js";
 import { maskSecrets, sanitize, truncateToTokens } from "./sanitize.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -107,9 +108,13 @@ export class GitHubIssues {
     ].join("\n");
   }
 
-  /** Creates or edits Tollgate's one comment on the issue; a deleted one is created again. */
+  /**
+   * Creates or edits Tollgate's one comment on the issue; a deleted one is created again. It
+   * carries model-written text (the gate's questions, failure reasons), so it is neutralised
+   * (no mentions, no closing keywords, no images) as well as masked.
+   */
   async upsertSticky(number: number, body: string): Promise<number> {
-    const text = fit(`${STICKY_MARKER}\n${maskSecrets(body)}`);
+    const text = fit(`${STICKY_MARKER}\n${forGitHub(body, { allowIssue: number })}`);
     const existing = (await this.comments(number)).find((c) => c.authorIsBot && c.body.includes(STICKY_MARKER));
     if (existing) {
       await this.octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {

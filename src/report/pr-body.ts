@@ -2,12 +2,17 @@
  * The pull request's body: why it is a draft (when it is), the summary, the plan, the
  * verification results, the review verdict, the per-phase cost table with its savings lines and
  * pie chart, the cost of each round, and `Closes #n`. The `tollgate run` report is the same text.
+ * What a model wrote (plan, unit summaries, triage, review) is neutralised (no mentions, no
+ * closing keywords but for the issue's own, no images, no raw HTML: src/safety/text.ts), each line
+ * as it sits in the body, and the whole body once more, so that no field can undo another's.
  */
 import type { PhaseCost } from "../ledger/cost-rows.js";
 import type { ExecuteOutput } from "../phases/execute/execute.js";
 import type { Plan } from "../phases/plan/plan-schema.js";
 import type { Review } from "../phases/review/review.js";
 import type { VerifyOutput } from "../phases/verify/verify.js";
+import type { DroppedChange } from "../workspace/tree-guard.js";
+import { forGitHub, neutralizeMarkdown } from "../safety/text.js";
 import { formatDuration } from "./cost-table.js";
 import { formatSpend } from "./progress.js";
 
@@ -25,34 +30,43 @@ export interface PrBodyInput {
   costTable: string;
   costs: PhaseCost[];
   iterations: number;
+  /** Changes that were not published, and why (src/workspace/tree-guard.ts). */
+  dropped?: DroppedChange[];
 }
 
 export function renderPrBody(input: PrBodyInput): string {
   const { plan } = input;
+  const safe = (text: string) => neutralizeMarkdown(text, { allowIssue: input.issueNumber });
   const lines: string[] = [PR_MARKER];
   if (input.draftReason) lines.push(`> [!WARNING]`, `> **Draft: ${input.draftReason}** Review it as work in progress.`, "");
-  lines.push("## Summary", "", plan.summary, "");
+  lines.push("## Summary", "", safe(plan.summary), "");
   if (input.execute) {
     for (const unit of input.execute.units) {
-      lines.push(`- **${unit.title}**${unit.changed ? "" : " (no change)"}: ${oneParagraph(unit.summary)}${unit.conflicts?.length ? ` _(redone after a conflict in ${unit.conflicts.join(", ")})_` : ""}`);
+      lines.push(safe(`- **${unit.title}**${unit.changed ? "" : " (no change)"}: ${oneParagraph(unit.summary)}${unit.conflicts?.length ? ` _(redone after a conflict in ${unit.conflicts.join(", ")})_` : ""}`));
     }
     lines.push("", `Files changed: ${input.execute.changedFiles.map((f) => `\`${f}\``).join(", ") || "none"}.`, "");
   }
   lines.push(
     "<details><summary>Plan</summary>",
     "",
-    ...plan.steps.map((s, i) => `${i + 1}. ${s}`),
+    ...plan.steps.map((s, i) => safe(`${i + 1}. ${s}`)),
     "",
-    `**Test strategy:** ${plan.test_strategy}`,
+    safe(`**Test strategy:** ${plan.test_strategy}`),
     "",
     "**Acceptance checks:**",
-    ...plan.acceptance_checks.map((c) => `- ${c}`),
+    ...plan.acceptance_checks.map((c) => safe(`- ${c}`)),
     "",
     "</details>",
     "",
   );
+  if (input.dropped?.length) {
+    lines.push("## Not published", "", "These changes were made during the run but are not in this pull request:", "");
+    for (const d of input.dropped) lines.push(`- \`${d.path.replace(/`/g, "'")}\`: ${d.why}`);
+    lines.push("");
+  }
   lines.push("## Verification", "");
   if (!input.verify) lines.push("Not run.");
+  else if (input.verify.notRun) lines.push(`Not run: ${input.verify.notRun}.`);
   else if (!input.verify.checks.length) lines.push("No verify commands are configured (`verify.commands` in `.github/tollgate.yml`).");
   else {
     lines.push("| Check | Result | Time |", "|---|---|---:|");
@@ -60,19 +74,19 @@ export function renderPrBody(input: PrBodyInput): string {
       const ok = c.exitCode === 0 && !c.timedOut;
       lines.push(`| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`} | ${formatDuration(c.durationMs)} |`);
     }
-    if (input.verify.triage) lines.push("", `**Triage:** ${oneParagraph(input.verify.triage.summary)}`);
+    if (input.verify.triage) lines.push("", safe(`**Triage:** ${oneParagraph(input.verify.triage.summary)}`));
   }
   lines.push("", "## Review", "");
   if (!input.review) lines.push("Not reviewed: the checks did not pass, so no review was paid for.");
   else {
-    lines.push(`**${input.review.verdict === "approve" ? "Approved ✅" : "Changes requested ❌"}**: ${oneParagraph(input.review.summary)}`);
-    for (const f of input.review.findings) lines.push(`- \`${f.file}${f.line ? `:${f.line}` : ""}\` (${f.severity}): ${oneParagraph(f.body)}`);
+    lines.push(safe(`**${input.review.verdict === "approve" ? "Approved ✅" : "Changes requested ❌"}**: ${oneParagraph(input.review.summary)}`));
+    for (const f of input.review.findings) lines.push(safe(`- \`${f.file}${f.line ? `:${f.line}` : ""}\` (${f.severity}): ${oneParagraph(f.body)}`));
   }
   lines.push("", "## Cost", "", input.costTable, "");
   const rounds = perRound(input.costs, input.iterations);
   if (rounds) lines.push(rounds, "");
   if (input.issueNumber) lines.push(`Closes #${input.issueNumber}`);
-  return lines.join("\n");
+  return forGitHub(lines.join("\n"), { allowIssue: input.issueNumber });
 }
 
 function oneParagraph(text: string): string {

@@ -13,6 +13,7 @@ import { openServices, type Services } from "../../src/app/services.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import { ScriptedModel } from "../../src/llm/scripted-model.js";
 import { githubFactory, runJobDeps, startWorkers } from "../../src/app/workers.js";
+import type { Sandbox } from "../../src/sandbox/sandbox.js";
 import { carryOutRun } from "../../src/pipeline/carry-out.js";
 import type { JobResult } from "../../src/queue/worker.js";
 import { tollgateApp } from "../../src/index.js";
@@ -30,7 +31,7 @@ export interface TestApp {
   github: GitHubRequestValidator;
   services: Services;
   /** Starts this app's workers (polling every 0.5 s), on every queue unless `queues` says. */
-  startWorkers(concurrency?: number, options?: { queues?: QueueName[] }): Promise<void>;
+  startWorkers(concurrency?: number, options?: { queues?: QueueName[]; sandbox?: Sandbox }): Promise<void>;
   /** Where runs clone their repositories. */
   dataDir: string;
   /** Carries out a run job in this process, outside the queue (as a worker that took it would). */
