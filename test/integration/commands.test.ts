@@ -152,7 +152,7 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     await handled(await say("/cancel"));
     expect((await runs()).find((r) => r.id === id)?.status).toBe("cancelled");
     expect(gh.replies()).toEqual(["No run is active on this issue, so there is nothing to cancel."]);
-    expect(gh.sticky).toContain("The run was cancelled: @Codertocat commented `/cancel`. Nothing more will be spent (spent: $0.00).");
+    expect(gh.sticky).toContain("The run was cancelled: `@Codertocat` commented `/cancel`. Nothing more will be spent (spent: $0.00).");
   });
 
   it("/retry execute starts a new run with the last run's gate and plan, and queues it", async () => {
@@ -190,7 +190,7 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     const gateOut = (await app.services.db.query<{ output: { verdict: { ready: boolean }; approved_by: string } }>("SELECT output FROM phases WHERE run_id = $1 AND name = 'gate'", [approved!.id])).rows[0]!.output;
     expect(gateOut).toMatchObject({ verdict: { ready: true, score: 41 }, approved_by: "maint" });
     expect(gh.replies()[0]).toMatch(/^@Codertocat, only maintainers and admins/);
-    expect(gh.sticky).toContain("@maint approved this issue over the spec gate's verdict (score 41/100)");
+    expect(gh.sticky).toContain("`@maint` approved this issue over the spec gate's verdict (score 41/100)");
     expect((await recorded()).map((r) => [r.sender, r.outcome])).toEqual([
       ["Codertocat", "refused"],
       ["maint", "done"],

@@ -124,7 +124,7 @@ describe("issue updates", () => {
     expect(await delivery("c-1")).toMatchObject({ status: "done", detail: "cancelled during the gate" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
     expect(await runs()).toEqual(["cancelled"]);
-    expect(posted.at(-1)).toMatch(/^<!-- tollgate:sticky -->\n### Tollgate: cancelled\n\nThe run was cancelled: @Codertocat removed `ai-ready`\. Nothing more will be spent \(spent: \$0\.0\d+\)/);
+    expect(posted.at(-1)).toMatch(/^<!-- tollgate:sticky -->\n### Tollgate: cancelled\n\nThe run was cancelled: `@Codertocat` removed `ai-ready`\. Nothing more will be spent \(spent: \$0\.0\d+\)/);
     expect(posted.some((p) => p.includes("spec gate: ready"))).toBe(false);
   });
 
