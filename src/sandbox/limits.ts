@@ -10,7 +10,7 @@
  * Disk is watched by the runner (src/sandbox/process.ts): the bytes a command adds to its
  * writable tree, and the run's folder in all; /tmp is a tmpfs of a fixed size.
  */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 export interface SandboxLimits {
@@ -72,7 +72,8 @@ export interface CommandCgroup {
   procs: string[];
   /** "processes" or "memory" when the command ran into that limit. */
   hit(): string | undefined;
-  remove(): void;
+  /** Removes the cgroup once its last process is gone (retried briefly: the kernel lags). */
+  remove(): Promise<void>;
 }
 
 interface Controller {
@@ -106,7 +107,17 @@ export function detectCgroups(root = "/sys/fs/cgroup"): CgroupSupport | undefine
     const group = path.join(dir, TOLLGATE_GROUP);
     try {
       mkdirSync(group, { recursive: true });
-      return writable(group) ? group : undefined;
+      if (!writable(group)) return undefined;
+      // cgroups of commands an earlier process left behind: empty (rmdir refuses the rest) and
+      // older than a minute (a new one is empty for a moment before its command enters it)
+      for (const name of readdirSync(group).filter((n) => n.startsWith("cmd-"))) {
+        try {
+          if (Date.now() - statSync(path.join(group, name)).mtimeMs > 60_000) rmdirSync(path.join(group, name));
+        } catch {
+          // still in use
+        }
+      }
+      return group;
     } catch {
       return undefined;
     }
@@ -171,12 +182,15 @@ export function commandCgroup(support: CgroupSupport, name: string, limits: Sand
       if (counter(oom, "oom_kill") > 0) return "memory";
       return undefined;
     },
-    remove() {
+    async remove() {
       for (const dir of made) {
-        try {
-          rmdirSync(dir);
-        } catch {
-          // a process is still exiting; the start-up sweep removes it
+        for (let attempt = 0; attempt < 10; attempt++) {
+          try {
+            rmdirSync(dir);
+            break;
+          } catch {
+            await new Promise((r) => setTimeout(r, 20)); // a process is still exiting; the start-up sweep takes what is left
+          }
         }
       }
     },

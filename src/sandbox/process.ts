@@ -101,6 +101,8 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
     ...(command.readOnly ?? []).filter((p) => existsSync(p)).flatMap((p) => ["--ro-bind", p, p]),
     "--proc", "/proc",
     "--dev", "/dev",
+    "--size", String(sandbox.limits.tmpBytes), "--tmpfs", "/dev/shm", // bubblewrap's /dev is a tmpfs without a size:
+    "--remount-ro", "/dev", // only /dev/shm, sized, is writable (device nodes still work)
     "--unshare-all",
     "--unshare-user", // a user namespace of its own, in which
     "--disable-userns", // no further namespace can be made (less kernel to attack)
@@ -198,44 +200,57 @@ export async function runSandboxed(command: SandboxedCommand): Promise<CommandRe
     }
 
     let exited: { code: number | null; signal: string | null } | undefined;
-    const finish = (error?: Error) => {
+    const finish = async (error?: Error) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       clearTimeout(watch);
       signal?.removeEventListener("abort", onAbort);
       killAll(); // whatever the command left behind
+      if (cgroup) await killCgroup(cgroup);
       child.stdout!.destroy();
       child.stderr!.destroy();
       limit ??= cgroup?.hit() ?? rlimitHit(exited?.code ?? null, exited?.signal ?? null);
-      cgroup?.remove();
+      await cgroup?.remove();
+      // a command that wrote fast and ended between two looks is measured once more
+      if (!limit && startSize !== undefined && command.runDir) {
+        const size = await diskBytes(command.runDir);
+        if (size !== undefined && (size - startSize > sandbox.limits.commandDiskBytes || size > sandbox.limits.runDiskBytes)) limit = "disk";
+      }
       let output = head ? `${head}\n[… ${(chars - max).toLocaleString("en-US")} characters of output cut …]\n${tail}` : kept;
       if (error) output += `${output ? "\n" : ""}could not start ${argv[0]}: ${error.message}`;
       if (timedOut) output += `\n[killed after the ${Math.round(timeoutMs / 1000)} s timeout]`;
       if (limit) output += `\n[stopped: the command ran into the sandbox's ${describeLimit(limit, sandbox)}]`;
       resolve({ exitCode: exited?.code ?? null, signal: exited?.signal ?? null, timedOut, ...(limit ? { limit } : {}), durationMs: Date.now() - started, output, outputBytes: bytes });
     };
-    child.on("error", (error) => finish(error));
+    child.on("error", (error) => void finish(error));
     child.on("exit", (code, sig) => {
       exited = { code, signal: sig };
       // the output still in the pipes arrives before "close"; a background process holding
       // them open does not get to keep the command going
-      setTimeout(() => finish(), GRACE_MS).unref();
+      setTimeout(() => void finish(), GRACE_MS).unref();
     });
-    child.on("close", () => finish());
+    child.on("close", () => void finish());
   });
 }
 
+/** Kills every process in the command's cgroup, again until none is left (a fork races the first pass). */
 async function killCgroup(cgroup: CommandCgroup): Promise<void> {
-  for (const procs of cgroup.procs) {
-    const pids = (await readFile(procs, "utf8").catch(() => "")).split("\n").filter(Boolean);
-    for (const pid of pids) {
-      try {
-        process.kill(Number(pid), "SIGKILL");
-      } catch {
-        // gone
+  for (let pass = 0; pass < 20; pass++) {
+    let found = 0;
+    for (const procs of cgroup.procs) {
+      const pids = (await readFile(procs, "utf8").catch(() => "")).split("\n").filter(Boolean);
+      found += pids.length;
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // gone
+        }
       }
     }
+    if (!found) return;
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

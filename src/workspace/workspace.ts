@@ -42,6 +42,7 @@ export class Workspace {
   /** Changes refused at a commit (a symlink out, a protected path, …), for the pull request. */
   readonly dropped: DroppedChange[] = [];
   readonly #isProtected: (p: string) => boolean;
+  readonly #protectedGlobs: string[];
 
   private constructor(
     readonly dir: string,
@@ -51,6 +52,7 @@ export class Workspace {
     protectedPaths: string[],
   ) {
     this.#isProtected = protectedMatcher(protectedPaths);
+    this.#protectedGlobs = protectedPaths;
   }
 
   /**
@@ -119,7 +121,7 @@ export class Workspace {
   async resetTree(): Promise<void> {
     this.#drop(await scrubTree(this.dir));
     await guard(undefined, () => this.git().raw(["reset", "--hard", "-q", "HEAD"]));
-    await guard(undefined, () => this.git().raw(["clean", "-ffdq"]));
+    await guard(undefined, () => this.git().raw(["clean", "-ffdqx"])); // ignored files too: nothing of the checks' is kept
   }
 
   #drop(changes: DroppedChange[]): void {
@@ -145,7 +147,7 @@ export class Workspace {
     const git = this.git(dir);
     this.#drop(await scrubTree(dir));
     await guard(undefined, () => git.raw(["add", "-A"]));
-    this.#drop(await guard(undefined, () => checkStaged(git, dir, "HEAD", this.#isProtected)));
+    this.#drop(await guard(undefined, () => checkStaged(git, dir, "HEAD", this.#protectedGlobs)));
     return this.#commitStaged(git, message, "HEAD");
   }
 
@@ -262,7 +264,7 @@ export class Workspace {
     const git = this.git();
     await guard(undefined, () => git.raw(["reset", "--soft", base]));
     // the whole change against the base, checked again file by file before it is published
-    this.#drop(await guard(undefined, () => checkStaged(git, this.dir, base, this.#isProtected)));
+    this.#drop(await guard(undefined, () => checkStaged(git, this.dir, base, this.#protectedGlobs)));
     return this.#commitStaged(git, message, base);
   }
 

@@ -7,7 +7,7 @@
  */
 import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
-import { CONTROL, protectedMatcher } from "../../workspace/tree-guard.js";
+import { CONTROL, isGitName, protectedMatcher } from "../../workspace/tree-guard.js";
 
 export class PathRefused extends Error {
   override name = "PathRefused";
@@ -49,15 +49,17 @@ export class PathPolicy {
     const rel = path.relative(this.root, real);
     if (rel.startsWith("..") || path.isAbsolute(rel)) throw new PathRefused(`${requested} leads outside the repository (through a symlink)`);
     const posix = rel.split(path.sep).join("/");
-    if ([...lexicalRel.split(path.sep), ...posix.split("/")].some((part) => part.toLowerCase() === ".git")) {
+    if ([...lexicalRel.split(path.sep), ...posix.split("/")].some(isGitName)) {
       throw new PathRefused(`${requested} is inside .git, which agents may not touch`);
     }
     if (mode === "write" && this.#isProtected(posix)) {
       throw new PathRefused(`${posix} is a protected path (built in, or paths.protected in .github/tollgate.yml)`);
     }
-    if (mode === "write") {
-      const info = await lstat(real).catch(() => undefined);
-      if (info?.isFile() && info.nlink > 1) throw new PathRefused(`${posix} is a hard link to another file (which may be outside the repository): it cannot be edited`);
+    const info = await lstat(real).catch(() => undefined);
+    // a FIFO or a device would block the reader (and, four at a time, the whole process)
+    if (info && !info.isFile() && !info.isDirectory()) throw new PathRefused(`${posix} is not a regular file or folder (a FIFO, socket or device)`);
+    if (mode === "write" && info?.isFile() && info.nlink > 1) {
+      throw new PathRefused(`${posix} is a hard link to another file (which may be outside the repository): it cannot be edited`);
     }
     return { abs: real, rel: posix };
   }

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { ToolDefinition } from "../../llm/model.js";
 import { hostGitOutput } from "../../workspace/host-git.js";
+import { isGitName } from "../../workspace/tree-guard.js";
 import type { AgentTool } from "../loop.js";
 
 /** A search that takes longer than this (a pathological pattern) is stopped. */
@@ -32,7 +33,7 @@ function invalid(tool: string, error: z.ZodError) {
 /** Paths must stay relative and inside: git itself refuses `..` outside the repository. */
 function badPath(p: string): boolean {
   const parts = p.split("/");
-  return p.startsWith("/") || parts.includes("..") || parts.some((s) => s.toLowerCase() === ".git");
+  return p.startsWith("/") || parts.includes("..") || parts.some(isGitName);
 }
 
 export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, lineChars: 300 }): AgentTool[] {
@@ -56,8 +57,14 @@ export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, li
         if (!parsed.success) return invalid("list_files", parsed.error);
         const { path, pattern } = parsed.data;
         if (badPath(path)) return { content: `${path} is not a path inside the repository`, isError: true };
+        if (pattern !== undefined && badPath(pattern)) return { content: `${pattern} is not a pattern inside the repository (no "..", no leading "/", no .git)`, isError: true };
         const spec = pattern ? `:(glob)${path === "." ? "" : `${path.replace(/\/$/, "")}/`}${pattern}` : path;
-        const files = (await git(["ls-files", "-z", "--", spec])).split("\0").filter(Boolean);
+        let files: string[];
+        try {
+          files = (await git(["ls-files", "-z", "--", spec])).split("\0").filter(Boolean);
+        } catch (error) {
+          return { content: `list_files failed: ${(error as Error).message}`, isError: true };
+        }
         return { content: files.length ? cap(files, caps.files, "paths") : "no tracked files match", isError: false };
       },
     },

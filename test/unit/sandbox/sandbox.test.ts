@@ -66,9 +66,9 @@ describe.each(["bwrap", "unsafe"] as const)("processes end when their command en
     const result = await runSandboxed({ argv: ["sh", "-c", `setsid sleep ${marker} & echo started`], cwd: folder(), sandbox: sandboxFor(mode), timeoutMs: 20_000 });
     expect(result).toMatchObject({ exitCode: 0, timedOut: false, output: "started\n" });
     expect(Date.now() - t0).toBeLessThan(10_000);
-    // bubblewrap's PID namespace ends with the command; unsandboxed, the command's cgroup does
+    // bubblewrap's PID namespace ends with the command; unsandboxed, the command's cgroup does,
+    // and the command has not returned before its last process is gone
     expect(sandboxFor(mode).cgroups).toBeDefined();
-    await new Promise((r) => setTimeout(r, 200));
     expect(running(`sleep ${marker}`)).toBe(false);
   });
 
@@ -111,6 +111,21 @@ describe("limits inside the sandbox", () => {
     expect(result).toMatchObject({ limit: "disk", timedOut: false });
     expect(result.output).toContain("disk limit (48 MiB per command");
     expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+
+  it("catches a command that writes past the disk limit and ends before the next look", async () => {
+    const runDir = folder();
+    const result = await runSandboxed({ argv: ["sh", "-c", "head -c 100000000 /dev/zero > fast.bin"], cwd: runDir, runDir, sandbox: sandboxFor("bwrap", { commandDiskBytes: 48 * MiB }), timeoutMs: 30_000 });
+    expect(result.limit).toBe("disk");
+  });
+
+  it("/dev is read-only and /dev/shm is as small as /tmp", async () => {
+    const sandbox = sandboxFor("bwrap", { tmpBytes: 16 * MiB });
+    const run = (script: string) => runSandboxed({ argv: ["sh", "-c", script], cwd: folder(), sandbox, timeoutMs: 20_000 });
+    expect((await run("head -c 1000000 /dev/zero > /dev/fill")).exitCode).not.toBe(0);
+    expect((await run("head -c 33554432 /dev/zero > /dev/shm/fill")).exitCode).not.toBe(0);
+    expect((await run("head -c 33554432 /dev/zero > /tmp/fill")).exitCode).not.toBe(0);
+    expect((await run("echo ok > /dev/null && head -c 4 /dev/urandom | wc -c")).output.trim()).toBe("4");
   });
 
   it("does not start a command when the run's folder is already over its disk limit", async () => {

@@ -180,6 +180,49 @@ describe("every commit is checked file by file", () => {
     expect(existsSync(path.join(ws.dir, ".github/workflows/evil.yml"))).toBe(false);
   });
 
+  it("judges a symlink by where the kernel takes it, and never removes through one: a chain of links out, a protected folder replaced by a link", async () => {
+    const bare = bareRepo();
+    const ws = await Workspace.clone({ remoteUrl: `file://${bare}`, dir: newDir(), branch: "main", identity });
+    mkdirSync(path.join(ws.dir, ".github/workflows"), { recursive: true });
+    writeFileSync(path.join(ws.dir, ".github/workflows/ci.yml"), "on: push\n");
+    git(ws.dir, "add", "-A");
+    git(ws.dir, "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-q", "-m", "the base has a workflow");
+    const victim = mkdtempSync(path.join(tmpdir(), "tollgate-victim-"));
+    mkdirSync(path.join(victim, "workflows"));
+    writeFileSync(path.join(victim, "workflows/ci.yml"), "a host file\n");
+    const up = "a30".concat(victim); // a30 is 30 levels up, whatever its text says
+    const script = `ln -s . a0; i=0; while [ $i -lt 30 ]; do n=$((i+1)); ln -s a$i/.. a$n; i=$n; done; ln -s a30/etc/passwd leak; rm -rf .github && ln -s "${up}" .github; ln -s src/index.ts fine-link.ts`;
+    const wt = await ws.addWorktree("u1", "tollgate/work/1/u1");
+    const result = await runSandboxed({ argv: ["sh", "-c", script], cwd: wt, readOnly: ws.readOnlyPaths(wt), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 });
+    expect(result.exitCode).toBe(0);
+    const sha = await ws.commitAll("unit", wt);
+    expect(readFileSync(path.join(victim, "workflows/ci.yml"), "utf8")).toBe("a host file\n");
+    expect(git(wt, "show", "--name-only", "--format=", sha!).trim().split("\n")).toEqual(["a0", "fine-link.ts"]); // a0 -> . stays inside
+    expect(readFileSync(path.join(wt, ".github/workflows/ci.yml"), "utf8")).toBe("on: push\n"); // a folder again
+    const why = Object.fromEntries(ws.dropped.map((d) => [d.path, d.why]));
+    expect(why.a1).toMatch(/^a symlink that leads outside the repository \(a0\/\.\.\)/);
+    expect(why.leak).toMatch(/^a symlink (that leads outside the repository|to nothing)/);
+    expect(why[".github"]).toMatch(/^a symlink in place of a protected folder/);
+  });
+
+  it("a symlink cannot stand in for a protected folder the base does not have", async () => {
+    const ws = await Workspace.clone({ remoteUrl: `file://${bareRepo()}`, dir: newDir(), branch: "main", identity });
+    const result = await runSandboxed({ argv: ["sh", "-c", "mkdir -p evil/workflows && echo 'on: push' > evil/workflows/pwn.yml && ln -s evil .github"], cwd: ws.dir, readOnly: ws.readOnlyPaths(), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 });
+    expect(result.exitCode).toBe(0);
+    await ws.commitAll("x");
+    expect(ws.dropped).toEqual([{ path: ".github", why: "a symlink in place of a protected folder (evil)" }]);
+  });
+
+  it("removes names that are .git on other file systems, FIFOs, and C1 or bidirectional controls before git looks", async () => {
+    const ws = await Workspace.clone({ remoteUrl: `file://${bareRepo()}`, dir: newDir(), branch: "main", identity });
+    const script = "mkdir -p \"$(printf '.g\\342\\200\\214it')\" GIT~1 '.git ' .git. && for d in GIT~1 '.git ' .git.; do echo x > \"$d/config\"; done; mkfifo pipe.py; echo y > \"$(printf 'a\\342\\200\\256b.txt')\"; echo fine > fine.txt";
+    const result = await runSandboxed({ argv: ["sh", "-c", script], cwd: ws.dir, readOnly: ws.readOnlyPaths(), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 });
+    expect(result).toMatchObject({ exitCode: 0 });
+    const sha = await ws.commitAll("x");
+    expect(git(ws.dir, "show", "--name-only", "--format=", sha!).trim()).toBe("fine.txt");
+    expect(ws.dropped.map((d) => d.path).sort()).toEqual([".git ", ".git.", ".g\u200cit", "GIT~1", "a\\u202eb.txt", "pipe.py"].sort());
+  });
+
   it("checks the whole change again at publish, against the base: a workflow changed in an earlier commit is reverted", async () => {
     const bare = bareRepo();
     const ws = await Workspace.clone({ remoteUrl: `file://${bare}`, dir: newDir(), branch: "main", identity });
@@ -222,5 +265,14 @@ describe("one path policy for every reader and writer", () => {
     expect((await editor.run({ command: "create", path: ".GIT/config", file_text: "x" })).content).toContain("inside .git");
     expect((await editor.run({ command: "create", path: "a\nb.txt", file_text: "x" })).content).toContain("control character");
     expect((await editor.run({ command: "create", path: ".github/workflows/x.yml", file_text: "x" })).content).toContain("protected path");
+    // a FIFO would block the reader, and four of them every file operation of the process
+    execFileSync("mkfifo", [path.join(root, "f.py")]);
+    expect(await editor.run({ command: "view", path: "f.py" })).toEqual({ isError: true, content: "f.py is not a regular file or folder (a FIFO, socket or device)" });
+  });
+
+  it("list_files answers a pattern that leads out with an error result, not a failed run", async () => {
+    const { repoSearchTools } = await import("../../../src/agents/tools/repo-search.js");
+    const [list] = repoSearchTools(bareRepo());
+    expect(await list!.run({ path: ".", pattern: "../../**" })).toMatchObject({ isError: true, content: expect.stringContaining("is not a pattern inside the repository") });
   });
 });
