@@ -28,6 +28,7 @@ import { ScriptedModel } from "../dist/llm/scripted-model.js";
 import { approxTokens } from "../dist/llm/tokens.js";
 import { buildRepoMap } from "../dist/context/repo-map.js";
 import { runUnit } from "../dist/phases/execute/unit.js";
+import { sandboxFor } from "../dist/sandbox/sandbox.js";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const work = mkdtempSync(path.join(tmpdir(), "tollgate-bench-context-"));
@@ -70,7 +71,7 @@ for (const [name, dir] of trees) {
   const scripted = new ScriptedModel([{ text: "Nothing to change in a benchmark." }]);
   const model = new MeteredModel({ port: scripted, ledger: new Ledger(db), prices: new PriceBook(DEFAULT_PRICES), limiter: new RateLimiter(), config: parseRepoConfig({}), log });
   const t1 = performance.now();
-  await runUnit({ model, db, config: parseRepoConfig({}), sandbox: "none", runId: undefined, iteration: 1, log }, dir, { issue, plan, unit: plan.work_units[0] });
+  await runUnit({ model, db, config: parseRepoConfig({}), sandbox: sandboxFor("bwrap"), runId: undefined, iteration: 1, log }, { dir, readOnly: [path.join(dir, ".git")] }, { issue, plan, unit: plan.work_units[0] });
   const unitMs = performance.now() - t1;
   const request = scripted.requests[0];
   const input = approxTokens(JSON.stringify([request.system, request.tools, request.messages]));
