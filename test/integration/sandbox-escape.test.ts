@@ -15,7 +15,7 @@ import { createTestApp, type TestApp } from "../helpers/app.js";
 import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { git, gitHttpServer, type GitHttpServer } from "../helpers/git.js";
-import { detectSandbox } from "../../src/sandbox/sandbox.js";
+import { detectSandbox, type Sandbox } from "../../src/sandbox/sandbox.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, TITLE, unit } from "../helpers/greeter.js";
 import { TEST_PRIVATE_KEY } from "../helpers/keys.js";
 import { captureLog } from "../helpers/log.js";
@@ -52,6 +52,20 @@ describe("a hostile repository's test script, end to end", () => {
   let app: TestApp;
   let server: GitHttpServer;
   const saved = { ...process.env };
+
+  /** Labels the issue through `probot.receive`, starts the workers, and waits for the run to end. */
+  async function labelAndRun(model: RoutedScriptedModel, sandbox?: Sandbox): Promise<{ status: string; error: string | null }> {
+    app = await createTestApp("pglite", captureLog("info").log, { model });
+    const payload = issuesLabeled("ai-ready");
+    payload.repository.clone_url = server.url;
+    payload.repository.default_branch = "main";
+    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
+    await app.startWorkers(2, { sandbox });
+    return eventually(async () => {
+      const r = (await app.services.db.query<{ status: string; error: string | null }>("SELECT status, error FROM runs")).rows[0];
+      return r && !["queued", "running"].includes(r.status) && r;
+    }, 60_000);
+  }
 
   afterEach(async () => {
     await app?.close();
@@ -91,17 +105,7 @@ describe("a hostile repository's test script, end to end", () => {
       ],
       review: [approve],
     });
-    app = await createTestApp("pglite", captureLog("info").log, { model });
-    const payload = issuesLabeled("ai-ready");
-    payload.repository.clone_url = server.url;
-    payload.repository.default_branch = "main";
-    await app.probot.receive({ id: "d-escape", name: "issues", payload } as never);
-    await app.startWorkers(2);
-
-    const run = await eventually(async () => {
-      const r = (await app.services.db.query<{ status: string; error: string | null }>("SELECT status, error FROM runs")).rows[0];
-      return r && !["queued", "running"].includes(r.status) && r;
-    }, 60_000);
+    const run = await labelAndRun(model);
     expect(run).toEqual({ status: "succeeded", error: null });
 
     // nothing planted ever ran outside the sandbox
@@ -139,18 +143,7 @@ describe("a hostile repository's test script, end to end", () => {
       ],
       review: [approve],
     });
-    app = await createTestApp("pglite", captureLog("info").log, { model });
-    const payload = issuesLabeled("ai-ready");
-    payload.repository.clone_url = server.url;
-    payload.repository.default_branch = "main";
-    await app.probot.receive({ id: "d-no-sandbox", name: "issues", payload } as never);
-    const sandbox = detectSandbox(captureLog().log, { bwrap: "/nonexistent/bwrap" });
-    await app.startWorkers(2, { sandbox });
-
-    const run = await eventually(async () => {
-      const r = (await app.services.db.query<{ status: string }>("SELECT status FROM runs")).rows[0];
-      return r && !["queued", "running"].includes(r.status) && r;
-    }, 60_000);
+    const run = await labelAndRun(model, detectSandbox(captureLog().log, { bwrap: "/nonexistent/bwrap" }));
     expect(run.status).toBe("draft");
     expect((await app.services.db.query("SELECT * FROM commands")).rows).toEqual([]);
     // the execute agent was told the tool does not exist, and had no run_command among its tools
