@@ -19,7 +19,7 @@ import pino from "pino";
 import { openPglite } from "../dist/db/pglite.js";
 import { migrate } from "../dist/db/migrate.js";
 import { parseRepoConfig } from "../dist/config/repo-config.js";
-import { Ledger } from "../dist/ledger/ledger.js";
+import { Ledger } from "../dist/stores/ledger.js";
 import { MeteredModel } from "../dist/llm/metered-model.js";
 import { DEFAULT_PRICES } from "../dist/llm/prices.js";
 import { PriceBook } from "../dist/llm/pricing.js";

@@ -14,8 +14,8 @@ import { pino } from "pino";
 import { migrate } from "../dist/db/migrate.js";
 import { openPglite } from "../dist/db/pglite.js";
 import { openPostgres } from "../dist/db/pg.js";
-import { costRows } from "../dist/ledger/cost-rows.js";
-import { rollup } from "../dist/ledger/rollup.js";
+import { costRows } from "../dist/stores/cost-rows.js";
+import { rollup } from "../dist/stores/rollup.js";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = 1_000;

@@ -4,9 +4,9 @@
  */
 import type { ApplicationFunction } from "probot";
 import type { Database } from "./db/database.js";
-import type { DeliveryStore } from "./queue/deliveries.js";
+import type { DeliveryStore } from "./stores/deliveries.js";
 import { enqueueDelivery } from "./queue/enqueue.js";
-import type { Delivery } from "./queue/deliveries.js";
+import type { Delivery } from "./stores/deliveries.js";
 import { EDIT_DEBOUNCE_SECONDS, QUEUE, type TriggerJob } from "./queue/jobs.js";
 import type { JobQueue } from "./queue/queue.js";
 import { healthHandler } from "./server/health.js";

@@ -9,7 +9,8 @@ import type { Database } from "../db/database.js";
 import type { ContentBlock, Message, TextBlock, ToolDefinition, ToolUseBlock } from "../llm/model.js";
 import type { CallContext, MeteredModel, MeteredResponse } from "../llm/metered-model.js";
 import { withMovingBreakpoint } from "../llm/prompt-cache.js";
-import { maskSecrets, maskSecretsIn } from "../safety/text.js";
+import { recordToolCall } from "../stores/agent-records.js";
+import { FinalError } from "../errors.js";
 
 export interface AgentTool {
   definition: ToolDefinition;
@@ -30,7 +31,7 @@ export interface AgentLimits {
 export const DEFAULT_LIMITS: AgentLimits = { maxTurns: 40, maxTokens: 2_000_000, maxMs: 30 * 60_000, maxConsecutiveErrors: 3 };
 
 /** Why the loop stopped before the agent said it was done. */
-export class AgentLimitReached extends Error {
+export class AgentLimitReached extends FinalError {
   override name = "AgentLimitReached";
   constructor(
     readonly limit: "turns" | "tokens" | "time" | "errors",
@@ -142,9 +143,5 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
 }
 
 async function record(spec: AgentSpec, turn: number, call: ToolUseBlock, outcome: { content: string; isError: boolean }, ms: number) {
-  await spec.db.query(
-    `INSERT INTO agent_events (run_id, phase, agent, turn, tool_use_id, tool, input, output, is_error, duration_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [spec.context.runId ?? null, spec.context.phase, spec.context.agent, turn, call.id, call.name, JSON.stringify(maskSecretsIn(call.input ?? null)), maskSecrets(outcome.content), outcome.isError, Math.round(ms)],
-  );
+  await recordToolCall(spec.db, { runId: spec.context.runId, phase: spec.context.phase, agent: spec.context.agent, turn }, call, outcome, ms);
 }

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
-import { commandRecorder } from "./commands-log.js";
+import { commandRecorder } from "../stores/agent-records.js";
 import type { AgentTool } from "./loop.js";
 import { CommandRunner, commandTool, type Sandbox } from "./tools/command.js";
 import { PathPolicy } from "./tools/path-policy.js";

@@ -2,13 +2,14 @@ import type { Logger } from "pino";
 import type { AppEnv } from "../config/env.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
-import { Ledger } from "../ledger/ledger.js";
+import { Ledger } from "../stores/ledger.js";
 import { AnthropicModel } from "../llm/anthropic.js";
 import type { ModelPort } from "../llm/model.js";
 import { MeteredModel } from "../llm/metered-model.js";
 import { DEFAULT_PRICES } from "../llm/prices.js";
 import { PriceBook } from "../llm/pricing.js";
 import { RateLimiter } from "../llm/rate-limiter.js";
+import { FinalError } from "../errors.js";
 
 /** What every run of this process shares: the model port, prices and the rate limiter. */
 export interface ModelServices {
@@ -18,7 +19,7 @@ export interface ModelServices {
   ledger: Ledger;
 }
 
-export class MissingApiKeyError extends Error {
+export class MissingApiKeyError extends FinalError {
   override name = "MissingApiKeyError";
 }
 

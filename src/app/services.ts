@@ -1,15 +1,12 @@
 import type { Logger } from "pino";
 import type { Database } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
-import { RunStore } from "../pipeline/runs.js";
-import { DeliveryStore } from "../queue/deliveries.js";
 import { JobQueue, type JobQueueOptions } from "../queue/queue.js";
+import { openStores, type Stores } from "../stores/index.js";
 
-export interface Services {
+export interface Services extends Stores {
   db: Database;
   queue: JobQueue;
-  deliveries: DeliveryStore;
-  runs: RunStore;
   /** Stops taking jobs, lets the ones in hand finish (up to `timeoutMs`), closes the database. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -27,8 +24,7 @@ export async function openServices(database: Database, log: Logger, queueOptions
     return {
       db: database,
       queue,
-      deliveries: new DeliveryStore(database),
-      runs: new RunStore(database),
+      ...openStores(database),
       async close(timeoutMs = 25_000) {
         try {
           await queue.stop(timeoutMs);

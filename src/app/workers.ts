@@ -1,23 +1,30 @@
+/**
+ * This process's workers: one per queue, each on its handler in src/jobs/, with the
+ * dependencies they share built once here.
+ */
 import { Probot, type ProbotOctokit } from "probot";
 import type { Logger } from "pino";
+import type { z } from "zod";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import type { RepoConfig } from "../config/repo-config.js";
+import { handleCommand } from "../jobs/command.js";
+import type { GitHubFactory } from "../jobs/context.js";
+import { handleDead } from "../jobs/dead.js";
+import type { RunJobDeps } from "../jobs/deps.js";
+import { handleRevise } from "../jobs/revise.js";
+import { handleRun, runHandled } from "../jobs/run.js";
+import { sweepStalledRuns } from "../jobs/run-sweep.js";
+import { handleTrigger } from "../jobs/trigger.js";
 import type { Octokit } from "../github/issues.js";
-import { detectSandbox, type Sandbox } from "../sandbox/sandbox.js";
-import { carryOutRun, type CarryOutDeps } from "../pipeline/carry-out.js";
-import { cancelRun, startRun } from "../pipeline/start-run.js";
 import { jobIdForRun } from "../queue/job-id.js";
-import { handleCommand } from "../commands/handle.js";
-import { commandJobSchema, QUEUE, reviseJobSchema, runJobSchema, triggerJobSchema, type QueueName, type ReviseJob, type RunJob } from "../queue/jobs.js";
-import { handleRevise } from "../pipeline/revise.js";
+import { commandJobSchema, HEARTBEAT_STALE_SECONDS, QUEUE, reviseJobSchema, RUN_SWEEP_SECONDS, runJobSchema, triggerJobSchema, type QueueName } from "../queue/jobs.js";
+import { deliveryTracking, startWorker, type JobResult, type JobTracking } from "../queue/worker.js";
+import { detectSandbox, type Sandbox } from "../sandbox/sandbox.js";
 import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
-import type { z } from "zod";
-import { deliveryTracking, startDeadLetterWorker, startWorker, type JobResult, type JobTracking } from "../queue/worker.js";
 import { meteredModel, type ModelServices } from "./model.js";
 import type { Services } from "./services.js";
 
-/** A factory of installation-authenticated Octokits: the worker's GitHub port. */
-export type GitHubFactory = (installationId: number) => Promise<Octokit>;
+export type { GitHubFactory } from "../jobs/context.js";
 
 export function githubFactory(
   credentials: GitHubAppCredentials,
@@ -47,17 +54,24 @@ export interface WorkerOptions {
   soleProcess?: boolean;
   /** The queues to work (default: all). */
   queues?: QueueName[];
+  /** How often a running run beats and looks for a cancel, in ms (default 1 s). */
   cancelPollMs?: number;
+  /** A run whose heartbeat is older than this is taken over (default HEARTBEAT_STALE_SECONDS). */
+  heartbeatStaleSeconds?: number;
+  /** How often this process looks for such runs (default RUN_SWEEP_SECONDS). */
+  runSweepSeconds?: number;
 }
 
-/** What a run job's handler works with (the run worker's, and the tests'). */
-export function runJobDeps(services: Services, github: GitHubFactory, models: ModelServices, options: Pick<WorkerOptions, "dataDir" | "cancelPollMs" | "sandbox">, log: Logger): CarryOutDeps {
+/** What the job handlers work with (the workers', and the tests'). */
+export function jobDeps(services: Services, github: GitHubFactory, models: ModelServices, options: Pick<WorkerOptions, "dataDir" | "cancelPollMs" | "sandbox">, log: Logger): RunJobDeps {
+  const { queue } = services;
   return {
+    ...services,
     github,
-    runs: services.runs,
-    db: services.db,
-    model: (config, runLog, budget) => meteredModel(models, config, runLog, budget),
+    model: (config: RepoConfig, runLog: Logger, budget: number | (() => number)) => meteredModel(models, config, runLog, budget),
     prices: models.prices,
+    enqueueRun: async (target, deliveryId) => void (await queue.send(QUEUE.run, { ...target, deliveryId, restart: 0 }, jobIdForRun(target.runId))),
+    reviseLater: async (job, seconds) => void (await queue.sendOnce(QUEUE.revise, job, `${job.repository.id}#${job.pr.number}`, seconds)),
     sandbox: options.sandbox ?? detectSandbox(log),
     runsRoot: runsRoot_(options.dataDir),
     cancelPollMs: options.cancelPollMs,
@@ -68,58 +82,31 @@ export function runJobDeps(services: Services, github: GitHubFactory, models: Mo
 export async function startWorkers(services: Services, github: GitHubFactory, log: Logger, models: ModelServices, options: WorkerOptions): Promise<void> {
   const workerLog = log.child({ name: "worker" });
   const queues = new Set(options.queues ?? [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead]);
-  const model = (config: RepoConfig, runLog: Logger, budget: number | (() => number)) => meteredModel(models, config, runLog, budget);
-  const runsRoot = runsRoot_(options.dataDir);
-  await sweepRunFolders(runsRoot, services.db, workerLog);
+  const deps = jobDeps(services, github, models, options, workerLog);
+  await sweepRunFolders(deps.runsRoot, services.runs, workerLog);
   if (options.soleProcess) {
     const orphans = await services.queue.retryOrphans(QUEUE.run);
     if (orphans.length) workerLog.warn({ jobs: orphans }, `${orphans.length} run(s) were cut off by a stop: they resume now`);
   }
 
   const work = <S extends z.ZodType<{ deliveryId: string }>>(name: QueueName, schema: S, handle: (job: z.output<S>, log: Logger) => Promise<JobResult>, track?: JobTracking<z.output<S>>) =>
+    queues.has(name) &&
     startWorker({ queue: services.queue, deliveries: services.deliveries, log: workerLog, name, schema, concurrency: options.concurrency, pollingIntervalSeconds: options.pollingIntervalSeconds, handle, track });
 
-  // the trigger and command jobs start runs alike
-  const startDeps = {
-    github,
-    runs: services.runs,
-    db: services.db,
-    model,
-    prices: models.prices,
-    enqueueRun: async (job: RunJob) => void (await services.queue.send(QUEUE.run, job, jobIdForRun(job.runId))),
-  };
-  if (queues.has(QUEUE.trigger)) {
-    await work(QUEUE.trigger, triggerJobSchema, (job, jobLog) => (job.kind === "unlabeled" || job.kind === "closed" ? cancelRun(job, startDeps, jobLog) : startRun(job, startDeps, jobLog)));
-  }
-  if (queues.has(QUEUE.command)) await work(QUEUE.command, commandJobSchema, (job, jobLog) => handleCommand(job, startDeps, jobLog));
-  if (queues.has(QUEUE.revise)) {
-    const deps = {
-      ...startDeps,
-      later: async (job: ReviseJob, seconds: number) => void (await services.queue.sendOnce(QUEUE.revise, job, `${job.repository.id}#${job.pr.number}`, seconds)),
-    };
-    const deliveries = deliveryTracking(services.deliveries, workerLog);
-    // a revision that waits is the same delivery sent again: it is never "already handled"
-    await work(QUEUE.revise, reviseJobSchema, (job, jobLog) => handleRevise(job, deps, jobLog), { ...deliveries, handled: async () => undefined });
-  }
+  await work(QUEUE.trigger, triggerJobSchema, (job, jobLog) => handleTrigger(job, deps, jobLog));
+  await work(QUEUE.command, commandJobSchema, (job, jobLog) => handleCommand(job, deps, jobLog));
+  // a revision that waits is the same delivery sent again: it is never "already handled"
+  await work(QUEUE.revise, reviseJobSchema, (job, jobLog) => handleRevise(job, deps, jobLog), { ...deliveryTracking(services.deliveries, workerLog), handled: async () => undefined });
+  await work(QUEUE.run, runJobSchema, (job, jobLog) => handleRun(job, deps, jobLog), {
+    handled: (job) => runHandled(job, deps),
+    finish: async () => undefined, // the run's row and sticky comment hold the outcome
+    failed: async (job, message) => services.runs.failIfCurrent(job.runId, job.restart, message),
+  });
   if (queues.has(QUEUE.run)) {
-    const deps = runJobDeps(services, github, models, options, workerLog);
-    await work(QUEUE.run, runJobSchema, (job, jobLog) => carryOutRun(job, deps, jobLog), {
-      handled: async (job) => {
-        const run = await services.runs.get(job.runId);
-        return run && run.status !== "queued" && run.status !== "running" ? `run ${run.status}` : undefined;
-      },
-      finish: async () => undefined, // the run's row and sticky comment hold the outcome
-      failed: async (job, message) => services.runs.setStatus(job.runId, "failed", { error: message }),
-    });
+    const stale = options.heartbeatStaleSeconds ?? HEARTBEAT_STALE_SECONDS;
+    services.queue.every((options.runSweepSeconds ?? RUN_SWEEP_SECONDS) * 1000, () => sweepStalledRuns({ runs: services.runs, queue: services.queue, log: workerLog }, stale));
   }
   if (queues.has(QUEUE.dead)) {
-    await startDeadLetterWorker({
-      queue: services.queue,
-      deliveries: services.deliveries,
-      log: workerLog,
-      name: QUEUE.dead,
-      pollingIntervalSeconds: options.pollingIntervalSeconds,
-      onDeadRun: async (runId) => services.runs.setStatus(runId, "failed", { error: "the run's job did not finish on any of its tries" }),
-    });
+    await services.queue.work<{ deliveryId?: string; runId?: string }>(QUEUE.dead, 1, (job) => handleDead(job, services, workerLog), options.pollingIntervalSeconds);
   }
 }

@@ -1,4 +1,5 @@
 /** A problem the person at the terminal can fix; printed as one line, exit code 1. */
-export class CliError extends Error {
+import { FinalError } from "../errors.js";
+export class CliError extends FinalError {
   override name = "CliError";
 }

@@ -3,11 +3,9 @@
 import { Command } from "commander";
 import type { Logger } from "pino";
 import { applyDotEnv, EnvError, loadEnv, type AppEnv } from "../config/env.js";
-import { DatabaseUnavailableError } from "../db/open.js";
-import { DatabaseInUseError } from "../db/pglite.js";
+import { TollgateError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
-import { CliError } from "./errors.js";
-import { DIMENSIONS } from "../ledger/rollup.js";
+import { DIMENSIONS } from "../stores/rollup.js";
 import { migrateCommand } from "./migrate.js";
 import { report, type ReportOptions } from "./report.js";
 import { runCommand, type RunOptions } from "./run.js";
@@ -31,7 +29,8 @@ function withEnv(action: Action, logTo: 1 | 2 = 1) {
     try {
       await action(env, log, options);
     } catch (error) {
-      if (error instanceof CliError || error instanceof DatabaseUnavailableError || error instanceof DatabaseInUseError) fail(error.message);
+      // an error of Tollgate's own says what is wrong in one line (a bad flag, the database, a key)
+      if (error instanceof TollgateError) fail(error.message);
       log.fatal({ err: error }, "tollgate stopped on an unexpected error");
       process.exitCode = 1;
       // Let pino flush, then make sure nothing keeps the process alive.

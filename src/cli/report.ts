@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { AppEnv } from "../config/env.js";
 import { migrate } from "../db/migrate.js";
 import { openDatabase } from "../db/open.js";
-import { DIMENSIONS, rollup, type Dimension } from "../ledger/rollup.js";
+import { DIMENSIONS, rollup, type Dimension } from "../stores/rollup.js";
 import { formatRollup, type ReportFormat } from "../report/rollup-format.js";
 import { CliError } from "./errors.js";
 

@@ -25,6 +25,8 @@ import { runGate } from "../phases/gate/gate.js";
 import { TOLLGATE_IDENTITY } from "../pipeline/carry-out.js";
 import { runPipeline, type RunOutcome } from "../pipeline/orchestrator.js";
 import { PhaseRunner, RunCancelled } from "../pipeline/phase.js";
+import { PHASE } from "../phases/registry.js";
+import { openStores } from "../stores/index.js";
 import { runReporter } from "../pipeline/run-report.js";
 import { renderGateComment } from "../report/gate-comment.js";
 import { runsRoot } from "../workspace/run-folders.js";
@@ -113,24 +115,20 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
   process.once("SIGINT", onSignal);
   try {
     await migrate(db);
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status, budget_usd_micros, started_at)
-       VALUES (0, 0, 'local', $1, 0, 'running', $2, now()) RETURNING id`,
-      [name, budgetMicros],
-    );
-    const runId = rows[0]!.id;
+    const stores = openStores(db);
+    const runId = await stores.runs.createLocal(name, budgetMicros);
     const runLog = log.child({ run: runId });
     const services = modelServices(env, db, port);
     const model = meteredModel(services, config, runLog, budgetMicros);
-    const phases = new PhaseRunner(db, runId, runLog, { signal: controller.signal });
+    const phases = new PhaseRunner(stores.phases, runId, runLog, { signal: controller.signal });
     const text = sanitize(`Title: ${issue.title}\n\nBody:\n${issue.body || "(empty)"}`).text;
     const out = path.resolve(options.out ?? `tollgate-report-${slug(issue.title)}.md`);
 
     // the gate
-    const gate = (await phases.run("gate", 0, async () => runGate(model, { issue: text, repoSummary: await localRepoSummary(repo, name, baseBranch) }, { runId, iteration: 0 }))).value;
+    const gate = (await phases.run(PHASE.gate, 0, async () => runGate(model, { issue: text, repoSummary: await localRepoSummary(repo, name, baseBranch) }, { runId, iteration: 0 }))).value;
     const verdict = renderGateComment({ verdict: gate.verdict, gateCostMicros: gate.costMicros, expected: null, status: gate.verdict.ready ? "ready: planning." : "not ready: nothing more was run.", needsSpecLabel: "ai-needs-spec", triggerLabel: "ai-ready" });
     if (!gate.verdict.ready) {
-      await db.query("UPDATE runs SET status = 'needs_spec', ticket_type = $2, finished_at = now() WHERE id = $1", [runId, gate.verdict.ticket_type]);
+      await stores.runs.setStatus(runId, "needs_spec", { ticketType: gate.verdict.ticket_type });
       await report(out, verdict);
       process.exitCode = 2;
       return;
@@ -144,12 +142,12 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
       runsRoot: runsRoot(env.dataDir),
       issue: { title: issue.title, text },
       branch,
-      report: runReporter({ db, prices: services.prices, config, runId }),
+      report: runReporter({ db, runs: stores.runs, prices: services.prices, config, runId }),
     });
     const status = outcome.status === "passed" ? "succeeded" : outcome.status === "cancelled" ? "cancelled" : "published" in outcome ? "draft" : "stopped";
-    await db.query("UPDATE runs SET status = $2, ticket_type = $3, finished_at = now() WHERE id = $1", [runId, status, gate.verdict.ticket_type]);
+    await stores.runs.setStatus(runId, status, { ticketType: gate.verdict.ticket_type });
     if ("published" in outcome) {
-      const body = await runReporter({ db, prices: services.prices, config, runId })(outcome.state);
+      const body = await runReporter({ db, runs: stores.runs, prices: services.prices, config, runId })(outcome.state);
       await report(out, `${verdict}\n\n---\n\n# ${issue.title}\n\nBranch \`${branch}\` in ${repo}${outcome.draft ? " (a draft: see why below)" : ""}.\n\n${body}`);
       if (outcome.draft) process.exitCode = 2;
     } else {

@@ -4,8 +4,10 @@
  * a fenced block does nothing. Arguments are checked here; what they are checked against (the
  * installation's daily cap, the run's state) is the handler's business.
  */
-export const RETRY_PHASES = ["gate", "plan", "execute"] as const;
-export type RetryPhase = (typeof RETRY_PHASES)[number];
+import { REUSABLE_PHASES, type ReusablePhase } from "../phases/registry.js";
+
+export const RETRY_PHASES = REUSABLE_PHASES;
+export type RetryPhase = ReusablePhase;
 
 export type Command =
   | { name: "retry"; from?: RetryPhase }

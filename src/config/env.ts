@@ -8,9 +8,10 @@ import path from "node:path";
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
 import { priceListSchema, type ModelPrice } from "../llm/pricing.js";
+import { FinalError } from "../errors.js";
 
 /** A configuration problem the operator must fix; `message` is the one line to print. */
-export class EnvError extends Error {
+export class EnvError extends FinalError {
   override name = "EnvError";
 }
 

@@ -4,9 +4,11 @@
  * Schema in `schema/tollgate.schema.json` is generated from this schema (`npm run schema`).
  */
 import { z } from "zod";
+import { MODEL_PHASES } from "../phases/registry.js";
+import { FinalError } from "../errors.js";
 
 export const TIERS = ["deep", "standard", "light"] as const;
-export const PHASES = ["gate", "plan", "execute", "verify", "review"] as const;
+export const PHASES = MODEL_PHASES;
 
 const tier = z.enum(TIERS);
 const modelId = z.string().trim().min(1).max(200).regex(/^[A-Za-z0-9._:@/-]+$/, "is not a model id");
@@ -114,7 +116,7 @@ export type PhaseName = (typeof PHASES)[number];
 export const REPO_CONFIG_PATH = ".github/tollgate.yml";
 
 /** A problem in `.github/tollgate.yml`, said so that a person can fix it. */
-export class RepoConfigError extends Error {
+export class RepoConfigError extends FinalError {
   override name = "RepoConfigError";
   constructor(
     /** Each problem as "`key.path`: reason". */

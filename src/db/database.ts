@@ -25,6 +25,11 @@ export interface Database extends Queryable {
   close(): Promise<void>;
 }
 
+/** Whether the database answers (the health endpoint). */
+export async function ping(db: Queryable): Promise<void> {
+  await db.query("SELECT 1");
+}
+
 export const INT8_OID = 20;
 
 /** Postgres `int8` values outside the safe-integer range would lose precision as numbers. */

@@ -4,6 +4,7 @@ import type { AppEnv } from "../config/env.js";
 import type { Database } from "./database.js";
 import { openPostgres } from "./pg.js";
 import { openPglite } from "./pglite.js";
+import { RetryableError } from "../errors.js";
 
 /**
  * Opens the database the environment names: Postgres when `DATABASE_URL` is set, the embedded
@@ -39,7 +40,7 @@ export async function openDatabase(
   return db;
 }
 
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends RetryableError {
   override name = "DatabaseUnavailableError";
 }
 

@@ -4,7 +4,7 @@
  * text posted is masked for secrets first.
  */
 import type { ProbotOctokit } from "probot";
-import { forGitHub } from "../safety/text.js";
+import { forGitHub } from "../safety/markdown.js";
 import { maskSecrets, sanitize, truncateToTokens } from "./sanitize.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;

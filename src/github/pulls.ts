@@ -13,6 +13,16 @@ export interface PullRequest {
   draft: boolean;
 }
 
+/** A review of a pull request (its summary text and state). */
+export interface Review {
+  id: number;
+  author: string;
+  authorIsBot: boolean;
+  state: string;
+  body: string;
+  submittedAt: string | null;
+}
+
 export interface ReviewComment {
   id: number;
   inReplyTo: number | null;
@@ -58,7 +68,7 @@ export class GitHubPulls {
   }
 
   /** Every review of a PR (its state and its own body), oldest first. */
-  async reviews(number: number): Promise<Array<{ id: number; author: string; authorIsBot: boolean; state: string; body: string; submittedAt: string | null }>> {
+  async reviews(number: number): Promise<Review[]> {
     const data = await this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", { owner: this.owner, repo: this.repo, pull_number: number, per_page: 100 });
     return data.map((r) => ({ id: r.id, author: r.user?.login ?? "ghost", authorIsBot: r.user?.type === "Bot", state: r.state, body: r.body ?? "", submittedAt: r.submitted_at ?? null }));
   }

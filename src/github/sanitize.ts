@@ -2,12 +2,12 @@
  * The one sanitizer for untrusted text (issue and comment bodies, titles, repo files) before it
  * reaches a prompt or is quoted back: what a human reader of the rendered issue cannot see is
  * removed, because that is where injected instructions hide, and anything shaped like a secret
- * is masked (with src/safety/text.ts's rules, which also cover what Tollgate posts and stores).
+ * is masked (with src/safety/secrets.ts's rules, which also cover what Tollgate posts and stores).
  * Markdown stays markdown: this is not an HTML renderer.
  */
-import { maskSecretsCounted } from "../safety/text.js";
+import { maskSecretsCounted } from "../safety/secrets.js";
 
-export { maskSecrets } from "../safety/text.js";
+export { maskSecrets } from "../safety/secrets.js";
 
 /** Format characters (zero-width, bidi controls, tags, soft hyphen) render as nothing. */
 const INVISIBLE = /[\p{Cf}\u115F\u1160\u3164\uFFA0]/gu;

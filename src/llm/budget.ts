@@ -3,7 +3,7 @@
  * about to be made: a call that could take spending past a cap is not made. Caps are per run,
  * per phase of a run, and per installation per UTC day.
  */
-import type { Ledger } from "../ledger/ledger.js";
+import type { Ledger } from "../stores/ledger.js";
 import { BudgetExceededError } from "./errors.js";
 import { formatUsd } from "./money.js";
 

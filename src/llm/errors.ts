@@ -1,4 +1,5 @@
 import type { Usage } from "./model.js";
+import { FinalError, TollgateError } from "../errors.js";
 
 /**
  * Why a model call failed, as far as Tollgate's retry policy cares:
@@ -34,8 +35,12 @@ export const RETRYABLE: ReadonlySet<ModelErrorKind> = new Set([
   "invalid_response",
 ]);
 
-export class ModelCallError extends Error {
+export class ModelCallError extends TollgateError {
   override name = "ModelCallError";
+  /** A rate limit or an outage may pass; a refused or malformed request will not. */
+  get final(): boolean {
+    return !RETRYABLE.has(this.kind);
+  }
   constructor(
     readonly kind: ModelErrorKind,
     message: string,
@@ -54,7 +59,7 @@ export class ModelCallError extends Error {
 }
 
 /** A call was not made because it could have exceeded a budget. */
-export class BudgetExceededError extends Error {
+export class BudgetExceededError extends FinalError {
   override name = "BudgetExceededError";
   constructor(
     readonly scope: "run" | "phase" | "daily",
@@ -68,6 +73,6 @@ export class BudgetExceededError extends Error {
 }
 
 /** Waiting (for a rate limit to reset, or to retry) would pass the run's deadline. */
-export class DeadlineExceededError extends Error {
+export class DeadlineExceededError extends FinalError {
   override name = "DeadlineExceededError";
 }

@@ -7,7 +7,7 @@
  */
 import type { Logger } from "pino";
 import type { PhaseName, RepoConfig, Tier } from "../config/repo-config.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { Ledger } from "../stores/ledger.js";
 import { checkBudget, type BudgetLimits } from "./budget.js";
 import { systemClock, type Clock } from "./clock.js";
 import { DeadlineExceededError, ModelCallError, RETRYABLE } from "./errors.js";

@@ -7,13 +7,14 @@ import { z } from "zod";
 import type { ContentBlock, Message, TextBlock, ToolDefinition, ToolUseBlock } from "../llm/model.js";
 import type { CallContext, MeteredModel } from "../llm/metered-model.js";
 import type { RenderedPrompt } from "../prompts/prompt.js";
+import { FinalError } from "../errors.js";
 
 /** The tool a structured answer is given through: its input schema is the zod schema's. */
 export function answerTool(name: string, description: string, schema: z.ZodType): ToolDefinition {
   return { name, description, input_schema: z.toJSONSchema(schema, { io: "input" }) as Record<string, unknown> };
 }
 
-export class StructuredOutputError extends Error {
+export class StructuredOutputError extends FinalError {
   override name = "StructuredOutputError";
 }
 

@@ -23,6 +23,7 @@ import type { DroppedChange } from "../workspace/tree-guard.js";
 import { HumanCommitError, Workspace, type Identity, type TokenSource } from "../workspace/workspace.js";
 import { decideRound, type Decision } from "./loop-decision.js";
 import { RunCancelled, type PhaseRunner } from "./phase.js";
+import { PHASE } from "../phases/registry.js";
 
 /** The outside world of a run: where its code comes from and where its results go. */
 export interface RunHost {
@@ -64,6 +65,8 @@ export interface PipelineRun {
   host: RunHost;
   phases: PhaseRunner;
   runsRoot: string;
+  /** This attempt's folder under the run's (the worker's lease; "local" for `tollgate run`). */
+  attempt?: string;
   /** The issue; `number` is absent for a local run (`tollgate run`). */
   issue: { number?: number; title: string; text: string };
   /** The branch the change is pushed to (`tollgate/issue-<n>` on GitHub). */
@@ -87,13 +90,13 @@ export const branchFor = (issue: number) => `tollgate/issue-${issue}`;
 export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
   const { env, phases, host, issue } = run;
   const at = (iteration: number): PhaseEnv => ({ ...env, iteration, log: env.log.child({ iteration }) });
-  return withRunFolder(run.runsRoot, env.runId, async (dir) => {
+  return withRunFolder(run.runsRoot, env.runId, run.attempt ?? "local", async (dir) => {
     const ws = await Workspace.clone({ remoteUrl: host.source.remoteUrl, dir, branch: host.source.branch, identity: host.identity, token: host.source.token, protectedPaths: env.config.paths.protected });
     const state: Partial<PublishState> & { iterations: number } = { iterations: 0 };
     let base: string | undefined;
     try {
       // plan
-      const planned = await phases.run("plan", 0, async () => ({ base: await startingPoint(run, ws), plan: await runPlan(at(0), ws.dir, issue.text) }));
+      const planned = await phases.run(PHASE.plan, 0, async () => ({ base: await startingPoint(run, ws), plan: await runPlan(at(0), ws.dir, issue.text) }));
       const plan = planned.value.plan;
       // a revision builds on the PR's branch as it was when the run started, and only on
       // Tollgate's own commits: once someone else has pushed there, revisions stop pushing
@@ -101,7 +104,7 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
         const humans = await ws.foreignAuthors(planned.value.base);
         if (humans.length) throw new HumanCommitError(`${run.branch} has commits by someone else (${humans.join(", ")}), so revisions no longer push there`);
       }
-      base = run.revise ? (await phases.run("checkout", 0, async () => ({ base: await ws.head() }))).value.base : planned.value.base;
+      base = run.revise ? (await phases.run(PHASE.checkout, 0, async () => ({ base: await ws.head() }))).value.base : planned.value.base;
       state.plan = plan;
       if ((await ws.head()) !== base) await ws.checkout(base);
 
@@ -111,17 +114,17 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       let decision: Decision;
       for (let iteration = 1; ; iteration++) {
         state.iterations = iteration;
-        const executed = await phases.run("execute", iteration, () => runExecute(at(iteration), ws, base!, { issue: issue.text, plan, feedback }));
+        const executed = await phases.run(PHASE.execute, iteration, () => runExecute(at(iteration), ws, base!, { issue: issue.text, plan, feedback }));
         if (executed.restored) await restoreTree(ws, base, executed.value.patch, env.log);
         state.execute = executed.value;
-        const verified = await phases.run("verify", iteration, async () => {
+        const verified = await phases.run(PHASE.verify, iteration, async () => {
           const out = await runVerify(at(iteration), { dir: ws.dir, readOnly: ws.readOnlyPaths(), runDir: path.dirname(ws.dir) });
           await ws.resetTree(); // what the checks wrote is never committed
           return out;
         });
         state.verify = verified.value;
         state.review = verified.value.passed || verified.value.notRun
-          ? (await phases.run("review", iteration, async () => runReview(at(iteration), { plan, diff: await ws.diff(base!), verify: verified.value }))).value
+          ? (await phases.run(PHASE.review, iteration, async () => runReview(at(iteration), { plan, diff: await ws.diff(base!), verify: verified.value }))).value
           : undefined;
         decision = decideRound({ iteration, max: env.config.loop.max_iterations, verify: verified.value, review: state.review, previous });
         if (decision.kind !== "again") break;
@@ -174,7 +177,7 @@ async function publish(run: PipelineRun, ws: Workspace, base: string, state: Pub
     : number
       ? `${title} (#${number})\n\nTollgate's change for issue #${number}.`
       : `${title}\n\nTollgate's change.`;
-  const published = await run.phases.run("publish", 0, async () => {
+  const published = await run.phases.run(PHASE.publish, 0, async () => {
     const commit = (await ws.squash(base, message)) ?? undefined;
     // what a check refused, in execute (kept in its checkpoint) or just now, is said in the body
     const dropped = [...(state.execute?.dropped ?? []), ...ws.dropped].filter((d, i, all) => all.findIndex((o) => o.path === d.path && o.why === d.why) === i);

@@ -1,32 +1,27 @@
 /** The report of a run (PR body, `tollgate run` output), from its state and the ledger. */
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
-import { costRows, phaseCosts, runSummaries } from "../ledger/cost-rows.js";
+import { costRows, phaseCosts, runSummaries } from "../stores/cost-rows.js";
 import type { PriceBook } from "../llm/pricing.js";
 import { renderCostTable } from "../report/cost-table.js";
 import { renderPrBody } from "../report/pr-body.js";
 import { formatSpend } from "../report/progress.js";
+import type { RunStore } from "../stores/runs.js";
 import type { PublishState } from "./orchestrator.js";
 
-export function runReporter(deps: { db: Database; prices: PriceBook; config: RepoConfig; runId: string; issueNumber?: number; issueRuns?: () => Promise<string[]> }) {
+export function runReporter(deps: { db: Database; runs: RunStore; prices: PriceBook; config: RepoConfig; runId: string; issueNumber?: number; issueRuns?: () => Promise<string[]> }) {
   return async (state: PublishState): Promise<string> => {
     const [rows, [summary], costs] = await Promise.all([costRows(deps.db, [deps.runId]), runSummaries(deps.db, [deps.runId]), phaseCosts(deps.db, deps.runId)]);
     const costTable = renderCostTable({ rows, prices: deps.prices, deepModel: deps.config.tiers.deep, budgetMicros: summary?.budgetMicros ?? null, iterations: state.iterations });
     const body = renderPrBody({ ...state, issueNumber: deps.issueNumber, costTable, costs });
-    return deps.issueRuns ? `${body}\n\n${await everyRun(deps.db, await deps.issueRuns(), deps.runId)}` : body;
+    return deps.issueRuns ? `${body}\n\n${await everyRun(deps.runs, await deps.issueRuns(), deps.runId)}` : body;
   };
 }
 
 /** Every run behind the PR (the first one and its revisions), with its cost, and the total. */
-async function everyRun(db: Database, runIds: string[], current: string): Promise<string> {
+async function everyRun(runs: RunStore, runIds: string[], current: string): Promise<string> {
   if (runIds.length < 2) return "";
-  const { rows } = await db.query<{ id: string; kind: string; status: string; created_at: Date; micros: number; unknown: number }>(
-    `SELECT r.id, r.kind, r.status, r.created_at, coalesce(sum(c.cost_usd_micros), 0)::bigint AS micros,
-            count(c.id) FILTER (WHERE c.cost_usd_micros IS NULL)::int AS unknown
-     FROM runs r LEFT JOIN llm_calls c ON c.run_id = r.id WHERE r.id = ANY($1::uuid[])
-     GROUP BY r.id ORDER BY r.created_at`,
-    [runIds],
-  );
+  const rows = await runs.withCosts(runIds);
   const lines = ["### Every run on this pull request", "", "| Run | Kind | Started | Status | Cost (USD) |", "|---|---|---|---|---:|"];
   for (const r of rows) lines.push(`| \`${r.id.slice(0, 8)}\` | ${r.kind === "revise" ? "revision" : "first run"} | ${new Date(r.created_at).toISOString().slice(0, 16).replace("T", " ")} UTC | ${r.id === current ? "this run" : r.status} | ${formatSpend([{ costMicros: Number(r.micros), unknownCalls: Number(r.unknown) }])} |`);
   lines.push(`| **Total** | | | | **${formatSpend(rows.map((r) => ({ costMicros: Number(r.micros), unknownCalls: Number(r.unknown) })))}** |`);

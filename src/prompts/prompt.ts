@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import Handlebars from "handlebars";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { FinalError } from "../errors.js";
 
 export const PROMPTS_DIR = fileURLToPath(new URL("../../prompts/", import.meta.url));
 
@@ -37,7 +38,7 @@ export interface RenderedPrompt {
   sha256: string;
 }
 
-export class PromptError extends Error {
+export class PromptError extends FinalError {
   override name = "PromptError";
 }
 

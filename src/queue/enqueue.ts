@@ -1,4 +1,4 @@
-import type { DeliveryStore, Delivery } from "./deliveries.js";
+import type { DeliveryStore, Delivery } from "../stores/deliveries.js";
 import { jobIdForDelivery } from "./job-id.js";
 import type { JobQueue } from "./queue.js";
 import type { QueueName } from "./jobs.js";

@@ -74,7 +74,6 @@ export const reviewThreadSchema = z.object({
   diffHunk: z.string().optional(),
   body: z.string(),
 });
-export type ReviewThread = z.infer<typeof reviewThreadSchema>;
 
 /** A run whose gate passed, to be carried out (or resumed) by a worker. */
 export const runJobSchema = z.object({
@@ -88,13 +87,22 @@ export const runJobSchema = z.object({
   fromHumanHead: z.boolean().optional(),
   /** A revision of the issue's PR: the review threads to address. */
   revise: z.object({ pr: z.number().int(), threads: z.array(reviewThreadSchema).max(100) }).optional(),
+  /** Which take-over of the run this job is (0: the first job); an older one finds the run not its own. */
+  restart: z.number().int().min(0).default(0),
 });
 export type RunJob = z.infer<typeof runJobSchema>;
 
-/** The run queue's policy: a worker that dies mid-run is replaced by a retry, which resumes. */
+/** The run queue's policy: a job that failed is retried, and resumes. */
 export const RUN_RETRY = { retryLimit: 2, retryDelay: 5, retryBackoff: true } as const;
-/** A run longer than this is taken for dead and retried (resumed). */
+/** The queue's own limit on a run's job; a worker that dies is noticed much sooner, by its heartbeat. */
 export const RUN_EXPIRE_SECONDS = 2 * 60 * 60;
+/**
+ * A running run's worker beats every second (src/pipeline/cancel.ts); a run whose heartbeat is
+ * older than this is taken over by a new job (src/jobs/run-sweep.ts), which resumes it.
+ */
+export const HEARTBEAT_STALE_SECONDS = 45;
+/** How often each worker process looks for runs whose heartbeat stopped. */
+export const RUN_SWEEP_SECONDS = 15;
 
 /** Edits of one issue within this many seconds make at most two gate runs (now and one after). */
 export const EDIT_DEBOUNCE_SECONDS = 30;

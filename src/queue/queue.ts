@@ -1,6 +1,8 @@
 import PgBoss from "pg-boss";
 import type { Logger } from "pino";
+import { bossDatabase } from "../db/boss-adapter.js";
 import type { Database } from "../db/database.js";
+import { QueueInspection, type QueueStats } from "../stores/queue-inspection.js";
 import { QUEUE, RETRY, RUN_EXPIRE_SECONDS, RUN_RETRY, type QueueName } from "./jobs.js";
 
 const QUEUE_SETUP_LOCK = 7_146_830_298;
@@ -26,12 +28,7 @@ export interface JobContext<T> {
 
 export type JobHandler<T> = (job: JobContext<T>) => Promise<void>;
 
-export interface QueueStats {
-  name: string;
-  queued: number;
-  active: number;
-  failed: number;
-}
+export type { QueueStats } from "../stores/queue-inspection.js";
 
 /**
  * The job queue: pg-boss on Tollgate's own database. Web and worker processes open one each;
@@ -41,17 +38,22 @@ export class JobQueue {
   readonly #boss: PgBoss;
   readonly #log: Logger;
   readonly #db: Database;
+  readonly #inspect: QueueInspection;
   readonly #retry: NonNullable<JobQueueOptions["retry"]>;
   readonly #runRetry: JobQueueOptions["runRetry"];
+  /** This process's workers, by queue: a job sent here wakes them instead of waiting for a poll. */
+  readonly #local = new Map<QueueName, string[]>();
+  readonly #timers = new Set<NodeJS.Timeout>();
   #started = false;
 
   constructor(db: Database, log: Logger, options: JobQueueOptions = {}) {
     this.#log = log;
     this.#db = db;
+    this.#inspect = new QueueInspection(db);
     this.#retry = options.retry ?? RETRY;
     this.#runRetry = options.runRetry;
     this.#boss = new PgBoss({
-      db: { executeSql: (text: string, values?: unknown[]) => (values?.length ? db.query(text, values) : db.exec(text)) },
+      db: bossDatabase(db),
       schema: "pgboss",
       supervise: options.maintenance ?? true,
       schedule: false,
@@ -80,7 +82,9 @@ export class JobQueue {
 
   /** Sends a job; a job with the same id already queued is kept and `false` returned. */
   async send<T extends object>(name: QueueName, data: T, id: string): Promise<boolean> {
-    return (await this.#boss.send(name, data, { id })) !== null;
+    const sent = (await this.#boss.send(name, data, { id })) !== null;
+    if (sent) this.#wake(name);
+    return sent;
   }
 
   /**
@@ -88,7 +92,9 @@ export class JobQueue {
    * queue (a queue with the `short` policy): returns false when it was folded into that one.
    */
   async sendOnce<T extends object>(name: QueueName, data: T, key: string, seconds: number): Promise<boolean> {
-    return (await this.#boss.send(name, data, { singletonKey: key, startAfter: seconds })) !== null;
+    const sent = (await this.#boss.send(name, data, { singletonKey: key, startAfter: seconds })) !== null;
+    if (sent) this.#wake(name, seconds);
+    return sent;
   }
 
   /**
@@ -96,7 +102,27 @@ export class JobQueue {
    * or the next (pg-boss's debounce); returns false when it was folded into such a job.
    */
   async sendDebounced<T extends object>(name: QueueName, data: T, key: string, seconds: number): Promise<boolean> {
-    return (await this.#boss.sendDebounced(name, data, {}, seconds, key)) !== null;
+    const sent = (await this.#boss.sendDebounced(name, data, {}, seconds, key)) !== null;
+    if (sent) this.#wake(name);
+    return sent;
+  }
+
+  /**
+   * Wakes this process's idle workers of a queue (now, or when a delayed job falls due), so a
+   * job sent by this process starts at once; other processes find it at their next poll. A
+   * worker in the middle of a job fetches again as soon as it finishes.
+   */
+  #wake(name: QueueName, afterSeconds = 0): void {
+    const notify = () => {
+      for (const id of this.#local.get(name) ?? []) this.#boss.notifyWorker(id);
+    };
+    if (afterSeconds <= 0) return notify();
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      notify();
+    }, afterSeconds * 1000);
+    timer.unref();
+    this.#timers.add(timer);
   }
 
   /**
@@ -106,16 +132,24 @@ export class JobQueue {
    * a crash.
    */
   async retryOrphans(name: QueueName): Promise<string[]> {
-    const { rows } = await this.#db.query<{ id: string }>("SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'", [name]);
-    const ids = rows.map((r) => r.id);
+    const ids = await this.#inspect.activeIds(name);
     for (const id of ids) await this.#boss.fail(name, id, { message: "the process running this job stopped (found at start-up)" });
     return ids;
+  }
+
+  /** Runs `task` every `ms` until the queue stops (a failed run is logged, and tried at the next tick). */
+  every(ms: number, task: () => Promise<unknown>): void {
+    const timer = setInterval(() => {
+      task().catch((error: unknown) => this.#log.error({ err: error }, "a periodic queue task failed"));
+    }, ms);
+    timer.unref();
+    this.#timers.add(timer);
   }
 
   /** Starts `concurrency` polling workers on a queue. */
   async work<T>(name: QueueName, concurrency: number, handler: JobHandler<T>, pollingIntervalSeconds = 1): Promise<void> {
     for (let i = 0; i < concurrency; i++) {
-      await this.#boss.work<T>(name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds }, async ([job]) => {
+      const id = await this.#boss.work<T>(name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds }, async ([job]) => {
         if (!job) return;
         await handler({
           id: job.id,
@@ -125,20 +159,13 @@ export class JobQueue {
           lastTry: job.retryCount >= job.retryLimit,
         });
       });
+      this.#local.set(name, [...(this.#local.get(name) ?? []), id]);
     }
   }
 
   /** Jobs per queue and state, in one query (the health endpoint calls this). */
-  async stats(): Promise<QueueStats[]> {
-    const { rows } = await this.#db.query<{ name: string; state: string; n: number }>(
-      `SELECT name, state, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state`,
-      [[QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead]],
-    );
-    return [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead].map((name) => {
-      const count = (...states: string[]) =>
-        rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
-      return { name, queued: count("created", "retry"), active: count("active"), failed: count("failed") };
-    });
+  stats(): Promise<QueueStats[]> {
+    return this.#inspect.stats();
   }
 
   /** The state of one job (tests, `tollgate` diagnostics). */
@@ -154,6 +181,9 @@ export class JobQueue {
   async stop(timeoutMs = 25_000): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
+    for (const timer of this.#timers) clearInterval(timer); // clears timeouts too
+    this.#timers.clear();
+    this.#local.clear();
     await this.#boss.stop({ graceful: true, wait: true, timeout: timeoutMs, close: false });
   }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { z } from "zod";
-import type { DeliveryStore, DeliveryOutcome } from "./deliveries.js";
+import type { DeliveryStore, DeliveryOutcome } from "../stores/deliveries.js";
 import type { JobQueue } from "./queue.js";
 import type { QueueName } from "./jobs.js";
 
@@ -38,7 +38,7 @@ export function deliveryTracking(deliveries: DeliveryStore, log: Logger): JobTra
  * Runs a queue's jobs: validates each job's data, runs the handler and records what became of
  * it (by default on its delivery). A thrown error is retried by the queue with backoff; on the
  * last try the failure is recorded, and the job goes to the dead-letter queue (where
- * `startDeadLetterWorker` also catches jobs that expired or were cut off by a shutdown).
+ * src/jobs/dead.ts also catches jobs that expired or were cut off by a shutdown).
  */
 export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(options: {
   queue: JobQueue;
@@ -86,40 +86,6 @@ export async function startWorker<S extends z.ZodType<{ deliveryId: string }>>(o
         }
         throw error;
       }
-    },
-    options.pollingIntervalSeconds,
-  );
-}
-
-/**
- * The dead-letter queue's worker: a job lands there after its last failed try, also when that
- * try ended without the handler's say (it expired, or a shutdown cut it off), so its delivery is
- * marked failed here unless the handler already recorded the failure.
- */
-export async function startDeadLetterWorker(options: {
-  queue: JobQueue;
-  deliveries: DeliveryStore;
-  log: Logger;
-  name: QueueName;
-  pollingIntervalSeconds?: number;
-  /** A run's job is dead: the run is marked failed, so the issue can have a new one. */
-  onDeadRun?: (runId: string) => Promise<void>;
-}): Promise<void> {
-  await options.queue.work<{ deliveryId?: string; runId?: string }>(
-    options.name,
-    1,
-    async (job) => {
-      const runId = job.data?.runId;
-      if (runId && options.onDeadRun) await options.onDeadRun(runId);
-      const deliveryId = job.data?.deliveryId;
-      if (!deliveryId) return;
-      const changed = await options.deliveries.finish(
-        deliveryId,
-        "failed",
-        "the job did not finish on any of its tries (it expired or was stopped before it could record an error)",
-        { onlyIfOpen: true },
-      );
-      if (changed) options.log.error({ delivery: deliveryId, job: job.id }, "job dead-lettered without a recorded error");
     },
     options.pollingIntervalSeconds,
   );

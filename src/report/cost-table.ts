@@ -3,12 +3,12 @@
  * pipeline order, a total row, then the savings lines and a mermaid pie of cost by phase. Every
  * figure comes from the ledger rows it is given; the totals are their sums.
  */
-import type { CostRow } from "../ledger/cost-rows.js";
-import type { TokenSums } from "../ledger/rollup.js";
+import type { CostRow } from "../stores/cost-rows.js";
+import type { TokenSums } from "../stores/rollup.js";
 import { formatUsd } from "../llm/money.js";
 import { costMicros, type PriceBook } from "../llm/pricing.js";
+import { phaseRank } from "../phases/registry.js";
 
-const PIPELINE_ORDER = ["gate", "plan", "execute", "verify", "review", "publish"];
 
 export interface CostTableOptions {
   rows: CostRow[];
@@ -26,11 +26,7 @@ export interface CostTotals extends TokenSums {
 
 /** The table's rows in pipeline order, and their totals. */
 export function orderRows(rows: CostRow[]): CostRow[] {
-  const rank = (phase: string) => {
-    const i = PIPELINE_ORDER.indexOf(phase);
-    return i === -1 ? PIPELINE_ORDER.length : i;
-  };
-  return [...rows].sort((a, b) => rank(a.phase) - rank(b.phase) || a.phase.localeCompare(b.phase) || a.model.localeCompare(b.model));
+  return [...rows].sort((a, b) => phaseRank(a.phase) - phaseRank(b.phase) || a.phase.localeCompare(b.phase) || a.model.localeCompare(b.model));
 }
 
 export function totals(rows: CostRow[]): CostTotals {

@@ -2,7 +2,7 @@
  * The sticky issue comment: the gate's verdict (criteria as a checklist, questions, what the
  * gate cost, the expected cost of the run), and the run's state under it.
  */
-import type { ExpectedCost } from "../ledger/history.js";
+import type { ExpectedCost } from "../stores/history.js";
 import { formatUsd } from "../llm/money.js";
 import { CRITERIA, type Criterion, type Verdict } from "../phases/gate/verdict.js";
 

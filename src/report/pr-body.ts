@@ -3,16 +3,17 @@
  * verification results, the review verdict, the per-phase cost table with its savings lines and
  * pie chart, the cost of each round, and `Closes #n`. The `tollgate run` report is the same text.
  * What a model wrote (plan, unit summaries, triage, review) is neutralised (no mentions, no
- * closing keywords but for the issue's own, no images, no raw HTML: src/safety/text.ts), each line
+ * closing keywords but for the issue's own, no images, no raw HTML: src/safety/markdown.ts), each line
  * as it sits in the body, and the whole body once more, so that no field can undo another's.
  */
-import type { PhaseCost } from "../ledger/cost-rows.js";
+import type { PhaseCost } from "../stores/cost-rows.js";
+import { ROUND_PHASES, type PhaseName } from "../phases/registry.js";
 import type { ExecuteOutput } from "../phases/execute/execute.js";
 import type { Plan } from "../phases/plan/plan-schema.js";
 import type { Review } from "../phases/review/review.js";
 import type { VerifyOutput } from "../phases/verify/verify.js";
 import type { DroppedChange } from "../workspace/tree-guard.js";
-import { forGitHub, neutralizeMarkdown } from "../safety/text.js";
+import { forGitHub, neutralizeMarkdown } from "../safety/markdown.js";
 import { formatDuration } from "./cost-table.js";
 import { formatSpend } from "./progress.js";
 
@@ -98,7 +99,7 @@ function perRound(costs: PhaseCost[], iterations: number): string {
   if (iterations < 1) return "";
   const parts: string[] = [];
   for (let i = 1; i <= iterations; i++) {
-    const of = costs.filter((c) => c.iteration === i && ["execute", "verify", "review"].includes(c.phase));
+    const of = costs.filter((c) => c.iteration === i && ROUND_PHASES.includes(c.phase as PhaseName));
     parts.push(`round ${i}: ${formatSpend(of)}`);
   }
   return `Cost per round (execute + verify + review): ${parts.join(" · ")}.`;

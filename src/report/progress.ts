@@ -3,9 +3,10 @@
  * checklist of phases by round, each with what it cost so far, and the run's spend against its
  * budget. Figures come from the ledger.
  */
-import type { PhaseCost } from "../ledger/cost-rows.js";
+import type { PhaseCost } from "../stores/cost-rows.js";
 import { formatUsd } from "../llm/money.js";
-import type { PhaseRecord } from "../pipeline/phase.js";
+import { PHASE } from "../phases/registry.js";
+import type { PhaseRecord } from "../stores/phases.js";
 
 const MARK = { running: "⏳", succeeded: "✅", failed: "❌", cancelled: "⏹️" } as const;
 
@@ -38,7 +39,7 @@ export function renderProgress(input: ProgressInput): string {
   const lines = [`### Tollgate: ${input.title}`, ""];
   if (input.gate) lines.push(input.gate, "");
   for (const p of latest.values()) {
-    if (p.name === "gate") continue;
+    if (p.name === PHASE.gate) continue;
     const round = p.iteration > 0 ? ` (round ${p.iteration})` : "";
     lines.push(`- ${MARK[p.status]} ${p.name}${round}${cost(p.name, p.iteration)}${p.status === "failed" && p.error ? `: ${p.error.split("\n")[0]!.slice(0, 200)}` : ""}`);
   }

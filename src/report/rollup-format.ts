@@ -1,7 +1,7 @@
 /** `tollgate report` output: an aligned table for people, CSV for spreadsheets, JSON for tools. */
 import Table from "cli-table3";
 import { stringify } from "csv-stringify/sync";
-import type { RollupRow } from "../ledger/rollup.js";
+import type { RollupRow } from "../stores/rollup.js";
 import { formatUsd } from "../llm/money.js";
 
 export type ReportFormat = "table" | "csv" | "json";

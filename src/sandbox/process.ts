@@ -4,12 +4,12 @@
  * background (a daemon, a `setsid` child holding the output pipe) is killed after a short grace
  * period and the pipes are closed, so no command outlives its timeout or hangs a run.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import { commandCgroup, prlimitArgs, rlimitHit, type CommandCgroup } from "./limits.js";
+import { commandCgroup, prlimitArgs, rlimitHit, type CommandCgroup, type SandboxLimits } from "./limits.js";
 import type { Sandbox } from "./sandbox.js";
 
 export interface CommandResult {
@@ -117,10 +117,9 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
 }
 
 export async function runSandboxed(command: SandboxedCommand): Promise<CommandResult> {
-  const { argv, cwd, sandbox, signal } = command;
+  const { cwd, sandbox } = command;
   if (sandbox.mode === "disabled") throw new Error(`commands are disabled: ${sandbox.reason}`);
   const timeoutMs = command.timeoutMs ?? 120_000;
-  const max = command.maxOutputChars ?? 20_000;
   const env = { ...BASE_ENV, HOME: sandbox.mode === "bwrap" ? "/tmp" : cwd, ...command.env };
   const started = Date.now();
 
@@ -129,109 +128,178 @@ export async function runSandboxed(command: SandboxedCommand): Promise<CommandRe
     return { exitCode: null, signal: null, timedOut: false, limit: "disk", durationMs: 0, output: `[not run: the run's folder already holds ${mib(startSize)}, over the sandbox's ${mib(sandbox.limits.runDiskBytes)} limit for a run]`, outputBytes: 0 };
   }
 
-  const limited = ["/usr/bin/prlimit", ...prlimitArgs(sandbox.limits, timeoutMs), ...argv];
+  const limited = ["/usr/bin/prlimit", ...prlimitArgs(sandbox.limits, timeoutMs), ...command.argv];
   const inner = sandbox.mode === "bwrap" ? ["bwrap", ...bwrapArgs(command, env, limited)] : limited;
-  let cgroup: CommandCgroup | undefined;
-  if (sandbox.cgroups) {
-    try {
-      cgroup = commandCgroup(sandbox.cgroups, `cmd-${randomUUID()}`, sandbox.limits);
-    } catch {
-      cgroup = undefined; // the cgroup went away (a container restart): rlimits still hold
-    }
-  }
+  const cgroup = openCgroup(sandbox);
   const [file, args] = cgroup ? ["/bin/sh", ["-c", ENTER_CGROUP, "tollgate-sandbox", ...cgroup.procs, "--", ...inner]] : [inner[0]!, inner.slice(1)];
 
   return new Promise<CommandResult>((resolve) => {
-    const child = spawn(file, args, { cwd, env: sandbox.mode === "bwrap" ? BASE_ENV : env, shell: false, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-    let kept = "";
-    let head = "";
-    let tail = "";
-    let chars = 0;
-    let bytes = 0;
-    const collect = (chunk: Buffer) => {
-      bytes += chunk.length;
-      const text = chunk.toString("utf8");
-      chars += text.length;
-      if (!head) {
-        kept += text;
-        if (kept.length <= max) return;
-        head = kept.slice(0, max / 2); // from here on only the tail moves
-        tail = kept.slice(-max / 2);
-        kept = "";
-      } else tail = (tail + text).slice(-max / 2);
-    };
+    const run = new SandboxedRun(command, { timeoutMs, started, startSize, cgroup }, resolve);
+    run.start(file, args, sandbox.mode === "bwrap" ? BASE_ENV : env);
+  });
+}
+
+/** A cgroup of the command's own, when the sandbox has cgroups to make one in. */
+function openCgroup(sandbox: Sandbox): CommandCgroup | undefined {
+  if (!sandbox.cgroups) return undefined;
+  try {
+    return commandCgroup(sandbox.cgroups, `cmd-${randomUUID()}`, sandbox.limits);
+  } catch {
+    return undefined; // the cgroup went away (a container restart): rlimits still hold
+  }
+}
+
+/** Whether the run's folder, now `size` bytes, is over a disk limit (for the command, or for the run). */
+function overDisk(size: number | undefined, startSize: number, limits: SandboxLimits): boolean {
+  return size !== undefined && (size - startSize > limits.commandDiskBytes || size > limits.runDiskBytes);
+}
+
+/** A command's output as it comes: all of it up to `max` characters, then its head and its tail. */
+class OutputCollector {
+  private kept = "";
+  private head = "";
+  private tail = "";
+  private chars = 0;
+  bytes = 0;
+
+  constructor(private readonly max: number) {}
+
+  add(chunk: Buffer): void {
+    const max = this.max;
+    this.bytes += chunk.length;
+    const text = chunk.toString("utf8");
+    this.chars += text.length;
+    if (!this.head) {
+      this.kept += text;
+      if (this.kept.length <= max) return;
+      this.head = this.kept.slice(0, max / 2); // from here on only the tail moves
+      this.tail = this.kept.slice(-max / 2);
+      this.kept = "";
+    } else this.tail = (this.tail + text).slice(-max / 2);
+  }
+
+  text(): string {
+    return this.head ? `${this.head}\n[… ${(this.chars - this.max).toLocaleString("en-US")} characters of output cut …]\n${this.tail}` : this.kept;
+  }
+}
+
+interface RunSetup {
+  timeoutMs: number;
+  started: number;
+  /** The run's folder's size before the command, when it is watched. */
+  startSize: number | undefined;
+  cgroup: CommandCgroup | undefined;
+}
+
+/** One spawned command, from its start to its result: its timeout, the disk watch, and its end. */
+class SandboxedRun {
+  private child!: ChildProcess;
+  private readonly output: OutputCollector;
+  private timedOut = false;
+  private limit: string | undefined;
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private watch: NodeJS.Timeout | undefined;
+  private exited: { code: number | null; signal: string | null } | undefined;
+  private readonly onAbort = () => this.killAll();
+
+  constructor(
+    private readonly command: SandboxedCommand,
+    private readonly setup: RunSetup,
+    private readonly resolve: (result: CommandResult) => void,
+  ) {
+    this.output = new OutputCollector(command.maxOutputChars ?? 20_000);
+  }
+
+  start(file: string, args: string[], env: Record<string, string>): void {
+    const child = spawn(file, args, { cwd: this.command.cwd, env, shell: false, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    const collect = (chunk: Buffer) => this.output.add(chunk);
     child.stdout!.on("data", collect);
     child.stderr!.on("data", collect);
 
-    let timedOut = false;
-    let limit: string | undefined;
-    let done = false;
-    /** Every process of the command: its group, and (with a cgroup) the ones that left it. */
-    const killAll = () => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        // the group is gone
-      }
-      if (cgroup) void killCgroup(cgroup);
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killAll();
-    }, timeoutMs);
-    const onAbort = () => killAll();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.killAll();
+    }, this.setup.timeoutMs);
+    this.command.signal?.addEventListener("abort", this.onAbort, { once: true });
+    this.watchDisk();
 
-    let watch: NodeJS.Timeout | undefined;
-    if (startSize !== undefined && command.runDir) {
-      const runDir = command.runDir;
-      const check = async () => {
-        const t0 = Date.now();
-        const size = await diskBytes(runDir);
-        if (done) return;
-        if (size !== undefined && (size - startSize > sandbox.limits.commandDiskBytes || size > sandbox.limits.runDiskBytes)) {
-          limit = "disk";
-          killAll();
-          return;
-        }
-        watch = setTimeout(() => void check(), Math.max(1_000, 4 * (Date.now() - t0)));
-      };
-      watch = setTimeout(() => void check(), 1_000);
-    }
-
-    let exited: { code: number | null; signal: string | null } | undefined;
-    const finish = async (error?: Error) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      clearTimeout(watch);
-      signal?.removeEventListener("abort", onAbort);
-      killAll(); // whatever the command left behind
-      if (cgroup) await killCgroup(cgroup);
-      child.stdout!.destroy();
-      child.stderr!.destroy();
-      limit ??= cgroup?.hit() ?? rlimitHit(exited?.code ?? null, exited?.signal ?? null);
-      await cgroup?.remove();
-      // a command that wrote fast and ended between two looks is measured once more
-      if (!limit && startSize !== undefined && command.runDir) {
-        const size = await diskBytes(command.runDir);
-        if (size !== undefined && (size - startSize > sandbox.limits.commandDiskBytes || size > sandbox.limits.runDiskBytes)) limit = "disk";
-      }
-      let output = head ? `${head}\n[… ${(chars - max).toLocaleString("en-US")} characters of output cut …]\n${tail}` : kept;
-      if (error) output += `${output ? "\n" : ""}could not start ${argv[0]}: ${error.message}`;
-      if (timedOut) output += `\n[killed after the ${Math.round(timeoutMs / 1000)} s timeout]`;
-      if (limit) output += `\n[stopped: the command ran into the sandbox's ${describeLimit(limit, sandbox)}]`;
-      resolve({ exitCode: exited?.code ?? null, signal: exited?.signal ?? null, timedOut, ...(limit ? { limit } : {}), durationMs: Date.now() - started, output, outputBytes: bytes });
-    };
-    child.on("error", (error) => void finish(error));
+    child.on("error", (error) => void this.finish(error));
     child.on("exit", (code, sig) => {
-      exited = { code, signal: sig };
+      this.exited = { code, signal: sig };
       // the output still in the pipes arrives before "close"; a background process holding
       // them open does not get to keep the command going
-      setTimeout(() => void finish(), GRACE_MS).unref();
+      setTimeout(() => void this.finish(), GRACE_MS).unref();
     });
-    child.on("close", () => void finish());
-  });
+    child.on("close", () => void this.finish());
+  }
+
+  /** Every process of the command: its group, and (with a cgroup) the ones that left it. */
+  private killAll(): void {
+    try {
+      process.kill(-this.child.pid!, "SIGKILL");
+    } catch {
+      // the group is gone
+    }
+    if (this.setup.cgroup) void killCgroup(this.setup.cgroup);
+  }
+
+  /** Measures the run's folder now and then (less often when `du` is slow): over a limit, the command is killed. */
+  private watchDisk(): void {
+    const { runDir, sandbox } = this.command;
+    const startSize = this.setup.startSize;
+    if (startSize === undefined || !runDir) return;
+    const check = async () => {
+      const t0 = Date.now();
+      const size = await diskBytes(runDir);
+      if (this.done) return;
+      if (overDisk(size, startSize, sandbox.limits)) {
+        this.limit = "disk";
+        this.killAll();
+        return;
+      }
+      this.watch = setTimeout(() => void check(), Math.max(1_000, 4 * (Date.now() - t0)));
+    };
+    this.watch = setTimeout(() => void check(), 1_000);
+  }
+
+  private async finish(error?: Error): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    const { cgroup, startSize } = this.setup;
+    clearTimeout(this.timer);
+    clearTimeout(this.watch);
+    this.command.signal?.removeEventListener("abort", this.onAbort);
+    this.killAll(); // whatever the command left behind
+    if (cgroup) await killCgroup(cgroup);
+    this.child.stdout!.destroy();
+    this.child.stderr!.destroy();
+    this.limit ??= cgroup?.hit() ?? rlimitHit(this.exited?.code ?? null, this.exited?.signal ?? null);
+    await cgroup?.remove();
+    // a command that wrote fast and ended between two looks is measured once more
+    if (!this.limit && startSize !== undefined && this.command.runDir) {
+      if (overDisk(await diskBytes(this.command.runDir), startSize, this.command.sandbox.limits)) this.limit = "disk";
+    }
+    this.resolve(this.result(error));
+  }
+
+  private result(error: Error | undefined): CommandResult {
+    const { timedOut, limit, exited } = this;
+    let output = this.output.text();
+    if (error) output += `${output ? "\n" : ""}could not start ${this.command.argv[0]}: ${error.message}`;
+    if (timedOut) output += `\n[killed after the ${Math.round(this.setup.timeoutMs / 1000)} s timeout]`;
+    if (limit) output += `\n[stopped: the command ran into the sandbox's ${describeLimit(limit, this.command.sandbox)}]`;
+    return {
+      exitCode: exited?.code ?? null,
+      signal: exited?.signal ?? null,
+      timedOut,
+      ...(limit ? { limit } : {}),
+      durationMs: Date.now() - this.setup.started,
+      output,
+      outputBytes: this.output.bytes,
+    };
+  }
 }
 
 /** Kills every process in the command's cgroup, again until none is left (a fork races the first pass). */

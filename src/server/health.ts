@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { Database } from "../db/database.js";
+import { ping, type Database } from "../db/database.js";
 import type { JobQueue } from "../queue/queue.js";
 
 export const HEALTH_PATH = "/health";
@@ -14,7 +14,7 @@ export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeou
     if (req.method !== "GET" || req.url?.split("?")[0] !== HEALTH_PATH) return false;
     const started = Date.now();
     const [database, jobs] = await Promise.all([
-      probe(() => db.query("SELECT 1"), timeoutMs),
+      probe(() => ping(db), timeoutMs),
       probe(() => queue.stats(), timeoutMs),
     ]);
     const ok = database.ok && jobs.ok;

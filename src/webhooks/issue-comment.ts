@@ -1,6 +1,6 @@
 import type { Context } from "probot";
 import { parseCommand } from "../commands/parse.js";
-import type { Delivery } from "../queue/deliveries.js";
+import type { Delivery } from "../stores/deliveries.js";
 import type { EnqueueResult } from "../queue/enqueue.js";
 import type { CommandJob } from "../queue/jobs.js";
 import { issueDelivery, jobRepository } from "./job-fields.js";

@@ -1,4 +1,4 @@
-import type { Delivery } from "../queue/deliveries.js";
+import type { Delivery } from "../stores/deliveries.js";
 import type { TriggerJob } from "../queue/jobs.js";
 
 interface PayloadRepository {

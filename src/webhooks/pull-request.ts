@@ -1,5 +1,5 @@
 import type { Context } from "probot";
-import type { Delivery } from "../queue/deliveries.js";
+import type { Delivery } from "../stores/deliveries.js";
 import type { EnqueueResult } from "../queue/enqueue.js";
 import type { ReviseJob } from "../queue/jobs.js";
 import { issueDelivery, jobRepository } from "./job-fields.js";

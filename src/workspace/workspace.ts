@@ -15,17 +15,18 @@ import type { SimpleGit } from "simple-git";
 import { redactToken } from "./git-auth.js";
 import { hostGit, tokenEnv, unsafeConfigKeys } from "./host-git.js";
 import { checkStaged, protectedMatcher, scrubTree, type DroppedChange } from "./tree-guard.js";
+import { FinalError } from "../errors.js";
 
 export interface Identity {
   name: string;
   email: string;
 }
 
-export class HumanCommitError extends Error {
+export class HumanCommitError extends FinalError {
   override name = "HumanCommitError";
 }
 
-export class GitError extends Error {
+export class GitError extends FinalError {
   override name = "GitError";
 }
 
@@ -225,8 +226,8 @@ export class Workspace {
   }
 
   /** Everything HEAD changed since `base`, as a patch git can apply again (binary files included). */
-  async diff(base: string, options: { stat?: boolean } = {}): Promise<string> {
-    return this.git().raw(["diff", "--binary", "--no-ext-diff", "--no-textconv", ...(options.stat ? ["--stat"] : []), base, "HEAD"]);
+  async diff(base: string): Promise<string> {
+    return this.git().raw(["diff", "--binary", "--no-ext-diff", "--no-textconv", base, "HEAD"]);
   }
 
   /** The files HEAD changed since `base`. */
@@ -270,10 +271,6 @@ export class Workspace {
 
   async remove(): Promise<void> {
     await rm(path.join(this.dir, ".."), { recursive: true, force: true });
-  }
-
-  get remote(): string {
-    return this.remoteUrl;
   }
 }
 

@@ -6,15 +6,15 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Probot, ProbotOctokit } from "probot";
-import type { QueueName, RunJob } from "../../src/queue/jobs.js";
+import { runJobSchema, type QueueName, type RunJob } from "../../src/queue/jobs.js";
 import type { Logger } from "pino";
 import { modelServices } from "../../src/app/model.js";
 import { openServices, type Services } from "../../src/app/services.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import { ScriptedModel } from "../../src/llm/scripted-model.js";
-import { githubFactory, runJobDeps, startWorkers } from "../../src/app/workers.js";
+import { githubFactory, jobDeps, startWorkers } from "../../src/app/workers.js";
 import type { Sandbox } from "../../src/sandbox/sandbox.js";
-import { carryOutRun } from "../../src/pipeline/carry-out.js";
+import { handleRun } from "../../src/jobs/run.js";
 import type { JobResult } from "../../src/queue/worker.js";
 import { tollgateApp } from "../../src/index.js";
 import { freshDatabase, type DbKind } from "./db.js";
@@ -23,7 +23,12 @@ import { GitHubRequestValidator } from "./openapi.js";
 
 export const APP_ID = 123;
 export const WEBHOOK_SECRET = "test-webhook-secret";
-export const TestOctokit = ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } });
+/**
+ * Octokit without retries or throttling. A function, not an object: Probot's own defaults are
+ * merged over an object's (its throttle options would switch the throttle back on, and every
+ * write would wait the plugin's second), while a function sees them and has the last word.
+ */
+export const TestOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } }));
 
 export interface TestApp {
   probot: Probot;
@@ -60,7 +65,7 @@ export async function createTestApp(kind: DbKind, log: Logger, options: { model?
     dataDir,
     startWorkers: (concurrency = 1, workerOptions = {}) =>
       startWorkers(services, github_, log, models, { concurrency, pollingIntervalSeconds: 0.5, dataDir, cancelPollMs: 200, ...workerOptions }),
-    runJob: (job) => carryOutRun(job, runJobDeps(services, github_, models, { dataDir, cancelPollMs: 200 }, log), log),
+    runJob: (job) => handleRun(runJobSchema.parse(job), jobDeps(services, github_, models, { dataDir, cancelPollMs: 200 }, log), log),
     close: () => services.close(5000),
   };
 }

@@ -19,6 +19,16 @@ import { JobQueue } from "../../src/queue/queue.js";
 export type DbKind = "pglite" | "postgres";
 export const DB_KINDS: DbKind[] = ["pglite", "postgres"];
 
+/**
+ * The end-to-end matrix runs whole on the embedded database (the default a newcomer runs); on
+ * PostgreSQL it runs its smoke set, the cases marked `smoke`. The stores, the queue, the ledger
+ * and the migrations are tested on both databases case by case in test/unit.
+ */
+export function e2eCases(kind: DbKind): { it: jest.It; smoke: jest.It } {
+  const none = Object.assign(() => undefined, { each: () => () => undefined }) as unknown as jest.It;
+  return { it: kind === "pglite" ? it : none, smoke: it };
+}
+
 export function testDatabaseUrl(database = "postgres"): string {
   const base = process.env.TOLLGATE_TEST_DATABASE_URL;
   if (!base) throw new Error("TOLLGATE_TEST_DATABASE_URL is not set: the global setup did not run");

@@ -2,7 +2,7 @@
 import type { Logger } from "pino";
 import { parseRepoConfig, type RepoConfigInput } from "../../src/config/repo-config.js";
 import type { Database } from "../../src/db/database.js";
-import { Ledger } from "../../src/ledger/ledger.js";
+import { Ledger } from "../../src/stores/ledger.js";
 import type { Clock } from "../../src/llm/clock.js";
 import { MeteredModel, type RetryPolicy } from "../../src/llm/metered-model.js";
 import { DEFAULT_PRICES } from "../../src/llm/prices.js";

@@ -14,10 +14,11 @@ export function captureLog(level = "debug"): CapturedLog {
   const stream = new Writable({
     write(chunk, _enc, done) {
       chunks.push(chunk.toString());
+      if (process.env.TOLLGATE_TEST_LOG) process.stderr.write(chunk.toString());
       done();
     },
   });
-  const log = pino({ level }, stream);
+  const log = pino({ level: process.env.TOLLGATE_TEST_LOG ?? level }, stream);
   return {
     log,
     lines: () => chunks.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l)),

@@ -8,7 +8,7 @@ import nock from "nock";
 import { HELP } from "../../src/commands/parse.js";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
-import { DB_KINDS } from "../helpers/db.js";
+import { DB_KINDS, e2eCases } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { gate } from "../helpers/greeter.js";
@@ -22,6 +22,7 @@ const REPO_ID = 186853002;
 const readyVerdict = (gate[0] as { toolUse: { input: Record<string, unknown> } }).toolUse.input;
 
 describe.each(DB_KINDS)("comment commands on %s", (kind) => {
+  const { it, smoke } = e2eCases(kind);
   let app: TestApp;
   let gh: FakeGitHub;
   const captured = captureLog("info");
@@ -76,7 +77,7 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     await seedRun("running");
     const id = await say(body, { sender: { login: "reader", type: "User" } });
     expect(await handled(id)).toMatchObject({ status: "ignored" });
-    expect(gh.replies()).toEqual([expect.stringMatching(/^@reader, only (people with write access|maintainers and admins) of Codertocat\/Hello-World can give Tollgate that command \(you have read access\)\.$/)]);
+    expect(gh.replies()).toEqual([expect.stringMatching(/^@reader, only people with (write, maintain|maintain) or admin access to Codertocat\/Hello-World can give Tollgate that command \(you have read access\)\.$/)]);
     expect(await runs()).toEqual([expect.objectContaining({ status: "running" })]);
     expect(await recorded()).toEqual([expect.objectContaining({ sender: "reader", outcome: "refused" })]);
   });
@@ -122,7 +123,7 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     expect(gh.replies()).toEqual(["Tollgate has not run on this issue."]);
   });
 
-  it("/status tells the phase, round and spend of the active run", async () => {
+  smoke("/status tells the phase, round and spend of the active run", async () => {
     const id = await seedRun("running");
     await app.services.db.query("INSERT INTO phases (run_id, name, iteration, status) VALUES ($1, 'execute', 2, 'running')", [id]);
     await app.services.db.query(
@@ -155,7 +156,7 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     expect(gh.sticky).toContain("The run was cancelled: `@Codertocat` commented `/cancel`. Nothing more will be spent (spent: $0.00).");
   });
 
-  it("/retry execute starts a new run with the last run's gate and plan, and queues it", async () => {
+  smoke("/retry execute starts a new run with the last run's gate and plan, and queues it", async () => {
     const previous = await seedRun("draft", { gate: { verdict: readyVerdict }, plan: { base: "abc", plan: { summary: "s" } } });
     await handled(await say("/retry execute"));
     const [, next] = await runs();
@@ -181,7 +182,7 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     expect((await runs()).map((r) => r.id)).toEqual([id]);
   });
 
-  it("/approve from a maintainer overrides a held-back gate and records who; a writer may not", async () => {
+  smoke("/approve from a maintainer overrides a held-back gate and records who; a writer may not", async () => {
     const held = await seedRun("needs_spec", { gate: { verdict: { ...readyVerdict, ready: false, score: 41 } } });
     await handled(await say("/approve")); // Codertocat has write, not maintain
     await handled(await say("/approve", { sender: { login: "maint", type: "User" } }));
@@ -189,7 +190,7 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     expect(approved).toMatchObject({ status: "queued" });
     const gateOut = (await app.services.db.query<{ output: { verdict: { ready: boolean }; approved_by: string } }>("SELECT output FROM phases WHERE run_id = $1 AND name = 'gate'", [approved!.id])).rows[0]!.output;
     expect(gateOut).toMatchObject({ verdict: { ready: true, score: 41 }, approved_by: "maint" });
-    expect(gh.replies()[0]).toMatch(/^@Codertocat, only maintainers and admins/);
+    expect(gh.replies()[0]).toMatch(/^@Codertocat, only people with maintain or admin access/);
     expect(gh.sticky).toContain("`@maint` approved this issue over the spec gate's verdict (score 41/100)");
     expect((await recorded()).map((r) => [r.sender, r.outcome])).toEqual([
       ["Codertocat", "refused"],

@@ -3,7 +3,7 @@ import { jobIdForDelivery, jobIdForRun } from "../../src/queue/job-id.js";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { eventually } from "../helpers/eventually.js";
-import { DB_KINDS } from "../helpers/db.js";
+import { DB_KINDS, e2eCases } from "../helpers/db.js";
 import { commentLists, commentWrites, configFile, installationToken, issueAndRepo, permission, type FakeComment } from "../helpers/github.js";
 import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { captureLog } from "../helpers/log.js";
@@ -13,6 +13,7 @@ beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
 
 describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
+  const { it, smoke } = e2eCases(kind);
   let app: TestApp;
   const captured = captureLog();
 
@@ -80,7 +81,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(await count("runs")).toBe(0);
   });
 
-  it("runs the gate on a ready ticket: verdict in one sticky comment, label cleared, run gated", async () => {
+  smoke("runs the gate on a ready ticket: verdict in one sticky comment, label cleared, run gated", async () => {
     play(gateAnswer(true));
     const posted: string[] = [];
     const github = [
@@ -150,7 +151,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(JSON.stringify(model.requests[0]!.messages)).toContain("Body:\\n(empty)");
   });
 
-  it("turns the same delivery received 5 times at once into one gate call and one comment", async () => {
+  smoke("turns the same delivery received 5 times at once into one gate call and one comment", async () => {
     play(gateAnswer(true));
     const posted: string[] = [];
     const github = [
@@ -167,7 +168,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(await count("pgboss.job WHERE name = $1", [QUEUE.run])).toBe(1);
   });
 
-  it("refuses a sender without write access, saying who may, and makes no model call", async () => {
+  smoke("refuses a sender without write access, saying who may, and makes no model call", async () => {
     const posted: string[] = [];
     const github = [
       installationToken(INSTALLATION_ID),

@@ -8,7 +8,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import nock from "nock";
-import { costRows, runSummaries } from "../../src/ledger/cost-rows.js";
+import { costRows, runSummaries } from "../../src/stores/cost-rows.js";
 import { QUEUE, type QueueName, type RunJob } from "../../src/queue/jobs.js";
 import { ModelCallError } from "../../src/llm/errors.js";
 import type { ModelPort } from "../../src/llm/model.js";
@@ -17,7 +17,7 @@ import { PriceBook } from "../../src/llm/pricing.js";
 import { agentRoute, RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { renderCostTable } from "../../src/report/cost-table.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
-import { DB_KINDS } from "../helpers/db.js";
+import { DB_KINDS, e2eCases } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
@@ -33,6 +33,7 @@ const R = "Hello-World";
 const TOKEN = "ghs_e2einstallationtoken00000000000000001";
 
 describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
+  const { it, smoke } = e2eCases(kind);
   let app: TestApp;
   let gh: FakeGitHub;
   let server: GitHttpServer;
@@ -82,7 +83,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(readdirSync(path.join(app.dataDir, "runs")).length).toBe(0);
   });
 
-  it("passes first time: plan, one unit, verify, approve, a ready PR whose cost table is the ledger's", async () => {
+  smoke("passes first time: plan, one unit, verify, approve, a ready PR whose cost table is the ledger's", async () => {
     await start({
       gate,
       plan: planOf([unit("greeting", ["src/greet.js"])]),
@@ -128,7 +129,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     if (process.env.TIMING) for (const l of captured.lines()) console.log(new Date(l.time as number).toISOString().slice(17, 23), l.msg, l.phase ?? "", l.queue ?? "");
   });
 
-  it("goes round twice: failing tests are triaged by the light tier and fixed in round 2", async () => {
+  smoke("goes round twice: failing tests are triaged by the light tier and fixed in round 2", async () => {
     await start({
       gate,
       plan: planOf([unit("greeting", ["src/greet.js"])]),
@@ -349,7 +350,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     await expectOneOfEverything(r.id);
   });
 
-  it("resumes after a worker dies in the middle of execute: the phase is redone on a fresh clone", async () => {
+  smoke("resumes after a worker dies in the middle of execute: the phase is redone on a fresh clone", async () => {
     const kill = killAt("execute/greeting", 2);
     await start(
       {
@@ -420,7 +421,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(branchLog()).toHaveLength(2); // the branch holds the latest run's one commit over main
   });
 
-  it("/retry execute after a draft reuses the stored gate and plan: the new run makes no gate or plan call", async () => {
+  smoke("/retry execute after a draft reuses the stored gate and plan: the new run makes no gate or plan call", async () => {
     await start(
       {
         gate,
@@ -461,7 +462,7 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect((await app.services.db.query<{ status: string }>("SELECT status FROM phases WHERE name = 'execute'")).rows).toEqual([{ status: "cancelled" }]);
   });
 
-  it("turns three review comments in the quiet period into one revision: a new commit, an answer in each thread, the PR's cost per run", async () => {
+  smoke("turns three review comments in the quiet period into one revision: a new commit, an answer in each thread, the PR's cost per run", async () => {
     await start(
       {
         gate,

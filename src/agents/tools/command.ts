@@ -8,11 +8,12 @@
 import type { ToolDefinition } from "../../llm/model.js";
 import { runSandboxed, type CommandResult } from "../../sandbox/process.js";
 import type { Sandbox } from "../../sandbox/sandbox.js";
+import { FinalError } from "../../errors.js";
 
 export type { CommandResult } from "../../sandbox/process.js";
 export type { Sandbox } from "../../sandbox/sandbox.js";
 
-export class CommandRefused extends Error {
+export class CommandRefused extends FinalError {
   override name = "CommandRefused";
 }
 

@@ -8,8 +8,9 @@
 import { lstat, realpath } from "node:fs/promises";
 import path from "node:path";
 import { CONTROL, isGitName, protectedMatcher } from "../../workspace/tree-guard.js";
+import { FinalError } from "../../errors.js";
 
-export class PathRefused extends Error {
+export class PathRefused extends FinalError {
   override name = "PathRefused";
 }
 

@@ -11,6 +11,7 @@ import type { Workspace } from "../../workspace/workspace.js";
 import type { PhaseEnv } from "../agent-env.js";
 import type { Plan, WorkUnit } from "../plan/plan-schema.js";
 import { runUnit } from "./unit.js";
+import { FinalError } from "../../errors.js";
 
 export interface UnitReport {
   id: string;
@@ -31,7 +32,7 @@ export interface ExecuteOutput {
   dropped?: DroppedChange[];
 }
 
-export class ExecuteError extends Error {
+export class ExecuteError extends FinalError {
   override name = "ExecuteError";
 }
 

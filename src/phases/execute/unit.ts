@@ -10,6 +10,7 @@ import { cachedPrefix } from "../../llm/prompt-cache.js";
 import { loadPrompt } from "../../prompts/prompt.js";
 import type { PhaseEnv, WorkTree } from "../agent-env.js";
 import type { Plan, WorkUnit } from "../plan/plan-schema.js";
+import { PHASE } from "../registry.js";
 
 export interface UnitInput {
   issue: string;
@@ -63,13 +64,13 @@ export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, l
   const { dir } = tree;
   const agent = `execute/${input.unit.id}`;
   const prompt = (await loadPrompt("execute/system")).render({});
-  const tools = await toolbox({ dir, config: env.config, role: "writer", sandbox: env.sandbox, readOnly: tree.readOnly, runDir: tree.runDir, db: env.db, where: { runId: env.runId, phase: "execute", agent } });
+  const tools = await toolbox({ dir, config: env.config, role: "writer", sandbox: env.sandbox, readOnly: tree.readOnly, runDir: tree.runDir, db: env.db, where: { runId: env.runId, phase: PHASE.execute, agent } });
   const map = await buildRepoMap({ dir, task: `${input.unit.title}\n${input.unit.instructions}\n${input.issue}`, focus: input.unit.files });
   const prefix = cachedPrefix({ system: prompt.text, context: map.text });
   const result = await runAgent({
     model: env.model,
     db: env.db,
-    context: { runId: env.runId, installationId: env.installationId, phase: "execute", agent, iteration: env.iteration, prompt: { id: prompt.id, sha256: prompt.sha256 } },
+    context: { runId: env.runId, installationId: env.installationId, phase: PHASE.execute, agent, iteration: env.iteration, prompt: { id: prompt.id, sha256: prompt.sha256 } },
     system: prefix.system,
     tools,
     task: unitTask(input),

@@ -11,6 +11,7 @@ import type { PhaseEnv } from "../agent-env.js";
 import type { Plan } from "../plan/plan-schema.js";
 import { answerTool, structuredCall } from "../structured.js";
 import type { VerifyOutput } from "../verify/verify.js";
+import { PHASE } from "../registry.js";
 
 export const reviewSchema = z.strictObject({
   verdict: z.enum(["approve", "request_changes"]),
@@ -51,7 +52,7 @@ export async function runReview(env: PhaseEnv, input: { plan: Plan; diff: string
     tool: REVIEW_TOOL,
     noun: "review",
     schema: reviewSchema,
-    context: { runId: env.runId, installationId: env.installationId, phase: "review", agent: "review", iteration: env.iteration },
+    context: { runId: env.runId, installationId: env.installationId, phase: PHASE.review, agent: "review", iteration: env.iteration },
     maxTokens: 4_096,
     signal: env.signal,
   });

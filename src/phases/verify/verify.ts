@@ -4,7 +4,7 @@
  * log) into short findings the next execution round can act on.
  */
 import { z } from "zod";
-import { commandRecorder } from "../../agents/commands-log.js";
+import { commandRecorder } from "../../stores/agent-records.js";
 import { CommandRefused, CommandRunner } from "../../agents/tools/command.js";
 import type { ToolDefinition } from "../../llm/model.js";
 import { loadPrompt } from "../../prompts/prompt.js";
@@ -12,6 +12,7 @@ import { commandsDisabled } from "../../sandbox/sandbox.js";
 import type { PhaseEnv, WorkTree } from "../agent-env.js";
 import { answerTool, structuredCall } from "../structured.js";
 import { failingParts } from "./failing-parts.js";
+import { PHASE } from "../registry.js";
 
 export const triageSchema = z.strictObject({
   summary: z.string().min(1).max(1_000),
@@ -57,7 +58,7 @@ export async function runVerify(env: PhaseEnv, tree: WorkTree): Promise<VerifyOu
   }
   // verify commands come from the repo's own config: each is its own allow-list entry
   const runner = new CommandRunner({ cwd: dir, allow: commands, sandbox: env.sandbox, readOnly: tree.readOnly, runDir: tree.runDir, timeoutMs: timeout_seconds * 1000, maxOutputChars: 60_000 });
-  const record = commandRecorder(env.db, { runId: env.runId, phase: "verify", agent: "verify", cwd: dir });
+  const record = commandRecorder(env.db, { runId: env.runId, phase: PHASE.verify, agent: "verify", cwd: dir });
   const checks: CheckResult[] = [];
   for (const argv of commands) {
     if (env.signal?.aborted) break;
@@ -83,7 +84,7 @@ export async function runVerify(env: PhaseEnv, tree: WorkTree): Promise<VerifyOu
     tool: TRIAGE_TOOL,
     noun: "triage",
     schema: triageSchema,
-    context: { runId: env.runId, installationId: env.installationId, phase: "verify", agent: "triage", iteration: env.iteration },
+    context: { runId: env.runId, installationId: env.installationId, phase: PHASE.verify, agent: "triage", iteration: env.iteration },
     maxTokens: 1_500,
     signal: env.signal,
   });

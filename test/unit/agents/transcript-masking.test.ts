@@ -1,4 +1,4 @@
-import { commandRecorder } from "../../../src/agents/commands-log.js";
+import { commandRecorder } from "../../../src/stores/agent-records.js";
 import { runAgent, type AgentTool } from "../../../src/agents/loop.js";
 import type { Database } from "../../../src/db/database.js";
 import { cachedPrefix } from "../../../src/llm/prompt-cache.js";

@@ -1,8 +1,8 @@
 import type { Database } from "../../../src/db/database.js";
-import { expectedCost, percentile } from "../../../src/ledger/history.js";
+import { expectedCost, percentile } from "../../../src/stores/history.js";
 import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 
-async function finishedRun(db: Database, repo: string, installation: number, type: string, costs: number[], status = "gated") {
+async function finishedRun(db: Database, repo: string, installation: number, type: string, costs: number[], status = "succeeded") {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, ticket_type, status) VALUES ($1, 1, 'o', $2, 1, $3, $4) RETURNING id`,
     [installation, repo, type, status],
@@ -22,10 +22,12 @@ describe.each(DB_KINDS)("expected cost from past runs on %s", (kind) => {
     await finishedRun(db, "app", 1, "bug", [100_000]);
     await finishedRun(db, "app", 1, "bug", [200_000, 100_000]);
     await finishedRun(db, "app", 1, "bug", [900_000], "cancelled"); // not finished work
+    await finishedRun(db, "app", 1, "bug", [10_000], "needs_spec"); // held back by the gate: not a run's cost
+    await finishedRun(db, "app", 1, "bug", [20_000], "running"); // still going
     await finishedRun(db, "app", 1, "feature", [5_000_000]); // another type
     expect(await expectedCost(db, q)).toBeNull();
     await finishedRun(db, "app", 1, "bug", [500_000]);
-    await finishedRun(db, "app", 1, "bug", [1_000_000]);
+    await finishedRun(db, "app", 1, "bug", [1_000_000], "draft"); // a draft PR is a whole run too
     expect(await expectedCost(db, q)).toEqual({ scope: "repository", runs: 4, medianMicros: 300_000, p90Micros: 1_000_000 });
   });
 

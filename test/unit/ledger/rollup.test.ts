@@ -1,5 +1,5 @@
 import type { Database } from "../../../src/db/database.js";
-import { rollup } from "../../../src/ledger/rollup.js";
+import { rollup } from "../../../src/stores/rollup.js";
 import { formatRollup } from "../../../src/report/rollup-format.js";
 import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 

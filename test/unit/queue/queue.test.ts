@@ -1,10 +1,12 @@
 import type { Database } from "../../../src/db/database.js";
-import { DeliveryStore } from "../../../src/queue/deliveries.js";
+import { DeliveryStore } from "../../../src/stores/deliveries.js";
 import { enqueueDelivery } from "../../../src/queue/enqueue.js";
 import { jobIdForDelivery } from "../../../src/queue/job-id.js";
 import { QUEUE, triggerJobSchema, type TriggerJob } from "../../../src/queue/jobs.js";
 import { JobQueue } from "../../../src/queue/queue.js";
-import { startDeadLetterWorker, startWorker } from "../../../src/queue/worker.js";
+import { startWorker } from "../../../src/queue/worker.js";
+import { handleDead } from "../../../src/jobs/dead.js";
+import { RunStore } from "../../../src/stores/runs.js";
 import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 import { eventually } from "../../helpers/eventually.js";
 import { captureLog } from "../../helpers/log.js";
@@ -140,7 +142,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     await deliveries.record(delivery("d-10"), jobIdForDelivery("d-10"));
     await deliveries.record(delivery("d-11"), jobIdForDelivery("d-11"));
     await deliveries.finish("d-11", "failed", "GitHub answered 502");
-    await startDeadLetterWorker({ queue, deliveries, log: captured.log, name: QUEUE.dead, pollingIntervalSeconds: 0.5 });
+    await queue.work<{ deliveryId?: string }>(QUEUE.dead, 1, (dead) => handleDead(dead, { deliveries, runs: new RunStore(db) }, captured.log), 0.5);
     await queue.send(QUEUE.dead, job("d-10"), "00000000-0000-4000-8000-000000000010");
     await queue.send(QUEUE.dead, job("d-11"), "00000000-0000-4000-8000-000000000011");
     const row = await eventually(async () => {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Database } from "../../../src/db/database.js";
-import { costRows, runsOfIssue, type CostRow } from "../../../src/ledger/cost-rows.js";
+import { costRows, runsOfIssue, type CostRow } from "../../../src/stores/cost-rows.js";
 import { DEFAULT_PRICES } from "../../../src/llm/prices.js";
 import { PriceBook } from "../../../src/llm/pricing.js";
 import { cachedPrefix, withMovingBreakpoint } from "../../../src/llm/prompt-cache.js";

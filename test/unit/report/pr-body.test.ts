@@ -3,7 +3,7 @@ import type { Plan } from "../../../src/phases/plan/plan-schema.js";
 import type { Review } from "../../../src/phases/review/review.js";
 import type { VerifyOutput } from "../../../src/phases/verify/verify.js";
 import { PR_MARKER, renderPrBody, type PrBodyInput } from "../../../src/report/pr-body.js";
-import { neutralizeMarkdown } from "../../../src/safety/text.js";
+import { neutralizeMarkdown } from "../../../src/safety/markdown.js";
 
 const plan = (over: Partial<Plan> = {}): Plan => ({
   summary: "Make greet() say Hi.",

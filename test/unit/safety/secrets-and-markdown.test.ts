@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
-import { forGitHub, maskSecrets, maskSecretsIn, neutralizeMarkdown } from "../../../src/safety/text.js";
+import { forGitHub, neutralizeMarkdown } from "../../../src/safety/markdown.js";
+import { maskSecrets, maskSecretsIn } from "../../../src/safety/secrets.js";
 
 // Made-up secrets, in the shapes the real ones have.
 const TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";

@@ -1,6 +1,7 @@
+/** The `runs` table: one row per run of an issue, from its gate to its outcome. */
 import type { Database } from "../db/database.js";
 
-export type RunStatus = "queued" | "running" | "gated" | "needs_spec" | "succeeded" | "draft" | "stopped" | "failed" | "cancelled";
+export type RunStatus = "queued" | "running" | "needs_spec" | "succeeded" | "draft" | "stopped" | "failed" | "cancelled";
 
 export interface NewRun {
   deliveryId: string;
@@ -25,6 +26,8 @@ export interface RunRow {
   issue_number: number;
   budget_usd_micros: number | null;
   pr_number: number | null;
+  /** How many times the run was taken over from a worker whose heartbeat stopped. */
+  restarts: number;
 }
 
 export type CreateRunResult =
@@ -34,7 +37,18 @@ export type CreateRunResult =
   /** Another run of the same issue is queued or running. */
   | { created: false; reason: "active"; run: RunRow };
 
-/** The `runs` table. */
+const COLUMNS = "id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, restarts, created_at";
+
+/** A run with what it cost so far (the PR body's table of every run behind a PR). */
+export interface RunCost {
+  id: string;
+  kind: string;
+  status: string;
+  created_at: Date;
+  micros: number;
+  unknown: number;
+}
+
 export class RunStore {
   constructor(private readonly db: Database) {}
 
@@ -43,12 +57,12 @@ export class RunStore {
       `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros, kind)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT DO NOTHING
-       RETURNING id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at`,
+       RETURNING ${COLUMNS}`,
       [r.deliveryId, r.installationId, r.repositoryId, r.owner, r.repo, r.issueNumber, r.budgetUsdMicros, r.kind ?? "issue"],
     );
     if (inserted.rows[0]) return { created: true, run: inserted.rows[0] };
     const { rows } = await this.db.query<RunRow>(
-      `SELECT id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at FROM runs
+      `SELECT ${COLUMNS} FROM runs
        WHERE delivery_id = $1 OR (repository_id = $2 AND issue_number = $3 AND status IN ('queued', 'running'))
        ORDER BY (delivery_id = $1) DESC NULLS LAST LIMIT 1`,
       [r.deliveryId, r.repositoryId, r.issueNumber],
@@ -83,7 +97,7 @@ export class RunStore {
   /** The newest run of an issue, whatever its state. */
   async latest(repositoryId: number, issueNumber: number): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      `SELECT id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at FROM runs
+      `SELECT ${COLUMNS} FROM runs
        WHERE repository_id = $1 AND issue_number = $2 ORDER BY created_at DESC LIMIT 1`,
       [repositoryId, issueNumber],
     );
@@ -139,7 +153,7 @@ export class RunStore {
   /** The queued or running run of an issue, if any. */
   async active(repositoryId: number, issueNumber: number): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      `SELECT id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at FROM runs
+      `SELECT ${COLUMNS} FROM runs
        WHERE repository_id = $1 AND issue_number = $2 AND status IN ('queued', 'running')`,
       [repositoryId, issueNumber],
     );
@@ -148,9 +162,87 @@ export class RunStore {
 
   async get(id: string): Promise<RunRow | undefined> {
     const { rows } = await this.db.query<RunRow>(
-      "SELECT id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, created_at FROM runs WHERE id = $1",
+      `SELECT ${COLUMNS} FROM runs WHERE id = $1`,
       [id],
     );
     return rows[0];
+  }
+
+  /** A run of `tollgate run` (a local repository, no GitHub): it starts running. */
+  async createLocal(repo: string, budgetUsdMicros: number): Promise<string> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status, budget_usd_micros, started_at)
+       VALUES (0, 0, 'local', $1, 0, 'running', $2, now()) RETURNING id`,
+      [repo, budgetUsdMicros],
+    );
+    return rows[0]!.id;
+  }
+
+  /** The ids of the runs still queued or running (their folders are kept). */
+  async activeIds(): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>("SELECT id FROM runs WHERE status IN ('queued', 'running')");
+    return rows.map((r) => r.id);
+  }
+
+  /** These runs, oldest first, each with its known cost and its calls of unknown cost. */
+  async withCosts(runIds: string[]): Promise<RunCost[]> {
+    const { rows } = await this.db.query<RunCost>(
+      `SELECT r.id, r.kind, r.status, r.created_at, coalesce(sum(c.cost_usd_micros), 0)::bigint AS micros,
+              count(c.id) FILTER (WHERE c.cost_usd_micros IS NULL)::int AS unknown
+       FROM runs r LEFT JOIN llm_calls c ON c.run_id = r.id WHERE r.id = ANY($1::uuid[])
+       GROUP BY r.id ORDER BY r.created_at`,
+      [runIds],
+    );
+    return rows.map((r) => ({ ...r, micros: Number(r.micros), unknown: Number(r.unknown) }));
+  }
+
+  /**
+   * A worker takes the run to carry it out, as restart `restart` of its job: it holds the lease
+   * and starts the heartbeat. Undefined when the run ended, or a newer restart took it over.
+   */
+  async claim(id: string, lease: string, restart: number): Promise<RunRow | undefined> {
+    const { rows } = await this.db.query<RunRow>(
+      `UPDATE runs SET lease = $2, heartbeat_at = now(), updated_at = now()
+       WHERE id = $1 AND restarts = $3 AND status IN ('queued', 'running')
+       RETURNING ${COLUMNS}`,
+      [id, lease, restart],
+    );
+    return rows[0];
+  }
+
+  /**
+   * The heartbeat of the worker holding `lease`: the run's row as it is now (a cancel, a raised
+   * budget), or undefined when the lease is no longer this worker's (the run was taken over).
+   */
+  async beat(id: string, lease: string): Promise<RunRow | undefined> {
+    const { rows } = await this.db.query<RunRow>(
+      `UPDATE runs SET heartbeat_at = now() WHERE id = $1 AND lease = $2 RETURNING ${COLUMNS}`,
+      [id, lease],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Takes over the running runs whose heartbeat is older than `staleSeconds`: each gets a new
+   * restart number and loses its lease (so a worker still holding it, alive but stalled, stops).
+   * Returns them with their new restart number, for a new job each.
+   */
+  async takeOverStale(staleSeconds: number): Promise<Array<{ id: string; restarts: number }>> {
+    const { rows } = await this.db.query<{ id: string; restarts: number }>(
+      `UPDATE runs SET restarts = restarts + 1, lease = NULL, heartbeat_at = now(), updated_at = now()
+       WHERE status = 'running' AND heartbeat_at IS NOT NULL AND heartbeat_at < now() - make_interval(secs => $1)
+       RETURNING id, restarts`,
+      [staleSeconds],
+    );
+    return rows;
+  }
+
+  /** Marks the run failed, unless a newer restart than `restart` has taken it over. */
+  async failIfCurrent(id: string, restart: number, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE runs SET status = 'failed', error = coalesce($3, error), finished_at = now(), updated_at = now()
+       WHERE id = $1 AND restarts = $2 AND status IN ('queued', 'running')`,
+      [id, restart, error],
+    );
   }
 }

@@ -1,6 +1,7 @@
 /**
  * What past runs of the same kind cost: the expected cost shown under the gate's verdict. A
- * run's cost is the sum of its ledger rows; finished runs only (not cancelled or in flight).
+ * run's cost is the sum of its ledger rows; runs that went past the gate and ended (not those held
+ * back by the gate, cancelled or in flight).
  */
 import type { Database } from "../db/database.js";
 
@@ -26,7 +27,7 @@ export async function expectedCost(
     const { rows } = await db.query<{ cost: number }>(
       `SELECT coalesce(sum(c.cost_usd_micros), 0)::bigint AS cost
        FROM runs r LEFT JOIN llm_calls c ON c.run_id = r.id
-       WHERE ${where} AND r.ticket_type = $1 AND r.status IN ('succeeded', 'failed', 'gated', 'needs_spec')
+       WHERE ${where} AND r.ticket_type = $1 AND r.status IN ('succeeded', 'draft', 'stopped', 'failed')
          AND r.id <> coalesce($2::uuid, '00000000-0000-0000-0000-000000000000'::uuid)
        GROUP BY r.id`,
       [q.ticketType, q.excludeRunId ?? null, ...params],

@@ -1,0 +1,49 @@
+/**
+ * `/retry`: the whole run again, gate included; `/retry plan` or `/retry execute`: a new run
+ * that reuses the phases before that one from the last run that had them.
+ */
+import { gateRun } from "../pipeline/gate-run.js";
+import { PHASE, phasesBefore, type ReusablePhase } from "../phases/registry.js";
+import type { Verdict } from "../phases/gate/verdict.js";
+import { followUp, type ActingCall, type CommandHandler, type CommandOutcome } from "./command.js";
+import type { Command } from "./parse.js";
+
+type Retry = Extract<Command, { name: "retry" }>;
+
+export const retry: CommandHandler<Retry> = {
+  access: "write",
+  acts: true,
+  async run(call) {
+    if (call.active) {
+      await call.reply("A run is already active on this issue: `/cancel` it first, or wait for it to end.");
+      return { outcome: "refused", detail: "a run is active", runId: call.active.id };
+    }
+    const from = call.command.from;
+    return from && from !== PHASE.gate ? retryFrom(call, from) : retryAll(call);
+  },
+};
+
+/** The whole run again, as the trigger label would start it (src/pipeline/gate-run.ts). */
+async function retryAll(call: ActingCall<Retry>): Promise<CommandOutcome> {
+  const { ctx, job, deps } = call;
+  const title = (await ctx.gh.issue(ctx.issue)).title;
+  const input = { deliveryId: job.deliveryId, installationId: job.installationId, repository: job.repository, issue: { number: ctx.issue, title }, retry: true };
+  const started = await gateRun(ctx, input, call.config, { ...deps, enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId) }, call.log);
+  await call.react("+1");
+  return { outcome: started.outcome === "failed" ? "refused" : "done", detail: `retry: ${started.detail ?? started.outcome}` };
+}
+
+async function retryFrom(call: ActingCall<Retry>, from: Exclude<ReusablePhase, "gate">): Promise<CommandOutcome> {
+  const { ctx, job, deps } = call;
+  const reuse = phasesBefore(from);
+  const source = await deps.runs.lastWithPhase(job.repository.id, ctx.issue, reuse.at(-1)!);
+  const gate = source ? await deps.phases.checkpoint<{ verdict?: Verdict }>(source, PHASE.gate, 0) : undefined;
+  if (!source || !gate?.verdict?.ready) {
+    await call.reply(`There is no ${from === PHASE.plan ? "passed spec gate" : "plan"} to start from on this issue: comment \`/retry\` to run everything${from === PHASE.plan ? ", or `/approve` to override the gate" : ""}.`);
+    return { outcome: "refused", detail: `nothing to retry ${from} from` };
+  }
+  const runId = await followUp(call, { previous: source, reuse });
+  await call.react("+1");
+  await call.reply(`Retrying from ${from}: run \`${runId}\` reuses the ${reuse.join(" and ")} of run \`${source}\`.`);
+  return { outcome: "done", detail: `retry from ${from}`, runId };
+}

@@ -1,0 +1,33 @@
+/** What the job handlers work with: the stores, GitHub, the model, and the queue to send runs on. */
+import type { Logger } from "pino";
+import type { RepoConfig } from "../config/repo-config.js";
+import type { Database } from "../db/database.js";
+import type { MeteredModel } from "../llm/metered-model.js";
+import type { PriceBook } from "../llm/pricing.js";
+import type { RunTarget } from "../pipeline/run-target.js";
+import type { ReviseJob } from "../queue/jobs.js";
+import type { Sandbox } from "../sandbox/sandbox.js";
+import type { Stores } from "../stores/index.js";
+import type { Identity } from "../workspace/workspace.js";
+import type { GitHubFactory } from "./context.js";
+
+export interface JobDeps extends Stores {
+  db: Database;
+  github: GitHubFactory;
+  /** The metered model for a run, on the repo's tiers and budgets. */
+  model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
+  prices: PriceBook;
+  /** Sends a run on to the run queue; `deliveryId` is the delivery that led to it (for the logs). */
+  enqueueRun: (target: RunTarget, deliveryId: string) => Promise<void>;
+  /** Sends a revision job again, to start after `seconds` (one waiting per PR). */
+  reviseLater: (job: ReviseJob, seconds: number) => Promise<void>;
+}
+
+/** What the run job needs besides: where commands run and where runs clone. */
+export interface RunJobDeps extends JobDeps {
+  sandbox: Sandbox;
+  runsRoot: string;
+  identity?: Identity;
+  cancelPollMs?: number;
+  now?: () => number;
+}

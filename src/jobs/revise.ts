@@ -1,0 +1,100 @@
+/**
+ * The revise queue: reviews on Tollgate's pull requests, and the PR closed.
+ *   - `review`: once the reviews have been quiet for `revise.quiet_seconds`, the threads whose
+ *     last word is a reviewer's (with write access) become a `revise` run of the PR's issue: it
+ *     reuses the issue's gate and plan, executes with the comments as feedback on the PR's
+ *     branch, verifies, reviews, pushes a new commit and answers in each thread.
+ *   - `closed`: the PR's active revision stops; a merge or a close is recorded on the runs.
+ */
+import type { Logger } from "pino";
+import { RepoConfigError } from "../config/repo-config.js";
+import { GitHubPulls, type Review, type ReviewComment } from "../github/pulls.js";
+import { cancelActiveRun } from "../pipeline/cancel.js";
+import { queueFollowUpRun } from "../pipeline/follow-up.js";
+import { PHASE } from "../phases/registry.js";
+import { pendingThreads } from "../pipeline/review-threads.js";
+import type { ReviewThread } from "../pipeline/run-target.js";
+import type { ReviseJob } from "../queue/jobs.js";
+import type { JobResult } from "../queue/worker.js";
+import type { RunRow } from "../stores/runs.js";
+import { JobContext } from "./context.js";
+import type { JobDeps } from "./deps.js";
+
+export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () => number }, log: Logger): Promise<JobResult> {
+  const issue = await deps.runs.issueOfPullRequest(job.repository.id, job.pr.number);
+  if (issue === undefined) return { outcome: "ignored", detail: `pull request #${job.pr.number} has no Tollgate run` };
+  const ctx = await JobContext.open(deps.github, { ...job, issue: { number: issue } });
+  const active = await deps.runs.active(job.repository.id, issue);
+  if (job.kind === "closed") return closed(ctx, job, active, deps, log);
+
+  const config = await ctx.settings();
+  if (config instanceof RepoConfigError) return { outcome: "failed", detail: config.message };
+  const pulls = new GitHubPulls(ctx.octokit, ctx.owner, ctx.repo);
+  const [comments, reviews] = await Promise.all([pulls.reviewComments(job.pr.number), pulls.reviews(job.pr.number)]);
+
+  // wait for the reviewer to finish, and for the issue's active run to end
+  const quietFor = ((deps.now ?? Date.now)() - newestHumanWord(comments, reviews)) / 1000;
+  if (quietFor < config.revise.quiet_seconds) {
+    const wait = Math.ceil(config.revise.quiet_seconds - quietFor);
+    await deps.reviseLater(job, wait);
+    return { outcome: "done", detail: `the review is still going on: the revision waits ${wait} s` };
+  }
+  if (active) {
+    await deps.reviseLater(job, Math.max(60, config.revise.quiet_seconds));
+    return { outcome: "done", detail: `run ${active.id} is active: the revision waits for it` };
+  }
+
+  const since = (await deps.runs.latest(job.repository.id, issue))?.created_at ?? new Date(0);
+  const threads = await unanswered(ctx, comments, reviews, since);
+  if (!threads.length) return { outcome: "ignored", detail: "no review comment from someone with write access is waiting for an answer" };
+
+  // a revise run that reuses the issue's gate and plan
+  const planned = await deps.runs.lastWithPhase(job.repository.id, issue, PHASE.plan);
+  if (!planned) return { outcome: "ignored", detail: "the issue has no plan to revise from" };
+  const runId = await queueFollowUpRun({
+    runs: deps.runs,
+    enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId),
+    ctx,
+    cause: job,
+    config,
+    previous: planned,
+    reuse: [PHASE.gate, PHASE.plan],
+    kind: "revise",
+    revise: { pr: job.pr.number, threads },
+  });
+  log.info({ run: runId, pr: job.pr.number, threads: threads.length }, "revision queued");
+  return { outcome: "done", detail: `revision run ${runId} for ${threads.length} thread(s)` };
+}
+
+async function closed(ctx: JobContext, job: ReviseJob, active: RunRow | undefined, deps: JobDeps, log: Logger): Promise<JobResult> {
+  const state = job.pr.merged ? "merged" : "closed";
+  const runs = await deps.runs.setPullRequestState(job.repository.id, job.pr.number, state);
+  if (active?.kind === "revise") await cancelActiveRun(ctx, deps, active.id, `pull request #${job.pr.number} was ${state}`, "");
+  log.info({ pr: job.pr.number, state, runs }, `pull request ${state}`);
+  return { outcome: "done", detail: `pull request #${job.pr.number} ${state}${active?.kind === "revise" ? "; its revision was cancelled" : ""}` };
+}
+
+/** When a person last commented or reviewed (ms since the epoch; 0 if never). */
+function newestHumanWord(comments: ReviewComment[], reviews: Review[]): number {
+  const times = [...comments.filter((c) => !c.authorIsBot).map((c) => c.createdAt), ...reviews.filter((r) => !r.authorIsBot && r.submittedAt).map((r) => r.submittedAt!)];
+  return Math.max(0, ...times.map((t) => Date.parse(t)));
+}
+
+/** The threads and review bodies waiting for an answer, from people with write access. */
+async function unanswered(ctx: JobContext, comments: ReviewComment[], reviews: Review[], since: Date): Promise<ReviewThread[]> {
+  const mayAsk = async (login: string) => (await ctx.may(login, "write")).allowed;
+  const threads: ReviewThread[] = [];
+  for (const thread of pendingThreads(comments)) {
+    const asks = [];
+    for (const c of thread.asks) if (await mayAsk(c.author)) asks.push(c);
+    if (!asks.length) continue;
+    const root = thread.root;
+    threads.push({ commentId: root.id, author: asks.map((c) => c.author).join(", "), path: root.path, line: root.line, diffHunk: root.diffHunk.split("\n").slice(-12).join("\n"), body: asks.map((c) => c.body).join("\n\n") });
+  }
+  for (const review of reviews) {
+    if (review.authorIsBot || !review.body.trim() || !review.submittedAt || new Date(review.submittedAt) <= since) continue;
+    if (!["CHANGES_REQUESTED", "COMMENTED"].includes(review.state) || !(await mayAsk(review.author))) continue;
+    threads.push({ author: review.author, body: review.body });
+  }
+  return threads;
+}

@@ -1,0 +1,105 @@
+/**
+ * A run's first step, the spec gate: the steps before any code is written, for a sender the
+ * job has already authorised.
+ *   1. Create the run (one per delivery, one active per issue).
+ *   2. Run the spec gate (a checkpointed phase) and post its verdict as the sticky comment.
+ *   3. Label: not ready → `ai-needs-spec`, the run ends `needs_spec`; ready → the label goes,
+ *      the run is `queued`, and `enqueueRun` sends it on (src/pipeline/carry-out.ts).
+ */
+import type { Logger } from "pino";
+import type { RepoConfig } from "../config/repo-config.js";
+import type { Database } from "../db/database.js";
+import { TollgateError } from "../errors.js";
+import type { MeteredModel } from "../llm/metered-model.js";
+import { usdToMicros } from "../llm/money.js";
+import { runGate } from "../phases/gate/gate.js";
+import { issueText } from "../phases/gate/input.js";
+import { renderFailure, renderGateComment } from "../report/gate-comment.js";
+import { expectedCost } from "../stores/history.js";
+import type { PhaseStore } from "../stores/phases.js";
+import type { RunStore } from "../stores/runs.js";
+import type { IssueContext } from "./issue-context.js";
+import { PhaseRunner } from "./phase.js";
+import { PHASE } from "../phases/registry.js";
+import type { RunTarget, StepResult } from "./run-target.js";
+
+export const NEEDS_SPEC_LABEL = "ai-needs-spec";
+
+export interface GateRunDeps {
+  runs: RunStore;
+  phases: PhaseStore;
+  db: Database;
+  /** The metered model for a run, on the repo's tiers and budgets. */
+  model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
+  /** Sends a ready run on to its pipeline. */
+  enqueueRun: (target: RunTarget) => Promise<void>;
+}
+
+export interface GateRunInput {
+  deliveryId: string;
+  installationId: number;
+  repository: RunTarget["repository"];
+  issue: RunTarget["issue"];
+  /** An edit of the issue re-runs the gate: a run already active reads the edit itself. */
+  edited?: boolean;
+  /** Started by `/retry`: a branch someone else pushed to is built on, not refused. */
+  retry?: boolean;
+}
+
+export async function gateRun(ctx: IssueContext, input: GateRunInput, config: RepoConfig, deps: GateRunDeps, log: Logger): Promise<StepResult> {
+  const { gh, owner, repo, issue } = ctx;
+  const budgetMicros = usdToMicros(config.budget.run_usd);
+  const created = await deps.runs.create({ deliveryId: input.deliveryId, installationId: input.installationId, repositoryId: input.repository.id, owner, repo, issueNumber: issue, budgetUsdMicros: budgetMicros });
+  if (!created.created && created.reason === "active") {
+    if (input.edited) return { outcome: "ignored", detail: `run ${created.run.id} is already active; the edit is read by it or the next run` };
+    await gh.comment(issue, `Tollgate is already working on this issue (run \`${created.run.id}\`): its progress is in the Tollgate comment above.`);
+    return { outcome: "ignored", detail: `run ${created.run.id} is already active for ${owner}/${repo}#${issue}` };
+  }
+  const run = created.run;
+  if (!created.created && run.status !== "queued" && run.status !== "running") return { outcome: "done", detail: `run ${run.id} already ended ${run.status}` };
+  await deps.runs.setStatus(run.id, "running");
+  const runLog = log.child({ run: run.id });
+
+  // the gate (a checkpoint: a retried job does not pay for it twice)
+  let result;
+  try {
+    result = (
+      await new PhaseRunner(deps.phases, run.id, runLog).run(PHASE.gate, 0, async () => {
+        await gh.upsertSticky(issue, `### Tollgate\n\nChecking whether this issue is specified well enough (spec gate on \`${config.tiers[config.phases.gate]}\`)…`);
+        const [data, comments, summary] = await Promise.all([gh.issue(issue), gh.comments(issue), gh.summary()]);
+        const text = issueText(data, comments);
+        if (text.removed.length) runLog.info({ removed: text.removed }, "hidden or secret-shaped text removed from the issue before the gate");
+        return runGate(deps.model(config, runLog, budgetMicros), { issue: text.text, repoSummary: summary }, { runId: run.id, installationId: input.installationId, iteration: 0 });
+      })
+    ).value;
+  } catch (error) {
+    // A failure of Tollgate's own (an unusable answer, a budget, a model error the adapter
+    // already retried) ends the gate here; GitHub or the database failing is retried.
+    if (!(error instanceof TollgateError)) throw error;
+    runLog.error({ err: error }, "the spec gate failed");
+    await deps.runs.setStatus(run.id, "failed", { error: error.message });
+    await gh.upsertSticky(issue, renderFailure("the spec gate failed", error.message));
+    return { outcome: "failed", detail: error.message };
+  }
+
+  // labels and the verdict, unless the run was cancelled meanwhile
+  if ((await deps.runs.get(run.id))?.status === "cancelled") {
+    runLog.info("the run was cancelled during the gate: its verdict is not posted");
+    return { outcome: "done", detail: "cancelled during the gate" };
+  }
+  const { verdict } = result;
+  const expected = await expectedCost(deps.db, { installationId: input.installationId, owner, repo, ticketType: verdict.ticket_type, excludeRunId: run.id });
+  if (verdict.ready) {
+    await gh.removeLabel(issue, NEEDS_SPEC_LABEL);
+  } else {
+    await gh.ensureLabel(NEEDS_SPEC_LABEL, "d93f0b", "Tollgate: the issue needs more detail before work starts");
+    await gh.addLabels(issue, [NEEDS_SPEC_LABEL]);
+  }
+  const status = verdict.ready ? "ready: planning starts shortly; this comment shows the progress." : `not ready: labelled \`${NEEDS_SPEC_LABEL}\`.`;
+  await gh.upsertSticky(issue, renderGateComment({ verdict, gateCostMicros: result.costMicros, expected, status, needsSpecLabel: NEEDS_SPEC_LABEL, triggerLabel: config.trigger.label }));
+  await deps.runs.setStatus(run.id, verdict.ready ? "queued" : "needs_spec", { ticketType: verdict.ticket_type });
+  if (verdict.ready) {
+    await deps.enqueueRun({ runId: run.id, installationId: input.installationId, repository: input.repository, issue: input.issue, ...(input.retry ? { fromHumanHead: true } : {}) });
+  }
+  return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
+}

@@ -1,0 +1,34 @@
+/**
+ * What agents did, for the run's record: `commands` (every command an agent or verify ran) and
+ * `agent_events` (every tool call and its answer). Secrets in them are masked before they are stored.
+ */
+import type { Database } from "../db/database.js";
+import { maskSecrets, maskSecretsIn } from "../safety/secrets.js";
+import type { ToolUseBlock } from "../llm/model.js";
+import type { CommandResult } from "../agents/tools/command.js";
+
+/** Stores a command an agent (or the verify phase) ran in `commands`, secrets in it masked. */
+export function commandRecorder(db: Database, where: { runId?: string; phase: string; agent?: string; cwd: string }) {
+  return async (argv: string[], result: CommandResult): Promise<void> => {
+    await db.query(
+      `INSERT INTO commands (run_id, phase, agent, argv, cwd, exit_code, signal, timed_out, duration_ms, output_bytes)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [where.runId ?? null, where.phase, where.agent ?? null, JSON.stringify(argv.map(maskSecrets)), maskSecrets(where.cwd), result.exitCode, result.signal, result.timedOut, result.durationMs, result.outputBytes],
+    );
+  };
+}
+
+/** Stores one tool call of an agent's turn and what it answered, in `agent_events`. */
+export async function recordToolCall(
+  db: Database,
+  where: { runId?: string; phase: string; agent: string; turn: number },
+  call: ToolUseBlock,
+  outcome: { content: string; isError: boolean },
+  ms: number,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO agent_events (run_id, phase, agent, turn, tool_use_id, tool, input, output, is_error, duration_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [where.runId ?? null, where.phase, where.agent, where.turn, call.id, call.name, JSON.stringify(maskSecretsIn(call.input ?? null)), maskSecrets(outcome.content), outcome.isError, Math.round(ms)],
+  );
+}

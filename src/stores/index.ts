@@ -1,0 +1,24 @@
+/**
+ * The stores: every SQL statement Tollgate writes lives in this folder (a lint rule keeps it
+ * so), one module per table family. Everything else asks a store.
+ */
+import type { Database } from "../db/database.js";
+import { CommentCommandStore } from "./comment-commands.js";
+import { DeliveryStore } from "./deliveries.js";
+import { Ledger } from "./ledger.js";
+import { PhaseStore } from "./phases.js";
+import { QueueInspection } from "./queue-inspection.js";
+import { RunStore } from "./runs.js";
+
+export interface Stores {
+  runs: RunStore;
+  phases: PhaseStore;
+  deliveries: DeliveryStore;
+  ledger: Ledger;
+  commands: CommentCommandStore;
+  queueInfo: QueueInspection;
+}
+
+export function openStores(db: Database): Stores {
+  return { runs: new RunStore(db), phases: new PhaseStore(db), deliveries: new DeliveryStore(db), ledger: new Ledger(db), commands: new CommentCommandStore(db), queueInfo: new QueueInspection(db) };
+}

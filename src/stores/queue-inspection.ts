@@ -1,0 +1,47 @@
+/**
+ * Reads of the job queue's own tables (pg-boss's `pgboss.job`): counts for `/health`, a run's
+ * place in line, and the jobs left active by a process that stopped. Writes go through pg-boss.
+ */
+import type { Database } from "../db/database.js";
+import { QUEUE, type QueueName } from "../queue/jobs.js";
+
+export interface QueueStats {
+  name: string;
+  queued: number;
+  active: number;
+  failed: number;
+}
+
+const ALL: QueueName[] = [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead];
+
+export class QueueInspection {
+  constructor(private readonly db: Database) {}
+
+  /** Jobs per queue and state, in one query. */
+  async stats(): Promise<QueueStats[]> {
+    const { rows } = await this.db.query<{ name: string; state: string; n: number }>(
+      "SELECT name, state, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state",
+      [ALL],
+    );
+    return ALL.map((name) => {
+      const count = (...states: string[]) => rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
+      return { name, queued: count("created", "retry"), active: count("active"), failed: count("failed") };
+    });
+  }
+
+  /** The ids of a queue's active jobs. */
+  async activeIds(name: QueueName): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>("SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'", [name]);
+    return rows.map((r) => r.id);
+  }
+
+  /** How many run jobs wait ahead of this one, itself included (1 when it is next or not found). */
+  async placeInLine(jobId: string): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pgboss.job WHERE name = $2 AND state IN ('created', 'retry')
+         AND created_on <= coalesce((SELECT created_on FROM pgboss.job WHERE id = $1), now())`,
+      [jobId, QUEUE.run],
+    );
+    return Math.max(1, rows[0]?.n ?? 1);
+  }
+}
