@@ -13,25 +13,29 @@ export default tseslint.config(
   prettier, // layout is Prettier's (`npm run format`); the rules below are about size
   {
     // Limits every file follows: Prettier wraps code at 140 columns, so a longer line is a string
-    // or a comment to wrap by hand; a function over 80 lines or a file over 400 does too much.
+    // or a comment to wrap by hand; a function over 100 lines (as Prettier lays it out) or a file
+    // over 400 does too much.
     files: ["**/*.{ts,js,mjs}"],
     rules: {
       "max-len": ["error", { code: 160, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true }],
       "max-lines": ["error", { max: 400, skipBlankLines: true, skipComments: true }],
-      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
+      "max-lines-per-function": ["error", { max: 100, skipBlankLines: true, skipComments: true, IIFEs: true }],
     },
   },
   {
     // A test file is a list of cases inside one `describe`: its length is the number of cases.
     files: ["test/**/*.ts"],
-    rules: { "max-lines-per-function": "off", "max-lines": ["error", { max: 700, skipBlankLines: true, skipComments: true }] },
+    rules: { "max-lines-per-function": "off", "max-lines": ["error", { max: 800, skipBlankLines: true, skipComments: true }] },
   },
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       // Only the config loader may read the environment.
-      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Read configuration through src/config/env.ts." }],
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "env", message: "Read configuration through src/config/env.ts." },
+      ],
     },
   },
   {
@@ -41,8 +45,14 @@ export default tseslint.config(
     rules: {
       "no-restricted-syntax": [
         "error",
-        { selector: "CallExpression[callee.property.name=/^(query|transaction)$/]", message: "SQL belongs in a store (src/stores/): add a method there." },
-        { selector: "CallExpression[callee.property.name='exec'][callee.object.name=/^(db|tx|database)$/i]", message: "SQL belongs in a store (src/stores/): add a method there." },
+        {
+          selector: "CallExpression[callee.property.name=/^(query|transaction)$/]",
+          message: "SQL belongs in a store (src/stores/): add a method there.",
+        },
+        {
+          selector: "CallExpression[callee.property.name='exec'][callee.object.name=/^(db|tx|database)$/i]",
+          message: "SQL belongs in a store (src/stores/): add a method there.",
+        },
         { selector: `Literal[value=${SQL}]`, message: "SQL text belongs in a store (src/stores/)." },
         { selector: `TemplateElement[value.raw=${SQL}]`, message: "SQL text belongs in a store (src/stores/)." },
       ],
@@ -52,7 +62,17 @@ export default tseslint.config(
     // The pipeline and the phases know runs, not queues: the jobs layer (src/jobs) stands between.
     files: ["src/pipeline/**/*.ts", "src/phases/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/queue/*", "**/jobs/*"], message: "The pipeline does not know queues or jobs: take plain inputs (src/pipeline/run-target.ts)." }] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/queue/*", "**/jobs/*"],
+              message: "The pipeline does not know queues or jobs: take plain inputs (src/pipeline/run-target.ts).",
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -25,10 +25,13 @@ const sha = (value) => createHash("sha256").update(JSON.stringify(value)).digest
 function blocks(request) {
   const out = [];
   for (const tool of request.tools) out.push({ value: { tool: { ...tool, cache_control: undefined } }, mark: Boolean(tool.cache_control) });
-  for (const block of request.system) out.push({ value: { system: { ...block, cache_control: undefined } }, mark: Boolean(block.cache_control) });
+  for (const block of request.system)
+    out.push({ value: { system: { ...block, cache_control: undefined } }, mark: Boolean(block.cache_control) });
   for (const message of request.messages) {
     const content = typeof message.content === "string" ? [{ type: "text", text: message.content }] : message.content;
-    content.forEach((block, i) => out.push({ value: { role: message.role, i, block: { ...block, cache_control: undefined } }, mark: Boolean(block.cache_control) }));
+    content.forEach((block, i) =>
+      out.push({ value: { role: message.role, i, block: { ...block, cache_control: undefined } }, mark: Boolean(block.cache_control) }),
+    );
   }
   return out;
 }
@@ -67,9 +70,24 @@ function simulate(requests, minimum) {
 }
 
 // A realistic execute agent: four tools, a ~1,500-token system prompt, a ~2,000-token repo map.
-const tools = [TEXT_EDITOR_TOOL, LIST_FILES_TOOL, SEARCH_TOOL, { name: "run_command", description: "Run one allowed command (argv, no shell).", input_schema: { type: "object", properties: { argv: { type: "array", items: { type: "string" } } }, required: ["argv"] } }];
-const system = "You are an execution agent of Tollgate. Change the repository to do the work unit below, run the checks, and stop when they pass. ".repeat(45);
-const repoMap = Array.from({ length: 160 }, (_, i) => `src/module${i}.ts: export function handler${i}(input: Input${i}): Output${i}; class Service${i}`).join("\n");
+const tools = [
+  TEXT_EDITOR_TOOL,
+  LIST_FILES_TOOL,
+  SEARCH_TOOL,
+  {
+    name: "run_command",
+    description: "Run one allowed command (argv, no shell).",
+    input_schema: { type: "object", properties: { argv: { type: "array", items: { type: "string" } } }, required: ["argv"] },
+  },
+];
+const system =
+  "You are an execution agent of Tollgate. Change the repository to do the work unit below, run the checks, and stop when they pass. ".repeat(
+    45,
+  );
+const repoMap = Array.from(
+  { length: 160 },
+  (_, i) => `src/module${i}.ts: export function handler${i}(input: Input${i}): Output${i}; class Service${i}`,
+).join("\n");
 const prefix = cachedPrefix({ tools, system, context: repoMap });
 const toolsMarked = prefix.tools;
 let messages = [{ role: "user", content: "Work unit 1 of issue #42: add a --verbose flag to the CLI (src/cli/main.ts) and a test." }];
@@ -78,10 +96,19 @@ for (let turn = 1; turn <= 10; turn++) {
   messages = withMovingBreakpoint(messages);
   requests.push({ tools: toolsMarked, system: prefix.system, messages: structuredClone(messages) });
   const id = `toolu_${turn}`;
-  const result = Array.from({ length: 40 + ((turn * 17) % 60) }, (_, i) => `${String(i + 1).padStart(6)}\tconst line${turn}_${i} = compute(${i}, options.verbose);`).join("\n");
+  const result = Array.from(
+    { length: 40 + ((turn * 17) % 60) },
+    (_, i) => `${String(i + 1).padStart(6)}\tconst line${turn}_${i} = compute(${i}, options.verbose);`,
+  ).join("\n");
   messages = [
     ...messages,
-    { role: "assistant", content: [{ type: "text", text: `Step ${turn}: looking at the next file.` }, { type: "tool_use", id, name: "str_replace_based_edit_tool", input: { command: "view", path: `src/module${turn}.ts` } }] },
+    {
+      role: "assistant",
+      content: [
+        { type: "text", text: `Step ${turn}: looking at the next file.` },
+        { type: "tool_use", id, name: "str_replace_based_edit_tool", input: { command: "view", path: `src/module${turn}.ts` } },
+      ],
+    },
     { role: "user", content: [{ type: "tool_result", tool_use_id: id, content: result }] },
   ];
 }
@@ -92,7 +119,13 @@ console.log("| turn | input tokens | cache read (Sonnet, min 1,024) | share | ca
 console.log("|---:|---:|---:|---:|---:|---:|");
 const sonnet = simulate(requests, 1_024);
 const opus = simulate(requests, 4_096);
-sonnet.forEach((s, i) => console.log(`| ${i + 1} | ${s.total.toLocaleString("en-US")} | ${s.read.toLocaleString("en-US")} | ${pct(s.share)} | ${opus[i].read.toLocaleString("en-US")} | ${pct(opus[i].share)} |`));
+sonnet.forEach((s, i) =>
+  console.log(
+    `| ${i + 1} | ${s.total.toLocaleString("en-US")} | ${s.read.toLocaleString("en-US")} | ${pct(s.share)} | ${opus[i].read.toLocaleString("en-US")} | ${pct(opus[i].share)} |`,
+  ),
+);
 const from2 = (rows) => rows.slice(1).reduce((a, r) => a + r.read, 0) / rows.slice(1).reduce((a, r) => a + r.total, 0);
 console.log(`turns 2–10, cache share of input tokens: Sonnet ${pct(from2(sonnet))}, Opus/Haiku ${pct(from2(opus))} (target ≥ 85%)`);
-console.log(`lowest single turn from 2 on: Sonnet ${pct(Math.min(...sonnet.slice(1).map((r) => r.share)))}, Opus/Haiku ${pct(Math.min(...opus.slice(1).map((r) => r.share)))}`);
+console.log(
+  `lowest single turn from 2 on: Sonnet ${pct(Math.min(...sonnet.slice(1).map((r) => r.share)))}, Opus/Haiku ${pct(Math.min(...opus.slice(1).map((r) => r.share)))}`,
+);

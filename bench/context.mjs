@@ -44,17 +44,33 @@ function tree(name, make) {
 }
 
 const trees = [
-  ["small", tree("small", (dir) => { for (const f of git(root, "ls-files").split("\n").filter(Boolean)) { mkdirSync(path.dirname(path.join(dir, f)), { recursive: true }); cpSync(path.join(root, f), path.join(dir, f)); } })],
+  [
+    "small",
+    tree("small", (dir) => {
+      for (const f of git(root, "ls-files").split("\n").filter(Boolean)) {
+        mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        cpSync(path.join(root, f), path.join(dir, f));
+      }
+    }),
+  ],
   ["medium", tree("medium", (dir) => cpSync(path.join(root, "node_modules/@anthropic-ai/sdk"), dir, { recursive: true }))],
   ["large", tree("large", (dir) => cpSync(path.join(root, "node_modules"), dir, { recursive: true }))],
 ];
 
-const issue = "# Retries ignore Retry-After\n\nWhen the API answers 429 with a `retry-after` header, the client retries at once. It should wait the number of seconds the header gives (at most 60) before the next attempt. Add a test for a 429 followed by a success.";
+const issue =
+  "# Retries ignore Retry-After\n\nWhen the API answers 429 with a `retry-after` header, the client retries at once. It should wait the number of seconds the header gives (at most 60) before the next attempt. Add a test for a 429 followed by a success.";
 const plan = {
   summary: "Honour retry-after on 429 responses.",
   steps: ["Parse the retry-after header", "Sleep before the next attempt", "Test it"],
   files: [],
-  work_units: [{ id: "retry-after", title: "Honour retry-after", instructions: "Find where 429 responses are retried and wait for the retry-after header's seconds (at most 60) before retrying.", files: [] }],
+  work_units: [
+    {
+      id: "retry-after",
+      title: "Honour retry-after",
+      instructions: "Find where 429 responses are retried and wait for the retry-after header's seconds (at most 60) before retrying.",
+      files: [],
+    },
+  ],
   test_strategy: "A unit test with a fake clock.",
   acceptance_checks: ["A 429 with retry-after: 3 waits 3 s before retrying."],
 };
@@ -69,19 +85,44 @@ for (const [name, dir] of trees) {
   const map = await buildRepoMap({ dir, task: `${plan.work_units[0].title}\n${plan.work_units[0].instructions}\n${issue}` });
   const mapMs = performance.now() - t0;
   const scripted = new ScriptedModel([{ text: "Nothing to change in a benchmark." }]);
-  const model = new MeteredModel({ port: scripted, ledger: new Ledger(db), prices: new PriceBook(DEFAULT_PRICES), limiter: new RateLimiter(), config: parseRepoConfig({}), log });
+  const model = new MeteredModel({
+    port: scripted,
+    ledger: new Ledger(db),
+    prices: new PriceBook(DEFAULT_PRICES),
+    limiter: new RateLimiter(),
+    config: parseRepoConfig({}),
+    log,
+  });
   const t1 = performance.now();
-  await runUnit({ model, db, config: parseRepoConfig({}), sandbox: sandboxFor("bwrap"), runId: undefined, iteration: 1, log }, { dir, readOnly: [path.join(dir, ".git")] }, { issue, plan, unit: plan.work_units[0] });
+  await runUnit(
+    { model, db, config: parseRepoConfig({}), sandbox: sandboxFor("bwrap"), runId: undefined, iteration: 1, log },
+    { dir, readOnly: [path.join(dir, ".git")] },
+    { issue, plan, unit: plan.work_units[0] },
+  );
   const unitMs = performance.now() - t1;
   const request = scripted.requests[0];
   const input = approxTokens(JSON.stringify([request.system, request.tools, request.messages]));
-  rows.push({ name, files, mapTokens: map.tokens, mapFiles: map.files.length, input, mapMs: Math.round(mapMs), unitMs: Math.round(unitMs), top: map.files.slice(0, 3).join(", ") });
+  rows.push({
+    name,
+    files,
+    mapTokens: map.tokens,
+    mapFiles: map.files.length,
+    input,
+    mapMs: Math.round(mapMs),
+    unitMs: Math.round(unitMs),
+    top: map.files.slice(0, 3).join(", "),
+  });
 }
 await db.close();
 rmSync(work, { recursive: true, force: true });
 
-console.log("| repo | tracked files | repo map tokens | files in map | first execute request, input tokens | map build | agent start | top 3 files |");
+console.log(
+  "| repo | tracked files | repo map tokens | files in map | first execute request, input tokens | map build | agent start | top 3 files |",
+);
 console.log("|---|---:|---:|---:|---:|---:|---:|---|");
-for (const r of rows) console.log(`| ${r.name} | ${r.files.toLocaleString("en-US")} | ${r.mapTokens.toLocaleString("en-US")} | ${r.mapFiles} | ${r.input.toLocaleString("en-US")} | ${r.mapMs} ms | ${r.unitMs} ms | ${r.top} |`);
+for (const r of rows)
+  console.log(
+    `| ${r.name} | ${r.files.toLocaleString("en-US")} | ${r.mapTokens.toLocaleString("en-US")} | ${r.mapFiles} | ${r.input.toLocaleString("en-US")} | ${r.mapMs} ms | ${r.unitMs} ms | ${r.top} |`,
+  );
 const ratio = rows.at(-1).input / rows[0].input;
 console.log(`\nlargest / smallest first-request input tokens: ${ratio.toFixed(3)} (target < 1.2)`);

@@ -77,7 +77,10 @@ try {
   const t0 = performance.now();
   let ready = false;
   while (!ready && !exited && performance.now() - t0 < 120_000) {
-    ready = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    ready = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (!ready) await sleep(100);
   }
   if (!ready) throw new Error(exited ? `the app exited with code ${child.exitCode}` : "no /health within 120 s");

@@ -64,7 +64,11 @@ async function time(fn) {
 
 async function plan(db, sql, params) {
   const { rows } = await db.query(`EXPLAIN ${sql}`, params);
-  return rows.map((r) => Object.values(r)[0]).filter((l) => /Scan|Index/.test(l)).map((l) => l.trim().replace(/\s+\(cost.*$/, "")).join("; ");
+  return rows
+    .map((r) => Object.values(r)[0])
+    .filter((l) => /Scan|Index/.test(l))
+    .map((l) => l.trim().replace(/\s+\(cost.*$/, ""))
+    .join("; ");
 }
 
 async function bench(name, db) {
@@ -78,8 +82,16 @@ async function bench(name, db) {
   const installation = await time((i) => rollup(db, { by: ["phase", "model"], since, until, installationId: 1 + (i % 10) }));
   const everything = await time(() => rollup(db, { by: ["repo", "day"], since, until }));
   const plans = {
-    perRun: await plan(db, "SELECT phase, model, sum(cost_usd_micros) FROM llm_calls WHERE run_id = ANY($1::uuid[]) GROUP BY phase, model", [[ids[0]]]),
-    installation: await plan(db, "SELECT phase, model, sum(cost_usd_micros) FROM llm_calls c WHERE c.created_at >= $1 AND c.created_at < $2 AND c.installation_id = $3 GROUP BY phase, model", [since.toISOString(), until.toISOString(), 1]),
+    perRun: await plan(
+      db,
+      "SELECT phase, model, sum(cost_usd_micros) FROM llm_calls WHERE run_id = ANY($1::uuid[]) GROUP BY phase, model",
+      [[ids[0]]],
+    ),
+    installation: await plan(
+      db,
+      "SELECT phase, model, sum(cost_usd_micros) FROM llm_calls c WHERE c.created_at >= $1 AND c.created_at < $2 AND c.installation_id = $3 GROUP BY phase, model",
+      [since.toISOString(), until.toISOString(), 1],
+    ),
   };
   const { rows: count } = await db.query("SELECT count(*)::int AS n FROM llm_calls");
   return { name, rows: count[0].n, fillSeconds, perRun, installation, everything, plans };
@@ -95,10 +107,16 @@ if (process.env.DATABASE_URL) {
   results.push(await bench("PostgreSQL", pg));
   await pg.close();
 }
-console.log(`bench/ledger: ${ROWS.toLocaleString("en-US")} llm_calls rows, ${RUNS} runs, 100 repos, 10 installations, 90 days; ${SAMPLES} timed runs each after 3 warm-up`);
-console.log("| database | fill | per-run cost table p50 / max | 30-day installation rollup p50 / max | 30-day rollup of all by repo and day p50 / max |");
+console.log(
+  `bench/ledger: ${ROWS.toLocaleString("en-US")} llm_calls rows, ${RUNS} runs, 100 repos, 10 installations, 90 days; ${SAMPLES} timed runs each after 3 warm-up`,
+);
+console.log(
+  "| database | fill | per-run cost table p50 / max | 30-day installation rollup p50 / max | 30-day rollup of all by repo and day p50 / max |",
+);
 console.log("|---|---:|---:|---:|---:|");
 for (const r of results) {
-  console.log(`| ${r.name} | ${r.fillSeconds.toFixed(0)} s | ${f(r.perRun.p50)} / ${f(r.perRun.max)} | ${f(r.installation.p50)} / ${f(r.installation.max)} | ${f(r.everything.p50)} / ${f(r.everything.max)} |`);
+  console.log(
+    `| ${r.name} | ${r.fillSeconds.toFixed(0)} s | ${f(r.perRun.p50)} / ${f(r.perRun.max)} | ${f(r.installation.p50)} / ${f(r.installation.max)} | ${f(r.everything.p50)} / ${f(r.everything.max)} |`,
+  );
 }
 for (const r of results) console.log(`plans on ${r.name}: per-run: ${r.plans.perRun}; installation rollup: ${r.plans.installation}`);

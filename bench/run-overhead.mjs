@@ -31,7 +31,10 @@ import { CommandRunner } from "../dist/agents/tools/command.js";
 
 // The sandbox as this build describes it (a string before src/sandbox/ existed), so the same
 // script measures the code before and after the boundary's hardening.
-const sandbox = await import("../dist/sandbox/sandbox.js").then((m) => m.sandboxFor("bwrap"), () => "bwrap");
+const sandbox = await import("../dist/sandbox/sandbox.js").then(
+  (m) => m.sandboxFor("bwrap"),
+  () => "bwrap",
+);
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const self = new URL(import.meta.url).pathname;
@@ -57,7 +60,12 @@ const scripts = () => ({
   ],
   "execute/greeting": [
     { toolUse: { name: "str_replace_based_edit_tool", input: { command: "view", path: "GREETING.md" } } },
-    { toolUse: { name: "str_replace_based_edit_tool", input: { command: "str_replace", path: "GREETING.md", old_str: "Hello", new_str: "Hi" } } },
+    {
+      toolUse: {
+        name: "str_replace_based_edit_tool",
+        input: { command: "str_replace", path: "GREETING.md", old_str: "Hello", new_str: "Hi" },
+      },
+    },
     { text: "GREETING.md says Hi now." },
   ],
   review: [{ toolUse: { name: "submit_review", input: { verdict: "approve", summary: "Done as planned.", findings: [] } } }],
@@ -87,24 +95,43 @@ const small = repo("small", (dir) => {
 const large = repo("large", (dir) => cpSync(path.join(root, "node_modules"), path.join(dir, "node_modules"), { recursive: true }));
 
 const results = [];
-for (const [name, dir] of [["small", small], ["large", large]]) {
-  results.push(JSON.parse(execFileSync(process.execPath, [self, "--one", name, dir, path.join(work, "runs")], { encoding: "utf8", maxBuffer: 1 << 26 })));
+for (const [name, dir] of [
+  ["small", small],
+  ["large", large],
+]) {
+  results.push(
+    JSON.parse(
+      execFileSync(process.execPath, [self, "--one", name, dir, path.join(work, "runs")], { encoding: "utf8", maxBuffer: 1 << 26 }),
+    ),
+  );
 }
 rmSync(work, { recursive: true, force: true });
 
-console.log("| repo | tracked files | outcome | wall time | RSS at start | peak RSS (max RSS of the process) | plan | execute | verify | review | publish |");
+console.log(
+  "| repo | tracked files | outcome | wall time | RSS at start | peak RSS (max RSS of the process) | plan | execute | verify | review | publish |",
+);
 console.log("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
 const mb = (b) => `${Math.round(b / 1048576)} MB`;
 for (const r of results) {
   const of = (n) => `${r.phaseMs.find((p) => p.name === n)?.ms ?? "-"} ms`;
-  console.log(`| ${r.name} | ${r.files.toLocaleString("en-US")} | ${r.status} | ${Math.round(r.ms)} ms | ${mb(r.before)} | ${mb(r.maxRss)} | ${of("plan")} | ${of("execute")} | ${of("verify")} | ${of("review")} | ${of("publish")} |`);
+  console.log(
+    `| ${r.name} | ${r.files.toLocaleString("en-US")} | ${r.status} | ${Math.round(r.ms)} ms | ${mb(r.before)} | ${mb(r.maxRss)} | ${of("plan")} | ${of("execute")} | ${of("verify")} | ${of("review")} | ${of("publish")} |`,
+  );
 }
 console.log(`\nlarge / small wall time: ${(results[1].ms / results[0].ms).toFixed(2)}`);
 console.log("\n| repo | one sandboxed command (`true`), median of 15 | slowest |\n|---|---:|---:|");
 for (const r of results) console.log(`| ${r.name} | ${r.commandMs.median.toFixed(1)} ms | ${r.commandMs.max.toFixed(1)} ms |`);
 for (const r of results) {
   console.log(`\n### ${r.name}: tokens per phase and the tiering saving (scripted transcript)\n`);
-  console.log(renderCostTable({ rows: r.cost, prices: new PriceBook(DEFAULT_PRICES), deepModel: config.tiers.deep, budgetMicros: 5_000_000, iterations: 1 }).split("\n```mermaid")[0]);
+  console.log(
+    renderCostTable({
+      rows: r.cost,
+      prices: new PriceBook(DEFAULT_PRICES),
+      deepModel: config.tiers.deep,
+      budgetMicros: 5_000_000,
+      iterations: 1,
+    }).split("\n```mermaid")[0],
+  );
 }
 
 async function measure(name, dir, runsRoot) {
@@ -113,14 +140,28 @@ async function measure(name, dir, runsRoot) {
   const files = git(dir, "ls-files").split("\n").filter(Boolean).length;
   const db = await openPglite(undefined);
   await migrate(db);
-  const { rows } = await db.query("INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status, budget_usd_micros) VALUES (0, 0, 'bench', $1, 1, 'running', 5000000) RETURNING id", [name]);
+  const { rows } = await db.query(
+    "INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status, budget_usd_micros) VALUES (0, 0, 'bench', $1, 1, 'running', 5000000) RETURNING id",
+    [name],
+  );
   const runId = rows[0].id;
-  const model = new MeteredModel({ port: new RoutedScriptedModel(scripts()), ledger: new Ledger(db), prices, limiter: new RateLimiter(), config, log });
+  const model = new MeteredModel({
+    port: new RoutedScriptedModel(scripts()),
+    ledger: new Ledger(db),
+    prices,
+    limiter: new RateLimiter(),
+    config,
+    log,
+  });
   const before = process.memoryUsage().rss;
   const t0 = performance.now();
   const outcome = await runPipeline({
     env: { model, db, config, sandbox, runId, log },
-    host: { source: { remoteUrl: dir, branch: "main" }, identity: { name: "tollgate[bot]", email: "tollgate[bot]@users.noreply.github.com" }, publish: async () => ({}) },
+    host: {
+      source: { remoteUrl: dir, branch: "main" },
+      identity: { name: "tollgate[bot]", email: "tollgate[bot]@users.noreply.github.com" },
+      publish: async () => ({}),
+    },
     phases: new PhaseRunner(db, runId, log),
     runsRoot,
     issue: { number: 1, title: "Say hi", text: "Title: Say hi\n\nBody:\nGREETING.md should say Hi, not Hello." },
@@ -128,7 +169,12 @@ async function measure(name, dir, runsRoot) {
     report: runReporter({ db, prices, config, runId, issueNumber: 1 }),
   });
   const ms = performance.now() - t0;
-  const phaseMs = (await db.query("SELECT name, round(extract(epoch FROM finished_at - started_at) * 1000)::int AS ms FROM phases WHERE run_id = $1 ORDER BY id", [runId])).rows;
+  const phaseMs = (
+    await db.query(
+      "SELECT name, round(extract(epoch FROM finished_at - started_at) * 1000)::int AS ms FROM phases WHERE run_id = $1 ORDER BY id",
+      [runId],
+    )
+  ).rows;
   const cost = await costRows(db, [runId]);
   await db.close();
   const commandMs = await commandTimes(dir, runsRoot);

@@ -43,7 +43,9 @@ const template = examples.find((e) => e.name === "issues").examples.find((x) => 
 // A fake GitHub on loopback: installation tokens, and no tollgate.yml anywhere (defaults).
 const github = createServer((req, res) => {
   if (req.method === "POST" && /\/app\/installations\/\d+\/access_tokens$/.test(req.url)) {
-    res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ token: "ghs_bench", expires_at: new Date(Date.now() + 3600e3).toISOString() }));
+    res
+      .writeHead(201, { "content-type": "application/json" })
+      .end(JSON.stringify({ token: "ghs_bench", expires_at: new Date(Date.now() + 3600e3).toISOString() }));
   } else {
     res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: "Not Found" }));
   }
@@ -65,7 +67,17 @@ async function startProcess(args, extraEnv, readyPath) {
   const port = await freePort();
   const child = spawn(process.execPath, args, {
     cwd,
-    env: { PATH: env.PATH, APP_ID: "1", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn", LOG_FORMAT: "json", ...extraEnv },
+    env: {
+      PATH: env.PATH,
+      APP_ID: "1",
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: secret,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      LOG_FORMAT: "json",
+      ...extraEnv,
+    },
     stdio: ["ignore", "ignore", "inherit"],
   });
   let exited = false;
@@ -73,7 +85,10 @@ async function startProcess(args, extraEnv, readyPath) {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && !exited) {
-    const ok = await fetch(base + readyPath).then((r) => r.status < 500, () => false);
+    const ok = await fetch(base + readyPath).then(
+      (r) => r.status < 500,
+      () => false,
+    );
     if (ok) return { child, url: `${base}/api/github/webhooks` };
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -123,19 +138,36 @@ function summary(samples, seconds) {
 }
 
 const bare = await startProcess([path.join(root, "bench/bare-probot.mjs")], {}, "/ping");
-const tollgateEnv = { GHE_HOST: githubHost, GHE_PROTOCOL: "http", ANTHROPIC_API_KEY: "bench-key", ANTHROPIC_BASE_URL: `http://${githubHost}`, ...(env.DATABASE_URL ? { DATABASE_URL: env.DATABASE_URL } : {}) };
+const tollgateEnv = {
+  GHE_HOST: githubHost,
+  GHE_PROTOCOL: "http",
+  ANTHROPIC_API_KEY: "bench-key",
+  ANTHROPIC_BASE_URL: `http://${githubHost}`,
+  ...(env.DATABASE_URL ? { DATABASE_URL: env.DATABASE_URL } : {}),
+};
 if (opts.split && !env.DATABASE_URL) throw new Error("--split needs DATABASE_URL");
 const cli = path.join(root, "dist/cli/main.js");
 const tollgate = await startProcess([cli, "start", ...(opts.split ? ["--no-workers"] : [])], tollgateEnv, "/health");
 const worker = opts.split
-  ? spawn(process.execPath, [cli, "worker"], { env: { PATH: env.PATH, APP_ID: "1", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret, LOG_LEVEL: "warn", ...tollgateEnv }, stdio: ["ignore", "ignore", "inherit"] })
+  ? spawn(process.execPath, [cli, "worker"], {
+      env: { PATH: env.PATH, APP_ID: "1", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret, LOG_LEVEL: "warn", ...tollgateEnv },
+      stdio: ["ignore", "ignore", "inherit"],
+    })
   : undefined;
 
 await load(bare.url, warmup);
 await load(tollgate.url, warmup);
 const results = { bare: { latencies: [], seconds: 0 }, tollgate: { latencies: [], seconds: 0 } };
 for (let r = 0; r < rounds; r++) {
-  for (const [name, target] of r % 2 === 0 ? [["bare", bare], ["tollgate", tollgate]] : [["tollgate", tollgate], ["bare", bare]]) {
+  for (const [name, target] of r % 2 === 0
+    ? [
+        ["bare", bare],
+        ["tollgate", tollgate],
+      ]
+    : [
+        ["tollgate", tollgate],
+        ["bare", bare],
+      ]) {
     const { latencies, seconds } = await load(target.url, perRound);
     results[name].latencies.push(...latencies);
     results[name].seconds += seconds;
@@ -149,7 +181,9 @@ github.close();
 const a = summary(results.bare.latencies, results.bare.seconds);
 const b = summary(results.tollgate.latencies, results.tollgate.seconds);
 const f = (n) => n.toFixed(2);
-console.log(`webhook-ack: ${rounds} rounds × ${perRound} deliveries at ${rate}/s, after ${warmup} warm-up each; Tollgate on ${env.DATABASE_URL ? "PostgreSQL" : "embedded PGlite"}, ${opts.split ? "workers in a separate process" : "workers in the web process"}`);
+console.log(
+  `webhook-ack: ${rounds} rounds × ${perRound} deliveries at ${rate}/s, after ${warmup} warm-up each; Tollgate on ${env.DATABASE_URL ? "PostgreSQL" : "embedded PGlite"}, ${opts.split ? "workers in a separate process" : "workers in the web process"}`,
+);
 console.log("| target | deliveries | p50 ms | p99 ms | max ms | throughput /s |");
 console.log("|---|---:|---:|---:|---:|---:|");
 console.log(`| bare Probot | ${a.n} | ${f(a.p50)} | ${f(a.p99)} | ${f(a.max)} | ${f(a.throughput)} |`);

@@ -41,11 +41,17 @@ export function tollgateApp(deps: AppDeps): ApplicationFunction {
           queue: QUEUE.revise,
           data: job,
           // one waiting revision per PR; a close is its own job, at once
-          once: job.kind === "review" ? { key: `${job.repository.id}#${job.pr.number}`, afterSeconds: deps.reviewWaitSeconds ?? 30 } : { key: delivery.id, afterSeconds: 0 },
+          once:
+            job.kind === "review"
+              ? { key: `${job.repository.id}#${job.pr.number}`, afterSeconds: deps.reviewWaitSeconds ?? 30 }
+              : { key: delivery.id, afterSeconds: 0 },
         }),
       ),
     );
-    app.on("issue_comment.created", onIssueComment((delivery, job) => enqueueDelivery(deps.deliveries, deps.queue, delivery, { queue: QUEUE.command, data: job })));
+    app.on(
+      "issue_comment.created",
+      onIssueComment((delivery, job) => enqueueDelivery(deps.deliveries, deps.queue, delivery, { queue: QUEUE.command, data: job })),
+    );
     app.on(["issues.edited", "issues.unlabeled", "issues.closed"], onIssueChanged(enqueue));
   };
 }

@@ -81,9 +81,15 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
   let errorsInRow = 0;
   for (let turn = 1; ; turn++) {
     // limits, before each model call
-    if (turn > limits.maxTurns) throw new AgentLimitReached("turns", `${spec.context.agent} used its ${limits.maxTurns} turns without finishing`);
-    if (tokens >= limits.maxTokens) throw new AgentLimitReached("tokens", `${spec.context.agent} used ${tokens.toLocaleString("en-US")} tokens, its limit is ${limits.maxTokens.toLocaleString("en-US")}`);
-    if (now() - started >= limits.maxMs) throw new AgentLimitReached("time", `${spec.context.agent} ran out of its ${Math.round(limits.maxMs / 60_000)} minutes`);
+    if (turn > limits.maxTurns)
+      throw new AgentLimitReached("turns", `${spec.context.agent} used its ${limits.maxTurns} turns without finishing`);
+    if (tokens >= limits.maxTokens)
+      throw new AgentLimitReached(
+        "tokens",
+        `${spec.context.agent} used ${tokens.toLocaleString("en-US")} tokens, its limit is ${limits.maxTokens.toLocaleString("en-US")}`,
+      );
+    if (now() - started >= limits.maxMs)
+      throw new AgentLimitReached("time", `${spec.context.agent} ran out of its ${Math.round(limits.maxMs / 60_000)} minutes`);
 
     messages = withMovingBreakpoint(messages);
     const response: MeteredResponse = await spec.model.call({
@@ -91,19 +97,28 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
       request: { system: spec.system, messages, tools: definitions, maxTokens: spec.maxTokensPerTurn ?? 8_192 },
       signal: spec.signal,
     });
-    tokens += (response.usage.inputTokens ?? 0) + (response.usage.cacheReadTokens ?? 0) + (response.usage.cacheWriteTokens ?? 0) + (response.usage.outputTokens ?? 0);
+    tokens +=
+      (response.usage.inputTokens ?? 0) +
+      (response.usage.cacheReadTokens ?? 0) +
+      (response.usage.cacheWriteTokens ?? 0) +
+      (response.usage.outputTokens ?? 0);
     messages.push({ role: "assistant", content: response.content });
     const calls = response.content.filter((b): b is ToolUseBlock => b.type === "tool_use");
-    const text = response.content.filter((b): b is TextBlock => b.type === "text").map((b) => b.text).join("\n");
+    const text = response.content
+      .filter((b): b is TextBlock => b.type === "text")
+      .map((b) => b.text)
+      .join("\n");
 
     if (calls.length === 0) {
       if (response.stopReason === "max_tokens") {
-        if (++errorsInRow > limits.maxConsecutiveErrors) throw new AgentLimitReached("errors", `${spec.context.agent}'s answers keep being cut off by max_tokens`);
+        if (++errorsInRow > limits.maxConsecutiveErrors)
+          throw new AgentLimitReached("errors", `${spec.context.agent}'s answers keep being cut off by max_tokens`);
         messages.push({ role: "user", content: "Your answer was cut off by the output limit. Continue, in smaller steps." });
         continue;
       }
       if (spec.finishTool) {
-        if (++errorsInRow > limits.maxConsecutiveErrors) throw new AgentLimitReached("errors", `${spec.context.agent} stopped without calling ${spec.finishTool.name}`);
+        if (++errorsInRow > limits.maxConsecutiveErrors)
+          throw new AgentLimitReached("errors", `${spec.context.agent} stopped without calling ${spec.finishTool.name}`);
         messages.push({ role: "user", content: `Finish by calling ${spec.finishTool.name}.` });
         continue;
       }
@@ -124,9 +139,15 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
       if (problem) {
         outcome = { content: `That ${call.name} input is not valid: ${problem}. Fix it and call ${call.name} again.`, isError: true };
       } else if (response.stopReason === "max_tokens" && call === calls[calls.length - 1]) {
-        outcome = { content: "This tool call was cut off by the output limit, so its input is incomplete: call it again, with less at once.", isError: true };
+        outcome = {
+          content: "This tool call was cut off by the output limit, so its input is incomplete: call it again, with less at once.",
+          isError: true,
+        };
       } else if (!tool) {
-        outcome = { content: `There is no tool named ${call.name}. The tools are: ${definitions.map((d) => d.name).join(", ")}.`, isError: true };
+        outcome = {
+          content: `There is no tool named ${call.name}. The tools are: ${definitions.map((d) => d.name).join(", ")}.`,
+          isError: true,
+        };
       } else {
         outcome = await tool.run(call.input, spec.signal);
       }
@@ -143,5 +164,11 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
 }
 
 async function record(spec: AgentSpec, turn: number, call: ToolUseBlock, outcome: { content: string; isError: boolean }, ms: number) {
-  await recordToolCall(spec.db, { runId: spec.context.runId, phase: spec.context.phase, agent: spec.context.agent, turn }, call, outcome, ms);
+  await recordToolCall(
+    spec.db,
+    { runId: spec.context.runId, phase: spec.context.phase, agent: spec.context.agent, turn },
+    call,
+    outcome,
+    ms,
+  );
 }

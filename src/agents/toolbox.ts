@@ -35,14 +35,21 @@ export async function toolbox(options: ToolboxOptions): Promise<AgentTool[]> {
     definition: TEXT_EDITOR_TOOL,
     run: async (input) => {
       const command = (input as { command?: unknown })?.command;
-      if (reader && command !== "view") return { content: `this agent reads only: ${String(command)} is not available, use view`, isError: true };
+      if (reader && command !== "view")
+        return { content: `this agent reads only: ${String(command)} is not available, use view`, isError: true };
       return editor.run(input);
     },
   };
   const tools = [edit, ...repoSearchTools(options.dir)];
   // no sandbox, no command tool (src/sandbox/sandbox.ts): the agent is told so in its tools' absence
   if (!reader && options.sandbox.mode !== "disabled") {
-    const runner = new CommandRunner({ cwd: options.dir, allow: options.config.commands.allow, sandbox: options.sandbox, readOnly: options.readOnly ?? [path.join(options.dir, ".git")], runDir: options.runDir });
+    const runner = new CommandRunner({
+      cwd: options.dir,
+      allow: options.config.commands.allow,
+      sandbox: options.sandbox,
+      readOnly: options.readOnly ?? [path.join(options.dir, ".git")],
+      runDir: options.runDir,
+    });
     tools.push(commandTool(runner, commandRecorder(options.db, { ...options.where, cwd: options.dir })));
   }
   return tools;

@@ -34,6 +34,11 @@ export function modelServices(env: Pick<AppEnv, "anthropic" | "prices">, db: Dat
 }
 
 /** The metered client for one run: the repo's tiers, fallbacks and budgets over the shared services. */
-export function meteredModel(services: ModelServices, config: RepoConfig, log: Logger, runBudgetMicros?: number | (() => number)): MeteredModel {
+export function meteredModel(
+  services: ModelServices,
+  config: RepoConfig,
+  log: Logger,
+  runBudgetMicros?: number | (() => number),
+): MeteredModel {
   return new MeteredModel({ ...services, config, log, runBudgetMicros });
 }

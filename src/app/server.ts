@@ -5,12 +5,7 @@ import { tollgateApp } from "../index.js";
 import type { Services } from "./services.js";
 
 /** The HTTP server: Probot's webhook endpoint, Tollgate's handlers and `/health`. */
-export async function startServer(
-  env: AppEnv,
-  credentials: GitHubAppCredentials,
-  services: Services,
-  log: Logger,
-): Promise<Server> {
+export async function startServer(env: AppEnv, credentials: GitHubAppCredentials, services: Services, log: Logger): Promise<Server> {
   const server = new Server({
     Probot: Probot.defaults({
       appId: credentials.appId,

@@ -17,7 +17,16 @@ import { sweepStalledRuns } from "../jobs/run-sweep.js";
 import { handleTrigger } from "../jobs/trigger.js";
 import type { Octokit } from "../github/issues.js";
 import { jobIdForRun } from "../queue/job-id.js";
-import { commandJobSchema, HEARTBEAT_STALE_SECONDS, QUEUE, reviseJobSchema, RUN_SWEEP_SECONDS, runJobSchema, triggerJobSchema, type QueueName } from "../queue/jobs.js";
+import {
+  commandJobSchema,
+  HEARTBEAT_STALE_SECONDS,
+  QUEUE,
+  reviseJobSchema,
+  RUN_SWEEP_SECONDS,
+  runJobSchema,
+  triggerJobSchema,
+  type QueueName,
+} from "../queue/jobs.js";
 import { deliveryTracking, startWorker, type JobResult, type JobTracking } from "../queue/worker.js";
 import { detectSandbox, type Sandbox } from "../sandbox/sandbox.js";
 import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
@@ -63,14 +72,21 @@ export interface WorkerOptions {
 }
 
 /** What the job handlers work with (the workers', and the tests'). */
-export function jobDeps(services: Services, github: GitHubFactory, models: ModelServices, options: Pick<WorkerOptions, "dataDir" | "cancelPollMs" | "sandbox">, log: Logger): RunJobDeps {
+export function jobDeps(
+  services: Services,
+  github: GitHubFactory,
+  models: ModelServices,
+  options: Pick<WorkerOptions, "dataDir" | "cancelPollMs" | "sandbox">,
+  log: Logger,
+): RunJobDeps {
   const { queue } = services;
   return {
     ...services,
     github,
     model: (config: RepoConfig, runLog: Logger, budget: number | (() => number)) => meteredModel(models, config, runLog, budget),
     prices: models.prices,
-    enqueueRun: async (target, deliveryId) => void (await queue.send(QUEUE.run, { ...target, deliveryId, restart: 0 }, jobIdForRun(target.runId))),
+    enqueueRun: async (target, deliveryId) =>
+      void (await queue.send(QUEUE.run, { ...target, deliveryId, restart: 0 }, jobIdForRun(target.runId))),
     reviseLater: async (job, seconds) => void (await queue.sendOnce(QUEUE.revise, job, `${job.repository.id}#${job.pr.number}`, seconds)),
     sandbox: options.sandbox ?? detectSandbox(log),
     runsRoot: runsRoot_(options.dataDir),
@@ -79,7 +95,13 @@ export function jobDeps(services: Services, github: GitHubFactory, models: Model
 }
 
 /** Starts this process's workers. */
-export async function startWorkers(services: Services, github: GitHubFactory, log: Logger, models: ModelServices, options: WorkerOptions): Promise<void> {
+export async function startWorkers(
+  services: Services,
+  github: GitHubFactory,
+  log: Logger,
+  models: ModelServices,
+  options: WorkerOptions,
+): Promise<void> {
   const workerLog = log.child({ name: "worker" });
   const queues = new Set(options.queues ?? [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead]);
   const deps = jobDeps(services, github, models, options, workerLog);
@@ -89,14 +111,32 @@ export async function startWorkers(services: Services, github: GitHubFactory, lo
     if (orphans.length) workerLog.warn({ jobs: orphans }, `${orphans.length} run(s) were cut off by a stop: they resume now`);
   }
 
-  const work = <S extends z.ZodType<{ deliveryId: string }>>(name: QueueName, schema: S, handle: (job: z.output<S>, log: Logger) => Promise<JobResult>, track?: JobTracking<z.output<S>>) =>
+  const work = <S extends z.ZodType<{ deliveryId: string }>>(
+    name: QueueName,
+    schema: S,
+    handle: (job: z.output<S>, log: Logger) => Promise<JobResult>,
+    track?: JobTracking<z.output<S>>,
+  ) =>
     queues.has(name) &&
-    startWorker({ queue: services.queue, deliveries: services.deliveries, log: workerLog, name, schema, concurrency: options.concurrency, pollingIntervalSeconds: options.pollingIntervalSeconds, handle, track });
+    startWorker({
+      queue: services.queue,
+      deliveries: services.deliveries,
+      log: workerLog,
+      name,
+      schema,
+      concurrency: options.concurrency,
+      pollingIntervalSeconds: options.pollingIntervalSeconds,
+      handle,
+      track,
+    });
 
   await work(QUEUE.trigger, triggerJobSchema, (job, jobLog) => handleTrigger(job, deps, jobLog));
   await work(QUEUE.command, commandJobSchema, (job, jobLog) => handleCommand(job, deps, jobLog));
   // a revision that waits is the same delivery sent again: it is never "already handled"
-  await work(QUEUE.revise, reviseJobSchema, (job, jobLog) => handleRevise(job, deps, jobLog), { ...deliveryTracking(services.deliveries, workerLog), handled: async () => undefined });
+  await work(QUEUE.revise, reviseJobSchema, (job, jobLog) => handleRevise(job, deps, jobLog), {
+    ...deliveryTracking(services.deliveries, workerLog),
+    handled: async () => undefined,
+  });
   await work(QUEUE.run, runJobSchema, (job, jobLog) => handleRun(job, deps, jobLog), {
     handled: (job) => runHandled(job, deps),
     finish: async () => undefined, // the run's row and sticky comment hold the outcome
@@ -104,9 +144,16 @@ export async function startWorkers(services: Services, github: GitHubFactory, lo
   });
   if (queues.has(QUEUE.run)) {
     const stale = options.heartbeatStaleSeconds ?? HEARTBEAT_STALE_SECONDS;
-    services.queue.every((options.runSweepSeconds ?? RUN_SWEEP_SECONDS) * 1000, () => sweepStalledRuns({ runs: services.runs, queue: services.queue, log: workerLog }, stale));
+    services.queue.every((options.runSweepSeconds ?? RUN_SWEEP_SECONDS) * 1000, () =>
+      sweepStalledRuns({ runs: services.runs, queue: services.queue, log: workerLog }, stale),
+    );
   }
   if (queues.has(QUEUE.dead)) {
-    await services.queue.work<{ deliveryId?: string; runId?: string }>(QUEUE.dead, 1, (job) => handleDead(job, services, workerLog), options.pollingIntervalSeconds);
+    await services.queue.work<{ deliveryId?: string; runId?: string }>(
+      QUEUE.dead,
+      1,
+      (job) => handleDead(job, services, workerLog),
+      options.pollingIntervalSeconds,
+    );
   }
 }

@@ -29,10 +29,15 @@ export function parseTime(value: string, now: number, flag: string): Date {
 }
 
 export function parseReportOptions(options: ReportOptions, now = Date.now()) {
-  const by = options.by.split(",").map((d) => d.trim()).filter(Boolean);
+  const by = options.by
+    .split(",")
+    .map((d) => d.trim())
+    .filter(Boolean);
   const unknown = by.filter((d) => !(DIMENSIONS as readonly string[]).includes(d));
   if (by.length === 0 || unknown.length) {
-    throw new CliError(`--by ${unknown.length ? `"${unknown.join(",")}" is not a dimension` : "needs a dimension"}: choose from ${DIMENSIONS.join(", ")}`);
+    throw new CliError(
+      `--by ${unknown.length ? `"${unknown.join(",")}" is not a dimension` : "needs a dimension"}: choose from ${DIMENSIONS.join(", ")}`,
+    );
   }
   if (!["table", "csv", "json"].includes(options.format)) throw new CliError(`--format "${options.format}" is not one of table, csv, json`);
   const since = parseTime(options.since, now, "--since");
@@ -41,7 +46,8 @@ export function parseReportOptions(options: ReportOptions, now = Date.now()) {
   if (options.installation !== undefined && !/^\d+$/.test(options.installation)) {
     throw new CliError(`--installation "${options.installation}" is not an installation id (a number)`);
   }
-  if (options.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(options.repo)) throw new CliError(`--repo "${options.repo}" is not owner/name`);
+  if (options.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(options.repo))
+    throw new CliError(`--repo "${options.repo}" is not owner/name`);
   return {
     by: by as Dimension[],
     since,

@@ -48,7 +48,13 @@ export function readIssueFile(file: string): { title: string; body: string } {
   const lines = text.split("\n");
   const first = lines.findIndex((l) => l.trim());
   const title = lines[first]!.replace(/^#+\s*/, "").trim();
-  return { title, body: lines.slice(first + 1).join("\n").trim() };
+  return {
+    title,
+    body: lines
+      .slice(first + 1)
+      .join("\n")
+      .trim(),
+  };
 }
 
 function gitOf(repo: string): { branch: string; name: string } {
@@ -92,11 +98,17 @@ function scriptedModel(file: string): RoutedScriptedModel {
   } catch (error) {
     throw new CliError(`--script ${file}: ${(error as Error).message}`);
   }
-  if (!scripts || typeof scripts !== "object" || Array.isArray(scripts)) throw new CliError(`--script ${file} must be a JSON object of agent → list of answers (gate, plan, execute/<unit>, triage, review)`);
+  if (!scripts || typeof scripts !== "object" || Array.isArray(scripts))
+    throw new CliError(`--script ${file} must be a JSON object of agent → list of answers (gate, plan, execute/<unit>, triage, review)`);
   return new RoutedScriptedModel(scripts as Record<string, ScriptStep[]>);
 }
 
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "issue";
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 40) || "issue";
 
 export async function runCommand(env: AppEnv, log: Logger, options: RunOptions): Promise<void> {
   const repo = path.resolve(options.repo);
@@ -104,8 +116,12 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
   const issue = readIssueFile(options.issue);
   const config = localConfig(repo);
   const budgetMicros = usdToMicros(options.budget === undefined ? config.budget.run_usd : Number(options.budget));
-  if (!Number.isFinite(budgetMicros) || budgetMicros <= 0) throw new CliError(`--budget "${options.budget}" is not a positive number of dollars`);
-  if (!env.anthropic.apiKey && !options.script) throw new CliError("ANTHROPIC_API_KEY is not set: set it to use Anthropic's API, or pass --script FILE.json to replay scripted answers");
+  if (!Number.isFinite(budgetMicros) || budgetMicros <= 0)
+    throw new CliError(`--budget "${options.budget}" is not a positive number of dollars`);
+  if (!env.anthropic.apiKey && !options.script)
+    throw new CliError(
+      "ANTHROPIC_API_KEY is not set: set it to use Anthropic's API, or pass --script FILE.json to replay scripted answers",
+    );
   const port = options.script ? scriptedModel(options.script) : undefined;
   if (port) log.info(`answers come from ${options.script}, not from the API`);
 
@@ -125,8 +141,19 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
     const out = path.resolve(options.out ?? `tollgate-report-${slug(issue.title)}.md`);
 
     // the gate
-    const gate = (await phases.run(PHASE.gate, 0, async () => runGate(model, { issue: text, repoSummary: await localRepoSummary(repo, name, baseBranch) }, { runId, iteration: 0 }))).value;
-    const verdict = renderGateComment({ verdict: gate.verdict, gateCostMicros: gate.costMicros, expected: null, status: gate.verdict.ready ? "ready: planning." : "not ready: nothing more was run.", needsSpecLabel: "ai-needs-spec", triggerLabel: "ai-ready" });
+    const gate = (
+      await phases.run(PHASE.gate, 0, async () =>
+        runGate(model, { issue: text, repoSummary: await localRepoSummary(repo, name, baseBranch) }, { runId, iteration: 0 }),
+      )
+    ).value;
+    const verdict = renderGateComment({
+      verdict: gate.verdict,
+      gateCostMicros: gate.costMicros,
+      expected: null,
+      status: gate.verdict.ready ? "ready: planning." : "not ready: nothing more was run.",
+      needsSpecLabel: "ai-needs-spec",
+      triggerLabel: "ai-ready",
+    });
     if (!gate.verdict.ready) {
       await stores.runs.setStatus(runId, "needs_spec", { ticketType: gate.verdict.ticket_type });
       await report(out, verdict);
@@ -136,7 +163,15 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
 
     const branch = `tollgate/${slug(path.basename(options.issue, path.extname(options.issue)))}`;
     const outcome: RunOutcome = await runPipeline({
-      env: { model, db, config, sandbox: detectSandbox(runLog, { allowUnsafe: env.allowUnsandboxed }), runId, signal: controller.signal, log: runLog },
+      env: {
+        model,
+        db,
+        config,
+        sandbox: detectSandbox(runLog, { allowUnsafe: env.allowUnsandboxed }),
+        runId,
+        signal: controller.signal,
+        log: runLog,
+      },
       host: { source: { remoteUrl: repo, branch: baseBranch }, identity: TOLLGATE_IDENTITY, publish: async () => ({}) },
       phases,
       runsRoot: runsRoot(env.dataDir),
@@ -144,11 +179,21 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
       branch,
       report: runReporter({ db, runs: stores.runs, prices: services.prices, config, runId }),
     });
-    const status = outcome.status === "passed" ? "succeeded" : outcome.status === "cancelled" ? "cancelled" : "published" in outcome ? "draft" : "stopped";
+    const status =
+      outcome.status === "passed"
+        ? "succeeded"
+        : outcome.status === "cancelled"
+          ? "cancelled"
+          : "published" in outcome
+            ? "draft"
+            : "stopped";
     await stores.runs.setStatus(runId, status, { ticketType: gate.verdict.ticket_type });
     if ("published" in outcome) {
       const body = await runReporter({ db, runs: stores.runs, prices: services.prices, config, runId })(outcome.state);
-      await report(out, `${verdict}\n\n---\n\n# ${issue.title}\n\nBranch \`${branch}\` in ${repo}${outcome.draft ? " (a draft: see why below)" : ""}.\n\n${body}`);
+      await report(
+        out,
+        `${verdict}\n\n---\n\n# ${issue.title}\n\nBranch \`${branch}\` in ${repo}${outcome.draft ? " (a draft: see why below)" : ""}.\n\n${body}`,
+      );
       if (outcome.draft) process.exitCode = 2;
     } else {
       await report(out, `${verdict}\n\n---\n\nThe run ended without a change to show: ${outcome.reason}`);

@@ -25,7 +25,9 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
     throw new CliError("--no-workers needs DATABASE_URL: with the embedded database, nobody else can run the jobs");
   }
   if (options.workers !== false && !env.anthropic.apiKey) {
-    throw new CliError("ANTHROPIC_API_KEY is missing: the workers call the model (set it, or run `start --no-workers` with separate workers)");
+    throw new CliError(
+      "ANTHROPIC_API_KEY is missing: the workers call the model (set it, or run `start --no-workers` with separate workers)",
+    );
   }
   const shutdown = onShutdown(log);
   const services = await openServices(await openDatabase(env, log), log);

@@ -21,10 +21,10 @@ export async function worker(env: AppEnv, log: Logger): Promise<void> {
   const services = await openServices(await openDatabase(env, log), log);
   shutdown.add(() => services.close());
   await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
-      concurrency: env.workerConcurrency,
-      dataDir: env.dataDir,
-      soleProcess: false,
-      sandbox: detectSandbox(log, { allowUnsafe: env.allowUnsandboxed }),
-    });
+    concurrency: env.workerConcurrency,
+    dataDir: env.dataDir,
+    soleProcess: false,
+    sandbox: detectSandbox(log, { allowUnsafe: env.allowUnsandboxed }),
+  });
   log.info({ concurrency: env.workerConcurrency }, "worker started");
 }

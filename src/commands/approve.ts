@@ -24,7 +24,10 @@ export const approve: CommandHandler<Extract<Command, { name: "approve" }>> = {
     });
     await ctx.gh.removeLabel(ctx.issue, NEEDS_SPEC_LABEL);
     await call.react("+1");
-    await ctx.gh.upsertSticky(ctx.issue, `### Tollgate: approved\n\n@${job.sender.login} approved this issue over the spec gate's verdict (score ${gate.verdict?.score ?? "?"}/100): planning starts shortly.`);
+    await ctx.gh.upsertSticky(
+      ctx.issue,
+      `### Tollgate: approved\n\n@${job.sender.login} approved this issue over the spec gate's verdict (score ${gate.verdict?.score ?? "?"}/100): planning starts shortly.`,
+    );
     return { outcome: "done", detail: `gate overridden by ${job.sender.login}`, runId };
   },
 };

@@ -13,7 +13,9 @@ export const budget: CommandHandler<Extract<Command, { name: "budget" }>> = {
     const daily = usdToMicros(config.budget.daily_usd);
     const current = active.budget_usd_micros ?? usdToMicros(config.budget.run_usd);
     if (micros > daily) {
-      await call.reply(`\`/budget ${command.usd}\`: a run's budget cannot pass the installation's daily cap of ${formatUsd(daily)} (\`budget.daily_usd\`).`);
+      await call.reply(
+        `\`/budget ${command.usd}\`: a run's budget cannot pass the installation's daily cap of ${formatUsd(daily)} (\`budget.daily_usd\`).`,
+      );
       return { outcome: "refused", detail: "over the daily cap", runId: active.id };
     }
     if (micros <= current) {

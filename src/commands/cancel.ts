@@ -9,7 +9,13 @@ export const cancel: CommandHandler<Extract<Command, { name: "cancel" }>> = {
   async run(call) {
     const { active } = call;
     if (!active) return nothingActive(call, "cancel");
-    await cancelActiveRun(call.ctx, call.deps, active.id, `@${call.job.sender.login} commented \`/cancel\``, "Comment `/retry` to start over.");
+    await cancelActiveRun(
+      call.ctx,
+      call.deps,
+      active.id,
+      `@${call.job.sender.login} commented \`/cancel\``,
+      "Comment `/retry` to start over.",
+    );
     await call.react("+1");
     return { outcome: "done", detail: `run ${active.id} cancelled`, runId: active.id };
   },

@@ -40,7 +40,14 @@ export type CommandHandler<C extends Command = Command> =
 /** A new run of the issue that reuses phases of `previous` (`/retry plan|execute`, `/approve`). */
 export function followUp(call: ActingCall, spec: Pick<FollowUp, "previous" | "reuse" | "amend">): Promise<string> {
   const { deps, job } = call;
-  return queueFollowUpRun({ runs: deps.runs, enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId), ctx: call.ctx, cause: job, config: call.config, ...spec });
+  return queueFollowUpRun({
+    runs: deps.runs,
+    enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId),
+    ctx: call.ctx,
+    cause: job,
+    config: call.config,
+    ...spec,
+  });
 }
 
 export async function nothingActive(call: CommandCall, what: string): Promise<CommandOutcome> {

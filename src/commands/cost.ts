@@ -16,7 +16,13 @@ export const cost: CommandHandler<Extract<Command, { name: "cost" }>> = {
       return { outcome: "done", detail: "cost: none" };
     }
     const summaries = await runSummaries(deps.db, ids);
-    const table = renderCostTable({ rows, prices: deps.prices, deepModel: config.tiers.deep, budgetMicros: summaries.at(-1)?.budgetMicros ?? null, iterations: summaries.reduce((s, r) => s + r.iterations, 0) });
+    const table = renderCostTable({
+      rows,
+      prices: deps.prices,
+      deepModel: config.tiers.deep,
+      budgetMicros: summaries.at(-1)?.budgetMicros ?? null,
+      iterations: summaries.reduce((s, r) => s + r.iterations, 0),
+    });
     await call.reply(`### Tollgate: cost so far (${ids.length} run${ids.length === 1 ? "" : "s"})\n\n${table}`);
     return { outcome: "done", detail: `cost of ${ids.length} run(s)` };
   },

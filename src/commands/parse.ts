@@ -25,27 +25,44 @@ export type Command =
 export const MAX_BUDGET_USD = 10_000;
 
 export function parseCommand(body: string | null | undefined): Command | null {
-  const first = (body ?? "").replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0]!.trim();
+  const first = (body ?? "")
+    .replace(/^\uFEFF/, "")
+    .split(/\r?\n/, 1)[0]!
+    .trim();
   const match = /^\/([a-z][a-z-]*)\b(.*)$/i.exec(first);
   if (!match) return null;
   const name = match[1]!.toLowerCase();
   const args = match[2]!.trim().split(/\s+/).filter(Boolean);
-  const noArgs = (command: Command): Command => (args.length ? { name: "invalid", command: name, problem: `/${name} takes no arguments` } : command);
+  const noArgs = (command: Command): Command =>
+    args.length ? { name: "invalid", command: name, problem: `/${name} takes no arguments` } : command;
   switch (name) {
     case "retry": {
       if (args.length === 0) return { name: "retry" };
       const phase = args[0]!.toLowerCase();
       if (args.length > 1 || !(RETRY_PHASES as readonly string[]).includes(phase)) {
-        return { name: "invalid", command: name, problem: `\`/retry ${args.join(" ")}\`: retry the whole run with \`/retry\`, or from a phase with \`/retry ${RETRY_PHASES.join("|")}\`` };
+        return {
+          name: "invalid",
+          command: name,
+          problem: `\`/retry ${args.join(" ")}\`: retry the whole run with \`/retry\`, or from a phase with \`/retry ${RETRY_PHASES.join("|")}\``,
+        };
       }
       return { name: "retry", from: phase as RetryPhase };
     }
     case "budget": {
       const usd = args.length === 1 && /^\$?\d+(\.\d{1,2})?$/.test(args[0]!) ? Number(args[0]!.replace(/^\$/, "")) : NaN;
       if (!Number.isFinite(usd) || usd <= 0) {
-        return { name: "invalid", command: name, problem: `\`/budget ${args.join(" ")}\`: give the run's new cap in dollars, e.g. \`/budget 12.50\`` };
+        return {
+          name: "invalid",
+          command: name,
+          problem: `\`/budget ${args.join(" ")}\`: give the run's new cap in dollars, e.g. \`/budget 12.50\``,
+        };
       }
-      if (usd > MAX_BUDGET_USD) return { name: "invalid", command: name, problem: `\`/budget ${args[0]}\` is more than Tollgate accepts ($${MAX_BUDGET_USD.toLocaleString("en-US")})` };
+      if (usd > MAX_BUDGET_USD)
+        return {
+          name: "invalid",
+          command: name,
+          problem: `\`/budget ${args[0]}\` is more than Tollgate accepts ($${MAX_BUDGET_USD.toLocaleString("en-US")})`,
+        };
       return { name: "budget", usd };
     }
     case "cancel":

@@ -27,8 +27,20 @@ export const retry: CommandHandler<Retry> = {
 async function retryAll(call: ActingCall<Retry>): Promise<CommandOutcome> {
   const { ctx, job, deps } = call;
   const title = (await ctx.gh.issue(ctx.issue)).title;
-  const input = { deliveryId: job.deliveryId, installationId: job.installationId, repository: job.repository, issue: { number: ctx.issue, title }, retry: true };
-  const started = await gateRun(ctx, input, call.config, { ...deps, enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId) }, call.log);
+  const input = {
+    deliveryId: job.deliveryId,
+    installationId: job.installationId,
+    repository: job.repository,
+    issue: { number: ctx.issue, title },
+    retry: true,
+  };
+  const started = await gateRun(
+    ctx,
+    input,
+    call.config,
+    { ...deps, enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId) },
+    call.log,
+  );
   await call.react("+1");
   return { outcome: started.outcome === "failed" ? "refused" : "done", detail: `retry: ${started.detail ?? started.outcome}` };
 }
@@ -39,7 +51,9 @@ async function retryFrom(call: ActingCall<Retry>, from: Exclude<ReusablePhase, "
   const source = await deps.runs.lastWithPhase(job.repository.id, ctx.issue, reuse.at(-1)!);
   const gate = source ? await deps.phases.checkpoint<{ verdict?: Verdict }>(source, PHASE.gate, 0) : undefined;
   if (!source || !gate?.verdict?.ready) {
-    await call.reply(`There is no ${from === PHASE.plan ? "passed spec gate" : "plan"} to start from on this issue: comment \`/retry\` to run everything${from === PHASE.plan ? ", or `/approve` to override the gate" : ""}.`);
+    await call.reply(
+      `There is no ${from === PHASE.plan ? "passed spec gate" : "plan"} to start from on this issue: comment \`/retry\` to run everything${from === PHASE.plan ? ", or `/approve` to override the gate" : ""}.`,
+    );
     return { outcome: "refused", detail: `nothing to retry ${from} from` };
   }
   const runId = await followUp(call, { previous: source, reuse });

@@ -13,13 +13,17 @@ export const status: CommandHandler<Extract<Command, { name: "status" }>> = {
     const { deps, ctx, active } = call;
     if (!active) {
       const last = await deps.runs.latest(call.job.repository.id, ctx.issue);
-      await call.reply(last ? `No run is active on this issue. The last one ended \`${last.status}\`.` : "Tollgate has not run on this issue.");
+      await call.reply(
+        last ? `No run is active on this issue. The last one ended \`${last.status}\`.` : "Tollgate has not run on this issue.",
+      );
       return { outcome: "done", detail: "status: none active" };
     }
     const [phase, costs] = await Promise.all([deps.phases.latest(active.id), phaseCosts(deps.db, active.id)]);
     let where = phase ? `${phase.name}${phase.iteration ? ` (round ${phase.iteration})` : ""}, ${phase.status}` : "starting";
     if (active.status === "queued") where = `queued, number ${await deps.queueInfo.placeInLine(jobIdForRun(active.id))} in line`;
-    await call.reply(`Run \`${active.id}\`: ${where}. Spent ${formatSpend(costs)}${active.budget_usd_micros ? ` of ${formatUsd(active.budget_usd_micros)}` : ""}.`);
+    await call.reply(
+      `Run \`${active.id}\`: ${where}. Spent ${formatSpend(costs)}${active.budget_usd_micros ? ` of ${formatUsd(active.budget_usd_micros)}` : ""}.`,
+    );
     return { outcome: "done", detail: `status: ${where}`, runId: active.id };
   },
 };

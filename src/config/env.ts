@@ -150,9 +150,7 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
     logFormat: e.LOG_FORMAT ?? (production ? "json" : "pretty"),
     production,
     anthropic: { apiKey: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
-    database: e.DATABASE_URL
-      ? { kind: "postgres", url: e.DATABASE_URL }
-      : { kind: "pglite", dataDir: path.join(dataDir, "pgdata") },
+    database: e.DATABASE_URL ? { kind: "postgres", url: e.DATABASE_URL } : { kind: "pglite", dataDir: path.join(dataDir, "pgdata") },
     dataDir,
     workerConcurrency: e.TOLLGATE_WORKER_CONCURRENCY,
     dbConnectAttempts: e.TOLLGATE_DB_CONNECT_ATTEMPTS,
@@ -194,7 +192,9 @@ function readGitHubCredentials(
   }
   if (appId === undefined && privateKey === null) {
     if (production) {
-      throw new EnvError("APP_ID is missing: register the app (run without NODE_ENV=production for the setup flow) and set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET");
+      throw new EnvError(
+        "APP_ID is missing: register the app (run without NODE_ENV=production for the setup flow) and set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET",
+      );
     }
     return undefined; // not registered yet: setup flow
   }

@@ -11,7 +11,12 @@ export const TIERS = ["deep", "standard", "light"] as const;
 export const PHASES = MODEL_PHASES;
 
 const tier = z.enum(TIERS);
-const modelId = z.string().trim().min(1).max(200).regex(/^[A-Za-z0-9._:@/-]+$/, "is not a model id");
+const modelId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:@/-]+$/, "is not a model id");
 const argv = z
   .array(z.string().min(1, "an argument may not be empty"))
   .min(1, "a command needs at least the program name")
@@ -63,7 +68,13 @@ export const repoConfigSchema = z
         run_usd: usd.default(5).describe("A run stops at the next model call that could pass this many dollars."),
         daily_usd: usd.default(50).describe("Spend cap per installation per UTC day."),
         phase_usd: z
-          .strictObject({ gate: usd.optional(), plan: usd.optional(), execute: usd.optional(), verify: usd.optional(), review: usd.optional() })
+          .strictObject({
+            gate: usd.optional(),
+            plan: usd.optional(),
+            execute: usd.optional(),
+            verify: usd.optional(),
+            review: usd.optional(),
+          })
           .default({})
           .describe("Optional caps per phase of a run."),
       })

@@ -14,7 +14,12 @@ export async function localRepoSummary(dir: string, name: string, branch: string
   const readmeFile = files.find((f) => /^readme(\.\w+)?$/i.test(f));
   // through the path policy: a README that is a symlink out of the repository is not read
   const policy = await PathPolicy.create(dir, []);
-  const readme = readmeFile ? await policy.resolve(readmeFile, "read").then((p) => readFile(p.abs, "utf8")).catch(() => "") : "";
+  const readme = readmeFile
+    ? await policy
+        .resolve(readmeFile, "read")
+        .then((p) => readFile(p.abs, "utf8"))
+        .catch(() => "")
+    : "";
   return [
     `${name} (local repository, branch ${branch}), ${files.length} tracked files`,
     `Top level: ${top.slice(0, 60).join(" ") || "empty"}`,

@@ -54,7 +54,10 @@ export function taskTerms(task: string): string[] {
     const codeish = code.has(word) || /[a-z][A-Z]|_/.test(word) ? 10 : 0;
     scored.set(lower, Math.max(scored.get(lower) ?? 0, codeish + Math.min(word.length, 12) / 12));
   }
-  return [...scored.entries()].sort((a, b) => b[1] - a[1]).slice(0, MAX_TERMS).map(([term]) => term);
+  return [...scored.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, MAX_TERMS)
+    .map(([term]) => term);
 }
 
 /** Repository-relative paths the task names, e.g. `src/llm/budget.ts`. */
@@ -91,7 +94,10 @@ export async function rankFiles(dir: string, task: string, focus: string[] = [])
     const batch = terms.slice(i, i + 2);
     hits.push(
       ...(await Promise.all(
-        batch.map(async (term) => ({ term, files: (await git(dir, ["grep", "-I", "-l", "-i", "-F", "-z", "-e", term])).split("\0").filter(Boolean) })),
+        batch.map(async (term) => ({
+          term,
+          files: (await git(dir, ["grep", "-I", "-l", "-i", "-F", "-z", "-e", term])).split("\0").filter(Boolean),
+        })),
       )),
     );
   }
@@ -161,7 +167,10 @@ export async function buildRepoMap(options: RepoMapOptions): Promise<RepoMap> {
     used += cost;
   }
   const rest = total - files.length;
-  const footer = rest > 0 ? `(${rest.toLocaleString("en-US")} more files not shown: use list_files and search to find them.)` : "(All tracked files are shown.)";
+  const footer =
+    rest > 0
+      ? `(${rest.toLocaleString("en-US")} more files not shown: use list_files and search to find them.)`
+      : "(All tracked files are shown.)";
   const text = [header, "", ...blocks, "", footer].join("\n");
   return { text, tokens: approxTokens(text), totalFiles: total, files };
 }

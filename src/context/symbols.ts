@@ -69,7 +69,8 @@ async function parserFor(grammar: string): Promise<Parser> {
 
 const DEFINITION = /(declaration|definition|_item|_spec|^method|^class|^module|^function|signature|^assignment)$/;
 /** Wrappers whose inner declaration is the symbol (export, decorators, templates, Go type blocks…). */
-const TRANSPARENT = /^(export_statement|decorated_definition|template_declaration|type_declaration|lexical_declaration|variable_declaration|const_declaration|var_declaration|ambient_declaration|expression_statement)$/;
+const TRANSPARENT =
+  /^(export_statement|decorated_definition|template_declaration|type_declaration|lexical_declaration|variable_declaration|const_declaration|var_declaration|ambient_declaration|expression_statement)$/;
 /** Definitions whose members are listed too. */
 const CONTAINER = /(class|interface|struct|impl|trait|module|mod_item|namespace|enum|object|protocol|extension|contract)/;
 /** Members worth listing: behaviour, not fields. */
@@ -94,7 +95,8 @@ function nameOf(node: Node): string | undefined {
 }
 
 function bodyOf(node: Node): Node[] {
-  const body = node.childForFieldName("body") ?? node.namedChildren.find((c) => c && /body|declaration_list|block|members/.test(c.type)) ?? null;
+  const body =
+    node.childForFieldName("body") ?? node.namedChildren.find((c) => c && /body|declaration_list|block|members/.test(c.type)) ?? null;
   return (body?.namedChildren ?? []).filter((c): c is Node => c !== null);
 }
 

@@ -24,18 +24,23 @@ export async function openDatabase(
   const where = describe(config.url);
   try {
     // Rewrapped so that p-retry sees an Error of this realm whatever the driver threw.
-    const probe = () => db.query("SELECT 1").catch((e: unknown) => Promise.reject(new Error(String((e as Error)?.message ?? e), { cause: e })));
+    const probe = () =>
+      db.query("SELECT 1").catch((e: unknown) => Promise.reject(new Error(String((e as Error)?.message ?? e), { cause: e })));
     await pRetry(probe, {
       retries: env.dbConnectAttempts - 1,
       minTimeout: options.minTimeoutMs ?? 500,
       maxTimeout: 8000,
       onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-        log.warn(`PostgreSQL at ${where} is not reachable (try ${attemptNumber} of ${env.dbConnectAttempts}): ${error.message}${retriesLeft > 0 ? "; retrying" : ""}`);
+        log.warn(
+          `PostgreSQL at ${where} is not reachable (try ${attemptNumber} of ${env.dbConnectAttempts}): ${error.message}${retriesLeft > 0 ? "; retrying" : ""}`,
+        );
       },
     });
   } catch (error) {
     await db.close().catch(() => undefined);
-    throw new DatabaseUnavailableError(`PostgreSQL at ${where} is not reachable after ${env.dbConnectAttempts} tries: ${(error as Error).message}`);
+    throw new DatabaseUnavailableError(
+      `PostgreSQL at ${where} is not reachable after ${env.dbConnectAttempts} tries: ${(error as Error).message}`,
+    );
   }
   return db;
 }

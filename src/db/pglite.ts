@@ -130,4 +130,3 @@ function wrap(db: PGlite, unlock: () => Promise<void>): EmbeddedDatabase {
     dump: () => db.dumpDataDir("none"),
   };
 }
-

@@ -145,7 +145,12 @@ export class GitHubIssues {
 
   /** A reaction on an issue comment: how a command is acknowledged without a reply. */
   async react(commentId: number, content: "+1" | "eyes" | "confused"): Promise<void> {
-    await this.octokit.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", { owner: this.owner, repo: this.repo, comment_id: commentId, content });
+    await this.octokit.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", {
+      owner: this.owner,
+      repo: this.repo,
+      comment_id: commentId,
+      content,
+    });
   }
 
   /** Creates the label unless it exists. */

@@ -46,14 +46,25 @@ export class GitHubPulls {
 
   /** The open PR whose head is `branch` of this repository, if any. */
   async findOpen(branch: string): Promise<PullRequest | undefined> {
-    const { data } = await this.octokit.request("GET /repos/{owner}/{repo}/pulls", { owner: this.owner, repo: this.repo, head: `${this.owner}:${branch}`, state: "open", per_page: 10 });
+    const { data } = await this.octokit.request("GET /repos/{owner}/{repo}/pulls", {
+      owner: this.owner,
+      repo: this.repo,
+      head: `${this.owner}:${branch}`,
+      state: "open",
+      per_page: 10,
+    });
     const pr = data.find((p) => p.head.ref === branch);
     return pr && { number: pr.number, nodeId: pr.node_id, url: pr.html_url, draft: Boolean(pr.draft) };
   }
 
   /** Every review comment of a PR, oldest first. */
   async reviewComments(number: number): Promise<ReviewComment[]> {
-    const data = await this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/comments", { owner: this.owner, repo: this.repo, pull_number: number, per_page: 100 });
+    const data = await this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/comments", {
+      owner: this.owner,
+      repo: this.repo,
+      pull_number: number,
+      per_page: 100,
+    });
     return data.map((c) => ({
       id: c.id,
       inReplyTo: c.in_reply_to_id ?? null,
@@ -69,24 +80,62 @@ export class GitHubPulls {
 
   /** Every review of a PR (its state and its own body), oldest first. */
   async reviews(number: number): Promise<Review[]> {
-    const data = await this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", { owner: this.owner, repo: this.repo, pull_number: number, per_page: 100 });
-    return data.map((r) => ({ id: r.id, author: r.user?.login ?? "ghost", authorIsBot: r.user?.type === "Bot", state: r.state, body: r.body ?? "", submittedAt: r.submitted_at ?? null }));
+    const data = await this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", {
+      owner: this.owner,
+      repo: this.repo,
+      pull_number: number,
+      per_page: 100,
+    });
+    return data.map((r) => ({
+      id: r.id,
+      author: r.user?.login ?? "ghost",
+      authorIsBot: r.user?.type === "Bot",
+      state: r.state,
+      body: r.body ?? "",
+      submittedAt: r.submitted_at ?? null,
+    }));
   }
 
   /** Answers in a review comment's thread. */
   async reply(number: number, commentId: number, body: string): Promise<void> {
-    await this.octokit.request("POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies", { owner: this.owner, repo: this.repo, pull_number: number, comment_id: commentId, body: fit(maskSecrets(body)) });
+    await this.octokit.request("POST /repos/{owner}/{repo}/pulls/{pull_number}/comments/{comment_id}/replies", {
+      owner: this.owner,
+      repo: this.repo,
+      pull_number: number,
+      comment_id: commentId,
+      body: fit(maskSecrets(body)),
+    });
   }
 
   /** Opens the PR, or updates the open one of the branch; its draft state follows `draft`. */
-  async upsert(pr: { branch: string; base: string; title: string; body: string; draft: boolean }): Promise<PullRequest & { created: boolean }> {
+  async upsert(pr: {
+    branch: string;
+    base: string;
+    title: string;
+    body: string;
+    draft: boolean;
+  }): Promise<PullRequest & { created: boolean }> {
     const body = fit(maskSecrets(pr.body));
     const existing = await this.findOpen(pr.branch);
     if (!existing) {
-      const { data } = await this.octokit.request("POST /repos/{owner}/{repo}/pulls", { owner: this.owner, repo: this.repo, head: pr.branch, base: pr.base, title: pr.title, body, draft: pr.draft });
+      const { data } = await this.octokit.request("POST /repos/{owner}/{repo}/pulls", {
+        owner: this.owner,
+        repo: this.repo,
+        head: pr.branch,
+        base: pr.base,
+        title: pr.title,
+        body,
+        draft: pr.draft,
+      });
       return { number: data.number, nodeId: data.node_id, url: data.html_url, draft: Boolean(data.draft), created: true };
     }
-    await this.octokit.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", { owner: this.owner, repo: this.repo, pull_number: existing.number, title: pr.title, body });
+    await this.octokit.request("PATCH /repos/{owner}/{repo}/pulls/{pull_number}", {
+      owner: this.owner,
+      repo: this.repo,
+      pull_number: existing.number,
+      title: pr.title,
+      body,
+    });
     if (existing.draft !== pr.draft) {
       const mutation = pr.draft
         ? "mutation($id: ID!) { convertPullRequestToDraft(input: { pullRequestId: $id }) { pullRequest { isDraft } } }"

@@ -30,7 +30,19 @@ export async function handleCommand(job: CommandJob, deps: JobDeps, log: Logger)
     react: (content) => ctx.gh.react(job.comment.id, content),
   };
   const result = await dispatch(call, COMMANDS[command.name] as CommandHandler<Command>);
-  await deps.commands.record({ deliveryId: job.deliveryId, installationId: job.installationId, owner: ctx.owner, repo: ctx.repo, issueNumber: ctx.issue, commentId: job.comment.id, sender: job.sender.login, line: job.comment.line, runId: result.runId, outcome: result.outcome, detail: result.detail });
+  await deps.commands.record({
+    deliveryId: job.deliveryId,
+    installationId: job.installationId,
+    owner: ctx.owner,
+    repo: ctx.repo,
+    issueNumber: ctx.issue,
+    commentId: job.comment.id,
+    sender: job.sender.login,
+    line: job.comment.line,
+    runId: result.runId,
+    outcome: result.outcome,
+    detail: result.detail,
+  });
   log.info({ command: command.name, sender: job.sender.login, outcome: result.outcome, detail: result.detail }, "comment command");
   return { outcome: result.outcome === "done" ? "done" : "ignored", detail: `${job.comment.line.split(/\s/)[0]}: ${result.detail}` };
 }

@@ -16,7 +16,10 @@ const GRANTS: Record<Access, ReadonlySet<Permission>> = {
   write: new Set(["admin", "maintain", "write"]),
   maintain: new Set(["admin", "maintain"]),
 };
-const WHO: Record<Access, string> = { write: "people with write, maintain or admin access", maintain: "people with maintain or admin access" };
+const WHO: Record<Access, string> = {
+  write: "people with write, maintain or admin access",
+  maintain: "people with maintain or admin access",
+};
 
 export interface AccessCheck {
   allowed: boolean;

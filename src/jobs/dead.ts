@@ -8,12 +8,21 @@ import type { Logger } from "pino";
 import type { DeliveryStore } from "../stores/deliveries.js";
 import type { RunStore } from "../stores/runs.js";
 
-export async function handleDead(job: { id: string; data: { deliveryId?: string; runId?: string; restart?: number } | null }, deps: { deliveries: DeliveryStore; runs: RunStore }, log: Logger): Promise<void> {
+export async function handleDead(
+  job: { id: string; data: { deliveryId?: string; runId?: string; restart?: number } | null },
+  deps: { deliveries: DeliveryStore; runs: RunStore },
+  log: Logger,
+): Promise<void> {
   const runId = job.data?.runId;
   // unless a newer job took the run over meanwhile
   if (runId) await deps.runs.failIfCurrent(runId, job.data?.restart ?? 0, "the run's job did not finish on any of its tries");
   const deliveryId = job.data?.deliveryId;
   if (!deliveryId) return;
-  const changed = await deps.deliveries.finish(deliveryId, "failed", "the job did not finish on any of its tries (it expired or was stopped before it could record an error)", { onlyIfOpen: true });
+  const changed = await deps.deliveries.finish(
+    deliveryId,
+    "failed",
+    "the job did not finish on any of its tries (it expired or was stopped before it could record an error)",
+    { onlyIfOpen: true },
+  );
   if (changed) log.error({ delivery: deliveryId, job: job.id }, "job dead-lettered without a recorded error");
 }

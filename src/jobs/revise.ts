@@ -71,12 +71,18 @@ async function closed(ctx: JobContext, job: ReviseJob, active: RunRow | undefine
   const runs = await deps.runs.setPullRequestState(job.repository.id, job.pr.number, state);
   if (active?.kind === "revise") await cancelActiveRun(ctx, deps, active.id, `pull request #${job.pr.number} was ${state}`, "");
   log.info({ pr: job.pr.number, state, runs }, `pull request ${state}`);
-  return { outcome: "done", detail: `pull request #${job.pr.number} ${state}${active?.kind === "revise" ? "; its revision was cancelled" : ""}` };
+  return {
+    outcome: "done",
+    detail: `pull request #${job.pr.number} ${state}${active?.kind === "revise" ? "; its revision was cancelled" : ""}`,
+  };
 }
 
 /** When a person last commented or reviewed (ms since the epoch; 0 if never). */
 function newestHumanWord(comments: ReviewComment[], reviews: Review[]): number {
-  const times = [...comments.filter((c) => !c.authorIsBot).map((c) => c.createdAt), ...reviews.filter((r) => !r.authorIsBot && r.submittedAt).map((r) => r.submittedAt!)];
+  const times = [
+    ...comments.filter((c) => !c.authorIsBot).map((c) => c.createdAt),
+    ...reviews.filter((r) => !r.authorIsBot && r.submittedAt).map((r) => r.submittedAt!),
+  ];
   return Math.max(0, ...times.map((t) => Date.parse(t)));
 }
 
@@ -89,7 +95,14 @@ async function unanswered(ctx: JobContext, comments: ReviewComment[], reviews: R
     for (const c of thread.asks) if (await mayAsk(c.author)) asks.push(c);
     if (!asks.length) continue;
     const root = thread.root;
-    threads.push({ commentId: root.id, author: asks.map((c) => c.author).join(", "), path: root.path, line: root.line, diffHunk: root.diffHunk.split("\n").slice(-12).join("\n"), body: asks.map((c) => c.body).join("\n\n") });
+    threads.push({
+      commentId: root.id,
+      author: asks.map((c) => c.author).join(", "),
+      path: root.path,
+      line: root.line,
+      diffHunk: root.diffHunk.split("\n").slice(-12).join("\n"),
+      body: asks.map((c) => c.body).join("\n\n"),
+    });
   }
   for (const review of reviews) {
     if (review.authorIsBot || !review.body.trim() || !review.submittedAt || new Date(review.submittedAt) <= since) continue;

@@ -20,7 +20,10 @@ export async function handleRun(job: RunJob, deps: RunJobDeps, log: Logger): Pro
   const ctx = await JobContext.open(deps.github, job);
   const config = await ctx.settings();
   if (config instanceof RepoConfigError) {
-    await ctx.gh.upsertSticky(ctx.issue, `### Tollgate stopped\n\nThe repo's settings became invalid after the gate, so the run stopped:\n\n${config.problems.map((p) => `- ${p}`).join("\n")}`);
+    await ctx.gh.upsertSticky(
+      ctx.issue,
+      `### Tollgate stopped\n\nThe repo's settings became invalid after the gate, so the run stopped:\n\n${config.problems.map((p) => `- ${p}`).join("\n")}`,
+    );
     await deps.runs.setStatus(run.id, "failed", { error: config.message });
     return { outcome: "failed", detail: config.message };
   }

@@ -32,7 +32,14 @@ export async function handleTrigger(job: TriggerJob, deps: JobDeps, log: Logger)
       return { outcome: "ignored", detail: `${job.sender.login} has ${access.permission} access` };
     }
   }
-  const input = { deliveryId: job.deliveryId, installationId: job.installationId, repository: job.repository, issue: job.issue, edited: job.kind === "edited", retry: job.retry };
+  const input = {
+    deliveryId: job.deliveryId,
+    installationId: job.installationId,
+    repository: job.repository,
+    issue: job.issue,
+    edited: job.kind === "edited",
+    retry: job.retry,
+  };
   return gateRun(ctx, input, config, { ...deps, enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId) }, log);
 }
 
@@ -58,7 +65,8 @@ async function cancelOnIssue(job: TriggerJob, deps: JobDeps, log: Logger): Promi
   const ctx = await JobContext.open(deps.github, job);
   const settings = await ctx.settings();
   const trigger = settings instanceof RepoConfigError ? DEFAULT_TRIGGER : settings.trigger.label; // a broken file: the default label stands
-  if (job.kind === "unlabeled" && job.label !== trigger) return { outcome: "ignored", detail: `label "${job.label}" is not the trigger label` };
+  if (job.kind === "unlabeled" && job.label !== trigger)
+    return { outcome: "ignored", detail: `label "${job.label}" is not the trigger label` };
   const why = job.kind === "closed" ? `the issue was closed by @${job.sender.login}` : `@${job.sender.login} removed \`${trigger}\``;
   await cancelActiveRun(ctx, deps, active.id, why, `Add \`${trigger}\` again to start over.`);
   log.info({ run: active.id, why }, "run cancelled");

@@ -3,12 +3,7 @@
  * client decides about retries, so that every attempt is metered and waits stay inside the
  * run's deadline. Works with any Anthropic-compatible endpoint through `baseUrl`.
  */
-import Anthropic, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from "@anthropic-ai/sdk";
+import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
 import { ModelCallError, type ModelErrorKind } from "./errors.js";
 import type { CallOptions, ContentBlock, ModelPort, ModelRequest, ModelResponse, Usage } from "./model.js";
 import { normalizeUsage } from "./usage.js";
@@ -40,7 +35,11 @@ export class AnthropicModel implements ModelPort {
 
   async call(request: ModelRequest, options: CallOptions = {}): Promise<ModelResponse> {
     const params = toParams(request);
-    const started = { partial: undefined as Anthropic.Message | undefined, headers: {} as Record<string, string>, requestId: null as string | null };
+    const started = {
+      partial: undefined as Anthropic.Message | undefined,
+      headers: {} as Record<string, string>,
+      requestId: null as string | null,
+    };
     try {
       if (request.stream) {
         const stream = this.#client.messages.stream(params, { signal: options.signal });
@@ -115,7 +114,8 @@ export function toModelError(
 ): ModelCallError {
   if (error instanceof ModelCallError) return error;
   if (error instanceof APIUserAbortError) return new ModelCallError("aborted", "the call was cancelled", { cause: error, usage });
-  if (error instanceof APIConnectionTimeoutError) return new ModelCallError("timeout", "the model did not answer in time", { cause: error, usage });
+  if (error instanceof APIConnectionTimeoutError)
+    return new ModelCallError("timeout", "the model did not answer in time", { cause: error, usage });
   if (error instanceof APIConnectionError) {
     return new ModelCallError("connection", `could not reach the model API: ${error.message}`, { cause: error, usage });
   }

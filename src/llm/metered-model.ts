@@ -133,7 +133,12 @@ export class MeteredModel {
     for (let attempt = 1; ; attempt++) {
       const model = models[modelIndex]!;
       const request: ModelRequest = { ...call.request, model };
-      const worst = this.#d.prices.worstCase(model, inputEstimate, request.maxTokens, cache.oneHour ? "1h" : cache.breakpoints ? "5m" : "none");
+      const worst = this.#d.prices.worstCase(
+        model,
+        inputEstimate,
+        request.maxTokens,
+        cache.oneHour ? "1h" : cache.breakpoints ? "5m" : "none",
+      );
       await checkBudget(
         this.#d.ledger,
         this.#limits(),
@@ -151,7 +156,9 @@ export class MeteredModel {
         response = await this.#d.port.call(request, { signal: call.signal });
       } catch (thrown) {
         const error =
-          thrown instanceof ModelCallError ? thrown : new ModelCallError("stream", `the model call failed: ${(thrown as Error)?.message ?? thrown}`, { cause: thrown });
+          thrown instanceof ModelCallError
+            ? thrown
+            : new ModelCallError("stream", `the model call failed: ${(thrown as Error)?.message ?? thrown}`, { cause: thrown });
         const latency = this.#clock.now() - started;
         reservation.release();
         if (error.details.headers) this.#d.limiter.observe(model, error.details.headers);
@@ -179,7 +186,10 @@ export class MeteredModel {
           if (overloads >= this.#retry.fallbackAfter && modelIndex < models.length - 1) {
             modelIndex++;
             overloads = 0;
-            log.warn({ from: model, to: models[modelIndex] }, `${model} keeps failing (${error.kind}); falling back to ${models[modelIndex]} of the ${tier} tier`);
+            log.warn(
+              { from: model, to: models[modelIndex] },
+              `${model} keeps failing (${error.kind}); falling back to ${models[modelIndex]} of the ${tier} tier`,
+            );
           }
         }
         if (call.deadline !== undefined && this.#clock.now() + delay > call.deadline) {
@@ -192,7 +202,8 @@ export class MeteredModel {
       const latency = this.#clock.now() - started;
       reservation.release();
       this.#d.limiter.observe(model, response.headers);
-      for (const problem of response.usageProblems) log.warn({ model, requestId: response.requestId, raw: response.usage.raw }, `implausible usage rejected: ${problem}`);
+      for (const problem of response.usageProblems)
+        log.warn({ model, requestId: response.requestId, raw: response.usage.raw }, `implausible usage rejected: ${problem}`);
       const usage = completeUsage(response.usage, cache);
       const { id, costMicros } = await this.#record(context, tier, model, attempt, usage, latency, request, {
         stopReason: response.stopReason,
@@ -256,7 +267,6 @@ function failedAttemptUsage(error: ModelCallError, cache: { breakpoints: number;
   if (error.details.status !== undefined) return { ...ZERO_USAGE };
   return UNKNOWN_USAGE;
 }
-
 
 /** A conservative input size: about 3 characters per token over everything sent. */
 export function estimateInputTokens(request: Omit<ModelRequest, "model">): number {

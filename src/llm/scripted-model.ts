@@ -43,7 +43,6 @@ export type ScriptStep =
 let counter = 0;
 const nextId = (prefix: string) => `${prefix}_scripted${String(++counter).padStart(6, "0")}`;
 
-
 /** The scripted usage of a request part, sized like the real tokenizer would. */
 export function approxTokens(value: unknown): number {
   return Math.max(1, textTokens(JSON.stringify(value ?? "")));
@@ -88,12 +87,16 @@ export class ScriptedModel implements ModelPort {
       const signal = options.signal;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, step.latencyMs);
-        signal?.addEventListener("abort", () => (clearTimeout(timer), reject(new ModelCallError("aborted", "the call was cancelled"))), { once: true });
+        signal?.addEventListener("abort", () => (clearTimeout(timer), reject(new ModelCallError("aborted", "the call was cancelled"))), {
+          once: true,
+        });
       });
     }
     const content: ContentBlock[] = step.content ?? [
       ...(step.text !== undefined ? [{ type: "text" as const, text: step.text }] : []),
-      ...(step.toolUse ? [{ type: "tool_use" as const, id: step.toolUse.id ?? nextId("toolu"), name: step.toolUse.name, input: step.toolUse.input }] : []),
+      ...(step.toolUse
+        ? [{ type: "tool_use" as const, id: step.toolUse.id ?? nextId("toolu"), name: step.toolUse.name, input: step.toolUse.input }]
+        : []),
     ];
     const raw = step.usage === null ? undefined : (step.usage ?? realisticUsage(request, content));
     const { usage, problems } = normalizeUsage(raw);

@@ -20,7 +20,10 @@ const REDACT = [
 export function createLogger(env: Pick<AppEnv, "logLevel" | "logFormat">, stream: 1 | 2 = 1): Logger {
   const options = { name: "tollgate", level: env.logLevel, redact: { paths: REDACT, censor: "[redacted]" } };
   if (env.logFormat === "pretty") {
-    return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true, ignore: "pid,hostname", destination: stream } } });
+    return pino({
+      ...options,
+      transport: { target: "pino-pretty", options: { colorize: true, ignore: "pid,hostname", destination: stream } },
+    });
   }
   return pino(options, pino.destination(stream));
 }

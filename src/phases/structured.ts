@@ -43,13 +43,20 @@ export async function structuredCall<T>(model: MeteredModel, call: StructuredCal
   for (let attempt = 1; attempt <= 2; attempt++) {
     const response = await model.call({
       context: { ...call.context, prompt: { id: call.prompt.id, sha256: call.prompt.sha256 } },
-      request: { ...(call.system ? { system: call.system } : {}), messages, tools: [call.tool], toolChoice: { type: "tool", name: call.tool.name }, maxTokens: call.maxTokens },
+      request: {
+        ...(call.system ? { system: call.system } : {}),
+        messages,
+        tools: [call.tool],
+        toolChoice: { type: "tool", name: call.tool.name },
+        maxTokens: call.maxTokens,
+      },
       signal: call.signal,
     });
     costMicros = costMicros === null || response.costMicros === null ? null : costMicros + response.costMicros;
     const use = response.content.find((b): b is ToolUseBlock => b.type === "tool_use" && (b as ToolUseBlock).name === call.tool.name);
     if (!use) {
-      problem = response.stopReason === "max_tokens" ? "the answer was cut off before the tool call" : `the answer did not call ${call.tool.name}`;
+      problem =
+        response.stopReason === "max_tokens" ? "the answer was cut off before the tool call" : `the answer did not call ${call.tool.name}`;
     } else {
       const parsed = call.schema.safeParse(use.input);
       if (parsed.success) return { value: parsed.data, costMicros, calls: attempt };

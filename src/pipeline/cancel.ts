@@ -17,14 +17,30 @@ import { RunCancelled, RunTakenOver } from "./phase.js";
 export { RunTakenOver } from "./phase.js";
 
 /** Marks the run cancelled (its worker stops at the next safe point) and says so on the issue. */
-export async function cancelActiveRun(ctx: IssueContext, deps: { runs: RunStore; ledger: Ledger }, runId: string, why: string, next: string): Promise<void> {
+export async function cancelActiveRun(
+  ctx: IssueContext,
+  deps: { runs: RunStore; ledger: Ledger },
+  runId: string,
+  why: string,
+  next: string,
+): Promise<void> {
   await deps.runs.setStatus(runId, "cancelled");
   const spent = await deps.ledger.spent({ runId });
-  await ctx.gh.upsertSticky(ctx.issue, `### Tollgate: cancelled\n\nThe run was cancelled: ${why}. Nothing more will be spent (spent: ${formatUsd(spent.micros)}). ${next}`.trimEnd());
+  await ctx.gh.upsertSticky(
+    ctx.issue,
+    `### Tollgate: cancelled\n\nThe run was cancelled: ${why}. Nothing more will be spent (spent: ${formatUsd(spent.micros)}). ${next}`.trimEnd(),
+  );
 }
 
 /** Beats for the run under `lease` every `intervalMs` until the returned function is called. */
-export function watchRun(runs: RunStore, runId: string, lease: string, controller: AbortController, intervalMs = 1_000, onRow?: (run: RunRow) => void): () => void {
+export function watchRun(
+  runs: RunStore,
+  runId: string,
+  lease: string,
+  controller: AbortController,
+  intervalMs = 1_000,
+  onRow?: (run: RunRow) => void,
+): () => void {
   const timer = setInterval(() => {
     runs.beat(runId, lease).then(
       (run) => {

@@ -27,7 +27,7 @@ import type { RunRow, RunStatus, RunStore } from "../stores/runs.js";
 import type { Identity } from "../workspace/workspace.js";
 import { RunTakenOver, watchRun } from "./cancel.js";
 import type { IssueContext } from "./issue-context.js";
-import { branchFor, runPipeline, type RunOutcome } from "./orchestrator.js";
+import { branchFor, runPipeline, type PipelineRun, type RunOutcome } from "./orchestrator.js";
 import { PhaseRunner } from "./phase.js";
 import { PHASE } from "../phases/registry.js";
 import { answerThreads, reviewFeedback } from "./review-threads.js";
@@ -54,58 +54,28 @@ export interface CarryOutDeps {
  * Carries out `run`, which this worker holds under `lease` (src/stores/runs.ts `claim`). A run
  * taken over by another worker meanwhile is let go without a word (see src/pipeline/cancel.ts).
  */
-export async function carryOut(ctx: IssueContext, run: RunRow, lease: string, target: RunTarget, config: RepoConfig, deps: CarryOutDeps, log: Logger): Promise<StepResult> {
-  const { octokit, gh, owner, repo, issue } = ctx;
+export async function carryOut(
+  ctx: IssueContext,
+  run: RunRow,
+  lease: string,
+  target: RunTarget,
+  config: RepoConfig,
+  deps: CarryOutDeps,
+  log: Logger,
+): Promise<StepResult> {
   await deps.runs.setStatus(run.id, "running");
-  const [data, comments] = await Promise.all([gh.issue(issue), gh.comments(issue)]);
-  let budgetMicros = run.budget_usd_micros ?? 0;
-  const controller = new AbortController();
-  const takenOver = () => controller.signal.reason instanceof RunTakenOver;
+  const watch = new RunWatch(deps.runs, run, lease, deps.cancelPollMs, log);
   const letGo = { outcome: "ignored", detail: "another worker took the run over" } as const;
-  const stopWatching = watchRun(deps.runs, run.id, lease, controller, deps.cancelPollMs, (row) => {
-    if (row.budget_usd_micros !== null && row.budget_usd_micros !== budgetMicros) {
-      log.info({ from: budgetMicros, to: row.budget_usd_micros }, "the run's budget was changed");
-      budgetMicros = row.budget_usd_micros;
-    }
-  });
-  const disabled = commandsDisabled(deps.sandbox);
-  const warnings = disabled ? [`> [!WARNING]`, `> **${disabled}.** The agents cannot run commands and the checks will not run, so the pull request will be a draft.`, ""] : [];
   // (a run taken over is the new worker's to show)
-  const onChange = async () => void (takenOver() || (await sticky("working on it")));
-  const phases: PhaseRunner = new PhaseRunner(deps.phases, run.id, log, { signal: controller.signal, onChange });
-  const gate = await phases.checkpoint<{ verdict: Verdict }>(PHASE.gate, 0);
-  const gateLine = gate && `Spec gate: ready ✅ (score ${gate.verdict.score}/100), ${gate.verdict.ticket_type}, size ${gate.verdict.size.toUpperCase()}.`;
-  async function sticky(title: string, footer: string[] = []) {
-    const [records, costs] = await Promise.all([phases.phases(), phaseCosts(deps.db, run.id)]);
-    await gh.upsertSticky(issue, renderProgress({ title, gate: gateLine, phases: records, costs, budgetMicros, footer: [...warnings, ...footer] }));
-  }
-
-  const pulls = new GitHubPulls(octokit, owner, repo);
+  const onChange = async () => void (watch.takenOver() || (await sticky("working on it")));
+  const phases = new PhaseRunner(deps.phases, run.id, log, { signal: watch.signal, onChange });
+  const sticky = await progressComment(ctx, run.id, phases, deps, () => watch.budgetMicros);
+  const pulls = new GitHubPulls(ctx.octokit, ctx.owner, ctx.repo);
   let outcome: RunOutcome;
   try {
-    outcome = await runPipeline({
-      env: { model: deps.model(config, log, () => budgetMicros), db: deps.db, config, sandbox: deps.sandbox, runId: run.id, installationId: target.installationId, signal: controller.signal, log },
-      host: {
-        source: { remoteUrl: target.repository.cloneUrl, branch: target.revise ? branchFor(issue) : target.repository.defaultBranch, token: async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token },
-        identity: deps.identity ?? TOLLGATE_IDENTITY,
-        publish: async (pr) => {
-          const opened = await pulls.upsert({ ...pr, base: target.repository.defaultBranch });
-          await deps.runs.setPullRequest(run.id, opened.number);
-          log.info({ pr: opened.number, created: opened.created, draft: opened.draft }, opened.created ? "pull request opened" : "pull request updated");
-          return { url: opened.url, number: opened.number };
-        },
-      },
-      phases,
-      runsRoot: deps.runsRoot,
-      attempt: lease,
-      issue: { number: issue, title: data.title, text: issueText(data, comments).text },
-      branch: branchFor(issue),
-      fromHumanHead: target.fromHumanHead,
-      ...(target.revise ? { revise: { feedback: reviewFeedback(target.revise.threads) } } : {}),
-      report: runReporter({ db: deps.db, runs: deps.runs, prices: deps.prices, config, runId: run.id, issueNumber: issue, issueRuns: () => runsOfIssue(deps.db, owner, repo, issue) }),
-    });
+    outcome = await runPipeline(await pipelineRun(ctx, { run, lease, target, config, phases, pulls, watch }, deps, log));
   } catch (error) {
-    if (takenOver()) return letGo;
+    if (watch.takenOver()) return letGo;
     if (!isFinal(error)) throw error; // retried: the run resumes from its checkpoints
     const message = error instanceof Error ? error.message : String(error);
     log.error({ err: error }, "the run failed");
@@ -114,31 +84,137 @@ export async function carryOut(ctx: IssueContext, run: RunRow, lease: string, ta
     await deps.runs.setStatus(run.id, "failed", { error: message });
     return { outcome: "failed", detail: message };
   } finally {
-    stopWatching();
+    watch.stop();
   }
 
-  if (takenOver()) return letGo;
+  if (watch.takenOver()) return letGo;
   const { status, detail, footer, title } = describe(outcome);
-  if (target.revise) await answerThreads(pulls, (pr, body) => gh.comment(pr, body), target.revise, outcome, log);
+  if (target.revise) await answerThreads(pulls, (pr, body) => ctx.gh.comment(pr, body), target.revise, outcome, log);
   await sticky(title, footer);
   await deps.runs.setStatus(run.id, status, status === "failed" || status === "stopped" ? { error: detail } : {});
   return { outcome: status === "failed" ? "failed" : "done", detail };
+}
+
+/** The worker's watch over the run it holds: heartbeat, cancel, a raised budget, a take-over. */
+class RunWatch {
+  readonly #controller = new AbortController();
+  readonly stop: () => void;
+  budgetMicros: number;
+
+  constructor(runs: RunStore, run: RunRow, lease: string, pollMs: number | undefined, log: Logger) {
+    this.budgetMicros = run.budget_usd_micros ?? 0;
+    this.stop = watchRun(runs, run.id, lease, this.#controller, pollMs, (row) => {
+      if (row.budget_usd_micros === null || row.budget_usd_micros === this.budgetMicros) return;
+      log.info({ from: this.budgetMicros, to: row.budget_usd_micros }, "the run's budget was changed");
+      this.budgetMicros = row.budget_usd_micros;
+    });
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  takenOver(): boolean {
+    return this.#controller.signal.reason instanceof RunTakenOver;
+  }
+}
+
+/** The sticky comment as the run goes: its title, the gate's line, the phases and their cost, and a footer. */
+async function progressComment(ctx: IssueContext, runId: string, phases: PhaseRunner, deps: CarryOutDeps, budget: () => number) {
+  const disabled = commandsDisabled(deps.sandbox);
+  const cannot = "The agents cannot run commands and the checks will not run, so the pull request will be a draft.";
+  const warnings = disabled ? [`> [!WARNING]`, `> **${disabled}.** ${cannot}`, ""] : [];
+  const gate = (await phases.checkpoint<{ verdict: Verdict }>(PHASE.gate, 0))?.verdict;
+  const gateLine = gate && `Spec gate: ready ✅ (score ${gate.score}/100), ${gate.ticket_type}, size ${gate.size.toUpperCase()}.`;
+  return async (title: string, footer: string[] = []) => {
+    const [records, costs] = await Promise.all([phases.phases(), phaseCosts(deps.db, runId)]);
+    const progress = { title, gate: gateLine, phases: records, costs, budgetMicros: budget(), footer: [...warnings, ...footer] };
+    await ctx.gh.upsertSticky(ctx.issue, renderProgress(progress));
+  };
+}
+
+/** What the orchestrator needs for this run on GitHub: the model, the clone and push, the PR, the report. */
+async function pipelineRun(
+  ctx: IssueContext,
+  r: { run: RunRow; lease: string; target: RunTarget; config: RepoConfig; phases: PhaseRunner; pulls: GitHubPulls; watch: RunWatch },
+  deps: CarryOutDeps,
+  log: Logger,
+): Promise<PipelineRun> {
+  const { octokit, gh, owner, repo, issue } = ctx;
+  const { run, target, config } = r;
+  const [data, comments] = await Promise.all([gh.issue(issue), gh.comments(issue)]);
+  const publish = async (pr: { branch: string; title: string; body: string; draft: boolean }) => {
+    const opened = await r.pulls.upsert({ ...pr, base: target.repository.defaultBranch });
+    await deps.runs.setPullRequest(run.id, opened.number);
+    const what = opened.created ? "pull request opened" : "pull request updated";
+    log.info({ pr: opened.number, created: opened.created, draft: opened.draft }, what);
+    return { url: opened.url, number: opened.number };
+  };
+  const token = async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token;
+  const model = deps.model(config, log, () => r.watch.budgetMicros);
+  const issueRuns = () => runsOfIssue(deps.db, owner, repo, issue);
+  return {
+    env: {
+      model,
+      db: deps.db,
+      config,
+      sandbox: deps.sandbox,
+      runId: run.id,
+      installationId: target.installationId,
+      signal: r.watch.signal,
+      log,
+    },
+    host: {
+      source: { remoteUrl: target.repository.cloneUrl, branch: target.revise ? branchFor(issue) : target.repository.defaultBranch, token },
+      identity: deps.identity ?? TOLLGATE_IDENTITY,
+      publish,
+    },
+    phases: r.phases,
+    runsRoot: deps.runsRoot,
+    attempt: r.lease,
+    issue: { number: issue, title: data.title, text: issueText(data, comments).text },
+    branch: branchFor(issue),
+    fromHumanHead: target.fromHumanHead,
+    ...(target.revise ? { revise: { feedback: reviewFeedback(target.revise.threads) } } : {}),
+    report: runReporter({ db: deps.db, runs: deps.runs, prices: deps.prices, config, runId: run.id, issueNumber: issue, issueRuns }),
+  };
 }
 
 /** A run's outcome as its status, the sticky comment's title and footer, and one line for the log. */
 export function describe(outcome: RunOutcome): { status: RunStatus; title: string; detail: string; footer: string[] } {
   switch (outcome.status) {
     case "cancelled":
-      return { status: "cancelled", title: "cancelled", detail: "cancelled", footer: ["The run was cancelled: no pull request was opened. What it spent is above."] };
+      return {
+        status: "cancelled",
+        title: "cancelled",
+        detail: "cancelled",
+        footer: ["The run was cancelled: no pull request was opened. What it spent is above."],
+      };
     case "human_commits":
-      return { status: "failed", title: "stopped: the branch has someone else's commits", detail: outcome.reason, footer: [`**Why:** ${outcome.reason}.`, "", "Tollgate never pushes over commits that are not its own."] };
+      return {
+        status: "failed",
+        title: "stopped: the branch has someone else's commits",
+        detail: outcome.reason,
+        footer: [`**Why:** ${outcome.reason}.`, "", "Tollgate never pushes over commits that are not its own."],
+      };
     default:
       if (!("published" in outcome)) {
-        return { status: "stopped", title: "stopped by the budget", detail: outcome.reason, footer: [`**Why:** ${outcome.reason}`, "", "Nothing was changed yet, so no pull request was opened."] };
+        return {
+          status: "stopped",
+          title: "stopped by the budget",
+          detail: outcome.reason,
+          footer: [`**Why:** ${outcome.reason}`, "", "Nothing was changed yet, so no pull request was opened."],
+        };
       }
   }
   const pr = outcome.published.number ? `#${outcome.published.number}` : "the pull request";
-  if (!outcome.draft) return { status: "succeeded", title: `pull request ${pr} is ready for review`, detail: `pull request ${pr}: checks and review passed`, footer: [`Pull request: ${pr}.`] };
+  if (!outcome.draft)
+    return {
+      status: "succeeded",
+      title: `pull request ${pr} is ready for review`,
+      detail: `pull request ${pr}: checks and review passed`,
+      footer: [`Pull request: ${pr}.`],
+    };
   return {
     status: outcome.status === "budget" ? "stopped" : "draft",
     title: `draft pull request ${pr}`,

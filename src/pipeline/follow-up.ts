@@ -41,6 +41,12 @@ export async function queueFollowUpRun(f: FollowUp): Promise<string> {
   await f.amend?.(run.id);
   await f.runs.setStatus(run.id, "queued");
   const title = (await f.ctx.gh.issue(f.ctx.issue)).title;
-  await f.enqueueRun({ runId: run.id, installationId, repository, issue: { number: f.ctx.issue, title }, ...(f.revise ? { revise: f.revise } : {}) });
+  await f.enqueueRun({
+    runId: run.id,
+    installationId,
+    repository,
+    issue: { number: f.ctx.issue, title },
+    ...(f.revise ? { revise: f.revise } : {}),
+  });
   return run.id;
 }

@@ -17,7 +17,7 @@ import { issueText } from "../phases/gate/input.js";
 import { renderFailure, renderGateComment } from "../report/gate-comment.js";
 import { expectedCost } from "../stores/history.js";
 import type { PhaseStore } from "../stores/phases.js";
-import type { RunStore } from "../stores/runs.js";
+import type { RunRow, RunStore } from "../stores/runs.js";
 import type { IssueContext } from "./issue-context.js";
 import { PhaseRunner } from "./phase.js";
 import { PHASE } from "../phases/registry.js";
@@ -46,60 +46,108 @@ export interface GateRunInput {
   retry?: boolean;
 }
 
-export async function gateRun(ctx: IssueContext, input: GateRunInput, config: RepoConfig, deps: GateRunDeps, log: Logger): Promise<StepResult> {
-  const { gh, owner, repo, issue } = ctx;
-  const budgetMicros = usdToMicros(config.budget.run_usd);
-  const created = await deps.runs.create({ deliveryId: input.deliveryId, installationId: input.installationId, repositoryId: input.repository.id, owner, repo, issueNumber: issue, budgetUsdMicros: budgetMicros });
-  if (!created.created && created.reason === "active") {
-    if (input.edited) return { outcome: "ignored", detail: `run ${created.run.id} is already active; the edit is read by it or the next run` };
-    await gh.comment(issue, `Tollgate is already working on this issue (run \`${created.run.id}\`): its progress is in the Tollgate comment above.`);
-    return { outcome: "ignored", detail: `run ${created.run.id} is already active for ${owner}/${repo}#${issue}` };
-  }
-  const run = created.run;
-  if (!created.created && run.status !== "queued" && run.status !== "running") return { outcome: "done", detail: `run ${run.id} already ended ${run.status}` };
-  await deps.runs.setStatus(run.id, "running");
+export async function gateRun(
+  ctx: IssueContext,
+  input: GateRunInput,
+  config: RepoConfig,
+  deps: GateRunDeps,
+  log: Logger,
+): Promise<StepResult> {
+  const run = await createRun(ctx, input, config, deps);
+  if ("outcome" in run) return run;
   const runLog = log.child({ run: run.id });
-
-  // the gate (a checkpoint: a retried job does not pay for it twice)
-  let result;
+  let result: GateResult;
   try {
-    result = (
-      await new PhaseRunner(deps.phases, run.id, runLog).run(PHASE.gate, 0, async () => {
-        await gh.upsertSticky(issue, `### Tollgate\n\nChecking whether this issue is specified well enough (spec gate on \`${config.tiers[config.phases.gate]}\`)…`);
-        const [data, comments, summary] = await Promise.all([gh.issue(issue), gh.comments(issue), gh.summary()]);
-        const text = issueText(data, comments);
-        if (text.removed.length) runLog.info({ removed: text.removed }, "hidden or secret-shaped text removed from the issue before the gate");
-        return runGate(deps.model(config, runLog, budgetMicros), { issue: text.text, repoSummary: summary }, { runId: run.id, installationId: input.installationId, iteration: 0 });
-      })
-    ).value;
+    result = await theGate(ctx, run.id, input, config, deps, runLog);
   } catch (error) {
     // A failure of Tollgate's own (an unusable answer, a budget, a model error the adapter
     // already retried) ends the gate here; GitHub or the database failing is retried.
     if (!(error instanceof TollgateError)) throw error;
     runLog.error({ err: error }, "the spec gate failed");
     await deps.runs.setStatus(run.id, "failed", { error: error.message });
-    await gh.upsertSticky(issue, renderFailure("the spec gate failed", error.message));
+    await ctx.gh.upsertSticky(ctx.issue, renderFailure("the spec gate failed", error.message));
     return { outcome: "failed", detail: error.message };
   }
-
   // labels and the verdict, unless the run was cancelled meanwhile
   if ((await deps.runs.get(run.id))?.status === "cancelled") {
     runLog.info("the run was cancelled during the gate: its verdict is not posted");
     return { outcome: "done", detail: "cancelled during the gate" };
   }
+  await postVerdict(ctx, { runId: run.id, installationId: input.installationId }, result, config, deps);
   const { verdict } = result;
-  const expected = await expectedCost(deps.db, { installationId: input.installationId, owner, repo, ticketType: verdict.ticket_type, excludeRunId: run.id });
+  await deps.runs.setStatus(run.id, verdict.ready ? "queued" : "needs_spec", { ticketType: verdict.ticket_type });
+  if (verdict.ready) {
+    const target = { runId: run.id, installationId: input.installationId, repository: input.repository, issue: input.issue };
+    await deps.enqueueRun({ ...target, ...(input.retry ? { fromHumanHead: true } : {}) });
+  }
+  return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
+}
+
+type GateResult = Awaited<ReturnType<typeof runGate>>;
+
+/** The run of this delivery, running; or why there is none to gate (one is active, or it already ended). */
+async function createRun(ctx: IssueContext, input: GateRunInput, config: RepoConfig, deps: GateRunDeps): Promise<RunRow | StepResult> {
+  const { gh, owner, repo, issue } = ctx;
+  const created = await deps.runs.create({
+    deliveryId: input.deliveryId,
+    installationId: input.installationId,
+    repositoryId: input.repository.id,
+    owner,
+    repo,
+    issueNumber: issue,
+    budgetUsdMicros: usdToMicros(config.budget.run_usd),
+  });
+  const run = created.run;
+  if (!created.created && created.reason === "active") {
+    if (input.edited) return { outcome: "ignored", detail: `run ${run.id} is already active; the edit is read by it or the next run` };
+    const where = "its progress is in the Tollgate comment above";
+    await gh.comment(issue, `Tollgate is already working on this issue (run \`${run.id}\`): ${where}.`);
+    return { outcome: "ignored", detail: `run ${run.id} is already active for ${owner}/${repo}#${issue}` };
+  }
+  if (!created.created && run.status !== "queued" && run.status !== "running") {
+    return { outcome: "done", detail: `run ${run.id} already ended ${run.status}` };
+  }
+  await deps.runs.setStatus(run.id, "running");
+  return run;
+}
+
+/** The gate, as a checkpointed phase: a retried job does not pay for it twice. */
+async function theGate(ctx: IssueContext, runId: string, input: GateRunInput, config: RepoConfig, deps: GateRunDeps, log: Logger) {
+  const { gh, issue } = ctx;
+  const phase = await new PhaseRunner(deps.phases, runId, log).run(PHASE.gate, 0, async () => {
+    const model = config.tiers[config.phases.gate];
+    await gh.upsertSticky(issue, `### Tollgate\n\nChecking whether this issue is specified well enough (spec gate on \`${model}\`)…`);
+    const [data, comments, summary] = await Promise.all([gh.issue(issue), gh.comments(issue), gh.summary()]);
+    const text = issueText(data, comments);
+    if (text.removed.length) log.info({ removed: text.removed }, "hidden or secret-shaped text removed from the issue before the gate");
+    const budgetMicros = usdToMicros(config.budget.run_usd);
+    const context = { runId, installationId: input.installationId, iteration: 0 };
+    return runGate(deps.model(config, log, budgetMicros), { issue: text.text, repoSummary: summary }, context);
+  });
+  return phase.value;
+}
+
+/** The verdict in the sticky comment, with the expected cost of such a run; `ai-needs-spec` on or off. */
+async function postVerdict(
+  ctx: IssueContext,
+  run: { runId: string; installationId: number },
+  result: GateResult,
+  config: RepoConfig,
+  deps: GateRunDeps,
+): Promise<void> {
+  const { gh, owner, repo, issue } = ctx;
+  const { verdict } = result;
+  const ticketType = verdict.ticket_type;
+  const expected = await expectedCost(deps.db, { installationId: run.installationId, owner, repo, ticketType, excludeRunId: run.runId });
   if (verdict.ready) {
     await gh.removeLabel(issue, NEEDS_SPEC_LABEL);
   } else {
     await gh.ensureLabel(NEEDS_SPEC_LABEL, "d93f0b", "Tollgate: the issue needs more detail before work starts");
     await gh.addLabels(issue, [NEEDS_SPEC_LABEL]);
   }
-  const status = verdict.ready ? "ready: planning starts shortly; this comment shows the progress." : `not ready: labelled \`${NEEDS_SPEC_LABEL}\`.`;
-  await gh.upsertSticky(issue, renderGateComment({ verdict, gateCostMicros: result.costMicros, expected, status, needsSpecLabel: NEEDS_SPEC_LABEL, triggerLabel: config.trigger.label }));
-  await deps.runs.setStatus(run.id, verdict.ready ? "queued" : "needs_spec", { ticketType: verdict.ticket_type });
-  if (verdict.ready) {
-    await deps.enqueueRun({ runId: run.id, installationId: input.installationId, repository: input.repository, issue: input.issue, ...(input.retry ? { fromHumanHead: true } : {}) });
-  }
-  return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
+  const status = verdict.ready
+    ? "ready: planning starts shortly; this comment shows the progress."
+    : `not ready: labelled \`${NEEDS_SPEC_LABEL}\`.`;
+  const comment = { verdict, gateCostMicros: result.costMicros, expected, status, needsSpecLabel: NEEDS_SPEC_LABEL };
+  await gh.upsertSticky(issue, renderGateComment({ ...comment, triggerLabel: config.trigger.label }));
 }

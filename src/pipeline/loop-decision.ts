@@ -11,9 +11,21 @@ export type Decision =
   | { kind: "again"; feedback: string; findings: string[] }
   | { kind: "stop"; status: "max_iterations" | "no_progress" | "budget" | "unverified"; reason: string };
 
-const normalize = (text: string) => text.toLowerCase().replace(/\d+(\.\d+)?\s*(ms|s)\b/g, "").replace(/\s+/g, " ").trim().slice(0, 200);
+const normalize = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/\d+(\.\d+)?\s*(ms|s)\b/g, "")
+    .replace(/\s+/g, " ")
+    .trim()
+    .slice(0, 200);
 
-export function decideRound(input: { iteration: number; max: number; verify: VerifyOutput; review?: Review; previous?: Decision }): Decision {
+export function decideRound(input: {
+  iteration: number;
+  max: number;
+  verify: VerifyOutput;
+  review?: Review;
+  previous?: Decision;
+}): Decision {
   const { verify, review } = input;
   if (verify.passed && review?.verdict === "approve") return { kind: "pass" };
   // another round cannot make checks run that this host cannot run
@@ -31,7 +43,8 @@ export function decideRound(input: { iteration: number; max: number; verify: Ver
         findings.push(`verify|${f.file ?? ""}|${normalize(f.problem)}`);
       }
     }
-    if (!verify.triage?.findings.length) for (const c of failed) findings.push(`verify|${c.argv.join(" ")}|${normalize(c.excerpt.split("\n").slice(-5).join(" "))}`);
+    if (!verify.triage?.findings.length)
+      for (const c of failed) findings.push(`verify|${c.argv.join(" ")}|${normalize(c.excerpt.split("\n").slice(-5).join(" "))}`);
   }
   if (review && review.verdict === "request_changes") {
     feedback.push(`The review requested changes: ${review.summary}`);
@@ -43,11 +56,19 @@ export function decideRound(input: { iteration: number; max: number; verify: Ver
 
   const previous = input.previous?.kind === "again" ? input.previous.findings : undefined;
   if (previous && findings.length && same(previous, findings)) {
-    return { kind: "stop", status: "no_progress", reason: `round ${input.iteration} ended with the same findings as round ${input.iteration - 1}, so another round would not help.` };
+    return {
+      kind: "stop",
+      status: "no_progress",
+      reason: `round ${input.iteration} ended with the same findings as round ${input.iteration - 1}, so another round would not help.`,
+    };
   }
   if (input.iteration >= input.max) {
     const what = !verify.passed ? "the checks still fail" : "the review still requests changes";
-    return { kind: "stop", status: "max_iterations", reason: `${what} after ${input.max} round${input.max === 1 ? "" : "s"} (loop.max_iterations).` };
+    return {
+      kind: "stop",
+      status: "max_iterations",
+      reason: `${what} after ${input.max} round${input.max === 1 ? "" : "s"} (loop.max_iterations).`,
+    };
   }
   return { kind: "again", feedback: ["The previous round did not pass. Address every point:", ...feedback].join("\n"), findings };
 }

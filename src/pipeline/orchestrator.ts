@@ -81,7 +81,13 @@ export interface PipelineRun {
 
 export type RunOutcome =
   /** A pull request was opened or updated (a draft unless the checks and the review passed). */
-  | { status: "passed" | "max_iterations" | "no_progress" | "budget" | "unverified"; published: Published; draft: boolean; reason?: string; state: PublishState }
+  | {
+      status: "passed" | "max_iterations" | "no_progress" | "budget" | "unverified";
+      published: Published;
+      draft: boolean;
+      reason?: string;
+      state: PublishState;
+    }
   /** Stopped before anything worth publishing. */
   | { status: "cancelled" | "budget" | "human_commits"; reason: string };
 
@@ -91,18 +97,29 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
   const { env, phases, host, issue } = run;
   const at = (iteration: number): PhaseEnv => ({ ...env, iteration, log: env.log.child({ iteration }) });
   return withRunFolder(run.runsRoot, env.runId, run.attempt ?? "local", async (dir) => {
-    const ws = await Workspace.clone({ remoteUrl: host.source.remoteUrl, dir, branch: host.source.branch, identity: host.identity, token: host.source.token, protectedPaths: env.config.paths.protected });
+    const ws = await Workspace.clone({
+      remoteUrl: host.source.remoteUrl,
+      dir,
+      branch: host.source.branch,
+      identity: host.identity,
+      token: host.source.token,
+      protectedPaths: env.config.paths.protected,
+    });
     const state: Partial<PublishState> & { iterations: number } = { iterations: 0 };
     let base: string | undefined;
     try {
       // plan
-      const planned = await phases.run(PHASE.plan, 0, async () => ({ base: await startingPoint(run, ws), plan: await runPlan(at(0), ws.dir, issue.text) }));
+      const planned = await phases.run(PHASE.plan, 0, async () => ({
+        base: await startingPoint(run, ws),
+        plan: await runPlan(at(0), ws.dir, issue.text),
+      }));
       const plan = planned.value.plan;
       // a revision builds on the PR's branch as it was when the run started, and only on
       // Tollgate's own commits: once someone else has pushed there, revisions stop pushing
       if (run.revise) {
         const humans = await ws.foreignAuthors(planned.value.base);
-        if (humans.length) throw new HumanCommitError(`${run.branch} has commits by someone else (${humans.join(", ")}), so revisions no longer push there`);
+        if (humans.length)
+          throw new HumanCommitError(`${run.branch} has commits by someone else (${humans.join(", ")}), so revisions no longer push there`);
       }
       base = run.revise ? (await phases.run(PHASE.checkout, 0, async () => ({ base: await ws.head() }))).value.base : planned.value.base;
       state.plan = plan;
@@ -114,7 +131,9 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       let decision: Decision;
       for (let iteration = 1; ; iteration++) {
         state.iterations = iteration;
-        const executed = await phases.run(PHASE.execute, iteration, () => runExecute(at(iteration), ws, base!, { issue: issue.text, plan, feedback }));
+        const executed = await phases.run(PHASE.execute, iteration, () =>
+          runExecute(at(iteration), ws, base!, { issue: issue.text, plan, feedback }),
+        );
         if (executed.restored) await restoreTree(ws, base, executed.value.patch, env.log);
         state.execute = executed.value;
         const verified = await phases.run(PHASE.verify, iteration, async () => {
@@ -123,9 +142,14 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
           return out;
         });
         state.verify = verified.value;
-        state.review = verified.value.passed || verified.value.notRun
-          ? (await phases.run(PHASE.review, iteration, async () => runReview(at(iteration), { plan, diff: await ws.diff(base!), verify: verified.value }))).value
-          : undefined;
+        state.review =
+          verified.value.passed || verified.value.notRun
+            ? (
+                await phases.run(PHASE.review, iteration, async () =>
+                  runReview(at(iteration), { plan, diff: await ws.diff(base!), verify: verified.value }),
+                )
+              ).value
+            : undefined;
         decision = decideRound({ iteration, max: env.config.loop.max_iterations, verify: verified.value, review: state.review, previous });
         if (decision.kind !== "again") break;
         feedback = decision.feedback;
@@ -134,14 +158,19 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
 
       return await publish(run, ws, base, state as PublishState, decision);
     } catch (error) {
-      if (error instanceof RunCancelled || env.signal?.aborted) return { status: "cancelled", reason: error instanceof Error ? error.message : String(error) };
+      if (error instanceof RunCancelled || env.signal?.aborted)
+        return { status: "cancelled", reason: error instanceof Error ? error.message : String(error) };
       if (error instanceof HumanCommitError) return { status: "human_commits", reason: error.message };
       if (!(error instanceof BudgetExceededError)) throw error;
       env.log.warn({ err: error }, "the run's budget stopped it");
       // the work of the finished rounds is kept, as a draft, when there is any
       if (!base || !state.plan || !state.execute?.changedFiles.length) return { status: "budget", reason: error.message };
       if ((await ws.diff(base)) !== state.execute.patch) await restoreTree(ws, base, state.execute.patch, env.log);
-      return publish(run, ws, base, state as PublishState, { kind: "stop", status: "budget", reason: `the budget stopped the run: ${error.message}` });
+      return publish(run, ws, base, state as PublishState, {
+        kind: "stop",
+        status: "budget",
+        reason: `the budget stopped the run: ${error.message}`,
+      });
     }
   });
 }
@@ -167,7 +196,13 @@ async function restoreTree(ws: Workspace, base: string, patch: string, log: Logg
   log.info("the tree of a finished execute round was restored from its checkpoint");
 }
 
-async function publish(run: PipelineRun, ws: Workspace, base: string, state: PublishState, decision: Exclude<Decision, { kind: "again" }>): Promise<RunOutcome> {
+async function publish(
+  run: PipelineRun,
+  ws: Workspace,
+  base: string,
+  state: PublishState,
+  decision: Exclude<Decision, { kind: "again" }>,
+): Promise<RunOutcome> {
   const passed = decision.kind === "pass";
   const final: PublishState = { ...state, ...(decision.kind === "stop" ? { draftReason: decision.reason } : {}) };
   const branch = run.branch;
@@ -180,12 +215,24 @@ async function publish(run: PipelineRun, ws: Workspace, base: string, state: Pub
   const published = await run.phases.run(PHASE.publish, 0, async () => {
     const commit = (await ws.squash(base, message)) ?? undefined;
     // what a check refused, in execute (kept in its checkpoint) or just now, is said in the body
-    const dropped = [...(state.execute?.dropped ?? []), ...ws.dropped].filter((d, i, all) => all.findIndex((o) => o.path === d.path && o.why === d.why) === i);
+    const dropped = [...(state.execute?.dropped ?? []), ...ws.dropped].filter(
+      (d, i, all) => all.findIndex((o) => o.path === d.path && o.why === d.why) === i,
+    );
     await ws.push(branch);
-    return { ...(await run.host.publish({ branch, title: run.issue.title, body: await run.report({ ...final, dropped }), draft: !passed })), commit, dropped };
+    return {
+      ...(await run.host.publish({ branch, title: run.issue.title, body: await run.report({ ...final, dropped }), draft: !passed })),
+      commit,
+      dropped,
+    };
   });
   const done: PublishState = { ...final, dropped: published.value.dropped };
   return passed
     ? { status: "passed", published: published.value, draft: false, state: done }
-    : { status: (decision as { status: "max_iterations" | "no_progress" | "budget" | "unverified" }).status, published: published.value, draft: true, reason: final.draftReason, state: done };
+    : {
+        status: (decision as { status: "max_iterations" | "no_progress" | "budget" | "unverified" }).status,
+        published: published.value,
+        draft: true,
+        reason: final.draftReason,
+        state: done,
+      };
 }

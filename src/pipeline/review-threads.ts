@@ -32,7 +32,9 @@ export function reviewFeedback(threads: ReviewThread[]): string {
     "Review comments on the pull request. Address each one, or say why not. When you finish, answer each comment on a line of its own, as `#<number>: what you changed, or why not`: each answer is posted in its thread.",
   ];
   threads.forEach((t, i) => {
-    const where = t.path ? ` on ${t.path}${t.line ? ` line ${t.line}` : " (a line that is no longer in the new version; its old context is below)"}` : " (the review's summary)";
+    const where = t.path
+      ? ` on ${t.path}${t.line ? ` line ${t.line}` : " (a line that is no longer in the new version; its old context is below)"}`
+      : " (the review's summary)";
     lines.push("", `${i + 1}. @${t.author}${where}:`);
     if (t.diffHunk) lines.push("```diff", t.diffHunk, "```");
     lines.push(t.body);
@@ -44,7 +46,10 @@ export function reviewFeedback(threads: ReviewThread[]): string {
 export function threadAnswers(threads: ReviewThread[], outcome: RunOutcome): string[] {
   const summary = "published" in outcome ? (outcome.state.execute?.units.map((u) => u.summary).join("\n") ?? "") : "";
   const answers = new Map([...summary.matchAll(/^\s*#(\d+):\s*(.+)$/gm)].map((m) => [Number(m[1]), m[2]!.trim()]));
-  const prose = summary.replace(/^\s*#\d+:.*$/gm, "").replace(/\s+/g, " ").trim();
+  const prose = summary
+    .replace(/^\s*#\d+:.*$/gm, "")
+    .replace(/\s+/g, " ")
+    .trim();
   return threads.map((_, i) => {
     const answer = answers.get(i + 1) ?? prose;
     if (!("published" in outcome)) return neutralizeMarkdown(`Not done: ${outcome.reason}`).trim();

@@ -9,10 +9,28 @@ import { formatSpend } from "../report/progress.js";
 import type { RunStore } from "../stores/runs.js";
 import type { PublishState } from "./orchestrator.js";
 
-export function runReporter(deps: { db: Database; runs: RunStore; prices: PriceBook; config: RepoConfig; runId: string; issueNumber?: number; issueRuns?: () => Promise<string[]> }) {
+export function runReporter(deps: {
+  db: Database;
+  runs: RunStore;
+  prices: PriceBook;
+  config: RepoConfig;
+  runId: string;
+  issueNumber?: number;
+  issueRuns?: () => Promise<string[]>;
+}) {
   return async (state: PublishState): Promise<string> => {
-    const [rows, [summary], costs] = await Promise.all([costRows(deps.db, [deps.runId]), runSummaries(deps.db, [deps.runId]), phaseCosts(deps.db, deps.runId)]);
-    const costTable = renderCostTable({ rows, prices: deps.prices, deepModel: deps.config.tiers.deep, budgetMicros: summary?.budgetMicros ?? null, iterations: state.iterations });
+    const [rows, [summary], costs] = await Promise.all([
+      costRows(deps.db, [deps.runId]),
+      runSummaries(deps.db, [deps.runId]),
+      phaseCosts(deps.db, deps.runId),
+    ]);
+    const costTable = renderCostTable({
+      rows,
+      prices: deps.prices,
+      deepModel: deps.config.tiers.deep,
+      budgetMicros: summary?.budgetMicros ?? null,
+      iterations: state.iterations,
+    });
     const body = renderPrBody({ ...state, issueNumber: deps.issueNumber, costTable, costs });
     return deps.issueRuns ? `${body}\n\n${await everyRun(deps.runs, await deps.issueRuns(), deps.runId)}` : body;
   };
@@ -23,7 +41,12 @@ async function everyRun(runs: RunStore, runIds: string[], current: string): Prom
   if (runIds.length < 2) return "";
   const rows = await runs.withCosts(runIds);
   const lines = ["### Every run on this pull request", "", "| Run | Kind | Started | Status | Cost (USD) |", "|---|---|---|---|---:|"];
-  for (const r of rows) lines.push(`| \`${r.id.slice(0, 8)}\` | ${r.kind === "revise" ? "revision" : "first run"} | ${new Date(r.created_at).toISOString().slice(0, 16).replace("T", " ")} UTC | ${r.id === current ? "this run" : r.status} | ${formatSpend([{ costMicros: Number(r.micros), unknownCalls: Number(r.unknown) }])} |`);
-  lines.push(`| **Total** | | | | **${formatSpend(rows.map((r) => ({ costMicros: Number(r.micros), unknownCalls: Number(r.unknown) })))}** |`);
+  for (const r of rows)
+    lines.push(
+      `| \`${r.id.slice(0, 8)}\` | ${r.kind === "revise" ? "revision" : "first run"} | ${new Date(r.created_at).toISOString().slice(0, 16).replace("T", " ")} UTC | ${r.id === current ? "this run" : r.status} | ${formatSpend([{ costMicros: Number(r.micros), unknownCalls: Number(r.unknown) }])} |`,
+    );
+  lines.push(
+    `| **Total** | | | | **${formatSpend(rows.map((r) => ({ costMicros: Number(r.micros), unknownCalls: Number(r.unknown) })))}** |`,
+  );
   return lines.join("\n");
 }

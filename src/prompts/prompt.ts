@@ -79,7 +79,14 @@ function templateVariables(source: string): Set<string> {
   const names = new Set<string>();
   const visit = (node: unknown): void => {
     if (!node || typeof node !== "object") return;
-    const n = node as { type?: string; path?: { original?: string }; params?: unknown[]; body?: unknown[]; program?: unknown; inverse?: unknown };
+    const n = node as {
+      type?: string;
+      path?: { original?: string };
+      params?: unknown[];
+      body?: unknown[];
+      program?: unknown;
+      inverse?: unknown;
+    };
     if ((n.type === "MustacheStatement" || n.type === "BlockStatement") && n.path?.original) names.add(n.path.original);
     for (const p of n.params ?? []) if ((p as { type?: string }).type === "PathExpression") names.add((p as { original: string }).original);
     for (const child of n.body ?? []) visit(child);

@@ -26,7 +26,8 @@ export function deliveryTracking(deliveries: DeliveryStore, log: Logger): JobTra
       return seen && seen.status !== "received" ? `delivery already ${seen.status}` : undefined;
     },
     async finish(data, result) {
-      if (!(await deliveries.finish(data.deliveryId, result.outcome, result.detail))) log.error({ outcome: result.outcome }, "job finished but its delivery is not recorded");
+      if (!(await deliveries.finish(data.deliveryId, result.outcome, result.detail)))
+        log.error({ outcome: result.outcome }, "job finished but its delivery is not recorded");
     },
     async failed(data, message) {
       await deliveries.finish(data.deliveryId, "failed", message);

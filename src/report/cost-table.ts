@@ -9,7 +9,6 @@ import { formatUsd } from "../llm/money.js";
 import { costMicros, type PriceBook } from "../llm/pricing.js";
 import { phaseRank } from "../phases/registry.js";
 
-
 export interface CostTableOptions {
   rows: CostRow[];
   prices: PriceBook;
@@ -26,7 +25,9 @@ export interface CostTotals extends TokenSums {
 
 /** The table's rows in pipeline order, and their totals. */
 export function orderRows(rows: CostRow[]): CostRow[] {
-  return [...rows].sort((a, b) => phaseRank(a.phase) - phaseRank(b.phase) || a.phase.localeCompare(b.phase) || a.model.localeCompare(b.model));
+  return [...rows].sort(
+    (a, b) => phaseRank(a.phase) - phaseRank(b.phase) || a.phase.localeCompare(b.phase) || a.model.localeCompare(b.model),
+  );
 }
 
 export function totals(rows: CostRow[]): CostTotals {
@@ -137,21 +138,43 @@ function render(options: CostTableOptions, keep: number): string {
         `| ${r.phase} | ${r.model} | ${int(r.calls)} | ${tokens(r.input, r.unknownInput, r.calls)} | ${tokens(r.cacheWrite, r.unknownCacheWrite, r.calls)} | ${tokens(r.cacheRead, r.unknownCacheRead, r.calls)} | ${tokens(r.output, r.unknownOutput, r.calls)} | ${money(r.costMicros, r.unknownCost, r.calls)} | ${formatDuration(r.latencyMs)} |`,
     ),
     ...(folded.length
-      ? [`| … ${int(folded.length)} more rows | | ${int(totals(folded).calls)} | | | | | ${formatUsd(totals(folded).costMicros, { precise: true })} | |`]
+      ? [
+          `| … ${int(folded.length)} more rows | | ${int(totals(folded).calls)} | | | | | ${formatUsd(totals(folded).costMicros, { precise: true })} | |`,
+        ]
       : []),
-    `| **Total** | | **${int(t.calls)}** | **${tokens(t.input, sumUnknown((r) => r.unknownInput), t.calls)}** | **${tokens(t.cacheWrite, sumUnknown((r) => r.unknownCacheWrite), t.calls)}** | **${tokens(t.cacheRead, sumUnknown((r) => r.unknownCacheRead), t.calls)}** | **${tokens(t.output, sumUnknown((r) => r.unknownOutput), t.calls)}** | **${money(t.costMicros, t.unknownCost, t.calls)}** | **${formatDuration(t.latencyMs)}** |`,
+    `| **Total** | | **${int(t.calls)}** | **${tokens(
+      t.input,
+      sumUnknown((r) => r.unknownInput),
+      t.calls,
+    )}** | **${tokens(
+      t.cacheWrite,
+      sumUnknown((r) => r.unknownCacheWrite),
+      t.calls,
+    )}** | **${tokens(
+      t.cacheRead,
+      sumUnknown((r) => r.unknownCacheRead),
+      t.calls,
+    )}** | **${tokens(
+      t.output,
+      sumUnknown((r) => r.unknownOutput),
+      t.calls,
+    )}** | **${money(t.costMicros, t.unknownCost, t.calls)}** | **${formatDuration(t.latencyMs)}** |`,
     "",
   ];
 
   const notes: string[] = [];
   if (all.some((r) => r.unknownInput || r.unknownOutput || r.unknownCacheRead || r.unknownCacheWrite || r.unknownCost)) {
-    notes.push(`\\* Some calls did not report this figure, or their model has no known price; the sum covers the calls that did (${int(t.unknownCost)} of ${int(t.calls)} calls have an unknown cost).`);
+    notes.push(
+      `\\* Some calls did not report this figure, or their model has no known price; the sum covers the calls that did (${int(t.unknownCost)} of ${int(t.calls)} calls have an unknown cost).`,
+    );
   }
   const head: string[] = [];
   if (options.iterations !== undefined) head.push(`Iterations: ${options.iterations}`);
   if (options.budgetMicros) {
     const left = options.budgetMicros - t.costMicros;
-    head.push(`Budget: ${formatUsd(options.budgetMicros)}, ${formatUsd(t.costMicros)} used (${pct(t.costMicros, options.budgetMicros)}), ${left >= 0 ? `${formatUsd(left)} left` : `${formatUsd(-left)} over`}`);
+    head.push(
+      `Budget: ${formatUsd(options.budgetMicros)}, ${formatUsd(t.costMicros)} used (${pct(t.costMicros, options.budgetMicros)}), ${left >= 0 ? `${formatUsd(left)} left` : `${formatUsd(-left)} over`}`,
+    );
   }
   if (head.length) notes.push(head.join(" · "));
 
@@ -160,7 +183,11 @@ function render(options: CostTableOptions, keep: number): string {
     const saving = cachingSaving(all, options.prices, options.at);
     notes.push(
       `Cache: ${pct(t.cacheRead, inputAll)} of input tokens read from the cache; ${
-        saving === null ? "what it saved is unknown (a model has no known price)" : saving >= 0 ? `caching saved ${formatUsd(saving, { precise: true })}` : `caching cost ${formatUsd(-saving, { precise: true })} more than it saved`
+        saving === null
+          ? "what it saved is unknown (a model has no known price)"
+          : saving >= 0
+            ? `caching saved ${formatUsd(saving, { precise: true })}`
+            : `caching cost ${formatUsd(-saving, { precise: true })} more than it saved`
       }.`,
     );
   }
@@ -178,7 +205,12 @@ function render(options: CostTableOptions, keep: number): string {
   for (const r of all) byPhase.set(r.phase, (byPhase.get(r.phase) ?? 0) + r.costMicros);
   const slices = pieSlices(byPhase);
   const pie = slices.length
-    ? ["```mermaid", "pie showData title Cost by phase (USD)", ...slices.map(([phase, micros]) => `    "${phase}" : ${(micros / 1_000_000).toFixed(4)}`), "```"]
+    ? [
+        "```mermaid",
+        "pie showData title Cost by phase (USD)",
+        ...slices.map(([phase, micros]) => `    "${phase}" : ${(micros / 1_000_000).toFixed(4)}`),
+        "```",
+      ]
     : [];
   return [...lines, ...notes.map((n) => `${n}\n`), ...pie].join("\n").trimEnd() + "\n";
 }

@@ -48,7 +48,10 @@ export function renderGateComment(input: GateCommentInput): string {
   );
   lines.push("", `**Status:** ${input.status}`);
   if (!verdict.ready) {
-    lines.push("", `Edit the issue to answer the questions: with \`${input.triggerLabel}\` still on, the gate runs again and updates this comment.`);
+    lines.push(
+      "",
+      `Edit the issue to answer the questions: with \`${input.triggerLabel}\` still on, the gate runs again and updates this comment.`,
+    );
   }
   return lines.join("\n");
 }

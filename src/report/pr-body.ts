@@ -43,7 +43,11 @@ export function renderPrBody(input: PrBodyInput): string {
   lines.push("## Summary", "", safe(plan.summary), "");
   if (input.execute) {
     for (const unit of input.execute.units) {
-      lines.push(safe(`- **${unit.title}**${unit.changed ? "" : " (no change)"}: ${oneParagraph(unit.summary)}${unit.conflicts?.length ? ` _(redone after a conflict in ${unit.conflicts.join(", ")})_` : ""}`));
+      lines.push(
+        safe(
+          `- **${unit.title}**${unit.changed ? "" : " (no change)"}: ${oneParagraph(unit.summary)}${unit.conflicts?.length ? ` _(redone after a conflict in ${unit.conflicts.join(", ")})_` : ""}`,
+        ),
+      );
     }
     lines.push("", `Files changed: ${input.execute.changedFiles.map((f) => `\`${f}\``).join(", ") || "none"}.`, "");
   }
@@ -73,15 +77,20 @@ export function renderPrBody(input: PrBodyInput): string {
     lines.push("| Check | Result | Time |", "|---|---|---:|");
     for (const c of input.verify.checks) {
       const ok = c.exitCode === 0 && !c.timedOut;
-      lines.push(`| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`} | ${formatDuration(c.durationMs)} |`);
+      lines.push(
+        `| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`} | ${formatDuration(c.durationMs)} |`,
+      );
     }
     if (input.verify.triage) lines.push("", safe(`**Triage:** ${oneParagraph(input.verify.triage.summary)}`));
   }
   lines.push("", "## Review", "");
   if (!input.review) lines.push("Not reviewed: the checks did not pass, so no review was paid for.");
   else {
-    lines.push(safe(`**${input.review.verdict === "approve" ? "Approved ✅" : "Changes requested ❌"}**: ${oneParagraph(input.review.summary)}`));
-    for (const f of input.review.findings) lines.push(safe(`- \`${f.file}${f.line ? `:${f.line}` : ""}\` (${f.severity}): ${oneParagraph(f.body)}`));
+    lines.push(
+      safe(`**${input.review.verdict === "approve" ? "Approved ✅" : "Changes requested ❌"}**: ${oneParagraph(input.review.summary)}`),
+    );
+    for (const f of input.review.findings)
+      lines.push(safe(`- \`${f.file}${f.line ? `:${f.line}` : ""}\` (${f.severity}): ${oneParagraph(f.body)}`));
   }
   lines.push("", "## Cost", "", input.costTable, "");
   const rounds = perRound(input.costs, input.iterations);
@@ -91,7 +100,10 @@ export function renderPrBody(input: PrBodyInput): string {
 }
 
 function oneParagraph(text: string): string {
-  return text.replace(/\s*\n\s*/g, " ").trim().slice(0, 1_500);
+  return text
+    .replace(/\s*\n\s*/g, " ")
+    .trim()
+    .slice(0, 1_500);
 }
 
 /** "Round 1: $0.42 · round 2: $0.18" over execute, verify and review. */

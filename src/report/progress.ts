@@ -41,7 +41,9 @@ export function renderProgress(input: ProgressInput): string {
   for (const p of latest.values()) {
     if (p.name === PHASE.gate) continue;
     const round = p.iteration > 0 ? ` (round ${p.iteration})` : "";
-    lines.push(`- ${MARK[p.status]} ${p.name}${round}${cost(p.name, p.iteration)}${p.status === "failed" && p.error ? `: ${p.error.split("\n")[0]!.slice(0, 200)}` : ""}`);
+    lines.push(
+      `- ${MARK[p.status]} ${p.name}${round}${cost(p.name, p.iteration)}${p.status === "failed" && p.error ? `: ${p.error.split("\n")[0]!.slice(0, 200)}` : ""}`,
+    );
   }
   lines.push("", `Spent: ${formatSpend(input.costs)}${input.budgetMicros ? ` of the ${formatUsd(input.budgetMicros)} budget` : ""}.`);
   if (input.footer?.length) lines.push("", ...input.footer);

@@ -22,7 +22,11 @@ function values(row: RollupRow): Record<(typeof COLUMNS)[number], number> {
 
 export function formatRollup(rows: RollupRow[], by: string[], format: ReportFormat): string {
   if (format === "json") {
-    return `${JSON.stringify(rows.map((r) => ({ ...r.keys, ...values(r), cost_usd_micros: r.costMicros })), null, 2)}\n`;
+    return `${JSON.stringify(
+      rows.map((r) => ({ ...r.keys, ...values(r), cost_usd_micros: r.costMicros })),
+      null,
+      2,
+    )}\n`;
   }
   if (format === "csv") {
     return stringify(

@@ -21,14 +21,22 @@ export const HTML_BLOCK_TAG = /^<\/?(?:details|summary)(?=[\s/>]|$)/i;
 export const LONE_TAG = new RegExp(String.raw`^<\/?(?:${ALLOWED_TAGS.join("|")})(?:\s[^<>]*)?\/?>\s*$`, "i");
 const ALLOWED = new Set(ALLOWED_TAGS);
 const MEDIA: Record<string, string> = {
-  img: "image", image: "image", source: "image", video: "video", audio: "audio",
-  iframe: "embedded page", frame: "embedded page", embed: "embedded content", object: "embedded content",
+  img: "image",
+  image: "image",
+  source: "image",
+  video: "video",
+  audio: "audio",
+  iframe: "embedded page",
+  frame: "embedded page",
+  embed: "embedded content",
+  object: "embedded content",
 };
 /** Tags whose content goes with them (GitHub would not show it either). */
 const DROP_CONTENT = new Set(["script", "style", "textarea", "title", "noscript", "template", "xmp", "noembed", "noframes"]);
 const ATTRIBUTE = String.raw`(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>\x60]+|'[^']*'|"[^"]*"))?)`;
 const TAG = new RegExp(String.raw`<(?:([A-Za-z][A-Za-z0-9-]*)(${ATTRIBUTE}*)\s*(\/?)>|\/([A-Za-z][A-Za-z0-9-]*)\s*>)`, "y");
-const AUTOLINK = /<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>\p{Cc}]*|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>/uy;
+const AUTOLINK =
+  /<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>\p{Cc}]*|[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)>/uy;
 const MENTION_NAME = /[A-Za-z0-9](?:[A-Za-z0-9._\-/@]{0,98}[A-Za-z0-9_])?/y;
 const AT_ENTITY = /&(?:#0*64|#[xX]0*40|commat);/y;
 const URL_START = /(?:https?:\/\/|ftp:\/\/|www\.)/iy;

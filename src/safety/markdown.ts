@@ -4,7 +4,16 @@
  *   remote image or carry raw HTML (text Tollgate writes itself may mention people on purpose);
  * - `forGitHub`: neutralised and its secrets masked (src/safety/secrets.ts).
  */
-import { CONTAINER_PREFIX, defuseKeywords, HTML_BLOCK_TAG, inline, LONE_TAG, normalizeLabel, validComment, type InlineContext } from "./markdown-inline.js";
+import {
+  CONTAINER_PREFIX,
+  defuseKeywords,
+  HTML_BLOCK_TAG,
+  inline,
+  LONE_TAG,
+  normalizeLabel,
+  validComment,
+  type InlineContext,
+} from "./markdown-inline.js";
 import { maskSecrets } from "./secrets.js";
 
 export interface NeutralizeOptions {
@@ -60,7 +69,6 @@ interface Fence {
   len: number;
   indent: number;
 }
-
 
 function neutralizePass(text: string, opts: NeutralizeOptions): string {
   const lines = text.split("\n");
@@ -167,7 +175,5 @@ function referenceDefinitions(lines: string[]): Map<string, string> {
   }
   return refs;
 }
-
-
 
 /** List markers and blockquote markers before a line's content. */

@@ -30,7 +30,10 @@ const SECRET_RULES: SecretRule[] = [
     // view's line number or a diff's "+"), at least 200 base64 characters in all, that either
     // start like DER (`MII`/`MIG`) or are exactly PEM's 64 characters wide and mix upper case,
     // lower case and digits (so a list of hex digests is not caught).
-    pattern: new RegExp(String.raw`(?<![^\n])(?:${PEM_LINE}\r?\n){2,}${PEM_LINE}(?:\r?\n${PEM_PREFIX}[A-Za-z0-9+/]{1,80}={0,2}[ \t]*)?(?![^\r\n])`, "g"),
+    pattern: new RegExp(
+      String.raw`(?<![^\n])(?:${PEM_LINE}\r?\n){2,}${PEM_LINE}(?:\r?\n${PEM_PREFIX}[A-Za-z0-9+/]{1,80}={0,2}[ \t]*)?(?![^\r\n])`,
+      "g",
+    ),
     mask: "[redacted private key]",
     accept: (m) => pemBody(m[0]),
   },
@@ -43,7 +46,11 @@ const SECRET_RULES: SecretRule[] = [
   { pattern: /gh[opsur]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,}/g, mask: "[redacted GitHub token]" },
   { pattern: /sk-ant-[A-Za-z0-9_-]{20,}/g, mask: "[redacted Anthropic key]" },
   // Other `sk-` keys; mixed case and a digit, so that `task-queue-…` identifiers survive.
-  { pattern: /sk-[A-Za-z0-9_-]{32,}/g, mask: "[redacted API key]", accept: (m) => /\d/.test(m[0]) && /[A-Z]/.test(m[0]) && /[a-z]/.test(m[0].slice(3)) },
+  {
+    pattern: /sk-[A-Za-z0-9_-]{32,}/g,
+    mask: "[redacted API key]",
+    accept: (m) => /\d/.test(m[0]) && /[A-Z]/.test(m[0]) && /[a-z]/.test(m[0].slice(3)),
+  },
   { pattern: /(?:AKIA|ASIA)[0-9A-Z]{16}(?![0-9A-Z])/g, mask: "[redacted AWS key]" },
   { pattern: /xox[abprs]-[A-Za-z0-9-]{10,}/g, mask: "[redacted Slack token]" },
   { pattern: /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g, mask: "[redacted JWT]" },
@@ -94,7 +101,8 @@ function basicCredentials(value: string): boolean {
   return /^[\x20-\x7e]+$/.test(text) && text.includes(":");
 }
 
-const DECODED_SECRET = /x-access-token:|gh[opsur]_[A-Za-z0-9]{30}|github_pat_[A-Za-z0-9_]{40}|sk-ant-[A-Za-z0-9_-]{20}|-----BEGIN [A-Z ]*PRIVATE KEY|(?:AKIA|ASIA)[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10}/;
+const DECODED_SECRET =
+  /x-access-token:|gh[opsur]_[A-Za-z0-9]{30}|github_pat_[A-Za-z0-9_]{40}|sk-ant-[A-Za-z0-9_-]{20}|-----BEGIN [A-Z ]*PRIVATE KEY|(?:AKIA|ASIA)[0-9A-Z]{16}|xox[abprs]-[A-Za-z0-9-]{10}/;
 
 /** Decodes a base64 run at each of the four alignments (a glued prefix shifts it) and looks for a secret. */
 function decodesToSecret(run: string): boolean {
@@ -125,8 +133,24 @@ interface MatchingView {
 const IGNORED = /^(?:[\p{Cf}\p{Mn}\p{Me}\u115F\u1160\u3164\uFFA0]|(?![\t-\r])\p{Cc})$/u;
 const ENTITY = /&(?:#(\d{1,7})|#[xX]([0-9A-Fa-f]{1,6})|([A-Za-z]{2,10}));/y;
 const NAMED_ENTITIES: Record<string, string> = {
-  amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", lowbar: "_", UnderBar: "_", hyphen: "-", dash: "-",
-  colon: ":", sol: "/", plus: "+", equals: "=", period: ".", commat: "@", num: "#", dollar: "$", percnt: "%",
+  amp: "&",
+  lt: "<",
+  gt: ">",
+  quot: '"',
+  apos: "'",
+  lowbar: "_",
+  UnderBar: "_",
+  hyphen: "-",
+  dash: "-",
+  colon: ":",
+  sol: "/",
+  plus: "+",
+  equals: "=",
+  period: ".",
+  commat: "@",
+  num: "#",
+  dollar: "$",
+  percnt: "%",
 };
 export const ASCII_PUNCT = /^[!-/:-@[-`{-~]$/;
 const nfkcCache = new Map<string, string>();

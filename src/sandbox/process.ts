@@ -96,13 +96,24 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
   return [
     ...SYSTEM_DIRS.filter((d) => existsSync(d)).flatMap((d) => ["--ro-bind", d, d]),
     ...ETC.filter((d) => existsSync(d)).flatMap((d) => ["--ro-bind", d, d]),
-    "--size", String(sandbox.limits.tmpBytes), "--tmpfs", "/tmp", // before the worktree's bind, which may lie under /tmp
-    "--bind", cwd, cwd,
+    "--size",
+    String(sandbox.limits.tmpBytes),
+    "--tmpfs",
+    "/tmp", // before the worktree's bind, which may lie under /tmp
+    "--bind",
+    cwd,
+    cwd,
     ...(command.readOnly ?? []).filter((p) => existsSync(p)).flatMap((p) => ["--ro-bind", p, p]),
-    "--proc", "/proc",
-    "--dev", "/dev",
-    "--size", String(sandbox.limits.tmpBytes), "--tmpfs", "/dev/shm", // bubblewrap's /dev is a tmpfs without a size:
-    "--remount-ro", "/dev", // only /dev/shm, sized, is writable (device nodes still work)
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    "--size",
+    String(sandbox.limits.tmpBytes),
+    "--tmpfs",
+    "/dev/shm", // bubblewrap's /dev is a tmpfs without a size:
+    "--remount-ro",
+    "/dev", // only /dev/shm, sized, is writable (device nodes still work)
     "--unshare-all",
     "--unshare-user", // a user namespace of its own, in which
     "--disable-userns", // no further namespace can be made (less kernel to attack)
@@ -110,7 +121,8 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
     "--new-session",
     "--clearenv",
     ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]),
-    "--chdir", cwd,
+    "--chdir",
+    cwd,
     "--",
     ...inner,
   ];
@@ -125,13 +137,23 @@ export async function runSandboxed(command: SandboxedCommand): Promise<CommandRe
 
   const startSize = command.runDir ? await diskBytes(command.runDir) : undefined;
   if (startSize !== undefined && startSize > sandbox.limits.runDiskBytes) {
-    return { exitCode: null, signal: null, timedOut: false, limit: "disk", durationMs: 0, output: `[not run: the run's folder already holds ${mib(startSize)}, over the sandbox's ${mib(sandbox.limits.runDiskBytes)} limit for a run]`, outputBytes: 0 };
+    return {
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      limit: "disk",
+      durationMs: 0,
+      output: `[not run: the run's folder already holds ${mib(startSize)}, over the sandbox's ${mib(sandbox.limits.runDiskBytes)} limit for a run]`,
+      outputBytes: 0,
+    };
   }
 
   const limited = ["/usr/bin/prlimit", ...prlimitArgs(sandbox.limits, timeoutMs), ...command.argv];
   const inner = sandbox.mode === "bwrap" ? ["bwrap", ...bwrapArgs(command, env, limited)] : limited;
   const cgroup = openCgroup(sandbox);
-  const [file, args] = cgroup ? ["/bin/sh", ["-c", ENTER_CGROUP, "tollgate-sandbox", ...cgroup.procs, "--", ...inner]] : [inner[0]!, inner.slice(1)];
+  const [file, args] = cgroup
+    ? ["/bin/sh", ["-c", ENTER_CGROUP, "tollgate-sandbox", ...cgroup.procs, "--", ...inner]]
+    : [inner[0]!, inner.slice(1)];
 
   return new Promise<CommandResult>((resolve) => {
     const run = new SandboxedRun(command, { timeoutMs, started, startSize, cgroup }, resolve);
@@ -179,7 +201,9 @@ class OutputCollector {
   }
 
   text(): string {
-    return this.head ? `${this.head}\n[… ${(this.chars - this.max).toLocaleString("en-US")} characters of output cut …]\n${this.tail}` : this.kept;
+    return this.head
+      ? `${this.head}\n[… ${(this.chars - this.max).toLocaleString("en-US")} characters of output cut …]\n${this.tail}`
+      : this.kept;
   }
 }
 

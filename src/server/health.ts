@@ -13,10 +13,7 @@ export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeou
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== "GET" || req.url?.split("?")[0] !== HEALTH_PATH) return false;
     const started = Date.now();
-    const [database, jobs] = await Promise.all([
-      probe(() => ping(db), timeoutMs),
-      probe(() => queue.stats(), timeoutMs),
-    ]);
+    const [database, jobs] = await Promise.all([probe(() => ping(db), timeoutMs), probe(() => queue.stats(), timeoutMs)]);
     const ok = database.ok && jobs.ok;
     // The endpoint is public: the reasons (host names, users) go to the log, not the answer.
     if (!ok) log.warn({ database: database.error, queue: jobs.error }, "health check failed");

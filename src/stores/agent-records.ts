@@ -13,7 +13,18 @@ export function commandRecorder(db: Database, where: { runId?: string; phase: st
     await db.query(
       `INSERT INTO commands (run_id, phase, agent, argv, cwd, exit_code, signal, timed_out, duration_ms, output_bytes)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [where.runId ?? null, where.phase, where.agent ?? null, JSON.stringify(argv.map(maskSecrets)), maskSecrets(where.cwd), result.exitCode, result.signal, result.timedOut, result.durationMs, result.outputBytes],
+      [
+        where.runId ?? null,
+        where.phase,
+        where.agent ?? null,
+        JSON.stringify(argv.map(maskSecrets)),
+        maskSecrets(where.cwd),
+        result.exitCode,
+        result.signal,
+        result.timedOut,
+        result.durationMs,
+        result.outputBytes,
+      ],
     );
   };
 }
@@ -29,6 +40,17 @@ export async function recordToolCall(
   await db.query(
     `INSERT INTO agent_events (run_id, phase, agent, turn, tool_use_id, tool, input, output, is_error, duration_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [where.runId ?? null, where.phase, where.agent, where.turn, call.id, call.name, JSON.stringify(maskSecretsIn(call.input ?? null)), maskSecrets(outcome.content), outcome.isError, Math.round(ms)],
+    [
+      where.runId ?? null,
+      where.phase,
+      where.agent,
+      where.turn,
+      call.id,
+      call.name,
+      JSON.stringify(maskSecretsIn(call.input ?? null)),
+      maskSecrets(outcome.content),
+      outcome.isError,
+      Math.round(ms),
+    ],
   );
 }

@@ -24,7 +24,19 @@ export class CommentCommandStore {
     await this.db.query(
       `INSERT INTO comment_commands (delivery_id, installation_id, owner, repo, issue_number, comment_id, sender, command, run_id, outcome, detail)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (delivery_id) DO NOTHING`,
-      [c.deliveryId, c.installationId, c.owner, c.repo, c.issueNumber, c.commentId, c.sender, c.line.slice(0, 200), c.runId ?? null, c.outcome, c.detail],
+      [
+        c.deliveryId,
+        c.installationId,
+        c.owner,
+        c.repo,
+        c.issueNumber,
+        c.commentId,
+        c.sender,
+        c.line.slice(0, 200),
+        c.runId ?? null,
+        c.outcome,
+        c.detail,
+      ],
     );
   }
 }

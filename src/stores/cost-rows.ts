@@ -110,5 +110,11 @@ export async function phaseCosts(db: Database, runId: string): Promise<PhaseCost
      FROM llm_calls WHERE run_id = $1 GROUP BY phase, iteration ORDER BY min(id)`,
     [runId],
   );
-  return rows.map((r) => ({ phase: r.phase, iteration: Number(r.iteration), calls: Number(r.calls), costMicros: Number(r.cost), unknownCalls: Number(r.unknown) }));
+  return rows.map((r) => ({
+    phase: r.phase,
+    iteration: Number(r.iteration),
+    calls: Number(r.calls),
+    costMicros: Number(r.cost),
+    unknownCalls: Number(r.unknown),
+  }));
 }

@@ -39,7 +39,12 @@ export class DeliveryStore {
    * Records what became of a delivery. With `onlyIfOpen`, a delivery already finished keeps its
    * outcome. Returns false when no row was changed.
    */
-  async finish(id: string, outcome: DeliveryOutcome, detail?: string, options: { onlyIfOpen?: boolean; tx?: Queryable } = {}): Promise<boolean> {
+  async finish(
+    id: string,
+    outcome: DeliveryOutcome,
+    detail?: string,
+    options: { onlyIfOpen?: boolean; tx?: Queryable } = {},
+  ): Promise<boolean> {
     const { rows } = await (options.tx ?? this.db).query(
       `UPDATE deliveries SET status = $2, detail = $3, finished_at = now()
        WHERE id = $1 ${options.onlyIfOpen ? "AND status = 'received'" : ""} RETURNING id`,

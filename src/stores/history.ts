@@ -35,10 +35,16 @@ export async function expectedCost(
     return rows.map((r) => Number(r.cost)).sort((a, b) => a - b);
   };
   const repo = await costs("r.owner = $3 AND r.repo = $4", [q.owner, q.repo]);
-  if (repo.length >= MIN_HISTORY) return { scope: "repository", runs: repo.length, medianMicros: percentile(repo, 50), p90Micros: percentile(repo, 90) };
+  if (repo.length >= MIN_HISTORY)
+    return { scope: "repository", runs: repo.length, medianMicros: percentile(repo, 50), p90Micros: percentile(repo, 90) };
   const installation = await costs("r.installation_id = $3", [q.installationId]);
   if (installation.length >= MIN_HISTORY) {
-    return { scope: "installation", runs: installation.length, medianMicros: percentile(installation, 50), p90Micros: percentile(installation, 90) };
+    return {
+      scope: "installation",
+      runs: installation.length,
+      medianMicros: percentile(installation, 50),
+      p90Micros: percentile(installation, 90),
+    };
   }
   return null;
 }

@@ -20,5 +20,12 @@ export interface Stores {
 }
 
 export function openStores(db: Database): Stores {
-  return { runs: new RunStore(db), phases: new PhaseStore(db), deliveries: new DeliveryStore(db), ledger: new Ledger(db), commands: new CommentCommandStore(db), queueInfo: new QueueInspection(db) };
+  return {
+    runs: new RunStore(db),
+    phases: new PhaseStore(db),
+    deliveries: new DeliveryStore(db),
+    ledger: new Ledger(db),
+    commands: new CommentCommandStore(db),
+    queueInfo: new QueueInspection(db),
+  };
 }

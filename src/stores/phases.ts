@@ -47,12 +47,16 @@ export class PhaseStore {
        WHERE run_id = $1 AND name = $2 AND iteration = $3 AND attempt < $4 AND status = 'running'`,
       [runId, name, iteration, started.attempt],
     );
-    if (iteration > 0) await this.db.query("UPDATE runs SET iterations = greatest(iterations, $2), updated_at = now() WHERE id = $1", [runId, iteration]);
+    if (iteration > 0)
+      await this.db.query("UPDATE runs SET iterations = greatest(iterations, $2), updated_at = now() WHERE id = $1", [runId, iteration]);
     return started;
   }
 
   async succeeded(id: number, output: unknown): Promise<void> {
-    await this.db.query("UPDATE phases SET status = 'succeeded', output = $2, finished_at = now() WHERE id = $1", [id, JSON.stringify(output ?? null)]);
+    await this.db.query("UPDATE phases SET status = 'succeeded', output = $2, finished_at = now() WHERE id = $1", [
+      id,
+      JSON.stringify(output ?? null),
+    ]);
   }
 
   async ended(id: number, status: "failed" | "cancelled", error: string): Promise<void> {

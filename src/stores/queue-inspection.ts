@@ -24,7 +24,8 @@ export class QueueInspection {
       [ALL],
     );
     return ALL.map((name) => {
-      const count = (...states: string[]) => rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
+      const count = (...states: string[]) =>
+        rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
       return { name, queued: count("created", "retry"), active: count("active"), failed: count("failed") };
     });
   }

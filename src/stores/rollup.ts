@@ -59,7 +59,9 @@ export async function rollup(db: Database, q: RollupQuery): Promise<RollupRow[]>
     where.push(`r.owner = $${params.length - 1} AND r.repo = $${params.length}`);
   }
   if (q.merged) {
-    where.push("EXISTS (SELECT 1 FROM runs m WHERE m.repository_id = r.repository_id AND m.issue_number = r.issue_number AND m.pr_state = 'merged')");
+    where.push(
+      "EXISTS (SELECT 1 FROM runs m WHERE m.repository_id = r.repository_id AND m.issue_number = r.issue_number AND m.pr_state = 'merged')",
+    );
   }
   const needsRuns = q.repo !== undefined || q.merged || q.by.some((d) => d === "repo" || d === "ticket_type" || d === "issue");
   const keys = q.by.map((d, i) => `${EXPRESSION[d]} AS k${i}`);

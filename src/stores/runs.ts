@@ -161,10 +161,7 @@ export class RunStore {
   }
 
   async get(id: string): Promise<RunRow | undefined> {
-    const { rows } = await this.db.query<RunRow>(
-      `SELECT ${COLUMNS} FROM runs WHERE id = $1`,
-      [id],
-    );
+    const { rows } = await this.db.query<RunRow>(`SELECT ${COLUMNS} FROM runs WHERE id = $1`, [id]);
     return rows[0];
   }
 
@@ -215,10 +212,10 @@ export class RunStore {
    * budget), or undefined when the lease is no longer this worker's (the run was taken over).
    */
   async beat(id: string, lease: string): Promise<RunRow | undefined> {
-    const { rows } = await this.db.query<RunRow>(
-      `UPDATE runs SET heartbeat_at = now() WHERE id = $1 AND lease = $2 RETURNING ${COLUMNS}`,
-      [id, lease],
-    );
+    const { rows } = await this.db.query<RunRow>(`UPDATE runs SET heartbeat_at = now() WHERE id = $1 AND lease = $2 RETURNING ${COLUMNS}`, [
+      id,
+      lease,
+    ]);
     return rows[0];
   }
 

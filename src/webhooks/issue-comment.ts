@@ -18,14 +18,17 @@ export function onIssueComment(enqueue: EnqueueCommand) {
     if (context.isBot || payload.sender.type === "Bot" || payload.comment.user?.type === "Bot") return;
     if (!payload.installation || !parseCommand(payload.comment.body)) return;
     const line = payload.comment.body.split(/\r?\n/, 1)[0]!.trim().slice(0, 500);
-    const result = await enqueue(issueDelivery(context.id, context.name, payload.action, payload.installation.id, payload.repository, payload.sender.login), {
-      deliveryId: context.id,
-      installationId: payload.installation.id,
-      repository: jobRepository(payload.repository),
-      issue: { number: payload.issue.number, title: payload.issue.title, isPullRequest: Boolean(payload.issue.pull_request) },
-      comment: { id: payload.comment.id, line },
-      sender: { login: payload.sender.login, id: payload.sender.id },
-    });
+    const result = await enqueue(
+      issueDelivery(context.id, context.name, payload.action, payload.installation.id, payload.repository, payload.sender.login),
+      {
+        deliveryId: context.id,
+        installationId: payload.installation.id,
+        repository: jobRepository(payload.repository),
+        issue: { number: payload.issue.number, title: payload.issue.title, isPullRequest: Boolean(payload.issue.pull_request) },
+        comment: { id: payload.comment.id, line },
+        sender: { login: payload.sender.login, id: payload.sender.id },
+      },
+    );
     context.log.debug({ delivery: context.id, result }, "issue_comment.created");
   };
 }

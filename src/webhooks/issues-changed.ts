@@ -18,17 +18,14 @@ export function onIssueChanged(enqueue: EnqueueTrigger) {
     if (kind === "edited" && (context.isBot || payload.issue.labels?.length === 0)) return;
     if (kind === "edited" && !("body" in (payload.changes ?? {})) && !("title" in (payload.changes ?? {}))) return;
     const repository = payload.repository;
-    await enqueue(
-      issueDelivery(context.id, context.name, kind, payload.installation.id, repository, payload.sender.login),
-      {
-        deliveryId: context.id,
-        kind,
-        installationId: payload.installation.id,
-        repository: jobRepository(repository),
-        issue: { number: payload.issue.number, title: payload.issue.title },
-        label: kind === "unlabeled" ? (payload as { label?: { name: string } }).label?.name : undefined,
-        sender: { login: payload.sender.login, id: payload.sender.id },
-      },
-    );
+    await enqueue(issueDelivery(context.id, context.name, kind, payload.installation.id, repository, payload.sender.login), {
+      deliveryId: context.id,
+      kind,
+      installationId: payload.installation.id,
+      repository: jobRepository(repository),
+      issue: { number: payload.issue.number, title: payload.issue.title },
+      label: kind === "unlabeled" ? (payload as { label?: { name: string } }).label?.name : undefined,
+      sender: { login: payload.sender.login, id: payload.sender.id },
+    });
   };
 }

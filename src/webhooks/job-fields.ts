@@ -22,6 +22,13 @@ export function jobRepository(repository: PayloadRepository): TriggerJob["reposi
 }
 
 /** The delivery record of an issues event. */
-export function issueDelivery(id: string, event: string, action: string, installationId: number, repository: PayloadRepository, sender: string): Delivery {
+export function issueDelivery(
+  id: string,
+  event: string,
+  action: string,
+  installationId: number,
+  repository: PayloadRepository,
+  sender: string,
+): Delivery {
   return { id, event, action, installationId, repository: repository.full_name, sender };
 }

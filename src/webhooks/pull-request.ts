@@ -38,14 +38,17 @@ export function onPullRequestActivity(enqueue: EnqueueRevise) {
       if (state !== "changes_requested" && state !== "commented") return; // approvals need no revision
     }
     const kind = context.name === "pull_request" ? "closed" : "review";
-    const result = await enqueue(issueDelivery(context.id, context.name, payload.action, payload.installation.id, payload.repository, payload.sender.login), {
-      deliveryId: context.id,
-      kind,
-      installationId: payload.installation.id,
-      repository: jobRepository(payload.repository),
-      pr: { number: pr.number, headRef: pr.head.ref, merged: Boolean(pr.merged) },
-      sender: { login: payload.sender.login, id: payload.sender.id },
-    });
+    const result = await enqueue(
+      issueDelivery(context.id, context.name, payload.action, payload.installation.id, payload.repository, payload.sender.login),
+      {
+        deliveryId: context.id,
+        kind,
+        installationId: payload.installation.id,
+        repository: jobRepository(payload.repository),
+        pr: { number: pr.number, headRef: pr.head.ref, merged: Boolean(pr.merged) },
+        sender: { login: payload.sender.login, id: payload.sender.id },
+      },
+    );
     context.log.debug({ delivery: context.id, result }, `${context.name}.${payload.action}`);
   };
 }

@@ -132,7 +132,11 @@ const run = promisify(execFile);
  * A read-only git command (ls-files, grep) for the agents' tools and the repo map, hardened,
  * with a time limit: a model-supplied pattern cannot keep the host busy.
  */
-export async function hostGitOutput(dir: string, args: string[], options: { timeoutMs?: number; maxBuffer?: number } = {}): Promise<string> {
+export async function hostGitOutput(
+  dir: string,
+  args: string[],
+  options: { timeoutMs?: number; maxBuffer?: number } = {},
+): Promise<string> {
   const { stdout } = await run("git", [...HARDENING.flatMap((c) => ["-c", c]), ...args], {
     cwd: dir,
     env: GIT_ENV,

@@ -52,7 +52,10 @@ const HFS_IGNORED = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
  * dots and spaces and its short name `GIT~1` (git's own is_ntfs_dotgit and is_hfs_dotgit)?
  */
 export function isGitName(name: string): boolean {
-  const n = name.replace(HFS_IGNORED, "").replace(/[. ]+$/, "").toLowerCase();
+  const n = name
+    .replace(HFS_IGNORED, "")
+    .replace(/[. ]+$/, "")
+    .toLowerCase();
   return n === ".git" || /^git~\d+$/.test(n);
 }
 
@@ -151,7 +154,8 @@ async function removeInside(root: string, rel: string): Promise<void> {
     dir = path.join(dir, part);
     const info = await lstat(dir).catch(() => undefined);
     if (!info) return; // nothing there to remove
-    if (!info.isDirectory()) throw new Error(`${printable(rel)}: ${printable(path.relative(root, dir))} is not a folder, so nothing under it is removed`);
+    if (!info.isDirectory())
+      throw new Error(`${printable(rel)}: ${printable(path.relative(root, dir))} is not a folder, so nothing under it is removed`);
   }
   await rm(path.join(root, rel), { recursive: true, force: true });
 }

@@ -60,7 +60,14 @@ export class Workspace {
    * Clones `remoteUrl` (the payload's `clone_url`; the token is never part of it) into `dir`,
    * with `--filter=blob:none` so history comes without old file contents.
    */
-  static async clone(options: { remoteUrl: string; dir: string; branch: string; identity: Identity; token?: TokenSource; protectedPaths?: string[] }): Promise<Workspace> {
+  static async clone(options: {
+    remoteUrl: string;
+    dir: string;
+    branch: string;
+    identity: Identity;
+    token?: TokenSource;
+    protectedPaths?: string[];
+  }): Promise<Workspace> {
     const tokenSource = options.token ?? (() => undefined);
     await mkdir(path.dirname(options.dir), { recursive: true });
     const token = await tokenSource();
@@ -101,7 +108,8 @@ export class Workspace {
    */
   #checkConfig(): void {
     const unsafe = unsafeConfigKeys(readFileSync(path.join(this.dir, ".git", "config"), "utf8"));
-    if (unsafe.length) throw new GitError(`the workspace's .git/config was changed from outside Tollgate (${unsafe.join(", ")}): no git command runs on it`);
+    if (unsafe.length)
+      throw new GitError(`the workspace's .git/config was changed from outside Tollgate (${unsafe.join(", ")}): no git command runs on it`);
   }
 
   /**
@@ -175,7 +183,9 @@ export class Workspace {
       const authors = (await git.raw(["log", "--format=%ae", `HEAD..${remoteSha}`])).split("\n").filter(Boolean);
       const human = authors.filter((email) => email !== this.identity.email);
       if (human.length) {
-        throw new HumanCommitError(`${branch} has ${human.length} commit(s) by someone else (${[...new Set(human)].join(", ")}): Tollgate does not push over them`);
+        throw new HumanCommitError(
+          `${branch} has ${human.length} commit(s) by someone else (${[...new Set(human)].join(", ")}): Tollgate does not push over them`,
+        );
       }
     }
     await guard(token, () =>
@@ -216,7 +226,10 @@ export class Workspace {
     const token = await this.token();
     const remote = await guard(token, () => this.#remoteGit(token).raw(["ls-remote", "origin", `refs/heads/${branch}`]));
     const sha = remote.split(/\s/)[0] || undefined;
-    if (sha) await guard(token, () => this.#remoteGit(token).raw(["fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
+    if (sha)
+      await guard(token, () =>
+        this.#remoteGit(token).raw(["fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]),
+      );
     return sha;
   }
 

@@ -28,7 +28,11 @@ export const WEBHOOK_SECRET = "test-webhook-secret";
  * merged over an object's (its throttle options would switch the throttle back on, and every
  * write would wait the plugin's second), while a function sees them and has the last word.
  */
-export const TestOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({ ...options, retry: { enabled: false }, throttle: { enabled: false } }));
+export const TestOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+  ...options,
+  retry: { enabled: false },
+  throttle: { enabled: false },
+}));
 
 export interface TestApp {
   probot: Probot;
@@ -64,7 +68,13 @@ export async function createTestApp(kind: DbKind, log: Logger, options: { model?
     services,
     dataDir,
     startWorkers: (concurrency = 1, workerOptions = {}) =>
-      startWorkers(services, github_, log, models, { concurrency, pollingIntervalSeconds: 0.5, dataDir, cancelPollMs: 200, ...workerOptions }),
+      startWorkers(services, github_, log, models, {
+        concurrency,
+        pollingIntervalSeconds: 0.5,
+        dataDir,
+        cancelPollMs: 200,
+        ...workerOptions,
+      }),
     runJob: (job) => handleRun(runJobSchema.parse(job), jobDeps(services, github_, models, { dataDir, cancelPollMs: 200 }, log), log),
     close: () => services.close(5000),
   };

@@ -28,4 +28,3 @@ export function tollgate(args: string[], env: Record<string, string>, cwd = mkdt
   const exit = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   return { proc, stdout: () => out, stderr: () => err, exit };
 }
-

@@ -45,8 +45,26 @@ export class FakeGitHub {
   readonly graphql: string[] = [];
   readonly reactions: Array<{ commentId: number; content: string }> = [];
   /** The review comments of every PR, as GET …/pulls/{n}/comments lists them (replies land here too). */
-  readonly reviewComments: Array<{ id: number; pr: number; in_reply_to_id?: number; user: { login: string; type: string }; path: string; line: number | null; original_line: number; diff_hunk: string; body: string; created_at: string }> = [];
-  readonly reviews: Array<{ id: number; pr: number; user: { login: string; type: string }; state: string; body: string; submitted_at: string }> = [];
+  readonly reviewComments: Array<{
+    id: number;
+    pr: number;
+    in_reply_to_id?: number;
+    user: { login: string; type: string };
+    path: string;
+    line: number | null;
+    original_line: number;
+    diff_hunk: string;
+    body: string;
+    created_at: string;
+  }> = [];
+  readonly reviews: Array<{
+    id: number;
+    pr: number;
+    user: { login: string; type: string };
+    state: string;
+    body: string;
+    submitted_at: string;
+  }> = [];
   /** Replies (comments that are not the sticky one) on an issue or PR, in order. */
   replies(issue = this.o.issue): string[] {
     return this.comments.filter((c) => c.issue === issue && !c.body.startsWith("<!-- tollgate:sticky -->")).map((c) => c.body);
@@ -60,9 +78,15 @@ export class FakeGitHub {
     this.scope = nock(API)
       .persist()
       .post(`/app/installations/${o.installationId}/access_tokens`)
-      .reply(201, { token: o.token, expires_at: "2099-01-01T00:00:00Z", permissions: { issues: "write", contents: "write", pull_requests: "write" } })
+      .reply(201, {
+        token: o.token,
+        expires_at: "2099-01-01T00:00:00Z",
+        permissions: { issues: "write", contents: "write", pull_requests: "write" },
+      })
       .get(`${base}/contents/${encodeURIComponent(".github/tollgate.yml")}`)
-      .reply(() => (o.config === undefined ? [404, { message: "Not Found" }] : [200, o.config, { "content-type": "text/plain; charset=utf-8" }]))
+      .reply(() =>
+        o.config === undefined ? [404, { message: "Not Found" }] : [200, o.config, { "content-type": "text/plain; charset=utf-8" }],
+      )
       .get(`/repos/${o.owner}/.github/contents/${encodeURIComponent(".github/tollgate.yml")}`)
       .reply(404, { message: "Not Found" })
       .get(/\/repos\/[^/]+\/[^/]+\/collaborators\/[^/]+\/permission$/)
@@ -79,12 +103,24 @@ export class FakeGitHub {
         return { id: this.reactions.length, content: body.content };
       })
       .get(`${base}/issues/${o.issue}`)
-      .reply(200, () => ({ number: o.issue, title: o.title, body: o.body, state: "open", labels: [{ id: 1, name: "ai-ready", color: "ededed" }], user: { login: "Codertocat", type: "User" } }))
+      .reply(200, () => ({
+        number: o.issue,
+        title: o.title,
+        body: o.body,
+        state: "open",
+        labels: [{ id: 1, name: "ai-ready", color: "ededed" }],
+        user: { login: "Codertocat", type: "User" },
+      }))
       .get(/\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments(\?.*)?$/)
       .reply(200, (uri) => this.comments.filter((c) => c.issue === Number(new URL(uri, API).pathname.split("/").at(-2))))
       .post(/\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/)
       .reply(201, (uri, body: { body: string }) => {
-        const comment = { id: 9000 + this.comments.length, issue: Number(uri.split("/").at(-2)), body: body.body, user: { login: "tollgate[bot]", type: "Bot" } };
+        const comment = {
+          id: 9000 + this.comments.length,
+          issue: Number(uri.split("/").at(-2)),
+          body: body.body,
+          user: { login: "tollgate[bot]", type: "Bot" },
+        };
         this.comments.push(comment);
         if (body.body.startsWith("<!-- tollgate:sticky -->")) this.stickyBodies.push(body.body);
         return comment;
@@ -101,11 +137,20 @@ export class FakeGitHub {
       .delete(`${base}/issues/${o.issue}/labels/ai-needs-spec`)
       .reply(404, { message: "Label does not exist" })
       .get(base)
-      .reply(200, { id: 1296269, name: o.repo, full_name: `${o.owner}/${o.repo}`, default_branch: "main", description: "A demo repository" })
+      .reply(200, {
+        id: 1296269,
+        name: o.repo,
+        full_name: `${o.owner}/${o.repo}`,
+        default_branch: "main",
+        description: "A demo repository",
+      })
       .get(`${base}/languages`)
       .reply(200, { JavaScript: 10_000 })
       .get(`${base}/contents`)
-      .reply(200, [{ name: "src", type: "dir", path: "src" }, { name: "README.md", type: "file", path: "README.md" }])
+      .reply(200, [
+        { name: "src", type: "dir", path: "src" },
+        { name: "README.md", type: "file", path: "README.md" },
+      ])
       .get(`${base}/readme`)
       .reply(200, "# Greeter\n", { "content-type": "text/plain; charset=utf-8" })
       .get(`${base}/pulls`)
@@ -122,7 +167,17 @@ export class FakeGitHub {
           return [status, { message: "Server Error" }];
         }
         const b = body as { title: string; body: string; draft: boolean; head: string; base: string };
-        const pull: FakePull = { number: 100 + this.pulls.length, node_id: `PR_node${this.pulls.length}`, title: b.title, body: b.body, draft: b.draft, head: b.head, base: b.base, state: "open", bodies: [b.body] };
+        const pull: FakePull = {
+          number: 100 + this.pulls.length,
+          node_id: `PR_node${this.pulls.length}`,
+          title: b.title,
+          body: b.body,
+          draft: b.draft,
+          head: b.head,
+          base: b.base,
+          state: "open",
+          bodies: [b.body],
+        };
         this.pulls.push(pull);
         return [201, this.#pullJson(pull)];
       })
@@ -144,7 +199,14 @@ export class FakeGitHub {
       .reply(201, (uri, body: { body: string }) => {
         const parts = uri.split("/");
         const to = this.reviewComments.find((c) => c.id === Number(parts.at(-2)))!;
-        const reply = { ...to, id: 7_000 + this.reviewComments.length, in_reply_to_id: to.id, user: { login: "tollgate[bot]", type: "Bot" }, body: body.body, created_at: new Date().toISOString() };
+        const reply = {
+          ...to,
+          id: 7_000 + this.reviewComments.length,
+          in_reply_to_id: to.id,
+          user: { login: "tollgate[bot]", type: "Bot" },
+          body: body.body,
+          created_at: new Date().toISOString(),
+        };
         this.reviewComments.push(reply);
         return reply;
       })

@@ -7,7 +7,11 @@ export function installationToken(installationId: number, times = 1): nock.Scope
   return nock(API)
     .post(`/app/installations/${installationId}/access_tokens`)
     .times(times)
-    .reply(201, { token: "ghs_testinstallationtoken000000000000000", expires_at: "2099-01-01T00:00:00Z", permissions: { issues: "write" } });
+    .reply(201, {
+      token: "ghs_testinstallationtoken000000000000000",
+      expires_at: "2099-01-01T00:00:00Z",
+      permissions: { issues: "write" },
+    });
 }
 
 /**
@@ -15,14 +19,26 @@ export function installationToken(installationId: number, times = 1): nock.Scope
  * (served as GitHub serves the raw media type), `undefined` is a 404.
  */
 export function configFile(owner: string, repo: string, text: string | undefined, times = 1): nock.Scope {
-  const scope = nock(API).get(`/repos/${owner}/${repo}/contents/${encodeURIComponent(".github/tollgate.yml")}`).times(times);
+  const scope = nock(API)
+    .get(`/repos/${owner}/${repo}/contents/${encodeURIComponent(".github/tollgate.yml")}`)
+    .times(times);
   return text === undefined
-    ? scope.reply(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest/repos/contents#get-repository-content", status: "404" })
+    ? scope.reply(404, {
+        message: "Not Found",
+        documentation_url: "https://docs.github.com/rest/repos/contents#get-repository-content",
+        status: "404",
+      })
     : scope.reply(200, text, { "content-type": "text/plain; charset=utf-8" });
 }
 
 /** `GET …/collaborators/{user}/permission` as GitHub answers it. */
-export function permission(owner: string, repo: string, user: string, level: "admin" | "write" | "read" | "none", roleName?: string): nock.Scope {
+export function permission(
+  owner: string,
+  repo: string,
+  user: string,
+  level: "admin" | "write" | "read" | "none",
+  roleName?: string,
+): nock.Scope {
   return nock(API)
     .get(`/repos/${owner}/${repo}/collaborators/${user}/permission`)
     .reply(200, { permission: level, role_name: roleName ?? level, user: { login: user, id: 1, type: "User" } });
@@ -44,7 +60,12 @@ export function commentLists(owner: string, repo: string, issue: number, replies
 }
 
 /** The issue, the repository, its languages, top level and README. */
-export function issueAndRepo(owner: string, repo: string, issue: number, data: { title: string; body: string; labels?: string[] }): nock.Scope {
+export function issueAndRepo(
+  owner: string,
+  repo: string,
+  issue: number,
+  data: { title: string; body: string; labels?: string[] },
+): nock.Scope {
   return nock(API)
     .get(`/repos/${owner}/${repo}/issues/${issue}`)
     .reply(200, {
@@ -70,7 +91,13 @@ export function issueAndRepo(owner: string, repo: string, issue: number, data: {
 }
 
 /** Comments posted (POST) and edited (PATCH); their bodies land in `posted`. */
-export function commentWrites(owner: string, repo: string, issue: number, posted: string[], options: { creates?: number; editsOf?: number; edits?: number } = {}): nock.Scope {
+export function commentWrites(
+  owner: string,
+  repo: string,
+  issue: number,
+  posted: string[],
+  options: { creates?: number; editsOf?: number; edits?: number } = {},
+): nock.Scope {
   const scope = nock(API);
   if (options.creates) {
     scope

@@ -10,7 +10,8 @@ import { fileURLToPath } from "node:url";
 const DIR = fileURLToPath(new URL("../fixtures/golden/", import.meta.url));
 
 export function goldenPath(name: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name)) throw new Error(`a golden file's name is letters, digits, '.', '_' and '-': ${JSON.stringify(name)}`);
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(name))
+    throw new Error(`a golden file's name is letters, digits, '.', '_' and '-': ${JSON.stringify(name)}`);
   return path.join(DIR, `${name}.md`);
 }
 
@@ -21,7 +22,9 @@ export function expectGolden(name: string, text: string): void {
     writeFileSync(file, text);
   }
   if (!existsSync(file)) {
-    throw new Error(`The golden file test/fixtures/golden/${name}.md does not exist: run the test with UPDATE_GOLDEN=1 to write it, then read it and check it is right.`);
+    throw new Error(
+      `The golden file test/fixtures/golden/${name}.md does not exist: run the test with UPDATE_GOLDEN=1 to write it, then read it and check it is right.`,
+    );
   }
   expect(text).toBe(readFileSync(file, "utf8"));
 }

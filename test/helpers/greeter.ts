@@ -34,7 +34,8 @@ export function project(): { bare: string; seed: string } {
   return { bare, seed };
 }
 
-export const CONFIG = (extra = "") => `verify:\n  commands:\n    - ["node", "--test", "test/"]\n  timeout_seconds: 60\ncommands:\n  allow:\n    - ["node", "--test"]\n${extra}`;
+export const CONFIG = (extra = "") =>
+  `verify:\n  commands:\n    - ["node", "--test", "test/"]\n  timeout_seconds: 60\ncommands:\n  allow:\n    - ["node", "--test"]\n${extra}`;
 
 export const gate: ScriptStep[] = [
   {
@@ -58,7 +59,12 @@ export const gate: ScriptStep[] = [
   },
 ];
 
-export const unit = (id: string, files: string[], title = `Change ${files.join(", ")}`) => ({ id, title, instructions: `Make the change in ${files.join(", ")}.`, files });
+export const unit = (id: string, files: string[], title = `Change ${files.join(", ")}`) => ({
+  id,
+  title,
+  instructions: `Make the change in ${files.join(", ")}.`,
+  files,
+});
 export const planOf = (units: ReturnType<typeof unit>[]) => [
   { toolUse: { name: "str_replace_based_edit_tool", input: { command: "view", path: "src/greet.js" } } },
   {
@@ -75,13 +81,29 @@ export const planOf = (units: ReturnType<typeof unit>[]) => [
     },
   },
 ];
-export const edit = (file: string, from: string, to: string): ScriptStep => ({ toolUse: { name: "str_replace_based_edit_tool", input: { command: "str_replace", path: file, old_str: from, new_str: to } } });
+export const edit = (file: string, from: string, to: string): ScriptStep => ({
+  toolUse: { name: "str_replace_based_edit_tool", input: { command: "str_replace", path: file, old_str: from, new_str: to } },
+});
 export const done = (text: string): ScriptStep => ({ text });
-export const approve: ScriptStep = { toolUse: { name: "submit_review", input: { verdict: "approve", summary: "The greeting changed as planned and the test passes.", findings: [] } } };
+export const approve: ScriptStep = {
+  toolUse: {
+    name: "submit_review",
+    input: { verdict: "approve", summary: "The greeting changed as planned and the test passes.", findings: [] },
+  },
+};
 export const requestChanges = (body: string): ScriptStep => ({
-  toolUse: { name: "submit_review", input: { verdict: "request_changes", summary: "One problem.", findings: [{ file: "src/greet.js", line: 2, severity: "blocking", body }] } },
+  toolUse: {
+    name: "submit_review",
+    input: {
+      verdict: "request_changes",
+      summary: "One problem.",
+      findings: [{ file: "src/greet.js", line: 2, severity: "blocking", body }],
+    },
+  },
 });
 export const triage = (problem: string): ScriptStep => ({
-  toolUse: { name: "submit_triage", input: { summary: "The greet test fails.", findings: [{ file: "src/greet.js", line: 2, problem, fix: 'Return "Hi " + name.' }] } },
+  toolUse: {
+    name: "submit_triage",
+    input: { summary: "The greet test fails.", findings: [{ file: "src/greet.js", line: 2, problem, fix: 'Return "Hi " + name.' }] },
+  },
 });
-

@@ -59,7 +59,10 @@ export function meteredSetup(
 }
 
 /** Inserts a run row (the ledger's foreign key) and returns its id. */
-export async function insertRun(db: Database, overrides: { issue?: number; budgetMicros?: number; installationId?: number } = {}): Promise<string> {
+export async function insertRun(
+  db: Database,
+  overrides: { issue?: number; budgetMicros?: number; installationId?: number } = {},
+): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, budget_usd_micros, status)
      VALUES ($1, 7, 'octo', 'app', $2, $3, 'running') RETURNING id`,

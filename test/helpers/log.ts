@@ -21,7 +21,12 @@ export function captureLog(level = "debug"): CapturedLog {
   const log = pino({ level: process.env.TOLLGATE_TEST_LOG ?? level }, stream);
   return {
     log,
-    lines: () => chunks.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l)),
+    lines: () =>
+      chunks
+        .join("")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
     text: () => chunks.join(""),
   };
 }

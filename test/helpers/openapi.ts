@@ -20,16 +20,17 @@ interface EndpointSpec {
   bodyRequired: boolean;
 }
 
-const spec = JSON.parse(
-  readFileSync(fileURLToPath(new URL("../fixtures/github/openapi-requests.json", import.meta.url)), "utf8"),
-) as { endpoints: Record<string, EndpointSpec> };
+const spec = JSON.parse(readFileSync(fileURLToPath(new URL("../fixtures/github/openapi-requests.json", import.meta.url)), "utf8")) as {
+  endpoints: Record<string, EndpointSpec>;
+};
 
 /** Refuses unknown fields wherever an object schema lists its properties. */
 function closed(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(closed);
   if (!schema || typeof schema !== "object") return schema;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema)) out[k] = k === "properties" ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, closed(s)])) : closed(v);
+  for (const [k, v] of Object.entries(schema))
+    out[k] = k === "properties" ? Object.fromEntries(Object.entries(v as object).map(([p, s]) => [p, closed(s)])) : closed(v);
   if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
   return out;
 }
@@ -57,7 +58,12 @@ export class GitHubRequestValidator {
         .find((t) => new RegExp(`^${t.replace(/\{[^}]+\}/g, "[^/]*")}$`).test(path));
       if (template) {
         const pathNames = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
-        options = { ...options, url: template, ...Object.fromEntries(pathNames.map((n) => [n, "(in url)"])), ...Object.fromEntries(parsed.searchParams) };
+        options = {
+          ...options,
+          url: template,
+          ...Object.fromEntries(pathNames.map((n) => [n, "(in url)"])),
+          ...Object.fromEntries(parsed.searchParams),
+        };
         url = template;
       }
     }
@@ -70,10 +76,18 @@ export class GitHubRequestValidator {
     };
     if (key === "POST /graphql") {
       // GraphQL has no OpenAPI description: check the shape (a query document and its variables)
-      const { query, variables: nested, ...topLevel } = Object.fromEntries(Object.entries(options).filter(([k]) => !REQUEST_KEYS.has(k))) as { query?: unknown; variables?: Record<string, unknown> };
+      const {
+        query,
+        variables: nested,
+        ...topLevel
+      } = Object.fromEntries(Object.entries(options).filter(([k]) => !REQUEST_KEYS.has(k))) as {
+        query?: unknown;
+        variables?: Record<string, unknown>;
+      };
       const variables = nested ?? topLevel; // @octokit/graphql sends them under `variables`
       if (typeof query !== "string" || !/^\s*(query|mutation)\b/.test(query)) fail("a GraphQL request needs a query or mutation document");
-      for (const name of [...String(query).matchAll(/\$(\w+)\s*:/g)].map((m) => m[1]!)) if (!(name in variables)) fail(`GraphQL variable $${name} is not given`);
+      for (const name of [...String(query).matchAll(/\$(\w+)\s*:/g)].map((m) => m[1]!))
+        if (!(name in variables)) fail(`GraphQL variable $${name} is not given`);
       return;
     }
     if (!endpoint) return fail("no such endpoint in the OpenAPI extract (a wrong path, or add it to scripts/extract-github-openapi.mjs)");

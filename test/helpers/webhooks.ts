@@ -55,32 +55,63 @@ export function issuesClosed(): Payload {
  * `issue_comment.created` on the example issue (or, with `pullRequest`, on that pull request),
  * by `sender` (default Codertocat, a user).
  */
-export function issueComment(body: string, options: { sender?: { login: string; type: "User" | "Bot" }; pullRequest?: number } = {}): Payload {
+export function issueComment(
+  body: string,
+  options: { sender?: { login: string; type: "User" | "Bot" }; pullRequest?: number } = {},
+): Payload {
   const payload = webhookExample("issue_comment", "created");
   const sender = { ...payload.sender, ...(options.sender ?? {}) };
   payload.sender = sender;
   payload.comment = { ...payload.comment, id: 4242, body, user: { ...payload.comment.user, login: sender.login, type: sender.type } };
   if (options.pullRequest) {
-    payload.issue = { ...payload.issue, number: options.pullRequest, pull_request: { url: `https://api.github.com/repos/Codertocat/Hello-World/pulls/${options.pullRequest}` } };
+    payload.issue = {
+      ...payload.issue,
+      number: options.pullRequest,
+      pull_request: { url: `https://api.github.com/repos/Codertocat/Hello-World/pulls/${options.pullRequest}` },
+    };
   }
   return payload;
 }
 
 /** A review comment on pull request `pr` (by default Tollgate's, from `tollgate/issue-1`). */
-export function reviewCommentCreated(comment: { id: number; body: string; path: string; line: number | null; login?: string }, pr = { number: 100, headRef: "tollgate/issue-1" }): Payload {
+export function reviewCommentCreated(
+  comment: { id: number; body: string; path: string; line: number | null; login?: string },
+  pr = { number: 100, headRef: "tollgate/issue-1" },
+): Payload {
   const payload = webhookExample("pull_request_review_comment", "created");
-  payload.pull_request = { ...payload.pull_request, number: pr.number, head: { ...payload.pull_request.head, ref: pr.headRef, repo: { ...payload.pull_request.head.repo, id: payload.repository.id } } };
+  payload.pull_request = {
+    ...payload.pull_request,
+    number: pr.number,
+    head: { ...payload.pull_request.head, ref: pr.headRef, repo: { ...payload.pull_request.head.repo, id: payload.repository.id } },
+  };
   const login = comment.login ?? "Codertocat";
   payload.sender = { ...payload.sender, login, type: "User" };
-  payload.comment = { ...payload.comment, id: comment.id, body: comment.body, path: comment.path, line: comment.line, user: { ...payload.comment.user, login, type: "User" } };
+  payload.comment = {
+    ...payload.comment,
+    id: comment.id,
+    body: comment.body,
+    path: comment.path,
+    line: comment.line,
+    user: { ...payload.comment.user, login, type: "User" },
+  };
   return payload;
 }
 
 /** A submitted review (`changes_requested` by default) on Tollgate's pull request #100. */
 export function reviewSubmitted(review: { id: number; body: string; state?: "changes_requested" | "commented" | "approved" }): Payload {
   const payload = webhookExample("pull_request_review", "submitted");
-  payload.pull_request = { ...payload.pull_request, number: 100, head: { ...payload.pull_request.head, ref: "tollgate/issue-1", repo: { ...payload.pull_request.head.repo, id: payload.repository.id } } };
-  payload.review = { ...payload.review, id: review.id, body: review.body, state: review.state ?? "changes_requested", user: { ...payload.review.user, login: "Codertocat", type: "User" } };
+  payload.pull_request = {
+    ...payload.pull_request,
+    number: 100,
+    head: { ...payload.pull_request.head, ref: "tollgate/issue-1", repo: { ...payload.pull_request.head.repo, id: payload.repository.id } },
+  };
+  payload.review = {
+    ...payload.review,
+    id: review.id,
+    body: review.body,
+    state: review.state ?? "changes_requested",
+    user: { ...payload.review.user, login: "Codertocat", type: "User" },
+  };
   payload.sender = { ...payload.sender, login: "Codertocat", type: "User" };
   payload.installation = { id: INSTALLATION_ID };
   return payload;

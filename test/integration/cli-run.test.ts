@@ -20,7 +20,11 @@ function setup(options: { config?: string; script?: Record<string, unknown>; iss
   git(seed, "-c", "user.name=Human", "-c", "user.email=human@example.com", "commit", "-q", "-m", "tollgate settings");
   const dir = mkdtempSync(path.join(tmpdir(), "tollgate-cli-run-"));
   const issue = path.join(dir, "greet-hi.md");
-  writeFileSync(issue, options.issue ?? "# greet() should say hi\n\n`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. test/greet.test.js checks it.\n");
+  writeFileSync(
+    issue,
+    options.issue ??
+      "# greet() should say hi\n\n`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. test/greet.test.js checks it.\n",
+  );
   const script = path.join(dir, "script.json");
   writeFileSync(
     script,
@@ -74,10 +78,26 @@ describe("tollgate run", () => {
   });
 
   it.each([
-    ["an issue file that does not exist", (s: ReturnType<typeof setup>) => ["--repo", s.seed, "--issue", path.join(s.dir, "nope.md"), "--script", s.script], /^tollgate: --issue .*nope\.md: no such file\n$/],
-    ["a folder that is not a git repository", (s: ReturnType<typeof setup>) => ["--repo", s.dir, "--issue", s.issue, "--script", s.script], /^tollgate: --repo .* is not a git repository\n$/],
-    ["no API key and no script", (s: ReturnType<typeof setup>) => ["--repo", s.seed, "--issue", s.issue], /^tollgate: ANTHROPIC_API_KEY is not set/],
-    ["a negative budget", (s: ReturnType<typeof setup>) => ["--repo", s.seed, "--issue", s.issue, "--script", s.script, "--budget", "-5"], /^tollgate: --budget "-5" is not a positive number of dollars\n$/],
+    [
+      "an issue file that does not exist",
+      (s: ReturnType<typeof setup>) => ["--repo", s.seed, "--issue", path.join(s.dir, "nope.md"), "--script", s.script],
+      /^tollgate: --issue .*nope\.md: no such file\n$/,
+    ],
+    [
+      "a folder that is not a git repository",
+      (s: ReturnType<typeof setup>) => ["--repo", s.dir, "--issue", s.issue, "--script", s.script],
+      /^tollgate: --repo .* is not a git repository\n$/,
+    ],
+    [
+      "no API key and no script",
+      (s: ReturnType<typeof setup>) => ["--repo", s.seed, "--issue", s.issue],
+      /^tollgate: ANTHROPIC_API_KEY is not set/,
+    ],
+    [
+      "a negative budget",
+      (s: ReturnType<typeof setup>) => ["--repo", s.seed, "--issue", s.issue, "--script", s.script, "--budget", "-5"],
+      /^tollgate: --budget "-5" is not a positive number of dollars\n$/,
+    ],
   ])("exits 1 with one line for %s", async (_what, args, expected) => {
     const s = setup();
     const child = tollgate(["run", ...args(s)], s.env, s.dir);

@@ -12,7 +12,14 @@ import { eventually } from "../helpers/eventually.js";
 import { TEST_PRIVATE_KEY } from "../helpers/keys.js";
 import { ROOT, tollgate, type Child } from "../helpers/cli.js";
 
-const APP = { APP_ID: "123", PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "cli-secret", ANTHROPIC_API_KEY: "test-anthropic-key", LOG_FORMAT: "json", LOG_LEVEL: "info" };
+const APP = {
+  APP_ID: "123",
+  PRIVATE_KEY: TEST_PRIVATE_KEY,
+  WEBHOOK_SECRET: "cli-secret",
+  ANTHROPIC_API_KEY: "test-anthropic-key",
+  LOG_FORMAT: "json",
+  LOG_LEVEL: "info",
+};
 
 const listening = (child: Child) => eventually(async () => listeningPort(child.stdout()) || child.proc.exitCode !== null, 60_000);
 
@@ -39,7 +46,11 @@ describe("tollgate CLI", () => {
   });
 
   it("retries an unreachable PostgreSQL, a log line per try, then exits 1", async () => {
-    const child = tollgate(["migrate"], { ...APP, DATABASE_URL: "postgres://tollgate:pw@127.0.0.1:1/tollgate", TOLLGATE_DB_CONNECT_ATTEMPTS: "2" });
+    const child = tollgate(["migrate"], {
+      ...APP,
+      DATABASE_URL: "postgres://tollgate:pw@127.0.0.1:1/tollgate",
+      TOLLGATE_DB_CONNECT_ATTEMPTS: "2",
+    });
     expect(await child.exit).toBe(1);
     expect(child.stdout().match(/is not reachable \(try \d of 2\)/g)).toHaveLength(2);
     expect(child.stderr()).toMatch(/^tollgate: PostgreSQL at 127\.0\.0\.1:1\/tollgate is not reachable after 2 tries/);
@@ -60,7 +71,18 @@ describe("tollgate CLI", () => {
     const child = tollgate(["report", "--by", "phase,model", "--format", "json", "--since", "30d"], { ...APP, DATABASE_URL: url });
     expect(await child.exit).toBe(0);
     expect(JSON.parse(child.stdout())).toEqual([
-      { phase: "gate", model: "claude-opus-4-7", calls: 1, input: 1000, cache_write: 0, cache_read: 0, output: 100, cost_usd: 0.0075, unknown_cost_calls: 0, cost_usd_micros: 7500 },
+      {
+        phase: "gate",
+        model: "claude-opus-4-7",
+        calls: 1,
+        input: 1000,
+        cache_write: 0,
+        cache_read: 0,
+        output: 100,
+        cost_usd: 0.0075,
+        unknown_cost_calls: 0,
+        cost_usd_micros: 7500,
+      },
     ]);
     const bad = tollgate(["report", "--by", "colour"], { ...APP, DATABASE_URL: url });
     expect(await bad.exit).toBe(1);

@@ -59,8 +59,18 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
       const d = await app.services.deliveries.get(id);
       return d && d.status !== "received" && d;
     });
-  const recorded = async () => (await app.services.db.query<{ sender: string; command: string; outcome: string; detail: string }>("SELECT sender, command, outcome, detail FROM comment_commands ORDER BY id")).rows;
-  const runs = async () => (await app.services.db.query<{ id: string; status: string; budget_usd_micros: number }>("SELECT id, status, budget_usd_micros FROM runs ORDER BY created_at")).rows;
+  const recorded = async () =>
+    (
+      await app.services.db.query<{ sender: string; command: string; outcome: string; detail: string }>(
+        "SELECT sender, command, outcome, detail FROM comment_commands ORDER BY id",
+      )
+    ).rows;
+  const runs = async () =>
+    (
+      await app.services.db.query<{ id: string; status: string; budget_usd_micros: number }>(
+        "SELECT id, status, budget_usd_micros FROM runs ORDER BY created_at",
+      )
+    ).rows;
   async function seedRun(status: string, phases: Record<string, unknown> = {}, pr?: number): Promise<string> {
     const { rows } = await app.services.db.query<{ id: string }>(
       `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status, budget_usd_micros, pr_number)
@@ -68,26 +78,39 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
       [INSTALLATION_ID, REPO_ID, status, pr ?? null],
     );
     for (const [name, output] of Object.entries(phases)) {
-      await app.services.db.query("INSERT INTO phases (run_id, name, iteration, status, output, finished_at) VALUES ($1, $2, 0, 'succeeded', $3, now())", [rows[0]!.id, name, JSON.stringify(output)]);
+      await app.services.db.query(
+        "INSERT INTO phases (run_id, name, iteration, status, output, finished_at) VALUES ($1, $2, 0, 'succeeded', $3, now())",
+        [rows[0]!.id, name, JSON.stringify(output)],
+      );
     }
     return rows[0]!.id;
   }
 
-  it.each(["/help", "/status", "/cost", "/cancel", "/retry", "/retry execute", "/approve", "/budget 10", "/deploy"])("refuses %s from a reader, saying who may, and starts nothing", async (body) => {
-    await seedRun("running");
-    const id = await say(body, { sender: { login: "reader", type: "User" } });
-    expect(await handled(id)).toMatchObject({ status: "ignored" });
-    expect(gh.replies()).toEqual([expect.stringMatching(/^@reader, only people with (write, maintain|maintain) or admin access to Codertocat\/Hello-World can give Tollgate that command \(you have read access\)\.$/)]);
-    expect(await runs()).toEqual([expect.objectContaining({ status: "running" })]);
-    expect(await recorded()).toEqual([expect.objectContaining({ sender: "reader", outcome: "refused" })]);
-  });
+  it.each(["/help", "/status", "/cost", "/cancel", "/retry", "/retry execute", "/approve", "/budget 10", "/deploy"])(
+    "refuses %s from a reader, saying who may, and starts nothing",
+    async (body) => {
+      await seedRun("running");
+      const id = await say(body, { sender: { login: "reader", type: "User" } });
+      expect(await handled(id)).toMatchObject({ status: "ignored" });
+      expect(gh.replies()).toEqual([
+        expect.stringMatching(
+          /^@reader, only people with (write, maintain|maintain) or admin access to Codertocat\/Hello-World can give Tollgate that command \(you have read access\)\.$/,
+        ),
+      ]);
+      expect(await runs()).toEqual([expect.objectContaining({ status: "running" })]);
+      expect(await recorded()).toEqual([expect.objectContaining({ sender: "reader", outcome: "refused" })]);
+    },
+  );
 
-  it.each(["/help", "/retry", "/cancel", "/approve", "/budget 10"])("never acts on %s from a bot (not even a delivery row)", async (body) => {
-    await say(body, { sender: { login: "tollgate[bot]", type: "Bot" } });
-    await say(body, { sender: { login: "other-ci[bot]", type: "Bot" } });
-    expect((await app.services.db.query("SELECT 1 FROM deliveries")).rows).toHaveLength(0);
-    expect((await app.services.db.query("SELECT 1 FROM pgboss.job WHERE name = $1", [QUEUE.command])).rows).toHaveLength(0);
-  });
+  it.each(["/help", "/retry", "/cancel", "/approve", "/budget 10"])(
+    "never acts on %s from a bot (not even a delivery row)",
+    async (body) => {
+      await say(body, { sender: { login: "tollgate[bot]", type: "Bot" } });
+      await say(body, { sender: { login: "other-ci[bot]", type: "Bot" } });
+      expect((await app.services.db.query("SELECT 1 FROM deliveries")).rows).toHaveLength(0);
+      expect((await app.services.db.query("SELECT 1 FROM pgboss.job WHERE name = $1", [QUEUE.command])).rows).toHaveLength(0);
+    },
+  );
 
   it.each([
     ["please /retry this", "in the middle of a line"],
@@ -161,12 +184,17 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     await handled(await say("/retry execute"));
     const [, next] = await runs();
     expect(next).toMatchObject({ status: "queued" });
-    const copied = (await app.services.db.query<{ name: string; output: unknown }>("SELECT name, output FROM phases WHERE run_id = $1 ORDER BY name", [next!.id])).rows;
+    const copied = (
+      await app.services.db.query<{ name: string; output: unknown }>("SELECT name, output FROM phases WHERE run_id = $1 ORDER BY name", [
+        next!.id,
+      ])
+    ).rows;
     expect(copied).toEqual([
       { name: "gate", output: { verdict: readyVerdict } },
       { name: "plan", output: { base: "abc", plan: { summary: "s" } } },
     ]);
-    const jobs = (await app.services.db.query<{ data: { runId: string } }>("SELECT data FROM pgboss.job WHERE name = $1", [QUEUE.run])).rows;
+    const jobs = (await app.services.db.query<{ data: { runId: string } }>("SELECT data FROM pgboss.job WHERE name = $1", [QUEUE.run]))
+      .rows;
     expect(jobs.map((j) => j.data.runId)).toEqual([next!.id]);
     expect(gh.replies()).toEqual([`Retrying from execute: run \`${next!.id}\` reuses the gate and plan of run \`${previous}\`.`]);
   });
@@ -188,7 +216,12 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     await handled(await say("/approve", { sender: { login: "maint", type: "User" } }));
     const [, approved] = await runs();
     expect(approved).toMatchObject({ status: "queued" });
-    const gateOut = (await app.services.db.query<{ output: { verdict: { ready: boolean }; approved_by: string } }>("SELECT output FROM phases WHERE run_id = $1 AND name = 'gate'", [approved!.id])).rows[0]!.output;
+    const gateOut = (
+      await app.services.db.query<{ output: { verdict: { ready: boolean }; approved_by: string } }>(
+        "SELECT output FROM phases WHERE run_id = $1 AND name = 'gate'",
+        [approved!.id],
+      )
+    ).rows[0]!.output;
     expect(gateOut).toMatchObject({ verdict: { ready: true, score: 41 }, approved_by: "maint" });
     expect(gh.replies()[0]).toMatch(/^@Codertocat, only people with maintain or admin access/);
     expect(gh.sticky).toContain("`@maint` approved this issue over the spec gate's verdict (score 41/100)");
@@ -210,7 +243,11 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
   it("/cost answers with the cost table of every run of the issue", async () => {
     const a = await seedRun("succeeded");
     const b = await seedRun("running");
-    for (const [run, phase, cost] of [[a, "gate", 12_000], [a, "plan", 30_000], [b, "execute", 4_500]] as const) {
+    for (const [run, phase, cost] of [
+      [a, "gate", 12_000],
+      [a, "plan", 30_000],
+      [b, "execute", 4_500],
+    ] as const) {
       await app.services.db.query(
         "INSERT INTO llm_calls (run_id, phase, iteration, model, status, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost_usd_micros, latency_ms) VALUES ($1, $2, 0, 'claude-opus-4-7', 'ok', 1000, 100, 0, 0, $3, 900)",
         [run, phase, cost],

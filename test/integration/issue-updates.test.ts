@@ -4,9 +4,25 @@ import { QUEUE } from "../../src/queue/jobs.js";
 import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { eventually } from "../helpers/eventually.js";
-import { commentLists, commentWrites, configFile, installationToken, issueAndRepo, permission, type FakeComment } from "../helpers/github.js";
+import {
+  commentLists,
+  commentWrites,
+  configFile,
+  installationToken,
+  issueAndRepo,
+  permission,
+  type FakeComment,
+} from "../helpers/github.js";
 import { captureLog } from "../helpers/log.js";
-import { INSTALLATION_ID, issuesClosed, issuesEdited, issuesLabeled, issuesUnlabeled, webhookExample, type Payload } from "../helpers/webhooks.js";
+import {
+  INSTALLATION_ID,
+  issuesClosed,
+  issuesEdited,
+  issuesLabeled,
+  issuesUnlabeled,
+  webhookExample,
+  type Payload,
+} from "../helpers/webhooks.js";
 
 const O = "Codertocat";
 const R = "Hello-World";
@@ -16,7 +32,10 @@ const verdict = (ready: boolean) => ({
   ready,
   score: ready ? 80 : 30,
   criteria: Object.fromEntries(
-    ["problem", "acceptance_criteria", "scope", "constraints", "test_plan"].map((c) => [c, { status: ready || c === "problem" ? "pass" : "missing", note: `${c} note` }]),
+    ["problem", "acceptance_criteria", "scope", "constraints", "test_plan"].map((c) => [
+      c,
+      { status: ready || c === "problem" ? "pass" : "missing", note: `${c} note` },
+    ]),
   ),
   questions: ready ? [] : ["What exactly?"],
   ticket_type: "bug",
@@ -52,7 +71,8 @@ describe("issue updates", () => {
       const d = await app.services.deliveries.get(id);
       return d && d.status !== "received" && d;
     });
-  const runs = async () => (await app.services.db.query<{ status: string }>("SELECT status FROM runs ORDER BY created_at")).rows.map((r) => r.status);
+  const runs = async () =>
+    (await app.services.db.query<{ status: string }>("SELECT status FROM runs ORDER BY created_at")).rows.map((r) => r.status);
 
   it("re-runs the gate when a human edits the issue with the trigger label on, and clears ai-needs-spec when ready", async () => {
     // the first run ended needs_spec
@@ -68,10 +88,21 @@ describe("issue updates", () => {
       configFile(O, R, undefined),
       configFile(O, ".github", undefined),
       issueAndRepo(O, R, 1, { title: "Fix the crash", body: "Now with steps and a test.", labels: ["ai-ready", "ai-needs-spec"] }),
-      nock(API).get(`/repos/${O}/${R}/issues/1`).reply(200, { number: 1, title: "Fix the crash", body: "x", state: "open", labels: [{ name: "ai-ready" }, { name: "ai-needs-spec" }], user: { login: O } }),
+      nock(API)
+        .get(`/repos/${O}/${R}/issues/1`)
+        .reply(200, {
+          number: 1,
+          title: "Fix the crash",
+          body: "x",
+          state: "open",
+          labels: [{ name: "ai-ready" }, { name: "ai-needs-spec" }],
+          user: { login: O },
+        }),
       commentLists(O, R, 1, [[sticky(44)], [sticky(44)], [sticky(44)]]),
       commentWrites(O, R, 1, posted, { editsOf: 44, edits: 2 }),
-      nock(API).delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`).reply(200, () => ((removed = true), [])),
+      nock(API)
+        .delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`)
+        .reply(200, () => ((removed = true), [])),
     ];
     await receive("e-1", "issues", issuesEdited(["ai-ready", "ai-needs-spec"]));
     await app.startWorkers(1, { queues: [QUEUE.trigger] }); // the gate only
@@ -84,7 +115,9 @@ describe("issue updates", () => {
 
   it("folds a burst of edits into at most two gate runs (debounced)", async () => {
     for (const id of ["b-1", "b-2", "b-3", "b-4"]) await receive(id, "issues", issuesEdited(["ai-ready"]));
-    const { rows } = await app.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1", [QUEUE.trigger]);
+    const { rows } = await app.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1", [
+      QUEUE.trigger,
+    ]);
     expect(rows[0]!.n).toBe(2); // one now, one after the quiet period
     expect((await app.services.deliveries.get("b-3"))?.status).toBe("ignored");
     expect((await app.services.deliveries.get("b-4"))?.detail).toBe("debounced: a job for the same issue is already planned");
@@ -124,7 +157,9 @@ describe("issue updates", () => {
     expect(await delivery("c-1")).toMatchObject({ status: "done", detail: "cancelled during the gate" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
     expect(await runs()).toEqual(["cancelled"]);
-    expect(posted.at(-1)).toMatch(/^<!-- tollgate:sticky -->\n### Tollgate: cancelled\n\nThe run was cancelled: `@Codertocat` removed `ai-ready`\. Nothing more will be spent \(spent: \$0\.0\d+\)/);
+    expect(posted.at(-1)).toMatch(
+      /^<!-- tollgate:sticky -->\n### Tollgate: cancelled\n\nThe run was cancelled: `@Codertocat` removed `ai-ready`\. Nothing more will be spent \(spent: \$0\.0\d+\)/,
+    );
     expect(posted.some((p) => p.includes("spec gate: ready"))).toBe(false);
   });
 

@@ -22,9 +22,11 @@ function callThenDie(kind: string, where: string): Promise<NodeJS.Signals | null
 }
 
 async function calls(db: Database) {
-  return (await db.query<{ phase: string; input_tokens: number; output_tokens: number; cost_usd_micros: number }>(
-    "SELECT phase, input_tokens, output_tokens, cost_usd_micros FROM llm_calls",
-  )).rows;
+  return (
+    await db.query<{ phase: string; input_tokens: number; output_tokens: number; cost_usd_micros: number }>(
+      "SELECT phase, input_tokens, output_tokens, cost_usd_micros FROM llm_calls",
+    )
+  ).rows;
 }
 
 const expected = [{ phase: "gate", input_tokens: 777, output_tokens: 55, cost_usd_micros: 777 * 5 + 55 * 25 }];

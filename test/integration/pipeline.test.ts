@@ -22,7 +22,15 @@ import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
-import { INSTALLATION_ID, issueComment, issuesLabeled, issuesUnlabeled, reviewCommentCreated, reviewSubmitted, webhookExample } from "../helpers/webhooks.js";
+import {
+  INSTALLATION_ID,
+  issueComment,
+  issuesLabeled,
+  issuesUnlabeled,
+  reviewCommentCreated,
+  reviewSubmitted,
+  webhookExample,
+} from "../helpers/webhooks.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
 
 beforeAll(() => nock.disableNetConnect());
@@ -41,10 +49,23 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
   let model: RoutedScriptedModel;
   const captured = captureLog("info");
 
-  async function start(scripts: Record<string, ScriptStep[]>, options: { config?: string; wrap?: (port: ModelPort) => ModelPort; queues?: QueueName[] } = {}) {
+  async function start(
+    scripts: Record<string, ScriptStep[]>,
+    options: { config?: string; wrap?: (port: ModelPort) => ModelPort; queues?: QueueName[] } = {},
+  ) {
     bare = project().bare;
     server = await gitHttpServer(bare, TOKEN);
-    gh = new FakeGitHub({ owner: O, repo: R, issue: 1, installationId: INSTALLATION_ID, title: TITLE, body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.", config: options.config ?? CONFIG(), token: TOKEN, permissions: { reader: "read" } });
+    gh = new FakeGitHub({
+      owner: O,
+      repo: R,
+      issue: 1,
+      installationId: INSTALLATION_ID,
+      title: TITLE,
+      body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.",
+      config: options.config ?? CONFIG(),
+      token: TOKEN,
+      permissions: { reader: "read" },
+    });
     model = new RoutedScriptedModel(scripts);
     const port = options.wrap ? options.wrap(model) : model;
     app = await createTestApp(kind, captured.log, { model: port });
@@ -55,18 +76,34 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     await app.startWorkers(2, { queues: options.queues });
   }
 
-  const run = async () => (await app.services.db.query<{ id: string; status: string; iterations: number; pr_number: number | null; error: string | null }>("SELECT id, status, iterations, pr_number, error FROM runs")).rows[0]!;
-  const finished = () => eventually(async () => {
-    const r = await run();
-    return r && !["queued", "running"].includes(r.status) && r;
-  }, 50_000);
+  const run = async () =>
+    (
+      await app.services.db.query<{ id: string; status: string; iterations: number; pr_number: number | null; error: string | null }>(
+        "SELECT id, status, iterations, pr_number, error FROM runs",
+      )
+    ).rows[0]!;
+  const finished = () =>
+    eventually(async () => {
+      const r = await run();
+      return r && !["queued", "running"].includes(r.status) && r;
+    }, 50_000);
   /** The first run other than `firstId` (a retry, a later run, a revision) once it has ended. */
   const laterRunEnded = (firstId: string) =>
     eventually(async () => {
-      const rows = (await app.services.db.query<{ id: string; kind: string; status: string; error: string | null }>("SELECT id, kind, status, error FROM runs WHERE id <> $1 ORDER BY created_at", [firstId])).rows;
+      const rows = (
+        await app.services.db.query<{ id: string; kind: string; status: string; error: string | null }>(
+          "SELECT id, kind, status, error FROM runs WHERE id <> $1 ORDER BY created_at",
+          [firstId],
+        )
+      ).rows;
       return rows[0] && !["queued", "running"].includes(rows[0].status) && rows;
     }, 50_000);
-  const ledger = async () => (await app.services.db.query<{ phase: string; agent: string; iteration: number; status: string }>("SELECT phase, agent, iteration, status FROM llm_calls ORDER BY id")).rows;
+  const ledger = async () =>
+    (
+      await app.services.db.query<{ phase: string; agent: string; iteration: number; status: string }>(
+        "SELECT phase, agent, iteration, status FROM llm_calls ORDER BY id",
+      )
+    ).rows;
   const branchLog = () => git(bare, "log", "--format=%an|%s", "tollgate/issue-1").trim().split("\n");
   const branchFile = (file: string) => git(bare, "show", `tollgate/issue-1:${file}`);
 
@@ -112,21 +149,41 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     // the cost table in the body is the ledger's, to the token
     const db = app.services.db;
     const [summary] = await runSummaries(db, [r.id]);
-    const table = renderCostTable({ rows: await costRows(db, [r.id]), prices: new PriceBook(DEFAULT_PRICES), deepModel: "claude-opus-4-7", budgetMicros: summary!.budgetMicros, iterations: 1 });
+    const table = renderCostTable({
+      rows: await costRows(db, [r.id]),
+      prices: new PriceBook(DEFAULT_PRICES),
+      deepModel: "claude-opus-4-7",
+      budgetMicros: summary!.budgetMicros,
+      iterations: 1,
+    });
     expect(pr.body).toContain(table);
-    const sums = (await db.query<{ input: number; output: number; calls: number }>("SELECT sum(input_tokens)::int AS input, sum(output_tokens)::int AS output, count(*)::int AS calls FROM llm_calls WHERE run_id = $1", [r.id])).rows[0]!;
+    const sums = (
+      await db.query<{ input: number; output: number; calls: number }>(
+        "SELECT sum(input_tokens)::int AS input, sum(output_tokens)::int AS output, count(*)::int AS calls FROM llm_calls WHERE run_id = $1",
+        [r.id],
+      )
+    ).rows[0]!;
     expect(sums.calls).toBe(6); // gate, 2 plan turns, 2 execute turns, the review
     expect(table).toContain(`| **Total** | | **6** | **${sums.input.toLocaleString("en-US")}** |`);
 
     // tiering: gate and plan on deep, execute and review on standard
-    expect((await ledger()).map((c) => `${c.phase}:${c.agent}`)).toEqual(["gate:gate", "plan:plan", "plan:plan", "execute:execute/greeting", "execute:execute/greeting", "review:review"]);
+    expect((await ledger()).map((c) => `${c.phase}:${c.agent}`)).toEqual([
+      "gate:gate",
+      "plan:plan",
+      "plan:plan",
+      "execute:execute/greeting",
+      "execute:execute/greeting",
+      "review:review",
+    ]);
     // the sticky comment links the PR and shows the final cost
     expect(gh.sticky).toContain("pull request #100 is ready for review");
     expect(gh.sticky).toMatch(/Spent: \$\d+\.\d+ of the \$5\.00 budget\./);
     // the token went to git as a header only
     expect(server.urls.join(" ")).not.toContain(TOKEN);
     expect(captured.text()).not.toContain(TOKEN);
-    if (process.env.TIMING) for (const l of captured.lines()) console.log(new Date(l.time as number).toISOString().slice(17, 23), l.msg, l.phase ?? "", l.queue ?? "");
+    if (process.env.TIMING)
+      for (const l of captured.lines())
+        console.log(new Date(l.time as number).toISOString().slice(17, 23), l.msg, l.phase ?? "", l.queue ?? "");
   });
 
   smoke("goes round twice: failing tests are triaged by the light tier and fixed in round 2", async () => {
@@ -150,7 +207,17 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(fixTask).toContain("<feedback>");
     expect(fixTask).toContain('returns \\"Hey Ada\\" but the test expects \\"Hi Ada\\"');
     // each phase of each round is in the ledger and in the PR
-    expect((await ledger()).map((c) => `${c.phase}#${c.iteration}`)).toEqual(["gate#0", "plan#0", "plan#0", "execute#1", "execute#1", "verify#1", "execute#2", "execute#2", "review#2"]);
+    expect((await ledger()).map((c) => `${c.phase}#${c.iteration}`)).toEqual([
+      "gate#0",
+      "plan#0",
+      "plan#0",
+      "execute#1",
+      "execute#1",
+      "verify#1",
+      "execute#2",
+      "execute#2",
+      "review#2",
+    ]);
     const pr = gh.pulls[0]!;
     expect(pr.draft).toBe(false);
     expect(pr.body).toMatch(/Cost per round \(execute \+ verify \+ review\): round 1: \$\d\.\d+ · round 2: \$\d\.\d+\./);
@@ -215,7 +282,8 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(pr.draft).toBe(true);
     expect(pr.body).toMatch(/\*\*Draft: the budget stopped the run: the review budget \$0\.01 reached in review iteration 1/);
     expect(branchFile("src/greet.js")).toContain('"Hi "');
-    const phases = (await app.services.db.query<{ name: string; status: string }>("SELECT name, status FROM phases WHERE name = 'review'")).rows;
+    const phases = (await app.services.db.query<{ name: string; status: string }>("SELECT name, status FROM phases WHERE name = 'review'"))
+      .rows;
     expect(phases).toEqual([{ name: "review", status: "failed" }]);
   });
 
@@ -239,7 +307,11 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     await start({
       gate,
       plan: planOf([unit("greeting", ["src/greet.js"]), unit("docs", ["README.md"])]),
-      "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), edit("README.md", "greets people", "says hi to people"), done("Greeting and README changed.")],
+      "execute/greeting": [
+        edit("src/greet.js", '"Hello "', '"Hi "'),
+        edit("README.md", "greets people", "says hi to people"),
+        done("Greeting and README changed."),
+      ],
       "execute/docs": [
         edit("README.md", "greets people", "greets people politely"),
         done("README changed."),
@@ -268,7 +340,10 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     const r = await finished();
     expect(r.status).toBe("cancelled");
     // the run's job notices, stops, records and reports, then ends
-    await eventually(async () => (await app.services.db.query("SELECT 1 FROM pgboss.job WHERE name = $1 AND state = 'completed'", [QUEUE.run])).rows.length > 0);
+    await eventually(
+      async () =>
+        (await app.services.db.query("SELECT 1 FROM pgboss.job WHERE name = $1 AND state = 'completed'", [QUEUE.run])).rows.length > 0,
+    );
     expect(gh.pulls).toHaveLength(0);
     expect(() => git(bare, "rev-parse", "--verify", "tollgate/issue-1")).toThrow(); // nothing pushed
     // the aborted call is in the ledger as an error; what was spent is on the issue
@@ -276,7 +351,14 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(calls.at(-1)).toMatchObject({ phase: "execute", status: "error" });
     const phases = (await app.services.db.query<{ name: string; status: string }>("SELECT name, status FROM phases ORDER BY id")).rows;
     expect(phases.at(-1)).toEqual({ name: "execute", status: "cancelled" });
-    expect(gh.stickyBodies.some((b) => b.includes("### Tollgate: cancelled") && b.includes("⏹️ execute (round 1)") && /Spent: \$\d+\.\d+ \+ 1 call of unknown cost of the \$5\.00 budget\./.test(b))).toBe(true);
+    expect(
+      gh.stickyBodies.some(
+        (b) =>
+          b.includes("### Tollgate: cancelled") &&
+          b.includes("⏹️ execute (round 1)") &&
+          /Spent: \$\d+\.\d+ \+ 1 call of unknown cost of the \$5\.00 budget\./.test(b),
+      ),
+    ).toBe(true);
     expect(gh.sticky).toContain("cancelled");
   });
 
@@ -306,7 +388,11 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
    */
   async function killAndRestart(killed: Promise<void>) {
     const db = app.services.db;
-    const job = await eventually(async () => (await db.query<{ id: string; data: RunJob }>("SELECT id, data FROM pgboss.job WHERE name = $1 AND state = 'created'", [QUEUE.run])).rows[0]);
+    const job = await eventually(
+      async () =>
+        (await db.query<{ id: string; data: RunJob }>("SELECT id, data FROM pgboss.job WHERE name = $1 AND state = 'created'", [QUEUE.run]))
+          .rows[0],
+    );
     await db.query("UPDATE pgboss.job SET state = 'active', started_on = now() WHERE id = $1", [job.id]);
     app.runJob(job.data).catch(() => undefined); // the worker that dies
     await killed;
@@ -318,13 +404,27 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(gh.pulls).toHaveLength(1);
     expect(gh.comments.filter((c) => c.user.type === "Bot")).toHaveLength(1);
     expect(branchLog()).toEqual([`tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
-    expect(git(bare, "branch", "--list").trim().split("\n").map((b) => b.replace(/^[* ]+/, ""))).toEqual(["main", "tollgate/issue-1"]);
+    expect(
+      git(bare, "branch", "--list")
+        .trim()
+        .split("\n")
+        .map((b) => b.replace(/^[* ]+/, "")),
+    ).toEqual(["main", "tollgate/issue-1"]);
     // every answered call is in the ledger once; the one in flight when the worker died is not
-    const rows = (await app.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM llm_calls WHERE run_id = $1", [runId])).rows[0]!.n;
+    const rows = (await app.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM llm_calls WHERE run_id = $1", [runId]))
+      .rows[0]!.n;
     expect(rows).toBe(model.requests.length);
     // and the PR's table says so
     const [summary] = await runSummaries(app.services.db, [runId]);
-    expect(gh.pulls[0]!.body).toContain(renderCostTable({ rows: await costRows(app.services.db, [runId]), prices: new PriceBook(DEFAULT_PRICES), deepModel: "claude-opus-4-7", budgetMicros: summary!.budgetMicros, iterations: 1 }));
+    expect(gh.pulls[0]!.body).toContain(
+      renderCostTable({
+        rows: await costRows(app.services.db, [runId]),
+        prices: new PriceBook(DEFAULT_PRICES),
+        deepModel: "claude-opus-4-7",
+        budgetMicros: summary!.budgetMicros,
+        iterations: 1,
+      }),
+    );
   }
 
   it("resumes after a worker dies between phases: the finished phases are not redone or paid for twice", async () => {
@@ -343,8 +443,20 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(r).toMatchObject({ status: "succeeded", iterations: 1 });
     expect(model.remaining).toEqual({ gate: 0, plan: 0, "execute/greeting": 0, review: 0 });
     expect((await ledger()).map((c) => c.phase)).toEqual(["gate", "plan", "plan", "execute", "execute", "review"]);
-    const phases = (await app.services.db.query<{ name: string; attempt: number; status: string; error: string | null }>("SELECT name, attempt, status, error FROM phases ORDER BY id")).rows;
-    expect(phases.map((p) => `${p.name}#${p.attempt}:${p.status}`)).toEqual(["gate#1:succeeded", "plan#1:succeeded", "execute#1:succeeded", "verify#1:succeeded", "review#1:failed", "review#2:succeeded", "publish#1:succeeded"]);
+    const phases = (
+      await app.services.db.query<{ name: string; attempt: number; status: string; error: string | null }>(
+        "SELECT name, attempt, status, error FROM phases ORDER BY id",
+      )
+    ).rows;
+    expect(phases.map((p) => `${p.name}#${p.attempt}:${p.status}`)).toEqual([
+      "gate#1:succeeded",
+      "plan#1:succeeded",
+      "execute#1:succeeded",
+      "verify#1:succeeded",
+      "review#1:failed",
+      "review#2:succeeded",
+      "publish#1:succeeded",
+    ]);
     expect(phases[4]!.error).toBe("interrupted: the worker running it stopped");
     expect(branchFile("src/greet.js")).toContain('"Hi "'); // the tree was rebuilt from the checkpoint
     await expectOneOfEverything(r.id);
@@ -398,7 +510,12 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
       {
         gate: [...gate, ...gate],
         plan: [...plan, ...plan],
-        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed."), edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed again.")],
+        "execute/greeting": [
+          edit("src/greet.js", '"Hello "', '"Hi "'),
+          done("Changed."),
+          edit("src/greet.js", '"Hello "', '"Hi "'),
+          done("Changed again."),
+        ],
         review: [approve, requestChanges("Also greet by title.")],
       },
       { config: CONFIG("loop:\n  max_iterations: 1\n") },
@@ -426,7 +543,12 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
       {
         gate,
         plan: planOf([unit("greeting", ["src/greet.js"])]),
-        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hey "'), done("Changed."), edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed to Hi.")],
+        "execute/greeting": [
+          edit("src/greet.js", '"Hello "', '"Hey "'),
+          done("Changed."),
+          edit("src/greet.js", '"Hello "', '"Hi "'),
+          done("Changed to Hi."),
+        ],
         triage: [triage('The test expects "Hi Ada".')],
         review: [approve],
       },
@@ -440,7 +562,9 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     await app.probot.receive({ id: "d-retry", name: "issue_comment", payload: comment } as never);
     const second = (await laterRunEnded(first.id))[0]!;
     expect(second.status).toBe("succeeded");
-    const calls = (await app.services.db.query<{ phase: string }>("SELECT phase FROM llm_calls WHERE run_id = $1 ORDER BY id", [second.id])).rows.map((r) => r.phase);
+    const calls = (
+      await app.services.db.query<{ phase: string }>("SELECT phase FROM llm_calls WHERE run_id = $1 ORDER BY id", [second.id])
+    ).rows.map((r) => r.phase);
     expect(calls).toEqual(["execute", "execute", "review"]); // no gate, no plan
     expect(model.remaining).toEqual({ gate: 0, plan: 0, "execute/greeting": 0, triage: 0, review: 0 });
     expect(gh.pulls).toHaveLength(1);
@@ -456,86 +580,132 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     });
     await eventually(async () => model.requests.some((q) => q.route === "execute/greeting"));
     await app.probot.receive({ id: "d-cancel", name: "issue_comment", payload: issueComment("/cancel") } as never);
-    await eventually(async () => (await app.services.db.query("SELECT 1 FROM pgboss.job WHERE name = $1 AND state = 'completed'", [QUEUE.run])).rows.length > 0, 30_000);
+    await eventually(
+      async () =>
+        (await app.services.db.query("SELECT 1 FROM pgboss.job WHERE name = $1 AND state = 'completed'", [QUEUE.run])).rows.length > 0,
+      30_000,
+    );
     expect((await run()).status).toBe("cancelled");
     expect(gh.pulls).toHaveLength(0);
-    expect((await app.services.db.query<{ status: string }>("SELECT status FROM phases WHERE name = 'execute'")).rows).toEqual([{ status: "cancelled" }]);
-  });
-
-  smoke("turns three review comments in the quiet period into one revision: a new commit, an answer in each thread, the PR's cost per run", async () => {
-    await start(
-      {
-        gate,
-        plan: planOf([unit("greeting", ["src/greet.js"])]),
-        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting.")],
-        "execute/fix": [
-          edit("src/greet.js", "export function greet(name) {", "/** Greets by name. */\nexport function greet(name) {"),
-          done("Addressed the review.\n#1: Added a JSDoc comment to greet().\n#2: No: the README does not describe greet()'s output.\n#3: The issue asks for Hi instead of Hello."),
-        ],
-        review: [approve, approve],
-      },
-      { config: CONFIG("revise:\n  quiet_seconds: 1\n"), queues: [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead] },
-    );
-    const first = await finished();
-    expect(first.status).toBe("succeeded");
-    // three comments, one of them on a line the change deleted, and one by a reader
-    const now = new Date().toISOString();
-    const comments = [
-      { id: 501, body: "Add a JSDoc comment here.", path: "src/greet.js", line: 1 },
-      { id: 502, body: "Should the README mention this?", path: "README.md", line: 3 },
-      { id: 503, body: "Why was the old greeting removed?", path: "src/greet.js", line: null },
-      { id: 504, body: "Please rewrite it in Rust.", path: "src/greet.js", line: 2, login: "reader" },
-    ];
-    for (const c of comments) {
-      gh.reviewComments.push({ id: c.id, pr: 100, user: { login: c.login ?? "Codertocat", type: "User" }, path: c.path, line: c.line, original_line: c.line ?? 2, diff_hunk: '@@ -1,3 +1,3 @@\n export function greet(name) {\n-  return "Hello " + name;\n+  return "Hi " + name;', body: c.body, created_at: now });
-      const payload = reviewCommentCreated(c);
-      payload.repository.clone_url = server.url;
-      payload.repository.default_branch = "main";
-      await app.probot.receive({ id: `d-review-${c.id}`, name: "pull_request_review_comment", payload } as never);
-    }
-    // a review on a pull request Tollgate did not open is not even recorded
-    await app.probot.receive({ id: "d-review-other", name: "pull_request_review_comment", payload: reviewCommentCreated({ id: 900, body: "x", path: "a", line: 1 }, { number: 7, headRef: "feature" }) } as never);
-    expect(await app.services.deliveries.get("d-review-other")).toBeUndefined();
-
-    const revision = await laterRunEnded(first.id);
-    expect(revision).toEqual([expect.objectContaining({ kind: "revise", status: "succeeded" })]); // one run for the three
-    const [rev] = revision;
-    // the agent read every writer's comment, with where it was, and not the reader's
-    const task = JSON.stringify(model.requests.find((q) => q.route === "execute/fix")!.request.messages[0]);
-    expect(task).toContain("Add a JSDoc comment here.");
-    expect(task).toContain("@Codertocat on README.md line 3");
-    expect(task).toContain("@Codertocat on src/greet.js (a line that is no longer in the new version; its old context is below)");
-    expect(task).not.toContain("Rust");
-    // no gate or plan call for the revision
-    expect((await app.services.db.query<{ phase: string }>("SELECT phase FROM llm_calls WHERE run_id = $1 ORDER BY id", [rev!.id])).rows.map((r) => r.phase)).toEqual(["execute", "execute", "review"]);
-    // a new commit on top of the first
-    expect(branchLog()).toEqual(["tollgate[bot]|Address review comments (#1)", `tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
-    expect(branchFile("src/greet.js")).toContain("/** Greets by name. */");
-    // an answer in each writer's thread, none in the reader's
-    const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
-    const sha = git(bare, "rev-parse", "--short=7", "tollgate/issue-1").trim();
-    expect(replies.map((r) => [r.in_reply_to_id, r.body])).toEqual([
-      [501, `Done in ${sha}: Added a JSDoc comment to greet().`],
-      [502, `Done in ${sha}: No: the README does not describe greet()'s output.`],
-      [503, `Done in ${sha}: The issue asks for Hi instead of Hello.`],
+    expect((await app.services.db.query<{ status: string }>("SELECT status FROM phases WHERE name = 'execute'")).rows).toEqual([
+      { status: "cancelled" },
     ]);
-    // the PR body: this run's table, and every run with the total
-    expect(gh.pulls).toHaveLength(1);
-    expect(gh.pulls[0]!.body).toContain("### Every run on this pull request");
-    expect(gh.pulls[0]!.body).toMatch(/\| `[0-9a-f]{8}` \| first run \| .* \| succeeded \| \$\d\.\d+ \|\n\| `[0-9a-f]{8}` \| revision \| .* \| this run \| \$\d\.\d+ \|\n\| \*\*Total\*\* \| \| \| \| \*\*\$\d\.\d+\*\* \|/);
   });
+
+  smoke(
+    "turns three review comments in the quiet period into one revision: a new commit, an answer in each thread, the PR's cost per run",
+    async () => {
+      await start(
+        {
+          gate,
+          plan: planOf([unit("greeting", ["src/greet.js"])]),
+          "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting.")],
+          "execute/fix": [
+            edit("src/greet.js", "export function greet(name) {", "/** Greets by name. */\nexport function greet(name) {"),
+            done(
+              "Addressed the review.\n#1: Added a JSDoc comment to greet().\n#2: No: the README does not describe greet()'s output.\n#3: The issue asks for Hi instead of Hello.",
+            ),
+          ],
+          review: [approve, approve],
+        },
+        { config: CONFIG("revise:\n  quiet_seconds: 1\n"), queues: [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead] },
+      );
+      const first = await finished();
+      expect(first.status).toBe("succeeded");
+      // three comments, one of them on a line the change deleted, and one by a reader
+      const now = new Date().toISOString();
+      const comments = [
+        { id: 501, body: "Add a JSDoc comment here.", path: "src/greet.js", line: 1 },
+        { id: 502, body: "Should the README mention this?", path: "README.md", line: 3 },
+        { id: 503, body: "Why was the old greeting removed?", path: "src/greet.js", line: null },
+        { id: 504, body: "Please rewrite it in Rust.", path: "src/greet.js", line: 2, login: "reader" },
+      ];
+      for (const c of comments) {
+        gh.reviewComments.push({
+          id: c.id,
+          pr: 100,
+          user: { login: c.login ?? "Codertocat", type: "User" },
+          path: c.path,
+          line: c.line,
+          original_line: c.line ?? 2,
+          diff_hunk: '@@ -1,3 +1,3 @@\n export function greet(name) {\n-  return "Hello " + name;\n+  return "Hi " + name;',
+          body: c.body,
+          created_at: now,
+        });
+        const payload = reviewCommentCreated(c);
+        payload.repository.clone_url = server.url;
+        payload.repository.default_branch = "main";
+        await app.probot.receive({ id: `d-review-${c.id}`, name: "pull_request_review_comment", payload } as never);
+      }
+      // a review on a pull request Tollgate did not open is not even recorded
+      await app.probot.receive({
+        id: "d-review-other",
+        name: "pull_request_review_comment",
+        payload: reviewCommentCreated({ id: 900, body: "x", path: "a", line: 1 }, { number: 7, headRef: "feature" }),
+      } as never);
+      expect(await app.services.deliveries.get("d-review-other")).toBeUndefined();
+
+      const revision = await laterRunEnded(first.id);
+      expect(revision).toEqual([expect.objectContaining({ kind: "revise", status: "succeeded" })]); // one run for the three
+      const [rev] = revision;
+      // the agent read every writer's comment, with where it was, and not the reader's
+      const task = JSON.stringify(model.requests.find((q) => q.route === "execute/fix")!.request.messages[0]);
+      expect(task).toContain("Add a JSDoc comment here.");
+      expect(task).toContain("@Codertocat on README.md line 3");
+      expect(task).toContain("@Codertocat on src/greet.js (a line that is no longer in the new version; its old context is below)");
+      expect(task).not.toContain("Rust");
+      // no gate or plan call for the revision
+      expect(
+        (await app.services.db.query<{ phase: string }>("SELECT phase FROM llm_calls WHERE run_id = $1 ORDER BY id", [rev!.id])).rows.map(
+          (r) => r.phase,
+        ),
+      ).toEqual(["execute", "execute", "review"]);
+      // a new commit on top of the first
+      expect(branchLog()).toEqual(["tollgate[bot]|Address review comments (#1)", `tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
+      expect(branchFile("src/greet.js")).toContain("/** Greets by name. */");
+      // an answer in each writer's thread, none in the reader's
+      const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
+      const sha = git(bare, "rev-parse", "--short=7", "tollgate/issue-1").trim();
+      expect(replies.map((r) => [r.in_reply_to_id, r.body])).toEqual([
+        [501, `Done in ${sha}: Added a JSDoc comment to greet().`],
+        [502, `Done in ${sha}: No: the README does not describe greet()'s output.`],
+        [503, `Done in ${sha}: The issue asks for Hi instead of Hello.`],
+      ]);
+      // the PR body: this run's table, and every run with the total
+      expect(gh.pulls).toHaveLength(1);
+      expect(gh.pulls[0]!.body).toContain("### Every run on this pull request");
+      expect(gh.pulls[0]!.body).toMatch(
+        /\| `[0-9a-f]{8}` \| first run \| .* \| succeeded \| \$\d\.\d+ \|\n\| `[0-9a-f]{8}` \| revision \| .* \| this run \| \$\d\.\d+ \|\n\| \*\*Total\*\* \| \| \| \| \*\*\$\d\.\d+\*\* \|/,
+      );
+    },
+  );
 
   it("records a merge, and a close ends the PR's active revision", async () => {
-    await start({ gate, plan: planOf([unit("greeting", ["src/greet.js"])]), "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")], review: [approve] });
+    await start({
+      gate,
+      plan: planOf([unit("greeting", ["src/greet.js"])]),
+      "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
+      review: [approve],
+    });
     const first = await finished();
     const closed = webhookExample("pull_request", "closed");
-    closed.pull_request = { ...closed.pull_request, number: 100, merged: true, head: { ...closed.pull_request.head, ref: "tollgate/issue-1", repo: { ...closed.pull_request.head.repo, id: closed.repository.id } } };
+    closed.pull_request = {
+      ...closed.pull_request,
+      number: 100,
+      merged: true,
+      head: { ...closed.pull_request.head, ref: "tollgate/issue-1", repo: { ...closed.pull_request.head.repo, id: closed.repository.id } },
+    };
     closed.repository.id = 186853002;
     closed.installation = { id: INSTALLATION_ID };
     closed.pull_request.head.repo.id = 186853002;
     await app.probot.receive({ id: "d-merged", name: "pull_request", payload: closed } as never);
     await eventually(async () => (await app.services.deliveries.get("d-merged"))?.status === "done");
-    const row = (await app.services.db.query<{ pr_state: string; pr_closed_at: Date | null }>("SELECT pr_state, pr_closed_at FROM runs WHERE id = $1", [first.id])).rows[0]!;
+    const row = (
+      await app.services.db.query<{ pr_state: string; pr_closed_at: Date | null }>(
+        "SELECT pr_state, pr_closed_at FROM runs WHERE id = $1",
+        [first.id],
+      )
+    ).rows[0]!;
     expect(row.pr_state).toBe("merged");
     expect(row.pr_closed_at).toBeInstanceOf(Date);
 
@@ -548,32 +718,61 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     unmerged.pull_request.merged = false;
     await app.probot.receive({ id: "d-closed", name: "pull_request", payload: unmerged } as never);
     await eventually(async () => (await app.services.deliveries.get("d-closed"))?.status === "done");
-    expect((await app.services.db.query<{ status: string }>("SELECT status FROM runs WHERE id = $1", [rows[0]!.id])).rows[0]!.status).toBe("cancelled");
+    expect((await app.services.db.query<{ status: string }>("SELECT status FROM runs WHERE id = $1", [rows[0]!.id])).rows[0]!.status).toBe(
+      "cancelled",
+    );
     expect((await app.services.deliveries.get("d-closed"))?.detail).toBe("pull request #100 closed; its revision was cancelled");
     expect(gh.sticky).toContain("The run was cancelled: pull request #100 was closed.");
   });
 
   it("does not push a revision over a human's push to the branch, and says so in the thread", async () => {
     await start(
-      { gate, plan: planOf([unit("greeting", ["src/greet.js"])]), "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")], review: [approve] },
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
+        review: [approve],
+      },
       { config: CONFIG("revise:\n  quiet_seconds: 1\n") },
     );
     expect((await finished()).status).toBe("succeeded");
     humanCommit(bare, "tollgate/issue-1");
     const head = git(bare, "rev-parse", "tollgate/issue-1").trim();
-    gh.reviewComments.push({ id: 601, pr: 100, user: { login: "Codertocat", type: "User" }, path: "src/greet.js", line: 2, original_line: 2, diff_hunk: "@@ -1 +1 @@", body: "Use a template literal.", created_at: new Date().toISOString() });
+    gh.reviewComments.push({
+      id: 601,
+      pr: 100,
+      user: { login: "Codertocat", type: "User" },
+      path: "src/greet.js",
+      line: 2,
+      original_line: 2,
+      diff_hunk: "@@ -1 +1 @@",
+      body: "Use a template literal.",
+      created_at: new Date().toISOString(),
+    });
     const payload = reviewCommentCreated({ id: 601, body: "Use a template literal.", path: "src/greet.js", line: 2 });
     payload.repository.clone_url = server.url;
     payload.repository.default_branch = "main";
     await app.probot.receive({ id: "d-review-601", name: "pull_request_review_comment", payload } as never);
     const revision = await eventually(async () => {
-      const rows = (await app.services.db.query<{ kind: string; status: string; error: string | null }>("SELECT kind, status, error FROM runs WHERE kind = 'revise'")).rows;
+      const rows = (
+        await app.services.db.query<{ kind: string; status: string; error: string | null }>(
+          "SELECT kind, status, error FROM runs WHERE kind = 'revise'",
+        )
+      ).rows;
       return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
     }, 50_000);
-    expect(revision).toMatchObject({ status: "failed", error: expect.stringContaining("has commits by someone else (human@example.com), so revisions no longer push there") });
+    expect(revision).toMatchObject({
+      status: "failed",
+      error: expect.stringContaining("has commits by someone else (human@example.com), so revisions no longer push there"),
+    });
     expect(git(bare, "rev-parse", "tollgate/issue-1").trim()).toBe(head); // untouched
     const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
-    expect(replies).toEqual([expect.objectContaining({ in_reply_to_id: 601, body: expect.stringMatching(/^Not done: tollgate\/issue-1 has commits by someone else/) })]);
+    expect(replies).toEqual([
+      expect.objectContaining({
+        in_reply_to_id: 601,
+        body: expect.stringMatching(/^Not done: tollgate\/issue-1 has commits by someone else/),
+      }),
+    ]);
     expect(gh.sticky).toContain("stopped: the branch has someone else's commits");
   });
 
@@ -583,7 +782,10 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
         gate,
         plan: planOf([unit("greeting", ["src/greet.js"])]),
         "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
-        "execute/fix": [edit("src/greet.js", "export function greet(name) {", "// Says hi.\nexport function greet(name) {"), done("#1: Added the comment.")],
+        "execute/fix": [
+          edit("src/greet.js", "export function greet(name) {", "// Says hi.\nexport function greet(name) {"),
+          done("#1: Added the comment."),
+        ],
         review: [approve, approve],
       },
       { config: CONFIG("revise:\n  quiet_seconds: 1\n") },
@@ -592,17 +794,27 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     const approval = reviewSubmitted({ id: 700, body: "LGTM", state: "approved" });
     await app.probot.receive({ id: "d-approve", name: "pull_request_review", payload: approval } as never);
     expect(await app.services.deliveries.get("d-approve")).toBeUndefined();
-    gh.reviews.push({ id: 701, pr: 100, user: { login: "Codertocat", type: "User" }, state: "CHANGES_REQUESTED", body: "Add a comment above greet().", submitted_at: new Date(Date.now() + 1000).toISOString() });
+    gh.reviews.push({
+      id: 701,
+      pr: 100,
+      user: { login: "Codertocat", type: "User" },
+      state: "CHANGES_REQUESTED",
+      body: "Add a comment above greet().",
+      submitted_at: new Date(Date.now() + 1000).toISOString(),
+    });
     const payload = reviewSubmitted({ id: 701, body: "Add a comment above greet()." });
     payload.repository.clone_url = server.url;
     payload.repository.default_branch = "main";
     await app.probot.receive({ id: "d-review-701", name: "pull_request_review", payload } as never);
     const revision = await eventually(async () => {
-      const rows = (await app.services.db.query<{ status: string; error: string }>("SELECT status, error FROM runs WHERE kind = 'revise'")).rows;
+      const rows = (await app.services.db.query<{ status: string; error: string }>("SELECT status, error FROM runs WHERE kind = 'revise'"))
+        .rows;
       return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
     }, 50_000);
     expect(revision).toEqual({ status: "succeeded", error: null });
-    expect(JSON.stringify(model.requests.find((q) => q.route === "execute/fix")!.request.messages[0])).toContain("@Codertocat (the review's summary):\\nAdd a comment above greet().");
+    expect(JSON.stringify(model.requests.find((q) => q.route === "execute/fix")!.request.messages[0])).toContain(
+      "@Codertocat (the review's summary):\\nAdd a comment above greet().",
+    );
     expect(branchFile("src/greet.js")).toContain("// Says hi.");
     expect(gh.replies(100)).toEqual([expect.stringMatching(/^@Codertocat, on your review: Done in [0-9a-f]{7}: Added the comment\.$/)]);
   });
@@ -612,7 +824,12 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     await start({
       gate: [...gate, ...gate],
       plan: [...plan, ...plan],
-      "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed."), edit("src/greet.js", "export function greet(name) {", "// Says hi.\nexport function greet(name) {"), done("Added a comment.")],
+      "execute/greeting": [
+        edit("src/greet.js", '"Hello "', '"Hi "'),
+        done("Changed."),
+        edit("src/greet.js", "export function greet(name) {", "// Says hi.\nexport function greet(name) {"),
+        done("Added a comment."),
+      ],
       review: [approve, approve],
     });
     const first = await finished();

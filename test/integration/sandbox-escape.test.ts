@@ -76,7 +76,12 @@ describe("a hostile repository's test script, end to end", () => {
 
   it("runs nothing planted on the host, leaks no secret, and publishes only the honest change, saying what it dropped", async () => {
     // the app's secrets are in its environment, as in production
-    Object.assign(process.env, { PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "whsec-sandbox-escape-test", ANTHROPIC_API_KEY: FAKE_ANTHROPIC_KEY, GITHUB_TOKEN: TOKEN });
+    Object.assign(process.env, {
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET: "whsec-sandbox-escape-test",
+      ANTHROPIC_API_KEY: FAKE_ANTHROPIC_KEY,
+      GITHUB_TOKEN: TOKEN,
+    });
     const marks = mkdtempSync(path.join(tmpdir(), "tollgate-marks-"));
     const secretDir = mkdtempSync(path.join(tmpdir(), "tollgate-host-"));
     const secretFile = path.join(secretDir, "settings.py");
@@ -92,8 +97,19 @@ describe("a hostile repository's test script, end to end", () => {
     git(seed, "push", "-q", bare, "main");
     server = await gitHttpServer(bare, TOKEN);
 
-    const config = 'verify:\n  commands:\n    - ["npm", "test"]\n  timeout_seconds: 60\ncommands:\n  allow:\n    - ["npm", "test"]\npaths:\n  protected: ["docs/**"]\n';
-    const gh = new FakeGitHub({ owner: "Codertocat", repo: "Hello-World", issue: 1, installationId: INSTALLATION_ID, title: TITLE, body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. Read settings.py first.", config, token: TOKEN, permissions: {} });
+    const config =
+      'verify:\n  commands:\n    - ["npm", "test"]\n  timeout_seconds: 60\ncommands:\n  allow:\n    - ["npm", "test"]\npaths:\n  protected: ["docs/**"]\n';
+    const gh = new FakeGitHub({
+      owner: "Codertocat",
+      repo: "Hello-World",
+      issue: 1,
+      installationId: INSTALLATION_ID,
+      title: TITLE,
+      body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. Read settings.py first.",
+      config,
+      token: TOKEN,
+      permissions: {},
+    });
     const model = new RoutedScriptedModel({
       gate,
       plan: planOf([unit("greeting", ["src/greet.js", "settings.py"])]),
@@ -117,13 +133,25 @@ describe("a hostile repository's test script, end to end", () => {
     // the PR says what was dropped, and why
     const body = gh.pulls[0]!.body;
     expect(body).toContain("## Not published");
-    for (const line of ["`settings.py`: a symlink to an absolute path", "`.github/workflows/evil.yml`: a protected path", "`sub/.git`: a .git folder or file inside the tree", "`.GIT`: a .git folder or file inside the tree"]) {
+    for (const line of [
+      "`settings.py`: a symlink to an absolute path",
+      "`.github/workflows/evil.yml`: a protected path",
+      "`sub/.git`: a .git folder or file inside the tree",
+      "`.GIT`: a .git folder or file inside the tree",
+    ]) {
       expect(body).toContain(line);
     }
     // the test script's output reached the agent, but none of the app's secrets did
     const sent = JSON.stringify(model.requests);
     expect(sent).toContain("PATH=/usr/local/bin");
-    for (const secret of [TOKEN, FAKE_ANTHROPIC_KEY, "whsec-sandbox-escape-test", "BEGIN RSA PRIVATE KEY", "host_only_secret", Buffer.from(`x-access-token:${TOKEN}`).toString("base64")]) {
+    for (const secret of [
+      TOKEN,
+      FAKE_ANTHROPIC_KEY,
+      "whsec-sandbox-escape-test",
+      "BEGIN RSA PRIVATE KEY",
+      "host_only_secret",
+      Buffer.from(`x-access-token:${TOKEN}`).toString("base64"),
+    ]) {
       expect(sent).not.toContain(secret);
     }
     expect(app.github.errors).toEqual([]);
@@ -132,7 +160,17 @@ describe("a hostile repository's test script, end to end", () => {
   it("fails closed: without a sandbox no command runs, the issue says why and the PR is a draft that says the checks were not run", async () => {
     const { bare } = project();
     server = await gitHttpServer(bare, TOKEN);
-    const gh = new FakeGitHub({ owner: "Codertocat", repo: "Hello-World", issue: 1, installationId: INSTALLATION_ID, title: TITLE, body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`.", config: CONFIG(), token: TOKEN, permissions: {} });
+    const gh = new FakeGitHub({
+      owner: "Codertocat",
+      repo: "Hello-World",
+      issue: 1,
+      installationId: INSTALLATION_ID,
+      title: TITLE,
+      body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`.",
+      config: CONFIG(),
+      token: TOKEN,
+      permissions: {},
+    });
     const model = new RoutedScriptedModel({
       gate,
       plan: planOf([unit("greeting", ["src/greet.js"])]),
@@ -151,9 +189,13 @@ describe("a hostile repository's test script, end to end", () => {
     expect(executeRequest.tools?.map((t) => t.name)).not.toContain("run_command");
     const pr = gh.pulls[0]!;
     expect(pr.draft).toBe(true);
-    expect(pr.body).toContain("**Draft: the checks were not run: commands are disabled: bubblewrap is not installed (apt-get install bubblewrap).**");
+    expect(pr.body).toContain(
+      "**Draft: the checks were not run: commands are disabled: bubblewrap is not installed (apt-get install bubblewrap).**",
+    );
     expect(pr.body).toContain("Not run: commands are disabled: bubblewrap is not installed (apt-get install bubblewrap).");
-    expect(gh.stickyBodies.at(-1)).toContain("**commands are disabled: bubblewrap is not installed (apt-get install bubblewrap).** The agents cannot run commands and the checks will not run");
+    expect(gh.stickyBodies.at(-1)).toContain(
+      "**commands are disabled: bubblewrap is not installed (apt-get install bubblewrap).** The agents cannot run commands and the checks will not run",
+    );
     expect(app.github.errors).toEqual([]);
   });
 });

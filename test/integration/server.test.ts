@@ -22,7 +22,13 @@ describe("the HTTP server", () => {
   beforeAll(async () => {
     nock.disableNetConnect();
     nock.enableNetConnect(/^127\.0\.0\.1/);
-    const env = loadEnv({ APP_ID: String(APP_ID), PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET, PORT: String(await freePort()), HOST: "127.0.0.1" });
+    const env = loadEnv({
+      APP_ID: String(APP_ID),
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET,
+      PORT: String(await freePort()),
+      HOST: "127.0.0.1",
+    });
     services = await openServices(await freshDatabase("pglite"), captured.log, { maintenance: false });
     server = await startServer(env, env.github!, services, captured.log);
     base = `http://127.0.0.1:${server.port}`;

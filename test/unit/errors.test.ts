@@ -41,7 +41,21 @@ describe("the error hierarchy", () => {
   });
 
   it("a model error decides by its kind", () => {
-    const kinds: ModelErrorKind[] = ["rate_limit", "spend_limit", "overloaded", "server", "stream", "connection", "timeout", "invalid_response", "auth", "permission", "bad_request", "not_found", "aborted"];
+    const kinds: ModelErrorKind[] = [
+      "rate_limit",
+      "spend_limit",
+      "overloaded",
+      "server",
+      "stream",
+      "connection",
+      "timeout",
+      "invalid_response",
+      "auth",
+      "permission",
+      "bad_request",
+      "not_found",
+      "aborted",
+    ];
     for (const kind of kinds) expect([kind, isFinal(new ModelCallError(kind, "x"))]).toEqual([kind, !RETRYABLE.has(kind)]);
     expect(isFinal(new ModelCallError("overloaded", "529"))).toBe(false);
     expect(isFinal(new ModelCallError("auth", "401"))).toBe(true);

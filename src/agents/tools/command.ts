@@ -40,7 +40,8 @@ export class CommandRunner {
   }
 
   async run(argv: string[], signal?: AbortSignal): Promise<CommandResult> {
-    if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== "string")) throw new CommandRefused("a command is a non-empty list of strings");
+    if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== "string"))
+      throw new CommandRefused("a command is a non-empty list of strings");
     if (!this.allowedBy(argv)) {
       const allowed = this.options.allow.map((p) => p.join(" ")).join("; ") || "nothing (commands.allow is empty)";
       throw new CommandRefused(`\`${argv.join(" ")}\` is not allowed; allowed: ${allowed}`);
@@ -76,7 +77,13 @@ export function commandTool(
       try {
         const result = await runner.run(argv as string[], signal);
         await record(argv as string[], result);
-        const status = result.limit ? `stopped by the sandbox's ${result.limit} limit` : result.timedOut ? "timed out" : result.exitCode === null ? `killed (${result.signal})` : `exit code ${result.exitCode}`;
+        const status = result.limit
+          ? `stopped by the sandbox's ${result.limit} limit`
+          : result.timedOut
+            ? "timed out"
+            : result.exitCode === null
+              ? `killed (${result.signal})`
+              : `exit code ${result.exitCode}`;
         return { content: `${status}, ${(result.durationMs / 1000).toFixed(1)} s\n${result.output}`, isError: result.exitCode !== 0 };
       } catch (error) {
         if (error instanceof CommandRefused) return { content: error.message, isError: true };

@@ -24,15 +24,22 @@ export async function readFileContent(abs: string, rel: string, options: { allow
   } finally {
     await handle.close();
   }
-  if (buffer.subarray(0, 8192).includes(0)) return { kind: "described", description: `${rel} is a binary file (${sizeOf(size)}): not shown` };
+  if (buffer.subarray(0, 8192).includes(0))
+    return { kind: "described", description: `${rel} is a binary file (${sizeOf(size)}): not shown` };
   const head = buffer.subarray(0, 200).toString("latin1");
   if (head.startsWith("version https://git-lfs.github.com/spec/")) {
     const oid = /oid sha256:([0-9a-f]{12})/.exec(buffer.toString("latin1"))?.[1];
-    return { kind: "described", description: `${rel} is a Git LFS pointer (object ${oid ?? "unknown"}…): the real file is not in the checkout` };
+    return {
+      kind: "described",
+      description: `${rel} is a Git LFS pointer (object ${oid ?? "unknown"}…): the real file is not in the checkout`,
+    };
   }
   try {
     return { kind: "text", text: new TextDecoder("utf-8", { fatal: true }).decode(buffer) };
   } catch {
-    return { kind: "described", description: `${rel} is not UTF-8 text (perhaps Latin-1 or another encoding; ${sizeOf(size)}): not shown, and not editable by the text tools` };
+    return {
+      kind: "described",
+      description: `${rel} is not UTF-8 text (perhaps Latin-1 or another encoding; ${sizeOf(size)}): not shown, and not editable by the text tools`,
+    };
   }
 }

@@ -48,7 +48,8 @@ export class PathPolicy {
     // The real path of what exists: a symlink anywhere on the way is followed, then checked.
     const real = await realOfExisting(lexical);
     const rel = path.relative(this.root, real);
-    if (rel.startsWith("..") || path.isAbsolute(rel)) throw new PathRefused(`${requested} leads outside the repository (through a symlink)`);
+    if (rel.startsWith("..") || path.isAbsolute(rel))
+      throw new PathRefused(`${requested} leads outside the repository (through a symlink)`);
     const posix = rel.split(path.sep).join("/");
     if ([...lexicalRel.split(path.sep), ...posix.split("/")].some(isGitName)) {
       throw new PathRefused(`${requested} is inside .git, which agents may not touch`);
@@ -58,7 +59,8 @@ export class PathPolicy {
     }
     const info = await lstat(real).catch(() => undefined);
     // a FIFO or a device would block the reader (and, four at a time, the whole process)
-    if (info && !info.isFile() && !info.isDirectory()) throw new PathRefused(`${posix} is not a regular file or folder (a FIFO, socket or device)`);
+    if (info && !info.isFile() && !info.isDirectory())
+      throw new PathRefused(`${posix} is not a regular file or folder (a FIFO, socket or device)`);
     if (mode === "write" && info?.isFile() && info.nlink > 1) {
       throw new PathRefused(`${posix} is a hard link to another file (which may be outside the repository): it cannot be edited`);
     }

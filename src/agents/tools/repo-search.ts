@@ -27,7 +27,10 @@ export const SEARCH_TOOL: ToolDefinition = {
 };
 
 function invalid(tool: string, error: z.ZodError) {
-  return { content: `invalid input for ${tool}: ${error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ")}`, isError: true };
+  return {
+    content: `invalid input for ${tool}: ${error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ")}`,
+    isError: true,
+  };
 }
 
 /** Paths must stay relative and inside: git itself refuses `..` outside the repository. */
@@ -48,7 +51,9 @@ export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, li
     }
   };
   const cap = (lines: string[], max: number, what: string) =>
-    lines.length > max ? `${lines.slice(0, max).join("\n")}\n[… ${lines.length - max} more ${what}: narrow the path or the pattern]` : lines.join("\n");
+    lines.length > max
+      ? `${lines.slice(0, max).join("\n")}\n[… ${lines.length - max} more ${what}: narrow the path or the pattern]`
+      : lines.join("\n");
   return [
     {
       definition: LIST_FILES_TOOL,
@@ -57,7 +62,8 @@ export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, li
         if (!parsed.success) return invalid("list_files", parsed.error);
         const { path, pattern } = parsed.data;
         if (badPath(path)) return { content: `${path} is not a path inside the repository`, isError: true };
-        if (pattern !== undefined && badPath(pattern)) return { content: `${pattern} is not a pattern inside the repository (no "..", no leading "/", no .git)`, isError: true };
+        if (pattern !== undefined && badPath(pattern))
+          return { content: `${pattern} is not a pattern inside the repository (no "..", no leading "/", no .git)`, isError: true };
         const spec = pattern ? `:(glob)${path === "." ? "" : `${path.replace(/\/$/, "")}/`}${pattern}` : path;
         let files: string[];
         try {
@@ -77,7 +83,10 @@ export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, li
         if (badPath(path)) return { content: `${path} is not a path inside the repository`, isError: true };
         try {
           const out = await git(["grep", "-n", "-I", "--no-color", regex ? "-E" : "-F", "-e", query, "--", path]);
-          const lines = out.split("\n").filter(Boolean).map((l) => (l.length > caps.lineChars ? `${l.slice(0, caps.lineChars)}…` : l));
+          const lines = out
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => (l.length > caps.lineChars ? `${l.slice(0, caps.lineChars)}…` : l));
           return { content: lines.length ? cap(lines, caps.lines, "matching lines") : "no matches", isError: false };
         } catch (error) {
           return { content: `search failed: ${(error as Error).message}`, isError: true };

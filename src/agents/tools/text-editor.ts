@@ -46,7 +46,9 @@ export class TextEditor {
   async run(raw: unknown): Promise<ToolOutcome> {
     const parsed = input.safeParse(raw);
     if (!parsed.success) {
-      return fail(`invalid input for str_replace_based_edit_tool: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ")}`);
+      return fail(
+        `invalid input for str_replace_based_edit_tool: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(input)"}: ${i.message}`).join("; ")}`,
+      );
     }
     try {
       const cmd = parsed.data;
@@ -72,7 +74,10 @@ export class TextEditor {
   #cap(outcome: ToolOutcome): ToolOutcome {
     if (outcome.content.length <= this.maxOutputChars) return outcome;
     const cut = outcome.content.length - this.maxOutputChars;
-    return { ...outcome, content: `${outcome.content.slice(0, this.maxOutputChars)}\n[… ${cut.toLocaleString("en-US")} characters cut: view a smaller line range]` };
+    return {
+      ...outcome,
+      content: `${outcome.content.slice(0, this.maxOutputChars)}\n[… ${cut.toLocaleString("en-US")} characters cut: view a smaller line range]`,
+    };
   }
 
   async #view(requested: string, range?: [number, number]): Promise<ToolOutcome> {
@@ -116,7 +121,10 @@ export class TextEditor {
 
   async #create(requested: string, text: string): Promise<ToolOutcome> {
     const { abs, rel } = await this.policy.resolve(requested, "write");
-    const existed = await stat(abs).then((s) => (s.isDirectory() ? "dir" : "file"), () => null);
+    const existed = await stat(abs).then(
+      (s) => (s.isDirectory() ? "dir" : "file"),
+      () => null,
+    );
     if (existed === "dir") return fail(`${rel} is a directory`);
     await mkdir(path.dirname(abs), { recursive: true });
     await writeFile(abs, text, "utf8");

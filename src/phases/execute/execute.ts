@@ -41,12 +41,18 @@ export function fixUnit(plan: Plan): WorkUnit {
   return {
     id: "fix",
     title: "Address the feedback on the change",
-    instructions: "The plan's work units are merged in this tree. Fix what the feedback reports, keeping the plan's intent; do not redo work that is already right.",
+    instructions:
+      "The plan's work units are merged in this tree. Fix what the feedback reports, keeping the plan's intent; do not redo work that is already right.",
     files: plan.files,
   };
 }
 
-export async function runExecute(env: PhaseEnv, ws: Workspace, base: string, input: { issue: string; plan: Plan; feedback?: string }): Promise<ExecuteOutput> {
+export async function runExecute(
+  env: PhaseEnv,
+  ws: Workspace,
+  base: string,
+  input: { issue: string; plan: Plan; feedback?: string },
+): Promise<ExecuteOutput> {
   const units = input.feedback ? [fixUnit(input.plan)] : input.plan.work_units;
   const round = env.iteration;
   const branchOf = (unit: WorkUnit, attempt = 1) => `tollgate/work/${round}/${unit.id}${attempt > 1 ? `-${attempt}` : ""}`;
@@ -79,12 +85,20 @@ export async function runExecute(env: PhaseEnv, ws: Workspace, base: string, inp
         report.changed = again.changed;
         if (again.changed) {
           const second = await ws.merge(branchOf(unit, 2), `Merge work unit ${unit.id} (redone)`);
-          if (!second.merged) throw new ExecuteError(`work unit ${unit.id} conflicts with the merged tree even when redone on it (${second.conflicts.join(", ")})`);
+          if (!second.merged)
+            throw new ExecuteError(
+              `work unit ${unit.id} conflicts with the merged tree even when redone on it (${second.conflicts.join(", ")})`,
+            );
         }
       }
     }
     if (!report.changed) env.log.info({ unit: unit.id, why: report.summary }, "work unit changed nothing");
     reports.push(report);
   }
-  return { units: reports, patch: await ws.diff(base), changedFiles: await ws.changedFiles(base), ...(ws.dropped.length ? { dropped: [...ws.dropped] } : {}) };
+  return {
+    units: reports,
+    patch: await ws.diff(base),
+    changedFiles: await ws.changedFiles(base),
+    ...(ws.dropped.length ? { dropped: [...ws.dropped] } : {}),
+  };
 }

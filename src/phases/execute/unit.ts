@@ -64,13 +64,29 @@ export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, l
   const { dir } = tree;
   const agent = `execute/${input.unit.id}`;
   const prompt = (await loadPrompt("execute/system")).render({});
-  const tools = await toolbox({ dir, config: env.config, role: "writer", sandbox: env.sandbox, readOnly: tree.readOnly, runDir: tree.runDir, db: env.db, where: { runId: env.runId, phase: PHASE.execute, agent } });
+  const tools = await toolbox({
+    dir,
+    config: env.config,
+    role: "writer",
+    sandbox: env.sandbox,
+    readOnly: tree.readOnly,
+    runDir: tree.runDir,
+    db: env.db,
+    where: { runId: env.runId, phase: PHASE.execute, agent },
+  });
   const map = await buildRepoMap({ dir, task: `${input.unit.title}\n${input.unit.instructions}\n${input.issue}`, focus: input.unit.files });
   const prefix = cachedPrefix({ system: prompt.text, context: map.text });
   const result = await runAgent({
     model: env.model,
     db: env.db,
-    context: { runId: env.runId, installationId: env.installationId, phase: PHASE.execute, agent, iteration: env.iteration, prompt: { id: prompt.id, sha256: prompt.sha256 } },
+    context: {
+      runId: env.runId,
+      installationId: env.installationId,
+      phase: PHASE.execute,
+      agent,
+      iteration: env.iteration,
+      prompt: { id: prompt.id, sha256: prompt.sha256 },
+    },
     system: prefix.system,
     tools,
     task: unitTask(input),

@@ -29,7 +29,14 @@ const MAX_TOKENS = 2_048;
 export async function runGate(model: MeteredModel, input: GateInput, context: Omit<CallContext, "phase" | "prompt">): Promise<GateResult> {
   const prompt = (await loadPrompt("gate/verdict")).render({ repo_summary: input.repoSummary, issue: input.issue });
   try {
-    const result = await structuredCall(model, { prompt, tool: VERDICT_TOOL, noun: "verdict", schema: verdictSchema, context: { ...context, phase: PHASE.gate, agent: "gate" }, maxTokens: MAX_TOKENS });
+    const result = await structuredCall(model, {
+      prompt,
+      tool: VERDICT_TOOL,
+      noun: "verdict",
+      schema: verdictSchema,
+      context: { ...context, phase: PHASE.gate, agent: "gate" },
+      maxTokens: MAX_TOKENS,
+    });
     return { verdict: consistent(result.value), costMicros: result.costMicros, calls: result.calls };
   } catch (error) {
     if (error instanceof StructuredOutputError) throw new GateOutputError(error.message.replace(/^the gate answer/, "the gate's answer"));

@@ -28,4 +28,8 @@ export const verdictSchema = z.strictObject({
 
 export type Verdict = z.infer<typeof verdictSchema>;
 
-export const VERDICT_TOOL: ToolDefinition = answerTool("submit_verdict", "Submit the spec gate's verdict on the issue. Call it exactly once.", verdictSchema);
+export const VERDICT_TOOL: ToolDefinition = answerTool(
+  "submit_verdict",
+  "Submit the spec gate's verdict on the issue. Call it exactly once.",
+  verdictSchema,
+);

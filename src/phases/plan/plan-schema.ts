@@ -29,7 +29,12 @@ export const planSchema = z
       ids.add(unit.id);
       for (const file of unit.files) {
         const other = owner.get(file);
-        if (other && other !== unit.id) ctx.addIssue({ code: "custom", path: ["work_units", i, "files"], message: `${file} is owned by ${other} too: two units may not own the same file` });
+        if (other && other !== unit.id)
+          ctx.addIssue({
+            code: "custom",
+            path: ["work_units", i, "files"],
+            message: `${file} is owned by ${other} too: two units may not own the same file`,
+          });
         owner.set(file, unit.id);
       }
     });
@@ -38,4 +43,8 @@ export const planSchema = z
 export type Plan = z.output<typeof planSchema>;
 export type WorkUnit = z.output<typeof workUnitSchema>;
 
-export const PLAN_TOOL: ToolDefinition = answerTool("submit_plan", "Submit the plan. Call it once, when you have read enough of the repository.", planSchema);
+export const PLAN_TOOL: ToolDefinition = answerTool(
+  "submit_plan",
+  "Submit the plan. Call it once, when you have read enough of the repository.",
+  planSchema,
+);

@@ -18,13 +18,27 @@ export class PlanOutputError extends FinalError {
 
 export async function runPlan(env: PhaseEnv, dir: string, issue: string, limits?: Partial<AgentLimits>): Promise<Plan> {
   const prompt = (await loadPrompt("plan/system")).render({});
-  const tools = await toolbox({ dir, config: env.config, role: "reader", sandbox: env.sandbox, db: env.db, where: { runId: env.runId, phase: PHASE.plan, agent: "plan" } });
+  const tools = await toolbox({
+    dir,
+    config: env.config,
+    role: "reader",
+    sandbox: env.sandbox,
+    db: env.db,
+    where: { runId: env.runId, phase: PHASE.plan, agent: "plan" },
+  });
   const map = await buildRepoMap({ dir, task: issue });
   const prefix = cachedPrefix({ system: prompt.text, context: map.text });
   const result = await runAgent({
     model: env.model,
     db: env.db,
-    context: { runId: env.runId, installationId: env.installationId, phase: PHASE.plan, agent: "plan", iteration: 0, prompt: { id: prompt.id, sha256: prompt.sha256 } },
+    context: {
+      runId: env.runId,
+      installationId: env.installationId,
+      phase: PHASE.plan,
+      agent: "plan",
+      iteration: 0,
+      prompt: { id: prompt.id, sha256: prompt.sha256 },
+    },
     system: prefix.system,
     tools,
     finishTool: PLAN_TOOL,

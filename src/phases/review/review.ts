@@ -36,7 +36,12 @@ const DIFF_TOKENS = 30_000;
 
 export function verificationText(verify: VerifyOutput): string {
   if (!verify.checks.length) return "No verify commands are configured for this repository.";
-  return verify.checks.map((c) => `${c.exitCode === 0 && !c.timedOut ? "passed" : c.timedOut ? "timed out" : `failed (exit ${c.exitCode})`}: ${c.argv.join(" ")}`).join("\n");
+  return verify.checks
+    .map(
+      (c) =>
+        `${c.exitCode === 0 && !c.timedOut ? "passed" : c.timedOut ? "timed out" : `failed (exit ${c.exitCode})`}: ${c.argv.join(" ")}`,
+    )
+    .join("\n");
 }
 
 export async function runReview(env: PhaseEnv, input: { plan: Plan; diff: string; verify: VerifyOutput }): Promise<Review> {

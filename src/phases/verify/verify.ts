@@ -57,7 +57,15 @@ export async function runVerify(env: PhaseEnv, tree: WorkTree): Promise<VerifyOu
     return { passed: false, checks: [], notRun: disabled };
   }
   // verify commands come from the repo's own config: each is its own allow-list entry
-  const runner = new CommandRunner({ cwd: dir, allow: commands, sandbox: env.sandbox, readOnly: tree.readOnly, runDir: tree.runDir, timeoutMs: timeout_seconds * 1000, maxOutputChars: 60_000 });
+  const runner = new CommandRunner({
+    cwd: dir,
+    allow: commands,
+    sandbox: env.sandbox,
+    readOnly: tree.readOnly,
+    runDir: tree.runDir,
+    timeoutMs: timeout_seconds * 1000,
+    maxOutputChars: 60_000,
+  });
   const record = commandRecorder(env.db, { runId: env.runId, phase: PHASE.verify, agent: "verify", cwd: dir });
   const checks: CheckResult[] = [];
   for (const argv of commands) {
@@ -66,7 +74,13 @@ export async function runVerify(env: PhaseEnv, tree: WorkTree): Promise<VerifyOu
       const result = await runner.run(argv, env.signal);
       await record(argv, result);
       const ok = result.exitCode === 0 && !result.timedOut;
-      checks.push({ argv, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs, excerpt: ok ? "" : failingParts(result.output) });
+      checks.push({
+        argv,
+        exitCode: result.exitCode,
+        timedOut: result.timedOut,
+        durationMs: result.durationMs,
+        excerpt: ok ? "" : failingParts(result.output),
+      });
     } catch (error) {
       if (!(error instanceof CommandRefused)) throw error;
       checks.push({ argv, exitCode: null, timedOut: false, durationMs: 0, excerpt: error.message });

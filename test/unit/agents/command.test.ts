@@ -16,8 +16,13 @@ describe("command tool", () => {
   });
 
   it("refuses a command off the allow-list, saying what is allowed", async () => {
-    const r = runner([["npm", "test"], ["node", "--version"]]);
-    await expect(r.run(["rm", "-rf", "/"])).rejects.toThrow(new CommandRefused("`rm -rf /` is not allowed; allowed: npm test; node --version"));
+    const r = runner([
+      ["npm", "test"],
+      ["node", "--version"],
+    ]);
+    await expect(r.run(["rm", "-rf", "/"])).rejects.toThrow(
+      new CommandRefused("`rm -rf /` is not allowed; allowed: npm test; node --version"),
+    );
     await expect(r.run(["npm", "install"])).rejects.toBeInstanceOf(CommandRefused); // a prefix must match element by element
     await expect(runner([]).run(["ls"])).rejects.toThrow(/allowed: nothing \(commands\.allow is empty\)/);
   });
@@ -66,7 +71,11 @@ describe("command tool", () => {
     const secretDir = mkdtempSync(path.join(tmpdir(), "tollgate-app-data-"));
     writeFileSync(path.join(secretDir, "app.pem"), "PRIVATE");
     const r = new CommandRunner({ cwd: worktree(), allow: [["node"], ["cat"], ["touch"]], sandbox: sandboxFor("bwrap") });
-    const net = await r.run(["node", "-e", "require('net').connect(5432,'127.0.0.1').on('error',e=>{console.log(e.code);process.exit(3)}).on('connect',()=>process.exit(0))"]);
+    const net = await r.run([
+      "node",
+      "-e",
+      "require('net').connect(5432,'127.0.0.1').on('error',e=>{console.log(e.code);process.exit(3)}).on('connect',()=>process.exit(0))",
+    ]);
     expect(net.exitCode).toBe(3);
     expect(net.output).toMatch(/ECONNREFUSED|ENETUNREACH|EACCES/);
     expect((await r.run(["cat", path.join(secretDir, "app.pem")])).exitCode).not.toBe(0);
@@ -84,13 +93,21 @@ describe("run_command, as agents call it", () => {
     const { commandRecorder } = await import("../../../src/stores/agent-records.js");
     const db = await freshDatabase("pglite");
     const cwd = worktree();
-    const tool = commandTool(new CommandRunner({ cwd, allow: [["node", "-e"]], sandbox }), commandRecorder(db, { phase: "execute", agent: "unit-1", cwd }));
+    const tool = commandTool(
+      new CommandRunner({ cwd, allow: [["node", "-e"]], sandbox }),
+      commandRecorder(db, { phase: "execute", agent: "unit-1", cwd }),
+    );
     const ok = await tool.run({ argv: ["node", "-e", "console.log('hi'); process.exit(2)"] });
     expect(ok).toEqual({ content: expect.stringMatching(/^exit code 2, \d+\.\d s\nhi\n$/), isError: true });
-    expect(await tool.run({ argv: ["curl", "http://example.com"] })).toEqual({ content: expect.stringMatching(/^`curl http:\/\/example\.com` is not allowed/), isError: true });
+    expect(await tool.run({ argv: ["curl", "http://example.com"] })).toEqual({
+      content: expect.stringMatching(/^`curl http:\/\/example\.com` is not allowed/),
+      isError: true,
+    });
     expect((await tool.run({ argv: "npm test" })).content).toMatch(/^invalid input for run_command/);
     const { rows } = await db.query<Record<string, unknown>>("SELECT phase, agent, argv, exit_code, timed_out FROM commands");
-    expect(rows).toEqual([{ phase: "execute", agent: "unit-1", argv: ["node", "-e", "console.log('hi'); process.exit(2)"], exit_code: 2, timed_out: false }]);
+    expect(rows).toEqual([
+      { phase: "execute", agent: "unit-1", argv: ["node", "-e", "console.log('hi'); process.exit(2)"], exit_code: 2, timed_out: false },
+    ]);
     await db.close();
   });
 });

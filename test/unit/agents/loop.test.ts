@@ -14,7 +14,11 @@ import { captureLog } from "../../helpers/log.js";
 let db: Database;
 let runId: string;
 let editorTool: AgentTool;
-const submitPlan = { name: "submit_plan", description: "Submit the plan", input_schema: { type: "object", properties: { steps: { type: "array" } } } };
+const submitPlan = {
+  name: "submit_plan",
+  description: "Submit the plan",
+  input_schema: { type: "object", properties: { steps: { type: "array" } } },
+};
 
 beforeEach(async () => {
   db = await freshDatabase("pglite");
@@ -45,7 +49,11 @@ function agent(steps: ScriptStep[], extra: { finish?: boolean; limits?: Record<s
 }
 
 const events = async () =>
-  (await db.query<{ turn: number; tool: string; is_error: boolean; output: string }>("SELECT turn, tool, is_error, output FROM agent_events ORDER BY id")).rows;
+  (
+    await db.query<{ turn: number; tool: string; is_error: boolean; output: string }>(
+      "SELECT turn, tool, is_error, output FROM agent_events ORDER BY id",
+    )
+  ).rows;
 
 describe("agent loop", () => {
   it("runs tools until the agent submits, storing every tool call and result", async () => {
@@ -59,14 +67,19 @@ describe("agent loop", () => {
     const result = await run();
     expect(result.submitted).toEqual({ name: "submit_plan", input: { steps: ["change a"] } });
     expect(result.turns).toBe(2);
-    expect(await events()).toEqual([{ turn: 1, tool: "str_replace_based_edit_tool", is_error: false, output: "     1\texport const a = 1;\n     2\t" }]);
+    expect(await events()).toEqual([
+      { turn: 1, tool: "str_replace_based_edit_tool", is_error: false, output: "     1\texport const a = 1;\n     2\t" },
+    ]);
     // the second request carries the tool result, and the moving cache breakpoint on it
     const second = setup.scripted.requests[1]!;
     const last = second.messages.at(-1)!.content as Array<{ type: string; cache_control?: unknown }>;
     expect(last.at(-1)).toMatchObject({ type: "tool_result", cache_control: { type: "ephemeral" } });
     expect(second.tools!.at(-1)).toMatchObject({ name: "submit_plan", cache_control: { type: "ephemeral" } });
     // and both calls are in the ledger under the agent's name
-    expect((await db.query("SELECT agent, phase FROM llm_calls")).rows).toEqual([{ agent: "planner", phase: "plan" }, { agent: "planner", phase: "plan" }]);
+    expect((await db.query("SELECT agent, phase FROM llm_calls")).rows).toEqual([
+      { agent: "planner", phase: "plan" },
+      { agent: "planner", phase: "plan" },
+    ]);
   });
 
   it("answers an unknown tool, invalid tool input and a max_tokens cut with error results, and goes on", async () => {
@@ -79,7 +92,11 @@ describe("agent loop", () => {
     const result = await run();
     expect(result.text).toBe("Done: nothing to change.");
     const rows = await events();
-    expect(rows.map((r) => [r.tool, r.is_error])).toEqual([["bash", true], ["str_replace_based_edit_tool", true], ["str_replace_based_edit_tool", true]]);
+    expect(rows.map((r) => [r.tool, r.is_error])).toEqual([
+      ["bash", true],
+      ["str_replace_based_edit_tool", true],
+      ["str_replace_based_edit_tool", true],
+    ]);
     expect(rows[0]!.output).toBe("There is no tool named bash. The tools are: str_replace_based_edit_tool.");
     expect(rows[1]!.output).toMatch(/^invalid input for str_replace_based_edit_tool: /);
     expect(rows[2]!.output).toMatch(/cut off by the output limit/);
@@ -88,11 +105,15 @@ describe("agent loop", () => {
 
   it("gives up with a typed exit after too many mistakes in a row, or at its turn limit", async () => {
     const unknown = { toolUse: { name: "nope", input: {} } };
-    const errors = await agent([unknown, unknown, unknown, unknown], { limits: { maxConsecutiveErrors: 2 } }).run().catch((e) => e);
+    const errors = await agent([unknown, unknown, unknown, unknown], { limits: { maxConsecutiveErrors: 2 } })
+      .run()
+      .catch((e) => e);
     expect(errors).toBeInstanceOf(AgentLimitReached);
     expect(errors.limit).toBe("errors");
     const view = { toolUse: { name: "str_replace_based_edit_tool", input: { command: "view", path: "src/a.ts" } } };
-    const turns = await agent([view, view, view], { limits: { maxTurns: 2 } }).run().catch((e) => e);
+    const turns = await agent([view, view, view], { limits: { maxTurns: 2 } })
+      .run()
+      .catch((e) => e);
     expect(turns).toBeInstanceOf(AgentLimitReached);
     expect(turns.message).toBe("planner used its 2 turns without finishing");
   });

@@ -33,7 +33,9 @@ describe("list and search tools", () => {
     const many = await search!.run({ query: "verbose" });
     expect(many.content).toMatch(/\[… \d+ more matching lines: narrow the path or the pattern\]$/);
     expect(many.content).not.toContain("untracked.ts");
-    expect((await search!.run({ query: "v[0-9]+ =", regex: true, path: "src/gen1.ts" })).content).toBe('src/gen1.ts:1:export const v1 = "verbose";');
+    expect((await search!.run({ query: "v[0-9]+ =", regex: true, path: "src/gen1.ts" })).content).toBe(
+      'src/gen1.ts:1:export const v1 = "verbose";',
+    );
     expect((await search!.run({ query: "nothing like this" })).content).toBe("no matches");
   });
 

@@ -22,7 +22,10 @@ beforeAll(async () => {
   writeFileSync(path.join(root, "dup.txt"), "x\nsame\nsame\n");
   writeFileSync(path.join(root, "logo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
   writeFileSync(path.join(root, "latin1.txt"), Buffer.from("caf\xe9 cr\xe8me\n", "latin1"));
-  writeFileSync(path.join(root, "model.bin"), "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n");
+  writeFileSync(
+    path.join(root, "model.bin"),
+    "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n",
+  );
   // 50 MB of text lines
   const line = `${"y".repeat(99)}\n`;
   writeFileSync(path.join(root, "big.log"), line.repeat(500_000));
@@ -63,7 +66,9 @@ describe("path policy through the text editor", () => {
 
 describe("text editor", () => {
   it("views a file with line numbers, and a line range", async () => {
-    expect((await run({ command: "view", path: "src/app.ts" })).content).toBe("     1\texport const a = 1;\n     2\texport const b = 2;\n     3\texport const c = 3;\n     4\t");
+    expect((await run({ command: "view", path: "src/app.ts" })).content).toBe(
+      "     1\texport const a = 1;\n     2\texport const b = 2;\n     3\texport const c = 3;\n     4\t",
+    );
     expect((await run({ command: "view", path: "src/app.ts", view_range: [2, 2] })).content).toBe("     2\texport const b = 2;");
   });
 
@@ -75,27 +80,42 @@ describe("text editor", () => {
   });
 
   it("describes what it does not dump: a 50 MB file, a binary, Latin-1, a Git LFS pointer", async () => {
-    expect((await run({ command: "view", path: "big.log" })).content).toBe("big.log is 47.7 MB, too large to show whole: view a line range (view_range) instead");
+    expect((await run({ command: "view", path: "big.log" })).content).toBe(
+      "big.log is 47.7 MB, too large to show whole: view a line range (view_range) instead",
+    );
     const range = await run({ command: "view", path: "big.log", view_range: [499_999, 500_000] });
     expect(range.content.split("\n")).toHaveLength(2);
     expect(range.content).toMatch(/^499999\ty{99}\n500000\ty{99}$/);
     expect((await run({ command: "view", path: "logo.png" })).content).toBe("logo.png is a binary file (12 bytes): not shown");
     expect((await run({ command: "view", path: "latin1.txt" })).content).toMatch(/^latin1\.txt is not UTF-8 text/);
-    expect((await run({ command: "view", path: "model.bin" })).content).toBe("model.bin is a Git LFS pointer (object 4d7a214614ab…): the real file is not in the checkout");
+    expect((await run({ command: "view", path: "model.bin" })).content).toBe(
+      "model.bin is a Git LFS pointer (object 4d7a214614ab…): the real file is not in the checkout",
+    );
     const edit = await run({ command: "str_replace", path: "latin1.txt", old_str: "caf", new_str: "x" });
     expect(edit).toMatchObject({ isError: true });
   });
 
   it("replaces a unique string, and refuses a missing or ambiguous one", async () => {
-    expect(await run({ command: "str_replace", path: "src/app.ts", old_str: "const b = 2", new_str: "const b = 20" })).toMatchObject({ isError: false });
+    expect(await run({ command: "str_replace", path: "src/app.ts", old_str: "const b = 2", new_str: "const b = 20" })).toMatchObject({
+      isError: false,
+    });
     expect(readFileSync(path.join(root, "src/app.ts"), "utf8")).toContain("export const b = 20;");
-    expect((await run({ command: "str_replace", path: "src/app.ts", old_str: "const z", new_str: "" })).content).toMatch(/old_str was not found/);
-    expect((await run({ command: "str_replace", path: "dup.txt", old_str: "same", new_str: "x" })).content).toBe("old_str occurs 2 times in dup.txt: include more surrounding lines so that it is unique");
+    expect((await run({ command: "str_replace", path: "src/app.ts", old_str: "const z", new_str: "" })).content).toMatch(
+      /old_str was not found/,
+    );
+    expect((await run({ command: "str_replace", path: "dup.txt", old_str: "same", new_str: "x" })).content).toBe(
+      "old_str occurs 2 times in dup.txt: include more surrounding lines so that it is unique",
+    );
   });
 
   it("creates files (with their folders) and inserts lines", async () => {
-    expect(await run({ command: "create", path: "src/new/util.ts", file_text: "export {};\n" })).toMatchObject({ isError: false, content: "created src/new/util.ts (2 lines)" });
-    expect(await run({ command: "insert", path: "src/new/util.ts", insert_line: 0, insert_text: "// header" })).toMatchObject({ isError: false });
+    expect(await run({ command: "create", path: "src/new/util.ts", file_text: "export {};\n" })).toMatchObject({
+      isError: false,
+      content: "created src/new/util.ts (2 lines)",
+    });
+    expect(await run({ command: "insert", path: "src/new/util.ts", insert_line: 0, insert_text: "// header" })).toMatchObject({
+      isError: false,
+    });
     expect(readFileSync(path.join(root, "src/new/util.ts"), "utf8")).toBe("// header\nexport {};\n");
     expect((await run({ command: "insert", path: "src/new/util.ts", insert_line: 99, insert_text: "x" })).content).toMatch(/past the end/);
   });

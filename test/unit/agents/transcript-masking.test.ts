@@ -15,10 +15,20 @@ describe("what is stored of a run is masked", () => {
     db = await freshDatabase("pglite");
     const runId = await insertRun(db);
     const echo: AgentTool = {
-      definition: { name: "read_env", description: "Reads the environment", input_schema: { type: "object", properties: { name: { type: "string" } } } },
-      run: async () => ({ content: `GITHUB_TOKEN=${TOKEN}\nAUTHORIZATION: basic ${Buffer.from(`x-access-token:${TOKEN}`).toString("base64")}`, isError: false }),
+      definition: {
+        name: "read_env",
+        description: "Reads the environment",
+        input_schema: { type: "object", properties: { name: { type: "string" } } },
+      },
+      run: async () => ({
+        content: `GITHUB_TOKEN=${TOKEN}\nAUTHORIZATION: basic ${Buffer.from(`x-access-token:${TOKEN}`).toString("base64")}`,
+        isError: false,
+      }),
     };
-    const setup = meteredSetup(db, captureLog().log, [{ toolUse: { name: "read_env", input: { name: `x${TOKEN}`, nested: [{ url: `https://x-access-token:${TOKEN}@github.com/o/r` }] } } }, { text: "Done." }]);
+    const setup = meteredSetup(db, captureLog().log, [
+      { toolUse: { name: "read_env", input: { name: `x${TOKEN}`, nested: [{ url: `https://x-access-token:${TOKEN}@github.com/o/r` }] } } },
+      { text: "Done." },
+    ]);
     await runAgent({
       model: setup.model,
       db,
@@ -41,8 +51,17 @@ describe("what is stored of a run is masked", () => {
   it("masks secrets in the argv stored in commands", async () => {
     db = await freshDatabase("pglite");
     const record = commandRecorder(db, { phase: "verify", agent: "verify", cwd: "/work/tree" });
-    await record(["git", "-c", `http.extraheader=AUTHORIZATION: bearer ${TOKEN}`, "fetch"], { exitCode: 0, signal: null, timedOut: false, durationMs: 5, output: "", outputBytes: 0 });
+    await record(["git", "-c", `http.extraheader=AUTHORIZATION: bearer ${TOKEN}`, "fetch"], {
+      exitCode: 0,
+      signal: null,
+      timedOut: false,
+      durationMs: 5,
+      output: "",
+      outputBytes: 0,
+    });
     const { rows } = await db.query<{ argv: string[]; cwd: string }>("SELECT argv, cwd FROM commands");
-    expect(rows).toEqual([{ argv: ["git", "-c", "http.extraheader=AUTHORIZATION: bearer [redacted GitHub token]", "fetch"], cwd: "/work/tree" }]);
+    expect(rows).toEqual([
+      { argv: ["git", "-c", "http.extraheader=AUTHORIZATION: bearer [redacted GitHub token]", "fetch"], cwd: "/work/tree" },
+    ]);
   });
 });

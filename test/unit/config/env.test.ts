@@ -29,7 +29,13 @@ describe("loadEnv", () => {
 
   it("uses DATABASE_URL, TOLLGATE_DATA_DIR and GitHub Enterprise settings", () => {
     const env = loadEnv(
-      { ...registered, DATABASE_URL: "postgres://u:p@db:5432/tollgate", TOLLGATE_DATA_DIR: "/var/tg", GHE_HOST: "ghe.example.com", GHE_PROTOCOL: "http" },
+      {
+        ...registered,
+        DATABASE_URL: "postgres://u:p@db:5432/tollgate",
+        TOLLGATE_DATA_DIR: "/var/tg",
+        GHE_HOST: "ghe.example.com",
+        GHE_PROTOCOL: "http",
+      },
       cwd,
     );
     expect(env.database).toEqual({ kind: "postgres", url: "postgres://u:p@db:5432/tollgate" });
@@ -51,8 +57,14 @@ describe("loadEnv", () => {
   it.each([
     [{ ...registered, APP_ID: "abc" }, /^APP_ID must be the numeric App ID/],
     [{ ...registered, APP_ID: "-4" }, /^APP_ID must be the numeric App ID/],
-    [{ ...registered, PRIVATE_KEY: "not a key" }, /^PRIVATE_KEY could not be read: The contents of "env.PRIVATE_KEY" could not be validated/],
-    [{ ...registered, PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----" }, /^PRIVATE_KEY is not a valid PEM private key/],
+    [
+      { ...registered, PRIVATE_KEY: "not a key" },
+      /^PRIVATE_KEY could not be read: The contents of "env.PRIVATE_KEY" could not be validated/,
+    ],
+    [
+      { ...registered, PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----" },
+      /^PRIVATE_KEY is not a valid PEM private key/,
+    ],
     [{ APP_ID: "1", PRIVATE_KEY_PATH: "/nonexistent/key.pem", WEBHOOK_SECRET: "x" }, /^PRIVATE_KEY_PATH could not be read/],
     [{ APP_ID: "1", WEBHOOK_SECRET: "x" }, /^PRIVATE_KEY is missing/],
     [{ PRIVATE_KEY: TEST_PRIVATE_KEY, WEBHOOK_SECRET: "x" }, /^APP_ID is missing/],
@@ -71,11 +83,19 @@ describe("loadEnv", () => {
 
   it("reads extra prices from TOLLGATE_PRICES_FILE, and names a bad entry", () => {
     const file = path.join(cwd, "prices.json");
-    writeFileSync(file, JSON.stringify([{ model: "gateway-model", effective: "2026-01-01", input: 1, output: 2, cacheWrite5m: 1.25, cacheWrite1h: 2, cacheRead: 0.1 }]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { model: "gateway-model", effective: "2026-01-01", input: 1, output: 2, cacheWrite5m: 1.25, cacheWrite1h: 2, cacheRead: 0.1 },
+      ]),
+    );
     expect(loadEnv({ ...registered, TOLLGATE_PRICES_FILE: file }, cwd).prices).toEqual([
       { model: "gateway-model", effective: "2026-01-01", input: 1, output: 2, cacheWrite5m: 1.25, cacheWrite1h: 2, cacheRead: 0.1 },
     ]);
-    writeFileSync(file, JSON.stringify([{ model: "m", effective: "2026-01-01", input: -1, output: 2, cacheWrite5m: 1, cacheWrite1h: 2, cacheRead: 0.1 }]));
+    writeFileSync(
+      file,
+      JSON.stringify([{ model: "m", effective: "2026-01-01", input: -1, output: 2, cacheWrite5m: 1, cacheWrite1h: 2, cacheRead: 0.1 }]),
+    );
     expect(errorOf({ ...registered, TOLLGATE_PRICES_FILE: file })).toMatch(/^TOLLGATE_PRICES_FILE .*prices\.json: entry 0\.input /);
     writeFileSync(file, "{ not json");
     expect(errorOf({ ...registered, TOLLGATE_PRICES_FILE: file })).toMatch(/^TOLLGATE_PRICES_FILE .* could not be read as JSON/);
@@ -84,6 +104,8 @@ describe("loadEnv", () => {
   it("never echoes a secret in its message", () => {
     const message = errorOf({ ...registered, DATABASE_URL: "mysql://user:hunter2@localhost/db" });
     expect(message).not.toContain("hunter2");
-    expect(errorOf({ ...registered, PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nsecretbody\n-----END RSA PRIVATE KEY-----" })).not.toContain("secretbody");
+    expect(
+      errorOf({ ...registered, PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nsecretbody\n-----END RSA PRIVATE KEY-----" }),
+    ).not.toContain("secretbody");
   });
 });

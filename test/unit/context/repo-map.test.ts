@@ -19,7 +19,8 @@ function repo(files: Record<string, string | Buffer>): string {
 
 describe("symbolsOf (tree-sitter)", () => {
   it("finds top-level definitions and class members in TypeScript, with line numbers", async () => {
-    const source = 'import x from "y";\nexport function foo(a: number): void {}\nexport class Cart {\n  private items = [];\n  total(): number { return 0; }\n}\nexport interface Line { sku: string }\nconst helper = () => 1;\n';
+    const source =
+      'import x from "y";\nexport function foo(a: number): void {}\nexport class Cart {\n  private items = [];\n  total(): number { return 0; }\n}\nexport interface Line { sku: string }\nconst helper = () => 1;\n';
     const symbols = await symbolsOf("cart.ts", source);
     expect(symbols?.map((s) => [s.depth, s.name, s.line])).toEqual([
       [0, "foo", 2],
@@ -65,12 +66,14 @@ describe("buildRepoMap", () => {
   const files: Record<string, string | Buffer> = {
     "README.md": "# shop\n",
     "src/cart.ts": "export class Cart {\n  add(item: string) {}\n  total(): number { return 0; }\n}\n",
-    "src/discount.ts": "export function applyDiscount(total: number, code: string): number {\n  return total;\n}\nexport const COUPONS = {};\n",
+    "src/discount.ts":
+      "export function applyDiscount(total: number, code: string): number {\n  return total;\n}\nexport const COUPONS = {};\n",
     "src/users.ts": "export function login() {}\n",
     "test/discount.test.ts": 'import { applyDiscount } from "../src/discount";\n',
     "assets/logo.png": Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1, 2, 3]),
   };
-  for (let i = 0; i < 40; i++) files[`src/feature${i}/module${i}.ts`] = `export function feature${i}() {}\nexport function helper${i}() {}\n`;
+  for (let i = 0; i < 40; i++)
+    files[`src/feature${i}/module${i}.ts`] = `export function feature${i}() {}\nexport function helper${i}() {}\n`;
 
   it("ranks the files that hold the task's identifiers first and shows their symbols", async () => {
     const dir = repo(files);

@@ -9,7 +9,9 @@ describe("openDatabase", () => {
   it("retries an unreachable PostgreSQL with a log line per try, then fails clearly without the password", async () => {
     const { log, lines, text } = captureLog();
     const url = "postgres://tollgate:hunter2@127.0.0.1:1/tollgate";
-    const error = await openDatabase({ database: { kind: "postgres", url }, dbConnectAttempts: 3 }, log, { minTimeoutMs: 10 }).catch((e) => e);
+    const error = await openDatabase({ database: { kind: "postgres", url }, dbConnectAttempts: 3 }, log, { minTimeoutMs: 10 }).catch(
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error.message).toMatch(/^PostgreSQL at 127\.0\.0\.1:1\/tollgate is not reachable after 3 tries: /);
     const tries = lines().filter((l) => /is not reachable \(try \d of 3\)/.test(String(l.msg)));

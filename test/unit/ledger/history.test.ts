@@ -8,7 +8,10 @@ async function finishedRun(db: Database, repo: string, installation: number, typ
     [installation, repo, type, status],
   );
   for (const cost of costs) {
-    await db.query(`INSERT INTO llm_calls (run_id, phase, model, status, latency_ms, cost_usd_micros) VALUES ($1, 'gate', 'm', 'ok', 1, $2)`, [rows[0]!.id, cost]);
+    await db.query(
+      `INSERT INTO llm_calls (run_id, phase, model, status, latency_ms, cost_usd_micros) VALUES ($1, 'gate', 'm', 'ok', 1, $2)`,
+      [rows[0]!.id, cost],
+    );
   }
 }
 
@@ -32,9 +35,17 @@ describe.each(DB_KINDS)("expected cost from past runs on %s", (kind) => {
   });
 
   it("falls back to the installation's runs when the repo has too few", async () => {
-    for (const [repo, cost] of [["a", 1], ["b", 2], ["c", 3]] as const) await finishedRun(db, repo, 7, "docs", [cost * 10_000]);
+    for (const [repo, cost] of [
+      ["a", 1],
+      ["b", 2],
+      ["c", 3],
+    ] as const)
+      await finishedRun(db, repo, 7, "docs", [cost * 10_000]);
     expect(await expectedCost(db, { installationId: 7, owner: "o", repo: "new", ticketType: "docs" })).toEqual({
-      scope: "installation", runs: 3, medianMicros: 20_000, p90Micros: 30_000,
+      scope: "installation",
+      runs: 3,
+      medianMicros: 20_000,
+      p90Micros: 30_000,
     });
   });
 });

@@ -5,10 +5,12 @@ import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 
 async function seed(db: Database) {
   const run = async (owner: string, repo: string, issue: number, ticketType: string | null, installation: number) =>
-    (await db.query<{ id: string }>(
-      `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, ticket_type, status) VALUES ($1, 1, $2, $3, $4, $5, 'succeeded') RETURNING id`,
-      [installation, owner, repo, issue, ticketType],
-    )).rows[0]!.id;
+    (
+      await db.query<{ id: string }>(
+        `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, ticket_type, status) VALUES ($1, 1, $2, $3, $4, $5, 'succeeded') RETURNING id`,
+        [installation, owner, repo, issue, ticketType],
+      )
+    ).rows[0]!.id;
   const a = await run("octo", "app", 1, "bug", 1);
   const b = await run("octo", "lib", 2, "feature", 1);
   const c = await run("other", "tool", 3, null, 2);
@@ -51,7 +53,10 @@ describe.each(DB_KINDS)("ledger rollups on %s", (kind) => {
       ["other/tool", "2026-11-02", 1],
     ]);
     const byType = await rollup(db, { by: ["ticket_type"], ...period, installationId: 1 });
-    expect(byType.map((r) => [r.keys.ticket_type, r.costMicros])).toEqual([["bug", 11_430], ["feature", 9_180]]);
+    expect(byType.map((r) => [r.keys.ticket_type, r.costMicros])).toEqual([
+      ["bug", 11_430],
+      ["feature", 9_180],
+    ]);
     const oneRepo = await rollup(db, { by: ["model"], ...period, repo: "octo/app" });
     expect(oneRepo.map((r) => r.keys.model)).toEqual(["claude-opus-4-7", "claude-sonnet-4-6"]);
   });
@@ -69,7 +74,15 @@ describe.each(DB_KINDS)("ledger rollups on %s", (kind) => {
       "phase,calls,input,cache_write,cache_read,output,cost_usd,unknown_cost_calls\nexecute,3,9000,0,300,30,0.01536,1\ngate,1,1000,0,100,10,0.00525,0\n",
     );
     expect(JSON.parse(formatRollup(rows, ["phase"], "json"))[0]).toEqual({
-      phase: "execute", calls: 3, input: 9_000, cache_write: 0, cache_read: 300, output: 30, cost_usd: 0.01536, unknown_cost_calls: 1, cost_usd_micros: 15_360,
+      phase: "execute",
+      calls: 3,
+      input: 9_000,
+      cache_write: 0,
+      cache_read: 300,
+      output: 30,
+      cost_usd: 0.01536,
+      unknown_cost_calls: 1,
+      cost_usd_micros: 15_360,
     });
     const table = formatRollup(rows, ["phase"], "table");
     expect(table).toMatch(/execute .* 9,000 .* \$0\.0154 \(\+1 unknown\)/);

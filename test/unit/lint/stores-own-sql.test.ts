@@ -23,14 +23,17 @@ async function sqlProblems(filePath: string, text: string): Promise<string[]> {
 }
 
 describe("stores own the SQL", () => {
-  it.each(["src/pipeline/new-step.ts", "src/jobs/new-job.ts", "src/commands/new-command.ts", "src/webhooks/new-hook.ts"])("refuses a new file at %s that queries the database", async (file) => {
-    const problems = await sqlProblems(file, NEW_FILE);
-    expect(problems).toEqual([
-      expect.stringMatching(/^4: SQL belongs in a store/),
-      expect.stringMatching(/^4: SQL text belongs in a store/),
-      expect.stringMatching(/^7: SQL text belongs in a store/),
-    ]);
-  });
+  it.each(["src/pipeline/new-step.ts", "src/jobs/new-job.ts", "src/commands/new-command.ts", "src/webhooks/new-hook.ts"])(
+    "refuses a new file at %s that queries the database",
+    async (file) => {
+      const problems = await sqlProblems(file, NEW_FILE);
+      expect(problems).toEqual([
+        expect.stringMatching(/^4: SQL belongs in a store/),
+        expect.stringMatching(/^4: SQL text belongs in a store/),
+        expect.stringMatching(/^7: SQL text belongs in a store/),
+      ]);
+    },
+  );
 
   it("accepts the same file in src/stores", async () => {
     expect(await sqlProblems("src/stores/new-store.ts", NEW_FILE)).toEqual([]);
@@ -43,7 +46,9 @@ describe("stores own the SQL", () => {
 
   it("finds no SQL outside the stores in the code as it is", async () => {
     const results = await eslint.lintFiles(["src"]);
-    const outside = results.flatMap((r) => r.messages.filter((m) => m.ruleId === SQL_RULE).map((m) => `${r.filePath}:${m.line} ${m.message}`));
+    const outside = results.flatMap((r) =>
+      r.messages.filter((m) => m.ruleId === SQL_RULE).map((m) => `${r.filePath}:${m.line} ${m.message}`),
+    );
     expect(outside).toEqual([]);
     expect(results.length).toBeGreaterThan(80); // the whole source tree was linted
   });

@@ -22,7 +22,13 @@ const request = {
   model: "claude-opus-4-7",
   system: [{ type: "text" as const, text: "You judge tickets.", cache_control: { type: "ephemeral" as const } }],
   messages: [{ role: "user" as const, content: "Issue #3: add a flag" }],
-  tools: [{ name: "submit_verdict", description: "Submit the verdict", input_schema: { type: "object", properties: { ready: { type: "boolean" } } } }],
+  tools: [
+    {
+      name: "submit_verdict",
+      description: "Submit the verdict",
+      input_schema: { type: "object", properties: { ready: { type: "boolean" } } },
+    },
+  ],
   toolChoice: { type: "tool" as const, name: "submit_verdict" },
   maxTokens: 2_048,
 };
@@ -57,22 +63,38 @@ describe("Anthropic adapter", () => {
       id: "msg_01XFDUDYJgAACzvnptvVoYEL",
       stopReason: "tool_use",
       requestId: "req_011CSHoEeqs5C35K2UUqR7Fa",
-      usage: { inputTokens: 2_095, outputTokens: 503, cacheWriteTokens: 4_310, cacheWrite5mTokens: 4_310, cacheWrite1hTokens: 0, cacheReadTokens: 0 },
+      usage: {
+        inputTokens: 2_095,
+        outputTokens: 503,
+        cacheWriteTokens: 4_310,
+        cacheWrite5mTokens: 4_310,
+        cacheWrite1hTokens: 0,
+        cacheReadTokens: 0,
+      },
       usageProblems: [],
     });
-    expect(response.content[1]).toEqual({ type: "tool_use", id: "toolu_01A09q90qw90lq917835lq9", name: "submit_verdict", input: { ready: true, score: 82 } });
+    expect(response.content[1]).toEqual({
+      type: "tool_use",
+      id: "toolu_01A09q90qw90lq917835lq9",
+      name: "submit_verdict",
+      input: { ready: true, score: 82 },
+    });
     expect(response.headers["anthropic-ratelimit-input-tokens-remaining"]).toBe("23000");
   });
 
   it("uses ANTHROPIC_BASE_URL, so any Anthropic-compatible endpoint works", async () => {
-    const scope = nock("http://gateway.internal:8080").post("/anthropic/v1/messages").reply(200, fixture("message-tool-use.json"), { "content-type": "application/json" });
+    const scope = nock("http://gateway.internal:8080")
+      .post("/anthropic/v1/messages")
+      .reply(200, fixture("message-tool-use.json"), { "content-type": "application/json" });
     const response = await new AnthropicModel({ apiKey: KEY, baseUrl: "http://gateway.internal:8080/anthropic" }).call(request);
     expect(scope.isDone()).toBe(true);
     expect(response.requestId).toBeNull(); // the gateway sent none: unknown, not invented
   });
 
   it("streams: the whole message, with the cumulative usage of the final message_delta", async () => {
-    const scope = nock(API).post("/v1/messages", (b) => b.stream === true).reply(200, fixture("stream-text.sse"), { "content-type": "text/event-stream", ...rateLimitHeaders });
+    const scope = nock(API)
+      .post("/v1/messages", (b) => b.stream === true)
+      .reply(200, fixture("stream-text.sse"), { "content-type": "text/event-stream", ...rateLimitHeaders });
     const response = await new AnthropicModel({ apiKey: KEY }).call({ ...request, model: "claude-sonnet-4-6", stream: true });
     expect(scope.isDone()).toBe(true);
     expect(response.content).toEqual([{ type: "text", text: "Tests fail in src/cli.ts:42." }]);
@@ -81,7 +103,9 @@ describe("Anthropic adapter", () => {
   });
 
   it("reports an error event inside a stream as a stream error, with the usage billed so far", async () => {
-    nock(API).post("/v1/messages").reply(200, fixture("stream-overloaded.sse"), { "content-type": "text/event-stream", "request-id": "req_stream" });
+    nock(API)
+      .post("/v1/messages")
+      .reply(200, fixture("stream-overloaded.sse"), { "content-type": "text/event-stream", "request-id": "req_stream" });
     const error = await new AnthropicModel({ apiKey: KEY }).call({ ...request, stream: true }).catch((e) => e);
     expect(error).toBeInstanceOf(ModelCallError);
     expect(["overloaded", "stream"]).toContain(error.kind);
@@ -93,7 +117,9 @@ describe("Anthropic adapter", () => {
     [429, "error-spend-limit.json", { "retry-after": "3600" }, "spend_limit", 3_600_000],
     [529, "error-overloaded.json", {}, "overloaded", undefined],
   ])("classifies HTTP %i (%s)", async (status, file, headers, kind, retryAfterMs) => {
-    nock(API).post("/v1/messages").reply(status, fixture(file), { "content-type": "application/json", "request-id": "req_err", ...headers });
+    nock(API)
+      .post("/v1/messages")
+      .reply(status, fixture(file), { "content-type": "application/json", "request-id": "req_err", ...headers });
     const error = await new AnthropicModel({ apiKey: KEY }).call(request).catch((e) => e);
     expect(error).toBeInstanceOf(ModelCallError);
     expect(error.kind).toBe(kind);

@@ -11,7 +11,14 @@ const request = {
   maxTokens: 1_024,
 };
 
-const usage = { input_tokens: 1_200, output_tokens: 300, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 }, service_tier: "standard" };
+const usage = {
+  input_tokens: 1_200,
+  output_tokens: 300,
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: 0,
+  cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+  service_tier: "standard",
+};
 const overloaded = { error: { status: 529, type: "overloaded_error", message: "Overloaded" } };
 
 describe.each(DB_KINDS)("metered model on %s", (kind) => {
@@ -34,17 +41,41 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
     const runId = await insertRun(db);
     const { model, scripted } = meteredSetup(db, captured.log, [{ text: "ready", usage, latencyMs: 5 }]);
     const response = await model.call({
-      context: { runId, installationId: 1, phase: "gate", agent: "gate", iteration: 0, prompt: { id: "gate.verdict@1", sha256: "ab".repeat(32) } },
+      context: {
+        runId,
+        installationId: 1,
+        phase: "gate",
+        agent: "gate",
+        iteration: 0,
+        prompt: { id: "gate.verdict@1", sha256: "ab".repeat(32) },
+      },
       request,
     });
     expect(scripted.requests[0]!.model).toBe("claude-opus-4-7"); // gate → deep → opus
     expect(response.costMicros).toBe(1_200 * 5 + 300 * 25);
     const [row] = await rows();
     expect(row).toMatchObject({
-      phase: "gate", agent: "gate", iteration: 0, attempt: 1, tier: "deep", model: "claude-opus-4-7", status: "ok",
-      input_tokens: 1_200, output_tokens: 300, cache_write_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0,
-      cache_read_tokens: 0, cost_usd_micros: 13_500, stop_reason: "end_turn", request_id: response.requestId,
-      prompt_id: "gate.verdict@1", prompt_sha256: "ab".repeat(32), error_kind: null, raw_usage: usage, streamed: false,
+      phase: "gate",
+      agent: "gate",
+      iteration: 0,
+      attempt: 1,
+      tier: "deep",
+      model: "claude-opus-4-7",
+      status: "ok",
+      input_tokens: 1_200,
+      output_tokens: 300,
+      cache_write_tokens: 0,
+      cache_write_5m_tokens: 0,
+      cache_write_1h_tokens: 0,
+      cache_read_tokens: 0,
+      cost_usd_micros: 13_500,
+      stop_reason: "end_turn",
+      request_id: response.requestId,
+      prompt_id: "gate.verdict@1",
+      prompt_sha256: "ab".repeat(32),
+      error_kind: null,
+      raw_usage: usage,
+      streamed: false,
     });
     expect(response.ledgerId).toBeGreaterThan(0);
   });
@@ -61,7 +92,14 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
 
   it("waits for retry-after on a 429, metering both attempts", async () => {
     const { model, clock } = meteredSetup(db, captured.log, [
-      { error: { status: 429, type: "rate_limit_error", message: "Number of request tokens has exceeded your per-minute rate limit", headers: { "retry-after": "17" } } },
+      {
+        error: {
+          status: 429,
+          type: "rate_limit_error",
+          message: "Number of request tokens has exceeded your per-minute rate limit",
+          headers: { "retry-after": "17" },
+        },
+      },
       { text: "ok", usage },
     ]);
     await model.call({ context: { phase: "execute" }, request });
@@ -79,7 +117,12 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
       retry: { fallbackAfter: 3 },
     });
     const response = await model.call({ context: { phase: "execute" }, request });
-    expect(scripted.requests.map((r) => r.model)).toEqual(["claude-sonnet-4-6", "claude-sonnet-4-6", "claude-sonnet-4-6", "claude-sonnet-4-5"]);
+    expect(scripted.requests.map((r) => r.model)).toEqual([
+      "claude-sonnet-4-6",
+      "claude-sonnet-4-6",
+      "claude-sonnet-4-6",
+      "claude-sonnet-4-5",
+    ]);
     expect(response.model).toBe("claude-sonnet-4-5");
     expect(clock.sleeps).toEqual([375, 750, 1_500]); // half the cap plus a jitter of 0.5 × half
     expect((await rows()).map((r) => r.error_kind)).toEqual(["overloaded", "overloaded", "overloaded", null]);
@@ -88,16 +131,46 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
 
   it("gives up after the last attempt with the cause", async () => {
     const { model } = meteredSetup(db, captured.log, Array(3).fill(overloaded), { retry: { maxAttempts: 3 } });
-    await expect(model.call({ context: { phase: "execute" }, request })).rejects.toThrow(/529 overloaded_error: Overloaded \(gave up after 3 attempts\)/);
+    await expect(model.call({ context: { phase: "execute" }, request })).rejects.toThrow(
+      /529 overloaded_error: Overloaded \(gave up after 3 attempts\)/,
+    );
     expect(await rows()).toHaveLength(3);
   });
 
   it.each([
-    ["a spend-limit 429", { status: 429, type: "rate_limit_error", message: "This request would exceed your account's monthly spend limit. Please try again later." }, "spend_limit", /spend limit is reached/],
-    ["a usage-limit 400", { status: 400, type: "invalid_request_error", message: "You have reached your specified API usage limits. You will regain access on 2026-12-01 at 00:00 UTC." }, "spend_limit", /spend limit is reached/],
+    [
+      "a spend-limit 429",
+      {
+        status: 429,
+        type: "rate_limit_error",
+        message: "This request would exceed your account's monthly spend limit. Please try again later.",
+      },
+      "spend_limit",
+      /spend limit is reached/,
+    ],
+    [
+      "a usage-limit 400",
+      {
+        status: 400,
+        type: "invalid_request_error",
+        message: "You have reached your specified API usage limits. You will regain access on 2026-12-01 at 00:00 UTC.",
+      },
+      "spend_limit",
+      /spend limit is reached/,
+    ],
     ["a 401", { status: 401, type: "authentication_error", message: "invalid x-api-key" }, "auth", /check ANTHROPIC_API_KEY/],
-    ["a 403", { status: 403, type: "permission_error", message: "Your API key does not have permission to use the specified resource." }, "permission", /may not use this model/],
-    ["an unknown model (404)", { status: 404, type: "not_found_error", message: "model: claude-nonexistent" }, "not_found", /check the model ids under tiers:/],
+    [
+      "a 403",
+      { status: 403, type: "permission_error", message: "Your API key does not have permission to use the specified resource." },
+      "permission",
+      /may not use this model/,
+    ],
+    [
+      "an unknown model (404)",
+      { status: 404, type: "not_found_error", message: "model: claude-nonexistent" },
+      "not_found",
+      /check the model ids under tiers:/,
+    ],
   ])("fails fast on %s, with a clear message and no retry", async (_name, error, errorKind, message) => {
     const { model, scripted, clock } = meteredSetup(db, captured.log, [{ error }, { text: "never" }]);
     const thrown = await model.call({ context: { phase: "plan" }, request }).catch((e) => e);
@@ -116,21 +189,40 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
     ]);
     await model.call({ context: { phase: "execute" }, request: { ...request, stream: true } });
     const [cut, ok] = await rows();
-    expect(cut).toMatchObject({ status: "error", error_kind: "stream", input_tokens: 5_000, output_tokens: 120, cost_usd_micros: 5_000 * 3 + 120 * 15, streamed: true });
+    expect(cut).toMatchObject({
+      status: "error",
+      error_kind: "stream",
+      input_tokens: 5_000,
+      output_tokens: 120,
+      cost_usd_micros: 5_000 * 3 + 120 * 15,
+      streamed: true,
+    });
     expect(ok).toMatchObject({ status: "ok", attempt: 2 });
   });
 
   it("retries a 200 whose body is not JSON", async () => {
     const { model } = meteredSetup(db, captured.log, [{ invalidJson: true }, { text: "ok", usage }]);
     await model.call({ context: { phase: "execute" }, request });
-    expect((await rows()).map((r) => [r.error_kind, r.input_tokens])).toEqual([["invalid_response", null], [null, 1_200]]);
+    expect((await rows()).map((r) => [r.error_kind, r.input_tokens])).toEqual([
+      ["invalid_response", null],
+      [null, 1_200],
+    ]);
   });
 
   it("records a response with no usage at all as unknown, never 0", async () => {
     const { model } = meteredSetup(db, captured.log, [{ text: "ok", usage: null }]);
-    const response = await model.call({ context: { phase: "execute" }, request: { ...cachedPrefix({ system: "s" }), messages: request.messages, maxTokens: 100 } });
+    const response = await model.call({
+      context: { phase: "execute" },
+      request: { ...cachedPrefix({ system: "s" }), messages: request.messages, maxTokens: 100 },
+    });
     expect(response.costMicros).toBeNull();
-    expect((await rows())[0]).toMatchObject({ input_tokens: null, output_tokens: null, cache_read_tokens: null, cost_usd_micros: null, raw_usage: null });
+    expect((await rows())[0]).toMatchObject({
+      input_tokens: null,
+      output_tokens: null,
+      cache_read_tokens: null,
+      cost_usd_micros: null,
+      raw_usage: null,
+    });
   });
 
   it("rejects absurd counts with a log line and keeps the raw usage", async () => {
@@ -138,7 +230,9 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
     const { model } = meteredSetup(db, captured.log, [{ text: "ok", usage: raw }]);
     await model.call({ context: { phase: "execute" }, request });
     expect((await rows())[0]).toMatchObject({ input_tokens: null, output_tokens: 12, cost_usd_micros: null, raw_usage: raw });
-    expect(captured.lines().some((l) => l.msg === "implausible usage rejected: input_tokens = -40 is not a plausible token count")).toBe(true);
+    expect(captured.lines().some((l) => l.msg === "implausible usage rejected: input_tokens = -40 is not a plausible token count")).toBe(
+      true,
+    );
   });
 
   it("meters an unknown model in tokens with its cost unknown", async () => {
@@ -155,7 +249,10 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
     const { model, scripted } = meteredSetup(
       db,
       captured.log,
-      [{ text: "ok", usage: { input_tokens: 10_000, output_tokens: 4_000, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } }, { text: "never" }],
+      [
+        { text: "ok", usage: { input_tokens: 10_000, output_tokens: 4_000, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+        { text: "never" },
+      ],
       { config: { budget: { run_usd: 1 } } },
     );
     await db.query(
@@ -165,23 +262,36 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
     await model.call({ context: { runId, phase: "execute", iteration: 1 }, request }); // +$0.09 → $0.99
     const error = await model.call({ context: { runId, phase: "execute", iteration: 2 }, request }).catch((e) => e);
     expect(error).toBeInstanceOf(BudgetExceededError);
-    expect(error.message).toMatch(/^budget \$1\.00 reached in execute iteration 2: \$0\.99 spent \(gate \$0\.30, plan \$0\.60, execute \$0\.09\), and the next call could cost up to \$0\.0\d+$/);
+    expect(error.message).toMatch(
+      /^budget \$1\.00 reached in execute iteration 2: \$0\.99 spent \(gate \$0\.30, plan \$0\.60, execute \$0\.09\), and the next call could cost up to \$0\.0\d+$/,
+    );
     expect(scripted.requests).toHaveLength(1); // the call was not made
   });
 
   it("applies per-phase and per-installation daily caps", async () => {
     const runId = await insertRun(db);
-    await db.query(`INSERT INTO llm_calls (run_id, installation_id, phase, model, status, latency_ms, cost_usd_micros) VALUES ($1, 9, 'review', 'm', 'ok', 1, 500000)`, [runId]);
-    const { model } = meteredSetup(db, captured.log, [{ text: "x" }, { text: "y" }], { config: { budget: { phase_usd: { review: 0.5 }, daily_usd: 0.51 } } });
-    await expect(model.call({ context: { runId, phase: "review" }, request })).rejects.toThrow(/^the review budget \$0\.50 reached in review/);
-    await expect(model.call({ context: { installationId: 9, phase: "execute" }, request })).rejects.toThrow(/^the daily budget \$0\.51 of this installation reached in execute/);
+    await db.query(
+      `INSERT INTO llm_calls (run_id, installation_id, phase, model, status, latency_ms, cost_usd_micros) VALUES ($1, 9, 'review', 'm', 'ok', 1, 500000)`,
+      [runId],
+    );
+    const { model } = meteredSetup(db, captured.log, [{ text: "x" }, { text: "y" }], {
+      config: { budget: { phase_usd: { review: 0.5 }, daily_usd: 0.51 } },
+    });
+    await expect(model.call({ context: { runId, phase: "review" }, request })).rejects.toThrow(
+      /^the review budget \$0\.50 reached in review/,
+    );
+    await expect(model.call({ context: { installationId: 9, phase: "execute" }, request })).rejects.toThrow(
+      /^the daily budget \$0\.51 of this installation reached in execute/,
+    );
   });
 
   it("does not wait past the run's deadline for a long retry-after", async () => {
     const { model, clock } = meteredSetup(db, captured.log, [
       { error: { status: 429, type: "rate_limit_error", message: "rate limited", headers: { "retry-after": "120" } } },
     ]);
-    await expect(model.call({ context: { phase: "execute" }, request, deadline: clock.now() + 60_000 })).rejects.toBeInstanceOf(DeadlineExceededError);
+    await expect(model.call({ context: { phase: "execute" }, request, deadline: clock.now() + 60_000 })).rejects.toBeInstanceOf(
+      DeadlineExceededError,
+    );
     expect(clock.sleeps).toEqual([]);
   });
 

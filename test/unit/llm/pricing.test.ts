@@ -17,7 +17,10 @@ describe("pricing", () => {
     // Opus 4.7: 2,345 in × $5 + 678 out × $25 + 10,000 read × $0.50 + 4,096 5m × $6.25
     //   = 11,725 + 16,950 + 5,000 + 25,600 = 59,275 micro-dollars
     expect(
-      book.cost("claude-opus-4-7", usage({ inputTokens: 2_345, outputTokens: 678, cacheReadTokens: 10_000, cacheWriteTokens: 4_096, cacheWrite5mTokens: 4_096 })),
+      book.cost(
+        "claude-opus-4-7",
+        usage({ inputTokens: 2_345, outputTokens: 678, cacheReadTokens: 10_000, cacheWriteTokens: 4_096, cacheWrite5mTokens: 4_096 }),
+      ),
     ).toBe(59_275);
     // Haiku 4.5: 7 reads × $0.10 = 0.7 µ$, + 1 in × $1 = 1.7 → rounded once to 2
     expect(book.cost("claude-haiku-4-5", usage({ inputTokens: 1, cacheReadTokens: 7 }))).toBe(2);

@@ -51,7 +51,9 @@ describe("prompt caching helpers", () => {
   });
 
   it("reports 1-hour breakpoints", () => {
-    expect(cacheUse({ messages: [{ role: "user", content: [{ type: "text", text: "x", cache_control: { type: "ephemeral", ttl: "1h" } }] }] })).toEqual({
+    expect(
+      cacheUse({ messages: [{ role: "user", content: [{ type: "text", text: "x", cache_control: { type: "ephemeral", ttl: "1h" } }] }] }),
+    ).toEqual({
       breakpoints: 1,
       oneHour: true,
     });

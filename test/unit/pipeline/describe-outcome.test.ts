@@ -2,7 +2,14 @@ import { describe as describeOutcome } from "../../../src/pipeline/carry-out.js"
 import type { PublishState, RunOutcome } from "../../../src/pipeline/orchestrator.js";
 
 const state: PublishState = {
-  plan: { summary: "Say Hi.", steps: ["Change the greeting."], files: ["src/greet.js"], work_units: [{ id: "greet", title: "Greeting", instructions: "Say Hi.", files: ["src/greet.js"] }], test_strategy: "npm test", acceptance_checks: ["greet says Hi"] },
+  plan: {
+    summary: "Say Hi.",
+    steps: ["Change the greeting."],
+    files: ["src/greet.js"],
+    work_units: [{ id: "greet", title: "Greeting", instructions: "Say Hi.", files: ["src/greet.js"] }],
+    test_strategy: "npm test",
+    acceptance_checks: ["greet says Hi"],
+  },
   iterations: 2,
 };
 const published = { url: "https://github.com/octo/app/pull/12", number: 12, commit: "4f2c9a1e7b3d5c6f8a9b0c1d2e3f4a5b6c7d8e9f" };
@@ -42,7 +49,10 @@ describe("describe(outcome): a run's outcome as its status, title and footer", (
   });
 
   it("a run the budget stopped before anything was changed: stopped, no PR", () => {
-    const outcome: RunOutcome = { status: "budget", reason: "budget $1.00 reached in plan: $0.98 spent, and the next call could cost up to $0.30" };
+    const outcome: RunOutcome = {
+      status: "budget",
+      reason: "budget $1.00 reached in plan: $0.98 spent, and the next call could cost up to $0.30",
+    };
     expect(describeOutcome(outcome)).toEqual({
       status: "stopped",
       title: "stopped by the budget",

@@ -15,7 +15,11 @@ const fail = (argv: string[], excerpt: string, over: Partial<CheckResult> = {}):
 const passed: VerifyOutput = { passed: true, checks: [ok(["npm", "run", "lint"]), ok(["npm", "test"])] };
 const failedWithTriage: VerifyOutput = {
   passed: false,
-  checks: [ok(["npm", "run", "lint"]), fail(["npm", "test"], "✗ greet says Hi\n  expected 'Hi Ada', got 'Hello Ada'"), fail(["npm", "run", "e2e"], "", { exitCode: null, timedOut: true })],
+  checks: [
+    ok(["npm", "run", "lint"]),
+    fail(["npm", "test"], "✗ greet says Hi\n  expected 'Hi Ada', got 'Hello Ada'"),
+    fail(["npm", "run", "e2e"], "", { exitCode: null, timedOut: true }),
+  ],
   triage: {
     summary: "greet() still returns the old greeting.",
     findings: [
@@ -27,7 +31,11 @@ const failedWithTriage: VerifyOutput = {
 const failedNoTriage = (excerpt: string): VerifyOutput => ({ passed: false, checks: [fail(["npm", "test"], excerpt)] });
 
 const approve: Review = { verdict: "approve", summary: "Looks right.", findings: [] };
-const changes = (findings: Review["findings"]): Review => ({ verdict: "request_changes", summary: "The greeting is right but the docs are stale.", findings });
+const changes = (findings: Review["findings"]): Review => ({
+  verdict: "request_changes",
+  summary: "The greeting is right but the docs are stale.",
+  findings,
+});
 const blocking = { file: "README.md", line: 12, severity: "blocking" as const, body: "The README still shows `Hello Ada`." };
 const suggestion = { file: "src/greet.js", line: 0, severity: "suggestion" as const, body: "Consider a constant for the greeting." };
 
@@ -58,7 +66,13 @@ describe("decideRound", () => {
   });
 
   it("without a triage, takes each failed command's last lines as its finding", () => {
-    const d = again(decideRound({ iteration: 1, max: 3, verify: failedNoTriage("line 1\nline 2\nline 3\nline 4\nline 5\nFAIL  greet.test.js\n  Expected: Hi") }));
+    const d = again(
+      decideRound({
+        iteration: 1,
+        max: 3,
+        verify: failedNoTriage("line 1\nline 2\nline 3\nline 4\nline 5\nFAIL  greet.test.js\n  Expected: Hi"),
+      }),
+    );
     expect(d.findings).toEqual(["verify|npm test|line 3 line 4 line 5 fail greet.test.js expected: hi"]);
     expect(d.feedback).toBe("The previous round did not pass. Address every point:\nChecks that failed: `npm test`.");
   });
@@ -79,7 +93,11 @@ describe("decideRound", () => {
   it("stops with no_progress when a round ends with the same findings as the one before", () => {
     const first = again(decideRound({ iteration: 1, max: 5, verify: failedWithTriage }));
     const d = decideRound({ iteration: 2, max: 5, verify: failedWithTriage, previous: first });
-    expect(d).toEqual({ kind: "stop", status: "no_progress", reason: "round 2 ended with the same findings as round 1, so another round would not help." });
+    expect(d).toEqual({
+      kind: "stop",
+      status: "no_progress",
+      reason: "round 2 ended with the same findings as round 1, so another round would not help.",
+    });
   });
 
   it("counts the same findings in another order, case, spacing or timing as the same", () => {
@@ -87,17 +105,37 @@ describe("decideRound", () => {
     const d = decideRound({ iteration: 2, max: 5, verify: failedNoTriage("test   timed out after 5123 ms\nfail GREET"), previous: first });
     expect(d).toMatchObject({ kind: "stop", status: "no_progress" });
 
-    const reviewFirst = again(decideRound({ iteration: 1, max: 5, verify: passed, review: changes([blocking, { ...blocking, file: "docs/a.md" }]) }));
-    const swapped = decideRound({ iteration: 2, max: 5, verify: passed, review: changes([{ ...blocking, file: "docs/a.md", line: 40 }, blocking]), previous: reviewFirst });
+    const reviewFirst = again(
+      decideRound({ iteration: 1, max: 5, verify: passed, review: changes([blocking, { ...blocking, file: "docs/a.md" }]) }),
+    );
+    const swapped = decideRound({
+      iteration: 2,
+      max: 5,
+      verify: passed,
+      review: changes([{ ...blocking, file: "docs/a.md", line: 40 }, blocking]),
+      previous: reviewFirst,
+    });
     expect(swapped).toMatchObject({ kind: "stop", status: "no_progress" });
   });
 
   it("goes again when the findings changed, or some were fixed", () => {
     const first = again(decideRound({ iteration: 1, max: 5, verify: failedWithTriage }));
-    const fewer: VerifyOutput = { ...failedWithTriage, triage: { ...failedWithTriage.triage!, findings: failedWithTriage.triage!.findings.slice(0, 1) } };
+    const fewer: VerifyOutput = {
+      ...failedWithTriage,
+      triage: { ...failedWithTriage.triage!, findings: failedWithTriage.triage!.findings.slice(0, 1) },
+    };
     expect(decideRound({ iteration: 2, max: 5, verify: fewer, previous: first }).kind).toBe("again");
     // the same file but another problem
-    const other: VerifyOutput = { ...failedWithTriage, triage: { ...failedWithTriage.triage!, findings: [{ ...failedWithTriage.triage!.findings[0]!, problem: "The template has a typo." }, failedWithTriage.triage!.findings[1]!] } };
+    const other: VerifyOutput = {
+      ...failedWithTriage,
+      triage: {
+        ...failedWithTriage.triage!,
+        findings: [
+          { ...failedWithTriage.triage!.findings[0]!, problem: "The template has a typo." },
+          failedWithTriage.triage!.findings[1]!,
+        ],
+      },
+    };
     expect(decideRound({ iteration: 2, max: 5, verify: other, previous: first }).kind).toBe("again");
   });
 
@@ -128,7 +166,9 @@ describe("decideRound", () => {
       reason: "the review still requests changes after 1 round (loop.max_iterations).",
     });
     // checks that fail are named even when the review also requested changes
-    expect(decideRound({ iteration: 2, max: 2, verify: failedWithTriage, review: changes([blocking]) })).toMatchObject({ reason: "the checks still fail after 2 rounds (loop.max_iterations)." });
+    expect(decideRound({ iteration: 2, max: 2, verify: failedWithTriage, review: changes([blocking]) })).toMatchObject({
+      reason: "the checks still fail after 2 rounds (loop.max_iterations).",
+    });
   });
 
   it("prefers no_progress to max_iterations on the last round when nothing changed", () => {
@@ -138,7 +178,11 @@ describe("decideRound", () => {
 
   it("stops unverified when the checks were not run, on any round", () => {
     const notRun: VerifyOutput = { passed: false, checks: [], notRun: "commands are disabled (TOLLGATE_SANDBOX=none)" };
-    const expected = { kind: "stop", status: "unverified", reason: "the checks were not run: commands are disabled (TOLLGATE_SANDBOX=none)." };
+    const expected = {
+      kind: "stop",
+      status: "unverified",
+      reason: "the checks were not run: commands are disabled (TOLLGATE_SANDBOX=none).",
+    };
     expect(decideRound({ iteration: 1, max: 3, verify: notRun })).toEqual(expected);
     expect(decideRound({ iteration: 1, max: 3, verify: notRun, review: approve })).toEqual(expected);
   });

@@ -4,14 +4,39 @@ import { pendingThreads, reviewFeedback, threadAnswers } from "../../../src/pipe
 import type { ReviewThread } from "../../../src/pipeline/run-target.js";
 
 const threads: ReviewThread[] = [
-  { commentId: 101, author: "ada", path: "src/greet.js", line: 3, diffHunk: "@@ -1,4 +1,4 @@\n function greet(name) {\n-  return `Hello ${name}`;\n+  return `Hi ${name}`;", body: "Use a constant for the greeting." },
-  { commentId: 205, author: "bob", path: "src/old.js", line: null, diffHunk: "@@ -10,3 +10,0 @@\n-export const legacy = true;", body: "Why was this removed?" },
+  {
+    commentId: 101,
+    author: "ada",
+    path: "src/greet.js",
+    line: 3,
+    diffHunk: "@@ -1,4 +1,4 @@\n function greet(name) {\n-  return `Hello ${name}`;\n+  return `Hi ${name}`;",
+    body: "Use a constant for the greeting.",
+  },
+  {
+    commentId: 205,
+    author: "bob",
+    path: "src/old.js",
+    line: null,
+    diffHunk: "@@ -10,3 +10,0 @@\n-export const legacy = true;",
+    body: "Why was this removed?",
+  },
   { author: "carol", body: "Please also update the README." },
 ];
 
 const state = (summaries: string[]): PublishState => ({
-  plan: { summary: "s", steps: ["x"], files: [], work_units: [{ id: "u", title: "U", instructions: "i", files: [] }], test_strategy: "t", acceptance_checks: ["c"] },
-  execute: { units: summaries.map((summary, i) => ({ id: `u${i}`, title: `Unit ${i}`, summary, changed: true })), patch: "", changedFiles: ["src/greet.js"] },
+  plan: {
+    summary: "s",
+    steps: ["x"],
+    files: [],
+    work_units: [{ id: "u", title: "U", instructions: "i", files: [] }],
+    test_strategy: "t",
+    acceptance_checks: ["c"],
+  },
+  execute: {
+    units: summaries.map((summary, i) => ({ id: `u${i}`, title: `Unit ${i}`, summary, changed: true })),
+    patch: "",
+    changedFiles: ["src/greet.js"],
+  },
   iterations: 1,
 });
 const commit = "4f2c9a1e7b3d5c6f8a9b0c1d2e3f4a5b6c7d8e9f";
@@ -25,38 +50,71 @@ const passed = (summaries: string[], over: Partial<Extract<RunOutcome, { publish
 
 describe("threadAnswers", () => {
   it("answers each thread with the agent's own `#n:` answer, in the commit it made", () => {
-    const answers = threadAnswers(threads, passed(["Moved the greeting to a constant.\n#1: Added `GREETING` in src/greet.js.", "#2: It was unused since v2; nothing imports it.\n  #3:   Updated the README's example.  "]));
-    expect(answers).toEqual(["Done in 4f2c9a1: Added `GREETING` in src/greet.js.", "Done in 4f2c9a1: It was unused since v2; nothing imports it.", "Done in 4f2c9a1: Updated the README's example."]);
+    const answers = threadAnswers(
+      threads,
+      passed([
+        "Moved the greeting to a constant.\n#1: Added `GREETING` in src/greet.js.",
+        "#2: It was unused since v2; nothing imports it.\n  #3:   Updated the README's example.  ",
+      ]),
+    );
+    expect(answers).toEqual([
+      "Done in 4f2c9a1: Added `GREETING` in src/greet.js.",
+      "Done in 4f2c9a1: It was unused since v2; nothing imports it.",
+      "Done in 4f2c9a1: Updated the README's example.",
+    ]);
   });
 
   it("falls back to the agent's whole summary, without the other threads' answers, on one line", () => {
-    const [first, second, third] = threadAnswers(threads, passed(["Moved the greeting to a constant.\nAlso renamed the test.", "#2: It was unused."]));
+    const [first, second, third] = threadAnswers(
+      threads,
+      passed(["Moved the greeting to a constant.\nAlso renamed the test.", "#2: It was unused."]),
+    );
     expect(first).toBe("Done in 4f2c9a1: Moved the greeting to a constant. Also renamed the test.");
     expect(second).toBe("Done in 4f2c9a1: It was unused.");
     expect(third).toBe(first);
   });
 
   it("says when nothing changed in the code", () => {
-    const [answer] = threadAnswers(threads.slice(0, 1), passed(["#1: The constant already exists; no change needed."], { published: { number: 12 } }));
+    const [answer] = threadAnswers(
+      threads.slice(0, 1),
+      passed(["#1: The constant already exists; no change needed."], { published: { number: 12 } }),
+    );
     expect(answer).toBe("Done with no change to the code: The constant already exists; no change needed.");
   });
 
   it("on a draft, says it tried and why it is not done", () => {
-    const outcome = passed(["#1: Added the constant."], { status: "max_iterations", draft: true, reason: "the checks still fail after 3 rounds (loop.max_iterations)." });
-    expect(threadAnswers(threads.slice(0, 1), outcome)).toEqual(["Tried in 4f2c9a1, but the checks still fail after 3 rounds (loop.max_iterations). Added the constant."]);
+    const outcome = passed(["#1: Added the constant."], {
+      status: "max_iterations",
+      draft: true,
+      reason: "the checks still fail after 3 rounds (loop.max_iterations).",
+    });
+    expect(threadAnswers(threads.slice(0, 1), outcome)).toEqual([
+      "Tried in 4f2c9a1, but the checks still fail after 3 rounds (loop.max_iterations). Added the constant.",
+    ]);
   });
 
   it("when nothing was published, says why in every thread", () => {
-    const outcome: RunOutcome = { status: "human_commits", reason: "tollgate/issue-7 has commits by someone else (ada@example.com), so revisions no longer push there" };
+    const outcome: RunOutcome = {
+      status: "human_commits",
+      reason: "tollgate/issue-7 has commits by someone else (ada@example.com), so revisions no longer push there",
+    };
     expect(threadAnswers(threads, outcome)).toEqual(Array(3).fill(`Not done: ${outcome.reason}`));
   });
 
   it("neutralises the agent's words: no ping, no closing keyword, no image", () => {
-    const [answer, second] = threadAnswers(threads.slice(0, 2), passed(["#1: Done as @ada asked, cc @octo-org/reviewers. Fixes #3. ![x](https://evil.example/p.png?t=secret)", "#2: see ada@example.com"]));
+    const [answer, second] = threadAnswers(
+      threads.slice(0, 2),
+      passed([
+        "#1: Done as @ada asked, cc @octo-org/reviewers. Fixes #3. ![x](https://evil.example/p.png?t=secret)",
+        "#2: see ada@example.com",
+      ]),
+    );
     expect(answer).toBe("Done in 4f2c9a1: Done as `@ada` asked, cc `@octo-org/reviewers`. Refs #3. (image removed: evil.example)");
     expect(second).toBe("Done in 4f2c9a1: see ada@example.com"); // an email is not a mention
     // and a reason that is not Tollgate's own is neutralised too
-    expect(threadAnswers(threads.slice(0, 1), { status: "cancelled", reason: "cancelled by @ada" })).toEqual(["Not done: cancelled by `@ada`"]);
+    expect(threadAnswers(threads.slice(0, 1), { status: "cancelled", reason: "cancelled by @ada" })).toEqual([
+      "Not done: cancelled by `@ada`",
+    ]);
   });
 });
 
@@ -64,8 +122,12 @@ describe("reviewFeedback", () => {
   it("lists each thread: who, where (a line, a line that is gone, the review), its diff and what was asked", () => {
     const text = reviewFeedback(threads);
     const lines = text.split("\n");
-    expect(lines[0]).toMatch(/^Review comments on the pull request\. .*answer each comment on a line of its own, as `#<number>: what you changed, or why not`/);
-    expect(text).toContain("\n\n1. @ada on src/greet.js line 3:\n```diff\n@@ -1,4 +1,4 @@\n function greet(name) {\n-  return `Hello ${name}`;\n+  return `Hi ${name}`;\n```\nUse a constant for the greeting.");
+    expect(lines[0]).toMatch(
+      /^Review comments on the pull request\. .*answer each comment on a line of its own, as `#<number>: what you changed, or why not`/,
+    );
+    expect(text).toContain(
+      "\n\n1. @ada on src/greet.js line 3:\n```diff\n@@ -1,4 +1,4 @@\n function greet(name) {\n-  return `Hello ${name}`;\n+  return `Hi ${name}`;\n```\nUse a constant for the greeting.",
+    );
     expect(text).toContain("\n\n2. @bob on src/old.js (a line that is no longer in the new version; its old context is below):\n```diff\n");
     expect(text.endsWith("\n\n3. @carol (the review's summary):\nPlease also update the README.")).toBe(true);
   });
@@ -74,7 +136,11 @@ describe("reviewFeedback", () => {
     const text = reviewFeedback(threads);
     expect([...text.matchAll(/^(\d+)\. @/gm)].map((m) => Number(m[1]))).toEqual([1, 2, 3]);
     // the numbers the agent is told are the ones its answers are matched by
-    expect(threadAnswers(threads, passed(["#3: c", "#1: a", "#2: b"]))).toEqual(["Done in 4f2c9a1: a", "Done in 4f2c9a1: b", "Done in 4f2c9a1: c"]);
+    expect(threadAnswers(threads, passed(["#3: c", "#1: a", "#2: b"]))).toEqual([
+      "Done in 4f2c9a1: a",
+      "Done in 4f2c9a1: b",
+      "Done in 4f2c9a1: c",
+    ]);
   });
 
   it("has no diff block for a thread without a diff", () => {
@@ -136,7 +202,7 @@ describe("pendingThreads", () => {
 });
 
 describe("a thread the agent did not answer", () => {
-  it("gets a sentence, not an empty \"Done …:\"", () => {
+  it('gets a sentence, not an empty "Done …:"', () => {
     const threads = [
       { commentId: 1, author: "ada", body: "Rename it." },
       { commentId: 2, author: "ada", body: "And the docs?" },

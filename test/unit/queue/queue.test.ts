@@ -64,7 +64,13 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   it("runs a job and records the delivery's outcome", async () => {
     const seen: string[] = [];
     await startWorker({
-      queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+      queue,
+      deliveries,
+      log: captured.log,
+      name: QUEUE.trigger,
+      schema: triggerJobSchema,
+      concurrency: 1,
+      pollingIntervalSeconds: 0.5,
       handle: async (data) => {
         seen.push(data.deliveryId);
         return { outcome: "done", detail: "ran" };
@@ -82,7 +88,13 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   it("retries a failing job, then records the failure with its error and dead-letters it", async () => {
     let tries = 0;
     await startWorker({
-      queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+      queue,
+      deliveries,
+      log: captured.log,
+      name: QUEUE.trigger,
+      schema: triggerJobSchema,
+      concurrency: 1,
+      pollingIntervalSeconds: 0.5,
       handle: async () => {
         tries++;
         throw new Error(`GitHub answered 502 (try ${tries})`);
@@ -111,7 +123,13 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     await deliveries.finish("d-9", "done", "first run");
     let calls = 0;
     await startWorker({
-      queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+      queue,
+      deliveries,
+      log: captured.log,
+      name: QUEUE.trigger,
+      schema: triggerJobSchema,
+      concurrency: 1,
+      pollingIntervalSeconds: 0.5,
       handle: async () => {
         calls++;
         return { outcome: "done", detail: "second run" };
@@ -125,7 +143,13 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
 
   it("fails a job whose data does not match its schema, saying why", async () => {
     await startWorker({
-      queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+      queue,
+      deliveries,
+      log: captured.log,
+      name: QUEUE.trigger,
+      schema: triggerJobSchema,
+      concurrency: 1,
+      pollingIntervalSeconds: 0.5,
       handle: async () => ({ outcome: "done" }),
     });
     await enqueueDelivery(deliveries, queue, delivery("d-5"), { queue: QUEUE.trigger, data: { deliveryId: "d-5", issue: "no" } });
@@ -135,14 +159,19 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     });
     expect(row.detail).toMatch(/^job data does not match the tollgate-trigger schema/);
     // not retried: retrying cannot fix the data
-    expect((await eventually(() => queue.job(QUEUE.trigger, jobIdForDelivery("d-5"))))).toMatchObject({ state: "completed", retryCount: 0 });
+    expect(await eventually(() => queue.job(QUEUE.trigger, jobIdForDelivery("d-5")))).toMatchObject({ state: "completed", retryCount: 0 });
   });
 
   it("marks a dead-lettered job's delivery failed when nothing recorded why (expired, or cut off by a shutdown)", async () => {
     await deliveries.record(delivery("d-10"), jobIdForDelivery("d-10"));
     await deliveries.record(delivery("d-11"), jobIdForDelivery("d-11"));
     await deliveries.finish("d-11", "failed", "GitHub answered 502");
-    await queue.work<{ deliveryId?: string }>(QUEUE.dead, 1, (dead) => handleDead(dead, { deliveries, runs: new RunStore(db) }, captured.log), 0.5);
+    await queue.work<{ deliveryId?: string }>(
+      QUEUE.dead,
+      1,
+      (dead) => handleDead(dead, { deliveries, runs: new RunStore(db) }, captured.log),
+      0.5,
+    );
     await queue.send(QUEUE.dead, job("d-10"), "00000000-0000-4000-8000-000000000010");
     await queue.send(QUEUE.dead, job("d-11"), "00000000-0000-4000-8000-000000000011");
     const row = await eventually(async () => {
@@ -158,7 +187,13 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     let release!: () => void;
     const started = new Promise<void>((resolve) => {
       void startWorker({
-        queue, deliveries, log: captured.log, name: QUEUE.trigger, schema: triggerJobSchema, concurrency: 1, pollingIntervalSeconds: 0.5,
+        queue,
+        deliveries,
+        log: captured.log,
+        name: QUEUE.trigger,
+        schema: triggerJobSchema,
+        concurrency: 1,
+        pollingIntervalSeconds: 0.5,
         handle: async (data) => {
           resolve();
           await new Promise<void>((r) => (release = r));

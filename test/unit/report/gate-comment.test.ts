@@ -6,7 +6,7 @@ const ready: Verdict = {
   ready: true,
   score: 84,
   criteria: {
-    problem: { status: "pass", note: "greet() returns \"Hello Ada\"; the issue wants \"Hi Ada\" to match the new style guide." },
+    problem: { status: "pass", note: 'greet() returns "Hello Ada"; the issue wants "Hi Ada" to match the new style guide.' },
     acceptance_criteria: { status: "pass", note: "greet('Ada') returns 'Hi Ada'; the existing tests are updated." },
     scope: { status: "pass", note: "Only src/greet.js and its test." },
     constraints: { status: "weak", note: "No word on whether the old greeting must stay behind a flag." },
@@ -21,13 +21,16 @@ const notReady: Verdict = {
   ready: false,
   score: 38,
   criteria: {
-    problem: { status: "weak", note: "\"The export is slow\": which export, and how slow?" },
+    problem: { status: "weak", note: '"The export is slow": which export, and how slow?' },
     acceptance_criteria: { status: "missing", note: "No target time or measurable outcome." },
     scope: { status: "missing", note: "CSV, JSON or both?" },
     constraints: { status: "pass", note: "Must keep the current file format." },
     test_plan: { status: "missing", note: "No way to tell that it got faster." },
   },
-  questions: ["Which export is slow: the CSV report or the JSON dump?", "How long does it take now, on how many rows, and what would be fast enough?"],
+  questions: [
+    "Which export is slow: the CSV report or the JSON dump?",
+    "How long does it take now, on how many rows, and what would be fast enough?",
+  ],
   ticket_type: "bug",
   size: "m",
 };
@@ -58,12 +61,21 @@ describe("the gate comment", () => {
   });
 
   it("renders a not-ready verdict: its questions, no history yet, how to run it again (golden)", () => {
-    const text = renderGateComment(input({ verdict: notReady, gateCostMicros: 20_000, expected: null, status: "Waiting for a better spec: labelled `tollgate:needs-spec`." }));
+    const text = renderGateComment(
+      input({
+        verdict: notReady,
+        gateCostMicros: 20_000,
+        expected: null,
+        status: "Waiting for a better spec: labelled `tollgate:needs-spec`.",
+      }),
+    );
     expectGolden("gate-comment-not-ready", text);
     expect(text.split("\n")[0]).toBe("### Tollgate spec gate: needs more spec ❌ (score 38/100)");
     expect(text).toContain("- [ ] ❌ **Acceptance criteria**: No target time or measurable outcome.");
     expect(text).toContain("- [x] ✅ **Constraints**: ");
-    expect(text).toContain("**Questions that would make this ready:**\n1. Which export is slow: the CSV report or the JSON dump?\n2. How long does it take now");
+    expect(text).toContain(
+      "**Questions that would make this ready:**\n1. Which export is slow: the CSV report or the JSON dump?\n2. How long does it take now",
+    );
     expect(text).toContain("Gate cost: $0.02.");
     expect(text).toContain("Expected cost: no history yet for bug tickets (it shows after 3 finished runs).");
     expect(text.trimEnd().endsWith("with `tollgate` still on, the gate runs again and updates this comment.")).toBe(true);
@@ -85,17 +97,24 @@ describe("the gate comment", () => {
   });
 
   it("says where the expected cost comes from: this repository or the installation", () => {
-    const text = renderGateComment(input({ expected: { scope: "installation", runs: 3, medianMicros: 1_234_500_000, p90Micros: 2_000_000_000 } }));
+    const text = renderGateComment(
+      input({ expected: { scope: "installation", runs: 3, medianMicros: 1_234_500_000, p90Micros: 2_000_000_000 } }),
+    );
     expect(text).toContain("median $1,234.50, p90 $2,000.00 (from 3 past runs in this installation).");
   });
 });
 
 describe("the config error comment", () => {
   it("names the file and lists every problem (golden)", () => {
-    const text = renderConfigError(["`loop.max_iterations`: must be at most 10 (got 50)", "`verify.commands[1]`: expected an array of strings"], ".github/tollgate.yml");
+    const text = renderConfigError(
+      ["`loop.max_iterations`: must be at most 10 (got 50)", "`verify.commands[1]`: expected an array of strings"],
+      ".github/tollgate.yml",
+    );
     expectGolden("config-error", text);
     expect(text).toContain("`.github/tollgate.yml` is invalid, so nothing was run and nothing was spent:");
-    expect(text).toContain("\n- `loop.max_iterations`: must be at most 10 (got 50)\n- `verify.commands[1]`: expected an array of strings\n");
+    expect(text).toContain(
+      "\n- `loop.max_iterations`: must be at most 10 (got 50)\n- `verify.commands[1]`: expected an array of strings\n",
+    );
     expect(text.endsWith("Fix the file, then remove and add the label again.")).toBe(true);
   });
 });

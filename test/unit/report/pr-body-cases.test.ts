@@ -11,7 +11,8 @@ import type { PhaseCost } from "../../../src/stores/cost-rows.js";
 import { expectGolden } from "../../helpers/golden.js";
 
 const plan: Plan = {
-  summary: "Stream the CSV export row by row instead of building the whole file in memory, so that exports of 1M rows finish in under 30 seconds.",
+  summary:
+    "Stream the CSV export row by row instead of building the whole file in memory, so that exports of 1M rows finish in under 30 seconds.",
   steps: [
     "Replace `buildCsv()` in src/export/csv.ts with a generator that yields one line per row.",
     "Pipe the generator into the HTTP response in src/routes/export.ts, with `Content-Disposition: attachment`.",
@@ -29,8 +30,19 @@ const plan: Plan = {
 
 const execute: ExecuteOutput = {
   units: [
-    { id: "stream", title: "Streaming CSV writer", summary: "Rewrote buildCsv as `streamCsv()`, a generator.\nQuoting still goes through `quoteField()`.", changed: true },
-    { id: "route", title: "Export route", summary: "Piped streamCsv into the response with `Readable.from`.", changed: true, conflicts: ["src/export/csv.ts"] },
+    {
+      id: "stream",
+      title: "Streaming CSV writer",
+      summary: "Rewrote buildCsv as `streamCsv()`, a generator.\nQuoting still goes through `quoteField()`.",
+      changed: true,
+    },
+    {
+      id: "route",
+      title: "Export route",
+      summary: "Piped streamCsv into the response with `Readable.from`.",
+      changed: true,
+      conflicts: ["src/export/csv.ts"],
+    },
     { id: "tests", title: "Export test", summary: "The existing test already covers the header; nothing to add.", changed: false },
   ],
   patch: "diff --git a/src/export/csv.ts b/src/export/csv.ts\n",
@@ -41,7 +53,13 @@ const verify: VerifyOutput = {
   passed: false,
   checks: [
     { argv: ["npm", "run", "lint"], exitCode: 0, timedOut: false, durationMs: 4_300, excerpt: "" },
-    { argv: ["npm", "test", "--", "--grep", "export|csv"], exitCode: 1, timedOut: false, durationMs: 61_500, excerpt: "✗ exports 100,000 rows\n  expected 100001 lines, got 100000" },
+    {
+      argv: ["npm", "test", "--", "--grep", "export|csv"],
+      exitCode: 1,
+      timedOut: false,
+      durationMs: 61_500,
+      excerpt: "✗ exports 100,000 rows\n  expected 100001 lines, got 100000",
+    },
     { argv: ["npm", "run", "e2e"], exitCode: null, timedOut: true, durationMs: 300_000, excerpt: "" },
   ],
   triage: {
@@ -68,7 +86,13 @@ const costTable = [
   "```",
 ].join("\n");
 
-const cost = (phase: string, iteration: number, costMicros: number, unknownCalls = 0): PhaseCost => ({ phase, iteration, calls: 1, costMicros, unknownCalls });
+const cost = (phase: string, iteration: number, costMicros: number, unknownCalls = 0): PhaseCost => ({
+  phase,
+  iteration,
+  calls: 1,
+  costMicros,
+  unknownCalls,
+});
 const costs: PhaseCost[] = [
   cost("gate", 0, 63_100),
   cost("plan", 0, 107_500),
@@ -100,20 +124,30 @@ describe("the PR body of a draft", () => {
   it("renders the whole body: warning, summary, units, plan, not published, checks, triage, no review, cost, rounds (golden)", () => {
     const text = body();
     expectGolden("pr-body-draft", text);
-    expect(text.startsWith(`${PR_MARKER}\n> [!WARNING]\n> **Draft: the checks still fail after 3 rounds (loop.max_iterations).** Review it as work in progress.\n\n## Summary\n`)).toBe(true);
+    expect(
+      text.startsWith(
+        `${PR_MARKER}\n> [!WARNING]\n> **Draft: the checks still fail after 3 rounds (loop.max_iterations).** Review it as work in progress.\n\n## Summary\n`,
+      ),
+    ).toBe(true);
     expect(text.endsWith("\n\nCloses #42")).toBe(true);
   });
 
   it("says per unit what it did on one line, which changed nothing and which was redone after a conflict", () => {
     const text = body();
-    expect(text).toContain("- **Streaming CSV writer**: Rewrote buildCsv as `streamCsv()`, a generator. Quoting still goes through `quoteField()`.\n");
-    expect(text).toContain("- **Export route**: Piped streamCsv into the response with `Readable.from`. _(redone after a conflict in src/export/csv.ts)_\n");
+    expect(text).toContain(
+      "- **Streaming CSV writer**: Rewrote buildCsv as `streamCsv()`, a generator. Quoting still goes through `quoteField()`.\n",
+    );
+    expect(text).toContain(
+      "- **Export route**: Piped streamCsv into the response with `Readable.from`. _(redone after a conflict in src/export/csv.ts)_\n",
+    );
     expect(text).toContain("- **Export test** (no change): The existing test already covers the header; nothing to add.\n");
     expect(text).toContain("Files changed: `src/export/csv.ts`, `src/routes/export.ts`.");
   });
 
   it("lists each check's result, a timeout as such, with `|` escaped so the table holds", () => {
-    const rows = section(body(), "Verification").split("\n").filter((l) => l.startsWith("| `"));
+    const rows = section(body(), "Verification")
+      .split("\n")
+      .filter((l) => l.startsWith("| `"));
     expect(rows).toEqual([
       "| `npm run lint` | ✅ passed | 4.3s |",
       "| `npm test -- --grep export\\|csv` | ❌ exit 1 | 1m 2s |",
@@ -132,7 +166,9 @@ describe("the PR body of a draft", () => {
   });
 
   it("costs each round over execute, verify and review only, a round with unknown calls said so", () => {
-    expect(body()).toContain("\nCost per round (execute + verify + review): round 1: $0.3055 · round 2: $0.2855 · round 3: $0.2445 + 1 call of unknown cost.\n");
+    expect(body()).toContain(
+      "\nCost per round (execute + verify + review): round 1: $0.3055 · round 2: $0.2855 · round 3: $0.2445 + 1 call of unknown cost.\n",
+    );
     // a round with no ledger rows is $0.00, not left out
     expect(body({ costs: [cost("execute", 2, 100_000)], iterations: 2 })).toContain("round 1: $0.00 · round 2: $0.10.");
     expect(body({ iterations: 0 })).not.toContain("Cost per round");
@@ -142,12 +178,18 @@ describe("the PR body of a draft", () => {
 describe("the PR body's other branches", () => {
   it("says the checks were not run, and why", () => {
     expect(section(body({ verify: undefined }), "Verification")).toBe("Not run.\n");
-    expect(section(body({ verify: { passed: false, checks: [], notRun: "commands are disabled: no sandbox" } }), "Verification")).toBe("Not run: commands are disabled: no sandbox.\n");
-    expect(section(body({ verify: { passed: true, checks: [] } }), "Verification")).toBe("No verify commands are configured (`verify.commands` in `.github/tollgate.yml`).\n");
+    expect(section(body({ verify: { passed: false, checks: [], notRun: "commands are disabled: no sandbox" } }), "Verification")).toBe(
+      "Not run: commands are disabled: no sandbox.\n",
+    );
+    expect(section(body({ verify: { passed: true, checks: [] } }), "Verification")).toBe(
+      "No verify commands are configured (`verify.commands` in `.github/tollgate.yml`).\n",
+    );
   });
 
   it("says a check refused before it ran as exit none", () => {
-    const text = body({ verify: { passed: false, checks: [{ argv: ["make", "check"], exitCode: null, timedOut: false, durationMs: 0, excerpt: "refused" }] } });
+    const text = body({
+      verify: { passed: false, checks: [{ argv: ["make", "check"], exitCode: null, timedOut: false, durationMs: 0, excerpt: "refused" }] },
+    });
     expect(text).toContain("| `make check` | ❌ exit none | 0.0s |");
     expect(text).not.toContain("**Triage:**");
   });
@@ -185,7 +227,9 @@ describe("the PR body's other branches", () => {
 
   it("masks a secret a model wrote", () => {
     const token = `ghp_${"a1B2c3D4e5".repeat(4)}`;
-    const text = body({ execute: { ...execute, units: [{ id: "x", title: "Config", summary: `Used the token ${token} to test.`, changed: true }] } });
+    const text = body({
+      execute: { ...execute, units: [{ id: "x", title: "Config", summary: `Used the token ${token} to test.`, changed: true }] },
+    });
     expect(text).not.toContain(token);
     expect(text).toContain("[redacted GitHub token]");
   });

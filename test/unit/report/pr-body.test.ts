@@ -18,10 +18,18 @@ const plan = (over: Partial<Plan> = {}): Plan => ({
 const input = (over: Partial<PrBodyInput> = {}): PrBodyInput => ({
   issueNumber: 7,
   plan: plan(),
-  execute: { units: [{ id: "greet", title: "Greeting", summary: "Changed the greeting to Hi.", changed: true }], patch: "", changedFiles: ["src/greet.js"] } satisfies ExecuteOutput,
-  verify: { passed: true, checks: [{ argv: ["node", "--test", "test/"], exitCode: 0, timedOut: false, durationMs: 1_200, excerpt: "" }] } satisfies VerifyOutput,
+  execute: {
+    units: [{ id: "greet", title: "Greeting", summary: "Changed the greeting to Hi.", changed: true }],
+    patch: "",
+    changedFiles: ["src/greet.js"],
+  } satisfies ExecuteOutput,
+  verify: {
+    passed: true,
+    checks: [{ argv: ["node", "--test", "test/"], exitCode: 0, timedOut: false, durationMs: 1_200, excerpt: "" }],
+  } satisfies VerifyOutput,
   review: { verdict: "approve", summary: "Looks right.", findings: [] } satisfies Review,
-  costTable: '| Phase | Cost |\n|---|---:|\n| plan | $0.10 |\n\n```mermaid\npie showData title Cost by phase (USD)\n    "plan" : 0.1000\n```',
+  costTable:
+    '| Phase | Cost |\n|---|---:|\n| plan | $0.10 |\n\n```mermaid\npie showData title Cost by phase (USD)\n    "plan" : 0.1000\n```',
   costs: [],
   iterations: 1,
   ...over,
@@ -37,9 +45,21 @@ describe("the PR body", () => {
           test_strategy: "closes owner/repo#5 <img src=https://t.example/p.gif>",
           acceptance_checks: ["`greet` works, resolves #8"],
         }),
-        execute: { units: [{ id: "greet", title: "Greet @team/all", summary: "Done, fixed #10.", changed: true, conflicts: ["@weird.ts"] }], patch: "", changedFiles: ["src/greet.js"] },
-        verify: { passed: false, checks: [{ argv: ["npm", "test"], exitCode: 1, timedOut: false, durationMs: 900, excerpt: "" }], triage: { summary: "Blame @octocat", findings: [] } },
-        review: { verdict: "request_changes", summary: "See ![t](https://evil.example/t.png)", findings: [{ file: "a` @x `b", line: 3, severity: "blocking", body: "ping @y" }] },
+        execute: {
+          units: [{ id: "greet", title: "Greet @team/all", summary: "Done, fixed #10.", changed: true, conflicts: ["@weird.ts"] }],
+          patch: "",
+          changedFiles: ["src/greet.js"],
+        },
+        verify: {
+          passed: false,
+          checks: [{ argv: ["npm", "test"], exitCode: 1, timedOut: false, durationMs: 900, excerpt: "" }],
+          triage: { summary: "Blame @octocat", findings: [] },
+        },
+        review: {
+          verdict: "request_changes",
+          summary: "See ![t](https://evil.example/t.png)",
+          findings: [{ file: "a` @x `b", line: 3, severity: "blocking", body: "ping @y" }],
+        },
       }),
     );
     expect(body).toContain("`@octocat` please look. Refs #99. (image removed: evil.example)");
@@ -52,7 +72,10 @@ describe("the PR body", () => {
     expect(body).toContain("ping `@y`");
     // no mention is left outside code, whatever a field did to the backticks around it
     for (const line of body.split("\n")) {
-      const outsideCode = line.replace(/\\`/g, "").replace(/(`+)[^`]*?\1/g, "").replace(/<code>.*?<\/code>/g, "");
+      const outsideCode = line
+        .replace(/\\`/g, "")
+        .replace(/(`+)[^`]*?\1/g, "")
+        .replace(/<code>.*?<\/code>/g, "");
       expect(outsideCode).not.toMatch(/(^|[^A-Za-z0-9])@[A-Za-z0-9]/);
     }
     // the fence a step opened is closed where the step ends: the rest of the body is markdown

@@ -33,7 +33,9 @@ const round2: ProgressInput = {
   phases: [
     phase("gate", 0, "succeeded"),
     phase("plan", 0, "succeeded"),
-    phase("execute", 1, "failed", { error: "Anthropic API error 529: Overloaded\n    at MeteredModel.call (src/llm/metered-model.ts:88:11)" }),
+    phase("execute", 1, "failed", {
+      error: "Anthropic API error 529: Overloaded\n    at MeteredModel.call (src/llm/metered-model.ts:88:11)",
+    }),
     phase("execute", 1, "succeeded", { attempt: 2 }),
     phase("verify", 1, "succeeded"),
     phase("execute", 2, "succeeded"),
@@ -87,12 +89,23 @@ describe("the progress comment", () => {
   });
 
   it("leaves out the budget when there is none, and the footer when it is empty", () => {
-    const text = renderProgress({ title: "cancelled", phases: [phase("plan", 0, "cancelled")], costs: [cost("plan", 0, 40_000)], budgetMicros: null, footer: [] });
+    const text = renderProgress({
+      title: "cancelled",
+      phases: [phase("plan", 0, "cancelled")],
+      costs: [cost("plan", 0, 40_000)],
+      budgetMicros: null,
+      footer: [],
+    });
     expect(text).toBe("### Tollgate: cancelled\n\n- ⏹️ plan · $0.04\n\nSpent: $0.04.");
   });
 
   it("shows a phase with no ledger row without a cost, and a failed phase with no error without a colon", () => {
-    const text = renderProgress({ title: "t", phases: [phase("checkout", 0, "succeeded"), phase("publish", 0, "failed")], costs: [], budgetMicros: 0 });
+    const text = renderProgress({
+      title: "t",
+      phases: [phase("checkout", 0, "succeeded"), phase("publish", 0, "failed")],
+      costs: [],
+      budgetMicros: 0,
+    });
     expect(text).toContain("\n- ✅ checkout\n- ❌ publish\n");
     expect(text.endsWith("Spent: $0.00.")).toBe(true);
   });
@@ -104,7 +117,12 @@ describe("formatSpend", () => {
     expect(formatSpend([{ costMicros: 420_000, unknownCalls: 0 }])).toBe("$0.42");
     expect(formatSpend([{ costMicros: 15_500, unknownCalls: 0 }])).toBe("$0.0155");
     expect(formatSpend([{ costMicros: 420_000, unknownCalls: 1 }])).toBe("$0.42 + 1 call of unknown cost");
-    expect(formatSpend([{ costMicros: 400_000, unknownCalls: 2 }, { costMicros: 20_000, unknownCalls: 1 }])).toBe("$0.42 + 3 calls of unknown cost");
+    expect(
+      formatSpend([
+        { costMicros: 400_000, unknownCalls: 2 },
+        { costMicros: 20_000, unknownCalls: 1 },
+      ]),
+    ).toBe("$0.42 + 3 calls of unknown cost");
     expect(formatSpend([{ costMicros: 0, unknownCalls: 2 }])).toBe("$0.00 + 2 calls of unknown cost");
   });
 });

@@ -37,10 +37,14 @@ describe("maskSecrets: what the audit found getting through", () => {
 
   it("masks the base64 form of git's auth header, any Basic/Bearer value, and base64 of x-access-token", () => {
     const header = b64(`x-access-token:${TOKEN}`);
-    expect(maskSecrets(`git -c http.extraheader="AUTHORIZATION: basic ${header}" fetch`)).toBe('git -c http.extraheader="AUTHORIZATION: basic [redacted credentials]" fetch');
+    expect(maskSecrets(`git -c http.extraheader="AUTHORIZATION: basic ${header}" fetch`)).toBe(
+      'git -c http.extraheader="AUTHORIZATION: basic [redacted credentials]" fetch',
+    );
     expect(maskSecrets(`Authorization: Basic ${b64("admin:hunter2")}`)).toBe("Authorization: Basic [redacted credentials]");
     expect(maskSecrets("-H 'Authorization: Bearer abcdef0123456789abcdef'")).toBe("-H 'Authorization: Bearer [redacted credentials]'");
-    expect(maskSecrets(`curl -H "authorization: bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0"`)).toBe(`curl -H "authorization: bearer [redacted credentials]"`);
+    expect(maskSecrets(`curl -H "authorization: bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0"`)).toBe(
+      `curl -H "authorization: bearer [redacted credentials]"`,
+    );
     expect(maskSecrets(`the value was ${header}.`)).toBe("the value was [redacted base64 credential].");
     expect(maskSecrets(`xyz${header}`)).toBe("[redacted base64 credential]"); // misaligned by a glued prefix
   });
@@ -48,11 +52,16 @@ describe("maskSecrets: what the audit found getting through", () => {
   it("masks a PEM private key body without its BEGIN line (best effort)", () => {
     const lines = pemLines();
     const body = lines.slice(1, -1);
-    expect(maskSecrets(`the key:\n${body.join("\n")}\n-----END PRIVATE KEY-----\nend`)).toBe("the key:\n[redacted private key]\n-----END PRIVATE KEY-----\nend");
+    expect(maskSecrets(`the key:\n${body.join("\n")}\n-----END PRIVATE KEY-----\nend`)).toBe(
+      "the key:\n[redacted private key]\n-----END PRIVATE KEY-----\nend",
+    );
     // a fragment from the middle: 64-wide, mixed case, no MII
     expect(maskSecrets(`lines 5-10:\n${body.slice(4, 10).join("\n")}\n\nafter`)).toBe("lines 5-10:\n[redacted private key]\n\nafter");
     // as the text editor shows a file: line numbers and tabs
-    const view = body.slice(0, 8).map((l, i) => `${String(i + 2).padStart(6)}\t${l}`).join("\n");
+    const view = body
+      .slice(0, 8)
+      .map((l, i) => `${String(i + 2).padStart(6)}\t${l}`)
+      .join("\n");
     expect(maskSecrets(view)).toBe("[redacted private key]");
     // on one line with escaped line breaks, as in .env or JSON
     expect(maskSecrets(`PRIVATE_KEY="${body.join("\\n")}"`)).toBe('PRIVATE_KEY="[redacted private key]"');
@@ -84,7 +93,15 @@ describe("maskSecrets: what must survive", () => {
   });
 
   it("masks every string in a tool call's input, keys and nesting included", () => {
-    expect(maskSecretsIn({ argv: ["git", "push", `https://x-access-token:${TOKEN}@github.com/o/r`], env: { [TOKEN]: 1 }, n: 2, ok: true, none: null })).toEqual({
+    expect(
+      maskSecretsIn({
+        argv: ["git", "push", `https://x-access-token:${TOKEN}@github.com/o/r`],
+        env: { [TOKEN]: 1 },
+        n: 2,
+        ok: true,
+        none: null,
+      }),
+    ).toEqual({
       argv: ["git", "push", "[redacted URL with password]@github.com/o/r"],
       env: { "[redacted GitHub token]": 1 },
       n: 2,
@@ -98,7 +115,9 @@ describe("neutralizeMarkdown (model-written markdown before it is posted)", () =
   it("wraps @mentions in inline code, leaving emails, code and URLs working", () => {
     expect(neutralizeMarkdown("@octocat please look, cc @github/security.")).toBe("`@octocat` please look, cc `@github/security`.");
     expect(neutralizeMarkdown("Mail ada@example.com or a.b@c.org")).toBe("Mail ada@example.com or a.b@c.org");
-    expect(neutralizeMarkdown("Run `npm i @types/node` then\n\n```sh\ngit blame # ask @octocat\n```")).toBe("Run `npm i @types/node` then\n\n```sh\ngit blame # ask @octocat\n```");
+    expect(neutralizeMarkdown("Run `npm i @types/node` then\n\n```sh\ngit blame # ask @octocat\n```")).toBe(
+      "Run `npm i @types/node` then\n\n```sh\ngit blame # ask @octocat\n```",
+    );
     // escaped and entity-encoded @ render as @ and would ping too
     expect(neutralizeMarkdown("\\@octocat and &#64;hubot and &commat;x")).toBe("`@octocat` and `@hubot` and `@x`");
     // in a URL the @ is percent-encoded: the link still works and nothing pings if it is not linked
@@ -111,7 +130,9 @@ describe("neutralizeMarkdown (model-written markdown before it is posted)", () =
 
   it("turns closing keywords into refs, but for the issue it may close", () => {
     const text = "Fixes #99. closes owner/repo#3, RESOLVED: GH-4, fixed https://github.com/o/r/issues/5 and Closes #7.";
-    expect(neutralizeMarkdown(text, { allowIssue: 7 })).toBe("Refs #99. refs owner/repo#3, REFS: GH-4, refs https://github.com/o/r/issues/5 and Closes #7.");
+    expect(neutralizeMarkdown(text, { allowIssue: 7 })).toBe(
+      "Refs #99. refs owner/repo#3, REFS: GH-4, refs https://github.com/o/r/issues/5 and Closes #7.",
+    );
     expect(neutralizeMarkdown("Closes #7", {})).toBe("Refs #7");
     expect(neutralizeMarkdown("It fixes **#12** and prefixes #3, fixes the bug.")).toBe("It refs **#12** and prefixes #3, fixes the bug.");
     expect(neutralizeMarkdown("<!-- fixes #5 -->")).toBe("<!-- refs #5 -->");
@@ -119,19 +140,29 @@ describe("neutralizeMarkdown (model-written markdown before it is posted)", () =
 
   it("replaces remote images (markdown, reference-style, HTML) with a placeholder that keeps no URL", () => {
     expect(neutralizeMarkdown("Look: ![x](https://evil.example/p.png?d=secret) done")).toBe("Look: (image removed: evil.example) done");
-    expect(neutralizeMarkdown("![chart][c] and ![c]\n\n[c]: https://cdn.example/c.svg")).toBe("(image removed: cdn.example) and (image removed: cdn.example)\n\n[c]: https://cdn.example/c.svg");
-    expect(neutralizeMarkdown('<img src="https://t.example/pixel.gif?u=1" width=1> <picture><source srcset="//s.example/a.webp 2x"></picture>')).toBe(
-      "(image removed: t.example) (image removed: s.example)",
+    expect(neutralizeMarkdown("![chart][c] and ![c]\n\n[c]: https://cdn.example/c.svg")).toBe(
+      "(image removed: cdn.example) and (image removed: cdn.example)\n\n[c]: https://cdn.example/c.svg",
     );
-    expect(neutralizeMarkdown('<video src="https://v.example/x.mp4"></video><iframe src="https://f.example/"></iframe>')).toBe("(video removed: v.example)(embedded page removed: f.example)");
-    expect(neutralizeMarkdown("[![badge](https://b.example/b.svg)](https://ci.example)")).toBe("[(image removed: b.example)](https://ci.example)");
+    expect(
+      neutralizeMarkdown('<img src="https://t.example/pixel.gif?u=1" width=1> <picture><source srcset="//s.example/a.webp 2x"></picture>'),
+    ).toBe("(image removed: t.example) (image removed: s.example)");
+    expect(neutralizeMarkdown('<video src="https://v.example/x.mp4"></video><iframe src="https://f.example/"></iframe>')).toBe(
+      "(video removed: v.example)(embedded page removed: f.example)",
+    );
+    expect(neutralizeMarkdown("[![badge](https://b.example/b.svg)](https://ci.example)")).toBe(
+      "[(image removed: b.example)](https://ci.example)",
+    );
     // an image whose brackets do not close on the line cannot start one on GitHub either
     expect(neutralizeMarkdown("![a\nb](https://evil.example/p.png)")).toBe("\\![a\nb](https://evil.example/p.png)");
   });
 
   it("strips raw HTML but for a small allow-list, and escapes a `<` that starts no tag", () => {
-    expect(neutralizeMarkdown('<div align="center"><b class="x">Bold</b> <kbd>Ctrl</kbd><br/><span style="color:red">red</span></div>')).toBe("<b>Bold</b> <kbd>Ctrl</kbd><br>red");
-    expect(neutralizeMarkdown("<details open>\n<summary>More</summary>\n\nText\n</details>")).toBe("<details open>\n<summary>More</summary>\n\nText\n</details>");
+    expect(
+      neutralizeMarkdown('<div align="center"><b class="x">Bold</b> <kbd>Ctrl</kbd><br/><span style="color:red">red</span></div>'),
+    ).toBe("<b>Bold</b> <kbd>Ctrl</kbd><br>red");
+    expect(neutralizeMarkdown("<details open>\n<summary>More</summary>\n\nText\n</details>")).toBe(
+      "<details open>\n<summary>More</summary>\n\nText\n</details>",
+    );
     expect(neutralizeMarkdown("a<script>alert(1)</script>b <style>p{}</style>c")).toBe("ab c");
     expect(neutralizeMarkdown("if a < b and <pre>x</pre>")).toBe("if a &lt; b and x");
     // removing a tag cannot make a new one

@@ -34,14 +34,28 @@ describe("fail closed", () => {
     const sandbox = detectSandbox(log, { bwrap: "/nonexistent/bwrap" });
     expect(sandbox).toMatchObject({ mode: "disabled", reason: "bubblewrap is not installed (apt-get install bubblewrap)" });
     expect(lines().filter((l) => l.msg?.startsWith("sandbox:"))).toEqual([
-      expect.objectContaining({ level: 50, msg: expect.stringMatching(/^sandbox: commands are disabled: bubblewrap is not installed.*TOLLGATE_UNSAFE_NO_SANDBOX=1 runs them unsandboxed, which is unsafe/) }),
+      expect.objectContaining({
+        level: 50,
+        msg: expect.stringMatching(
+          /^sandbox: commands are disabled: bubblewrap is not installed.*TOLLGATE_UNSAFE_NO_SANDBOX=1 runs them unsandboxed, which is unsafe/,
+        ),
+      }),
     ]);
 
     const runner = new CommandRunner({ cwd: folder(), allow: [["touch"]], sandbox });
-    await expect(runner.run(["touch", "x"])).rejects.toThrow(new CommandRefused("commands are disabled: bubblewrap is not installed (apt-get install bubblewrap)"));
+    await expect(runner.run(["touch", "x"])).rejects.toThrow(
+      new CommandRefused("commands are disabled: bubblewrap is not installed (apt-get install bubblewrap)"),
+    );
     const { freshDatabase } = await import("../../helpers/db.js");
     const db = await freshDatabase("pglite");
-    const tools = await toolbox({ dir: folder(), config: parseRepoConfig({ commands: { allow: [["touch"]] } }), role: "writer", sandbox, db, where: { phase: "execute", agent: "u" } });
+    const tools = await toolbox({
+      dir: folder(),
+      config: parseRepoConfig({ commands: { allow: [["touch"]] } }),
+      role: "writer",
+      sandbox,
+      db,
+      where: { phase: "execute", agent: "u" },
+    });
     expect(tools.map((t) => t.definition.name)).toEqual(["str_replace_based_edit_tool", "list_files", "search"]);
     await db.close();
   });
@@ -49,13 +63,20 @@ describe("fail closed", () => {
   it("runs commands unsandboxed only when the operator says so with the unsafe variable, and says so", () => {
     const { log, lines } = captureLog("info");
     expect(detectSandbox(log, { bwrap: "/nonexistent/bwrap", allowUnsafe: true }).mode).toBe("unsafe");
-    expect(lines().find((l) => l.msg?.startsWith("sandbox:"))).toMatchObject({ level: 40, msg: expect.stringContaining(`sandbox: NONE. bubblewrap is not installed (apt-get install bubblewrap), and ${UNSAFE_VARIABLE}=1 is set`) });
+    expect(lines().find((l) => l.msg?.startsWith("sandbox:"))).toMatchObject({
+      level: 40,
+      msg: expect.stringContaining(
+        `sandbox: NONE. bubblewrap is not installed (apt-get install bubblewrap), and ${UNSAFE_VARIABLE}=1 is set`,
+      ),
+    });
   });
 
   it("says at start-up which mode is in force and which limits hold", () => {
     const { log, lines } = captureLog("info");
     expect(detectSandbox(log).mode).toBe("bwrap");
-    expect(lines().find((l) => l.msg?.startsWith("sandbox:"))!.msg).toMatch(/^sandbox: bubblewrap \(no network, only the worktree writable, \.git read-only\); limits: memory 4 GiB per process.*files up to 1 GiB, disk 4 GiB per command and 12 GiB per run$/);
+    expect(lines().find((l) => l.msg?.startsWith("sandbox:"))!.msg).toMatch(
+      /^sandbox: bubblewrap \(no network, only the worktree writable, \.git read-only\); limits: memory 4 GiB per process.*files up to 1 GiB, disk 4 GiB per command and 12 GiB per run$/,
+    );
   });
 });
 
@@ -63,7 +84,12 @@ describe.each(["bwrap", "unsafe"] as const)("processes end when their command en
   it("a setsid child holding the output pipe neither hangs the command nor outlives it", async () => {
     const marker = `${Math.floor(Math.random() * 1e6) + 1}.25`;
     const t0 = Date.now();
-    const result = await runSandboxed({ argv: ["sh", "-c", `setsid sleep ${marker} & echo started`], cwd: folder(), sandbox: sandboxFor(mode), timeoutMs: 20_000 });
+    const result = await runSandboxed({
+      argv: ["sh", "-c", `setsid sleep ${marker} & echo started`],
+      cwd: folder(),
+      sandbox: sandboxFor(mode),
+      timeoutMs: 20_000,
+    });
     expect(result).toMatchObject({ exitCode: 0, timedOut: false, output: "started\n" });
     expect(Date.now() - t0).toBeLessThan(10_000);
     // bubblewrap's PID namespace ends with the command; unsandboxed, the command's cgroup does,
@@ -75,7 +101,12 @@ describe.each(["bwrap", "unsafe"] as const)("processes end when their command en
   it("a command cannot outlive its timeout, background children included", async () => {
     const marker = `${Math.floor(Math.random() * 1e6) + 1}.5`;
     const t0 = Date.now();
-    const result = await runSandboxed({ argv: ["sh", "-c", `(setsid sleep ${marker} &) ; sleep ${marker}`], cwd: folder(), sandbox: sandboxFor(mode), timeoutMs: 500 });
+    const result = await runSandboxed({
+      argv: ["sh", "-c", `(setsid sleep ${marker} &) ; sleep ${marker}`],
+      cwd: folder(),
+      sandbox: sandboxFor(mode),
+      timeoutMs: 500,
+    });
     expect(result.timedOut).toBe(true);
     expect(Date.now() - t0).toBeLessThan(10_000);
     await new Promise((r) => setTimeout(r, 200));
@@ -86,7 +117,12 @@ describe.each(["bwrap", "unsafe"] as const)("processes end when their command en
 describe("limits inside the sandbox", () => {
   it("contains a fork bomb at the process limit, and leaves nothing running", async () => {
     const sandbox = sandboxFor("bwrap", { processes: 64 });
-    const result = await runSandboxed({ argv: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 2"], cwd: folder(), sandbox, timeoutMs: 20_000 });
+    const result = await runSandboxed({
+      argv: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 2"],
+      cwd: folder(),
+      sandbox,
+      timeoutMs: 20_000,
+    });
     expect(result.limit).toBe("processes");
     expect(result.output).toContain("[stopped: the command ran into the sandbox's limit of 64 processes]");
     expect(running("bomb")).toBe(false);
@@ -107,7 +143,13 @@ describe("limits inside the sandbox", () => {
     mkdirSync(cwd);
     const sandbox = sandboxFor("bwrap", { commandDiskBytes: 48 * MiB });
     const t0 = Date.now();
-    const result = await runSandboxed({ argv: ["sh", "-c", "i=0; while :; do head -c 8388608 /dev/zero > f$i; i=$((i+1)); sleep 0.05; done"], cwd, runDir, sandbox, timeoutMs: 60_000 });
+    const result = await runSandboxed({
+      argv: ["sh", "-c", "i=0; while :; do head -c 8388608 /dev/zero > f$i; i=$((i+1)); sleep 0.05; done"],
+      cwd,
+      runDir,
+      sandbox,
+      timeoutMs: 60_000,
+    });
     expect(result).toMatchObject({ limit: "disk", timedOut: false });
     expect(result.output).toContain("disk limit (48 MiB per command");
     expect(Date.now() - t0).toBeLessThan(30_000);
@@ -115,7 +157,13 @@ describe("limits inside the sandbox", () => {
 
   it("catches a command that writes past the disk limit and ends before the next look", async () => {
     const runDir = folder();
-    const result = await runSandboxed({ argv: ["sh", "-c", "head -c 100000000 /dev/zero > fast.bin"], cwd: runDir, runDir, sandbox: sandboxFor("bwrap", { commandDiskBytes: 48 * MiB }), timeoutMs: 30_000 });
+    const result = await runSandboxed({
+      argv: ["sh", "-c", "head -c 100000000 /dev/zero > fast.bin"],
+      cwd: runDir,
+      runDir,
+      sandbox: sandboxFor("bwrap", { commandDiskBytes: 48 * MiB }),
+      timeoutMs: 30_000,
+    });
     expect(result.limit).toBe("disk");
   });
 
@@ -131,16 +179,32 @@ describe("limits inside the sandbox", () => {
   it("does not start a command when the run's folder is already over its disk limit", async () => {
     const runDir = folder();
     writeFileSync(path.join(runDir, "fill"), Buffer.alloc(2 * MiB, 1));
-    const result = await runSandboxed({ argv: ["true"], cwd: runDir, runDir, sandbox: sandboxFor("bwrap", { runDiskBytes: 1 * MiB }), timeoutMs: 5_000 });
+    const result = await runSandboxed({
+      argv: ["true"],
+      cwd: runDir,
+      runDir,
+      sandbox: sandboxFor("bwrap", { runDiskBytes: 1 * MiB }),
+      timeoutMs: 5_000,
+    });
     expect(result).toMatchObject({ limit: "disk", exitCode: null, durationMs: 0 });
   });
 
   it("holds a process to its memory, and the command to its own", async () => {
     const alloc = "const b = Buffer.alloc(768 * 1024 * 1024, 1); console.log('allocated', b.length)";
-    const perProcess = await runSandboxed({ argv: ["node", "-e", alloc], cwd: folder(), sandbox: sandboxFor("bwrap", { processMemoryBytes: 256 * MiB }), timeoutMs: 30_000 });
+    const perProcess = await runSandboxed({
+      argv: ["node", "-e", alloc],
+      cwd: folder(),
+      sandbox: sandboxFor("bwrap", { processMemoryBytes: 256 * MiB }),
+      timeoutMs: 30_000,
+    });
     expect(perProcess.exitCode).not.toBe(0);
     expect(perProcess.output).not.toContain("allocated");
-    const perCommand = await runSandboxed({ argv: ["node", "-e", alloc], cwd: folder(), sandbox: sandboxFor("bwrap", { commandMemoryBytes: 256 * MiB }), timeoutMs: 30_000 });
+    const perCommand = await runSandboxed({
+      argv: ["node", "-e", alloc],
+      cwd: folder(),
+      sandbox: sandboxFor("bwrap", { commandMemoryBytes: 256 * MiB }),
+      timeoutMs: 30_000,
+    });
     expect(perCommand.limit).toBe("memory");
     expect(perCommand.output).not.toContain("allocated");
   });
@@ -173,7 +237,8 @@ describe(".git inside the sandbox", () => {
   it("is read-only: hooks, config and the worktree's gitfile cannot be planted; the tree itself is writable", async () => {
     const dir = repo();
     const sandbox = sandboxFor("bwrap");
-    const run = (script: string) => runSandboxed({ argv: ["sh", "-c", script], cwd: dir, readOnly: [path.join(dir, ".git")], sandbox, timeoutMs: 10_000 });
+    const run = (script: string) =>
+      runSandboxed({ argv: ["sh", "-c", script], cwd: dir, readOnly: [path.join(dir, ".git")], sandbox, timeoutMs: 10_000 });
     expect((await run("printf '#!/bin/sh\\ntouch /tmp/pwned\\n' > .git/hooks/post-commit")).exitCode).not.toBe(0);
     expect((await run("git config core.fsmonitor 'touch /tmp/pwned'")).exitCode).not.toBe(0);
     expect((await run("ln .git/config stolen-config")).exitCode).not.toBe(0); // a hard link across the read-only mount
@@ -187,7 +252,13 @@ describe(".git inside the sandbox", () => {
     execFileSync("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "x"]);
     execFileSync("git", ["-C", dir, "worktree", "add", "-q", wt]);
     const gitfile = readFileSync(path.join(wt, ".git"), "utf8");
-    const inWorktree = await runSandboxed({ argv: ["sh", "-c", "git init -q --bare zz && echo 'gitdir: zz' > .git"], cwd: wt, readOnly: [path.join(wt, ".git"), path.join(dir, ".git")], sandbox, timeoutMs: 10_000 });
+    const inWorktree = await runSandboxed({
+      argv: ["sh", "-c", "git init -q --bare zz && echo 'gitdir: zz' > .git"],
+      cwd: wt,
+      readOnly: [path.join(wt, ".git"), path.join(dir, ".git")],
+      sandbox,
+      timeoutMs: 10_000,
+    });
     expect(inWorktree.exitCode).not.toBe(0);
     expect(readFileSync(path.join(wt, ".git"), "utf8")).toBe(gitfile);
   });

@@ -5,7 +5,18 @@
  * the host and nothing refused is committed.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { runSandboxed } from "../../../src/sandbox/process.js";
@@ -35,7 +46,18 @@ function markers() {
 /** Plants every hook, straight into the clone's `.git` (as if a command had reached it). */
 function plantHooks(gitDir: string, script: (name: string) => string) {
   mkdirSync(path.join(gitDir, "hooks"), { recursive: true });
-  for (const hook of ["pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "pre-push", "post-merge", "post-checkout", "reference-transaction", "post-rewrite", "pre-auto-gc"]) {
+  for (const hook of [
+    "pre-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "pre-push",
+    "post-merge",
+    "post-checkout",
+    "reference-transaction",
+    "post-rewrite",
+    "pre-auto-gc",
+  ]) {
     writeFileSync(path.join(gitDir, "hooks", hook), `#!/bin/sh\nexec ${script(`hook-${hook}`)}\n`);
     chmodSync(path.join(gitDir, "hooks", hook), 0o755);
   }
@@ -59,7 +81,13 @@ describe("host git never runs what a tree or its .git names", () => {
   it("commits, diffs, merges and pushes with every hook planted and a .gitattributes naming drivers: none runs", async () => {
     const mark = markers();
     const server = await gitHttpServer(bareRepo(), "ghs_hostboundarytoken000000000000000001");
-    const ws = await Workspace.clone({ remoteUrl: server.url, dir: newDir(), branch: "main", identity, token: () => "ghs_hostboundarytoken000000000000000001" });
+    const ws = await Workspace.clone({
+      remoteUrl: server.url,
+      dir: newDir(),
+      branch: "main",
+      identity,
+      token: () => "ghs_hostboundarytoken000000000000000001",
+    });
     plantHooks(path.join(ws.dir, ".git"), mark.script);
     writeFileSync(path.join(ws.dir, ".gitattributes"), "* filter=evil diff=evil merge=evil\n");
     writeFileSync(path.join(ws.dir, "src/index.ts"), "export const x = 2;\n");
@@ -98,7 +126,9 @@ describe("host git never runs what a tree or its .git names", () => {
     expect(await raw.raw(["diff", "--no-ext-diff", "HEAD~1", "HEAD"])).toContain("export const x = 3;"); // no filter or textconv touched it
     await raw.raw(["log", "-p", "-1"]);
     expect(mark.ran()).toEqual([]);
-    await expect(ws.commitAll("more")).rejects.toThrow("the workspace's .git/config was changed from outside Tollgate (core.fsmonitor, core.pager, core.sshcommand, diff.external, credential.helper, filter.evil.clean, filter.evil.smudge, diff.evil.textconv, merge.evil.driver): no git command runs on it");
+    await expect(ws.commitAll("more")).rejects.toThrow(
+      "the workspace's .git/config was changed from outside Tollgate (core.fsmonitor, core.pager, core.sshcommand, diff.external, credential.helper, filter.evil.clean, filter.evil.smudge, diff.evil.textconv, merge.evil.driver): no git command runs on it",
+    );
   });
 
   it("a repository whose test script plants hooks and an fsmonitor: the sandbox cannot write them, and the commit and push run nothing", async () => {
@@ -113,7 +143,16 @@ describe("host git never runs what a tree or its .git names", () => {
       "echo changed > README.md",
     ];
     const results = [];
-    for (const script of plant) results.push(await runSandboxed({ argv: ["sh", "-c", script], cwd: ws.dir, readOnly: ws.readOnlyPaths(), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 }));
+    for (const script of plant)
+      results.push(
+        await runSandboxed({
+          argv: ["sh", "-c", script],
+          cwd: ws.dir,
+          readOnly: ws.readOnlyPaths(),
+          sandbox: sandboxFor("bwrap"),
+          timeoutMs: 10_000,
+        }),
+      );
     expect(results.map((r) => r.exitCode === 0)).toEqual([false, false, true, true, true]);
 
     const sha = await ws.commitAll("after the tests");
@@ -129,7 +168,9 @@ describe("host git never runs what a tree or its .git names", () => {
     execFileSync("git", ["clone", "-q", bareRepo(), source]);
     const ws = await Workspace.clone({ remoteUrl: source, dir: newDir(), branch: "main", identity });
     const objects = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? objects(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? objects(path.join(dir, e.name)) : [path.join(dir, e.name)],
+      );
     const sourceInodes = new Set(objects(path.join(source, ".git/objects")).map((f) => statSync(f).ino));
     const cloned = objects(path.join(ws.dir, ".git/objects"));
     expect(cloned.length).toBeGreaterThan(0);
@@ -146,7 +187,13 @@ describe("host git never runs what a tree or its .git names", () => {
 describe("every commit is checked file by file", () => {
   it("reverts a symlink out, a hard link, a protected path, a workflow and a control-character name, and says why", async () => {
     const bare = bareRepo();
-    const ws = await Workspace.clone({ remoteUrl: `file://${bare}`, dir: newDir(), branch: "main", identity, protectedPaths: ["secrets/**"] });
+    const ws = await Workspace.clone({
+      remoteUrl: `file://${bare}`,
+      dir: newDir(),
+      branch: "main",
+      identity,
+      protectedPaths: ["secrets/**"],
+    });
     const secret = path.join(mkdtempSync(path.join(tmpdir(), "tollgate-host-")), ".env");
     writeFileSync(secret, "ANTHROPIC_API_KEY=sk-ant-api03-hostsecret\n");
     const script = [
@@ -160,7 +207,13 @@ describe("every commit is checked file by file", () => {
       "printf 'x' > \"$(printf 'bad\\nname.txt')\"",
       "echo fine > fine.txt",
     ].join(" && ");
-    const result = await runSandboxed({ argv: ["sh", "-c", script], cwd: ws.dir, readOnly: ws.readOnlyPaths(), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 });
+    const result = await runSandboxed({
+      argv: ["sh", "-c", script],
+      cwd: ws.dir,
+      readOnly: ws.readOnlyPaths(),
+      sandbox: sandboxFor("bwrap"),
+      timeoutMs: 10_000,
+    });
     expect(result.exitCode).toBe(0);
 
     const sha = await ws.commitAll("the agent's work");
@@ -193,7 +246,13 @@ describe("every commit is checked file by file", () => {
     const up = "a30".concat(victim); // a30 is 30 levels up, whatever its text says
     const script = `ln -s . a0; i=0; while [ $i -lt 30 ]; do n=$((i+1)); ln -s a$i/.. a$n; i=$n; done; ln -s a30/etc/passwd leak; rm -rf .github && ln -s "${up}" .github; ln -s src/index.ts fine-link.ts`;
     const wt = await ws.addWorktree("u1", "tollgate/work/1/u1");
-    const result = await runSandboxed({ argv: ["sh", "-c", script], cwd: wt, readOnly: ws.readOnlyPaths(wt), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 });
+    const result = await runSandboxed({
+      argv: ["sh", "-c", script],
+      cwd: wt,
+      readOnly: ws.readOnlyPaths(wt),
+      sandbox: sandboxFor("bwrap"),
+      timeoutMs: 10_000,
+    });
     expect(result.exitCode).toBe(0);
     const sha = await ws.commitAll("unit", wt);
     expect(readFileSync(path.join(victim, "workflows/ci.yml"), "utf8")).toBe("a host file\n");
@@ -207,7 +266,13 @@ describe("every commit is checked file by file", () => {
 
   it("a symlink cannot stand in for a protected folder the base does not have", async () => {
     const ws = await Workspace.clone({ remoteUrl: `file://${bareRepo()}`, dir: newDir(), branch: "main", identity });
-    const result = await runSandboxed({ argv: ["sh", "-c", "mkdir -p evil/workflows && echo 'on: push' > evil/workflows/pwn.yml && ln -s evil .github"], cwd: ws.dir, readOnly: ws.readOnlyPaths(), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 });
+    const result = await runSandboxed({
+      argv: ["sh", "-c", "mkdir -p evil/workflows && echo 'on: push' > evil/workflows/pwn.yml && ln -s evil .github"],
+      cwd: ws.dir,
+      readOnly: ws.readOnlyPaths(),
+      sandbox: sandboxFor("bwrap"),
+      timeoutMs: 10_000,
+    });
     expect(result.exitCode).toBe(0);
     await ws.commitAll("x");
     expect(ws.dropped).toEqual([{ path: ".github", why: "a symlink in place of a protected folder (evil)" }]);
@@ -215,8 +280,15 @@ describe("every commit is checked file by file", () => {
 
   it("removes names that are .git on other file systems, FIFOs, and C1 or bidirectional controls before git looks", async () => {
     const ws = await Workspace.clone({ remoteUrl: `file://${bareRepo()}`, dir: newDir(), branch: "main", identity });
-    const script = "mkdir -p \"$(printf '.g\\342\\200\\214it')\" GIT~1 '.git ' .git. && for d in GIT~1 '.git ' .git.; do echo x > \"$d/config\"; done; mkfifo pipe.py; echo y > \"$(printf 'a\\342\\200\\256b.txt')\"; echo fine > fine.txt";
-    const result = await runSandboxed({ argv: ["sh", "-c", script], cwd: ws.dir, readOnly: ws.readOnlyPaths(), sandbox: sandboxFor("bwrap"), timeoutMs: 10_000 });
+    const script =
+      "mkdir -p \"$(printf '.g\\342\\200\\214it')\" GIT~1 '.git ' .git. && for d in GIT~1 '.git ' .git.; do echo x > \"$d/config\"; done; mkfifo pipe.py; echo y > \"$(printf 'a\\342\\200\\256b.txt')\"; echo fine > fine.txt";
+    const result = await runSandboxed({
+      argv: ["sh", "-c", script],
+      cwd: ws.dir,
+      readOnly: ws.readOnlyPaths(),
+      sandbox: sandboxFor("bwrap"),
+      timeoutMs: 10_000,
+    });
     expect(result).toMatchObject({ exitCode: 0 });
     const sha = await ws.commitAll("x");
     expect(git(ws.dir, "show", "--name-only", "--format=", sha!).trim()).toBe("fine.txt");
@@ -259,7 +331,12 @@ describe("one path policy for every reader and writer", () => {
     writeFileSync(path.join(root, "a.txt"), "a\n");
     linkSync(path.join(root, ".git/config"), path.join(root, "config-link"));
     const editor = new TextEditor(await PathPolicy.create(root, []));
-    const replace = await editor.run({ command: "str_replace", path: "config-link", old_str: "[core]", new_str: "[core]\n\tfsmonitor = evil" });
+    const replace = await editor.run({
+      command: "str_replace",
+      path: "config-link",
+      old_str: "[core]",
+      new_str: "[core]\n\tfsmonitor = evil",
+    });
     expect(replace).toEqual({ isError: true, content: expect.stringContaining("is a hard link") });
     expect(readFileSync(path.join(root, ".git/config"), "utf8")).not.toContain("fsmonitor");
     expect((await editor.run({ command: "create", path: ".GIT/config", file_text: "x" })).content).toContain("inside .git");
@@ -267,12 +344,18 @@ describe("one path policy for every reader and writer", () => {
     expect((await editor.run({ command: "create", path: ".github/workflows/x.yml", file_text: "x" })).content).toContain("protected path");
     // a FIFO would block the reader, and four of them every file operation of the process
     execFileSync("mkfifo", [path.join(root, "f.py")]);
-    expect(await editor.run({ command: "view", path: "f.py" })).toEqual({ isError: true, content: "f.py is not a regular file or folder (a FIFO, socket or device)" });
+    expect(await editor.run({ command: "view", path: "f.py" })).toEqual({
+      isError: true,
+      content: "f.py is not a regular file or folder (a FIFO, socket or device)",
+    });
   });
 
   it("list_files answers a pattern that leads out with an error result, not a failed run", async () => {
     const { repoSearchTools } = await import("../../../src/agents/tools/repo-search.js");
     const [list] = repoSearchTools(bareRepo());
-    expect(await list!.run({ path: ".", pattern: "../../**" })).toMatchObject({ isError: true, content: expect.stringContaining("is not a pattern inside the repository") });
+    expect(await list!.run({ path: ".", pattern: "../../**" })).toMatchObject({
+      isError: true,
+      content: expect.stringContaining("is not a pattern inside the repository"),
+    });
   });
 });

@@ -17,7 +17,9 @@ describe("workspace on a local bare repository", () => {
     expect(sha).toMatch(/^[0-9a-f]{40}$/);
     expect(await ws.commitAll("nothing")).toBeNull();
     await ws.push("tollgate/issue-1");
-    expect(git(bare, "log", "-1", "--format=%an <%ae> %s", "tollgate/issue-1").trim()).toBe(`${identity.name} <${identity.email}> Fix #1: bump x`);
+    expect(git(bare, "log", "-1", "--format=%an <%ae> %s", "tollgate/issue-1").trim()).toBe(
+      `${identity.name} <${identity.email}> Fix #1: bump x`,
+    );
     // a second push of the app's own branch is fine
     writeFileSync(path.join(ws.dir, "README.md"), "# demo 2\n");
     await ws.commitAll("Fix #1: readme");
@@ -36,7 +38,9 @@ describe("workspace on a local bare repository", () => {
     const before = git(bare, "rev-parse", "tollgate/issue-2").trim();
     writeFileSync(path.join(ws.dir, "b.txt"), "b\n");
     await ws.commitAll("Fix #2 again");
-    await expect(ws.push("tollgate/issue-2")).rejects.toThrow(new HumanCommitError("tollgate/issue-2 has 1 commit(s) by someone else (human@example.com): Tollgate does not push over them"));
+    await expect(ws.push("tollgate/issue-2")).rejects.toThrow(
+      new HumanCommitError("tollgate/issue-2 has 1 commit(s) by someone else (human@example.com): Tollgate does not push over them"),
+    );
     expect(git(bare, "rev-parse", "tollgate/issue-2").trim()).toBe(before);
   });
 
@@ -96,11 +100,15 @@ describe("workspace over HTTP with the installation token", () => {
       expect(server.authorizations.length).toBeGreaterThan(3); // clone, lazy blob fetch, ls-remote, push…
       expect(new Set(server.authorizations)).toEqual(new Set([header])); // every request carried it
       expect(server.urls.join(" ")).not.toContain(token);
-      expect(readFileSync(path.join(ws.dir, ".git/config"), "utf8")).not.toMatch(new RegExp(`${token}|extraheader|${Buffer.from(`x-access-token:${token}`).toString("base64")}`));
+      expect(readFileSync(path.join(ws.dir, ".git/config"), "utf8")).not.toMatch(
+        new RegExp(`${token}|extraheader|${Buffer.from(`x-access-token:${token}`).toString("base64")}`),
+      );
 
       // a wrong token: refused, and the error does not show it
       const wrong = "ghs_wrongtoken000000000000000000000000002";
-      const error = await Workspace.clone({ remoteUrl: server.url, dir: newDir(), branch: "main", identity, token: () => wrong }).catch((e) => e);
+      const error = await Workspace.clone({ remoteUrl: server.url, dir: newDir(), branch: "main", identity, token: () => wrong }).catch(
+        (e) => e,
+      );
       expect(error).toBeInstanceOf(GitError);
       expect(error.message).not.toContain(wrong);
       expect(error.message).not.toContain(Buffer.from(`x-access-token:${wrong}`).toString("base64"));
