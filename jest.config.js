@@ -11,4 +11,7 @@ export default {
   globalSetup: "<rootDir>/test/helpers/global-setup.ts",
   globalTeardown: "<rootDir>/test/helpers/global-teardown.ts",
   testTimeout: 60000,
+  // Two test files at a time: the end-to-end tests mostly wait on git and sandboxed commands, so
+  // the default on a 2-core machine (one worker) leaves a core idle.
+  maxWorkers: 2,
 };
