@@ -2,18 +2,27 @@ import { Probot, Server } from "probot";
 import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import { tollgateApp } from "../index.js";
+import { limitWebhookBody } from "../server/body-limit.js";
 import type { Services } from "./services.js";
 
 /** The HTTP server: Probot's webhook endpoint, Tollgate's handlers and `/health`. */
 export async function startServer(env: AppEnv, credentials: GitHubAppCredentials, services: Services, log: Logger): Promise<Server> {
+  const App = Probot.defaults({
+    appId: credentials.appId,
+    privateKey: credentials.privateKey,
+    secret: credentials.webhookSecret,
+    baseUrl: env.githubApiUrl,
+    log,
+  });
+  // Probot's server puts the webhook handler first, ahead of every handler an app adds, and that
+  // handler reads the whole body before it checks the signature: the body limit wraps it.
+  class LimitedApp extends App {
+    override async getNodeMiddleware(options?: Parameters<Probot["getNodeMiddleware"]>[0]) {
+      return limitWebhookBody(await super.getNodeMiddleware(options), options?.path ?? env.webhookPath);
+    }
+  }
   const server = new Server({
-    Probot: Probot.defaults({
-      appId: credentials.appId,
-      privateKey: credentials.privateKey,
-      secret: credentials.webhookSecret,
-      baseUrl: env.githubApiUrl,
-      log,
-    }),
+    Probot: LimitedApp,
     port: env.port,
     host: env.host,
     webhookPath: env.webhookPath,
