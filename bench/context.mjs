@@ -19,6 +19,8 @@ import pino from "pino";
 import { openPglite } from "../dist/db/pglite.js";
 import { migrate } from "../dist/db/migrate.js";
 import { parseRepoConfig } from "../dist/config/repo-config.js";
+import { DEFAULT_OPERATOR_CAPS } from "../dist/app/model.js";
+import { BudgetStore } from "../dist/stores/budget.js";
 import { Ledger } from "../dist/stores/ledger.js";
 import { MeteredModel } from "../dist/llm/metered-model.js";
 import { DEFAULT_PRICES } from "../dist/llm/prices.js";
@@ -88,6 +90,8 @@ for (const [name, dir] of trees) {
   const model = new MeteredModel({
     port: scripted,
     ledger: new Ledger(db),
+    budget: new BudgetStore(db),
+    operatorCaps: DEFAULT_OPERATOR_CAPS,
     prices: new PriceBook(DEFAULT_PRICES),
     limiter: new RateLimiter(),
     config: parseRepoConfig({}),

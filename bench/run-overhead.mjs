@@ -17,6 +17,8 @@ import { parseRepoConfig } from "../dist/config/repo-config.js";
 import { migrate } from "../dist/db/migrate.js";
 import { openPglite } from "../dist/db/pglite.js";
 import { costRows } from "../dist/stores/cost-rows.js";
+import { DEFAULT_OPERATOR_CAPS } from "../dist/app/model.js";
+import { BudgetStore } from "../dist/stores/budget.js";
 import { Ledger } from "../dist/stores/ledger.js";
 import { MeteredModel } from "../dist/llm/metered-model.js";
 import { DEFAULT_PRICES } from "../dist/llm/prices.js";
@@ -148,6 +150,8 @@ async function measure(name, dir, runsRoot) {
   const model = new MeteredModel({
     port: new RoutedScriptedModel(scripts()),
     ledger: new Ledger(db),
+    budget: new BudgetStore(db),
+    operatorCaps: DEFAULT_OPERATOR_CAPS,
     prices,
     limiter: new RateLimiter(),
     config,

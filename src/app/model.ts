@@ -3,6 +3,8 @@ import type { AppEnv } from "../config/env.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import { Ledger } from "../stores/ledger.js";
+import { BudgetStore } from "../stores/budget.js";
+import type { OperatorCaps } from "../llm/budget.js";
 import { AnthropicModel } from "../llm/anthropic.js";
 import type { ModelPort } from "../llm/model.js";
 import { MeteredModel } from "../llm/metered-model.js";
@@ -11,26 +13,42 @@ import { PriceBook } from "../llm/pricing.js";
 import { RateLimiter } from "../llm/rate-limiter.js";
 import { FinalError } from "../errors.js";
 
-/** What every run of this process shares: the model port, prices and the rate limiter. */
+/** What every run of this process shares: the model port, prices, the rate limiter, the ledger and the budgets. */
 export interface ModelServices {
   port: ModelPort;
   prices: PriceBook;
   limiter: RateLimiter;
   ledger: Ledger;
+  budget: BudgetStore;
+  operatorCaps: OperatorCaps;
 }
+
+/** The environment's defaults (TOLLGATE_DAILY_USD, TOLLGATE_RUN_USD_MAX), for callers without an environment. */
+export const DEFAULT_OPERATOR_CAPS: OperatorCaps = { dailyMicros: 50_000_000, runMicros: 25_000_000 };
 
 export class MissingApiKeyError extends FinalError {
   override name = "MissingApiKeyError";
 }
 
 /** The Anthropic adapter on ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL (or the port given). */
-export function modelServices(env: Pick<AppEnv, "anthropic" | "prices">, db: Database, port?: ModelPort): ModelServices {
+export function modelServices(
+  env: Pick<AppEnv, "anthropic" | "prices"> & Partial<Pick<AppEnv, "caps">>,
+  db: Database,
+  port?: ModelPort,
+): ModelServices {
   let model = port;
   if (!model) {
     if (!env.anthropic.apiKey) throw new MissingApiKeyError("ANTHROPIC_API_KEY is not set: Tollgate cannot call a model without it");
     model = new AnthropicModel({ apiKey: env.anthropic.apiKey, baseUrl: env.anthropic.baseUrl });
   }
-  return { port: model, prices: new PriceBook(DEFAULT_PRICES, env.prices), limiter: new RateLimiter(), ledger: new Ledger(db) };
+  return {
+    port: model,
+    prices: new PriceBook(DEFAULT_PRICES, env.prices),
+    limiter: new RateLimiter(),
+    ledger: new Ledger(db),
+    budget: new BudgetStore(db),
+    operatorCaps: env.caps ?? DEFAULT_OPERATOR_CAPS,
+  };
 }
 
 /** The metered client for one run: the repo's tiers, fallbacks and budgets over the shared services. */

@@ -49,7 +49,8 @@ export function githubFactory(
     baseUrl: env.githubApiUrl,
     log: log.child({ name: "github" }),
   });
-  return async (installationId) => (await probot.auth(installationId)) as Octokit;
+  const forInstallation = async (installationId: number) => (await probot.auth(installationId)) as Octokit;
+  return Object.assign(forInstallation, { appId: credentials.appId });
 }
 
 export interface WorkerOptions {
@@ -85,6 +86,7 @@ export function jobDeps(
     github,
     model: (config: RepoConfig, runLog: Logger, budget: number | (() => number)) => meteredModel(models, config, runLog, budget),
     prices: models.prices,
+    operatorCaps: models.operatorCaps,
     enqueueRun: async (target, deliveryId) =>
       void (await queue.send(QUEUE.run, { ...target, deliveryId, restart: 0 }, jobIdForRun(target.runId))),
     reviseLater: async (job, seconds) => void (await queue.sendOnce(QUEUE.revise, job, `${job.repository.id}#${job.pr.number}`, seconds)),

@@ -6,6 +6,7 @@ import { applyDotEnv, EnvError, loadEnv, type AppEnv } from "../config/env.js";
 import { TollgateError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { DIMENSIONS } from "../stores/rollup.js";
+import { capsCommand, type CapsOptions } from "./caps.js";
 import { migrateCommand } from "./migrate.js";
 import { report, type ReportOptions } from "./report.js";
 import { runCommand, type RunOptions } from "./run.js";
@@ -66,6 +67,14 @@ program
   .option("--repo <owner/name>", "only this repository")
   .option("--merged", "only issues whose pull request was merged (with --by issue: the cost per merged PR)")
   .action(withEnv((env, log, options) => report(env, log, options as unknown as ReportOptions), 2));
+
+program
+  .command("caps")
+  .description("the operator's spending caps: list them, or set one installation's (a repository may only lower them)")
+  .option("--installation <id>", "the installation to set caps for")
+  .option("--daily <usd>", 'its cap per UTC day in dollars, or "default" (TOLLGATE_DAILY_USD)')
+  .option("--run <usd>", 'the most one of its runs may spend, or "default" (TOLLGATE_RUN_USD_MAX)')
+  .action(withEnv((env, log, options) => capsCommand(env, log, options as CapsOptions), 2));
 
 program
   .command("run")

@@ -1,8 +1,12 @@
-/** `/approve` (maintainers and admins): work starts on an issue the spec gate held back. */
+/**
+ * `/approve` (maintainers and admins): work starts on an issue the spec gate held back. The
+ * override is recorded in the gate checkpoint of a new run, never in an active run's: while a
+ * run is active (a gate in progress, work queued or running) nothing is approved or changed.
+ */
 import { NEEDS_SPEC_LABEL } from "../pipeline/gate-run.js";
 import { PHASE } from "../phases/registry.js";
 import type { Verdict } from "../phases/gate/verdict.js";
-import { followUp, type CommandHandler } from "./command.js";
+import { followUp, runActive, type CommandHandler } from "./command.js";
 import type { Command } from "./parse.js";
 
 export const approve: CommandHandler<Extract<Command, { name: "approve" }>> = {
@@ -10,24 +14,27 @@ export const approve: CommandHandler<Extract<Command, { name: "approve" }>> = {
   acts: true,
   async run(call) {
     const { ctx, job, deps } = call;
+    if (call.active) return runActive(call, call.active.id);
     const last = await deps.runs.latest(job.repository.id, ctx.issue);
     const gate = last && (await deps.phases.checkpoint<{ verdict?: Verdict }>(last.id, PHASE.gate, 0));
     if (!last || last.status !== "needs_spec" || !gate) {
       await call.reply("There is no held-back issue to approve: `/approve` overrides a spec gate that said the issue is not ready.");
       return { outcome: "refused", detail: "nothing to approve" };
     }
-    const runId = await followUp(call, {
+    const started = await followUp(call, {
       previous: last.id,
       reuse: [PHASE.gate],
-      // the override is recorded in the gate's checkpoint of the new run
+      // the override is recorded in the gate's checkpoint of the new run (and only there)
       amend: (id) => deps.phases.approveGate(id, job.sender.login),
     });
+    // a run started meanwhile (a label, an edit, another command): it is left alone
+    if ("active" in started) return runActive(call, started.active.id);
     await ctx.gh.removeLabel(ctx.issue, NEEDS_SPEC_LABEL);
     await call.react("+1");
     await ctx.gh.upsertSticky(
       ctx.issue,
       `### Tollgate: approved\n\n@${job.sender.login} approved this issue over the spec gate's verdict (score ${gate.verdict?.score ?? "?"}/100): planning starts shortly.`,
     );
-    return { outcome: "done", detail: `gate overridden by ${job.sender.login}`, runId };
+    return { outcome: "done", detail: `gate overridden by ${job.sender.login}`, runId: started.queued };
   },
 };

@@ -5,7 +5,7 @@ import type { Access, JobContext } from "../jobs/context.js";
 import type { JobDeps } from "../jobs/deps.js";
 import type { CommandJob } from "../queue/jobs.js";
 import type { RunRow } from "../stores/runs.js";
-import { queueFollowUpRun, type FollowUp } from "../pipeline/follow-up.js";
+import { queueFollowUpRun, type FollowUp, type FollowUpResult } from "../pipeline/follow-up.js";
 import type { Command } from "./parse.js";
 
 export interface CommandOutcome {
@@ -37,8 +37,11 @@ export type CommandHandler<C extends Command = Command> =
   | { access: Access; acts: false; run(call: CommandCall<C>): Promise<CommandOutcome> }
   | { access: Access; acts: true; run(call: ActingCall<C>): Promise<CommandOutcome> };
 
-/** A new run of the issue that reuses phases of `previous` (`/retry plan|execute`, `/approve`). */
-export function followUp(call: ActingCall, spec: Pick<FollowUp, "previous" | "reuse" | "amend">): Promise<string> {
+/**
+ * A new run of the issue that reuses phases of `previous` (`/retry plan|execute`, `/approve`),
+ * authorised by the command's sender; or the active run in its way (nothing is touched).
+ */
+export function followUp(call: ActingCall, spec: Pick<FollowUp, "previous" | "reuse" | "amend">): Promise<FollowUpResult> {
   const { deps, job } = call;
   return queueFollowUpRun({
     runs: deps.runs,
@@ -46,8 +49,15 @@ export function followUp(call: ActingCall, spec: Pick<FollowUp, "previous" | "re
     ctx: call.ctx,
     cause: job,
     config: call.config,
+    authorizedBy: job.sender.login,
     ...spec,
   });
+}
+
+/** The answer to a command that would start a run while one is active: nothing is changed. */
+export async function runActive(call: CommandCall, runId: string): Promise<CommandOutcome> {
+  await call.reply("A run is already active on this issue: `/cancel` it first, or wait for it to end.");
+  return { outcome: "refused", detail: "a run is active", runId };
 }
 
 export async function nothingActive(call: CommandCall, what: string): Promise<CommandOutcome> {

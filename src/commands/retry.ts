@@ -5,7 +5,7 @@
 import { gateRun } from "../pipeline/gate-run.js";
 import { PHASE, phasesBefore, type ReusablePhase } from "../phases/registry.js";
 import type { Verdict } from "../phases/gate/verdict.js";
-import { followUp, type ActingCall, type CommandHandler, type CommandOutcome } from "./command.js";
+import { followUp, runActive, type ActingCall, type CommandHandler, type CommandOutcome } from "./command.js";
 import type { Command } from "./parse.js";
 
 type Retry = Extract<Command, { name: "retry" }>;
@@ -14,10 +14,7 @@ export const retry: CommandHandler<Retry> = {
   access: "write",
   acts: true,
   async run(call) {
-    if (call.active) {
-      await call.reply("A run is already active on this issue: `/cancel` it first, or wait for it to end.");
-      return { outcome: "refused", detail: "a run is active", runId: call.active.id };
-    }
+    if (call.active) return runActive(call, call.active.id);
     const from = call.command.from;
     return from && from !== PHASE.gate ? retryFrom(call, from) : retryAll(call);
   },
@@ -26,13 +23,16 @@ export const retry: CommandHandler<Retry> = {
 /** The whole run again, as the trigger label would start it (src/pipeline/gate-run.ts). */
 async function retryAll(call: ActingCall<Retry>): Promise<CommandOutcome> {
   const { ctx, job, deps } = call;
-  const title = (await ctx.gh.issue(ctx.issue)).title;
+  const data = await ctx.gh.issue(ctx.issue);
   const input = {
     deliveryId: job.deliveryId,
     installationId: job.installationId,
     repository: job.repository,
-    issue: { number: ctx.issue, title },
+    issue: { number: ctx.issue, title: data.title },
     retry: true,
+    authorizedBy: job.sender.login,
+    issueData: data,
+    mayInstruct: async (login: string) => (await ctx.may(login, "write")).allowed,
   };
   const started = await gateRun(
     ctx,
@@ -56,7 +56,9 @@ async function retryFrom(call: ActingCall<Retry>, from: Exclude<ReusablePhase, "
     );
     return { outcome: "refused", detail: `nothing to retry ${from} from` };
   }
-  const runId = await followUp(call, { previous: source, reuse });
+  const started = await followUp(call, { previous: source, reuse });
+  if ("active" in started) return runActive(call, started.active.id);
+  const runId = started.queued;
   await call.react("+1");
   await call.reply(`Retrying from ${from}: run \`${runId}\` reuses the ${reuse.join(" and ")} of run \`${source}\`.`);
   return { outcome: "done", detail: `retry from ${from}`, runId };

@@ -8,6 +8,7 @@ import path from "node:path";
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
 import { priceListSchema, type ModelPrice } from "../llm/pricing.js";
+import { usdToMicros } from "../llm/money.js";
 import { FinalError } from "../errors.js";
 
 /** A configuration problem the operator must fix; `message` is the one line to print. */
@@ -53,6 +54,15 @@ const positiveInt = (what: string) =>
     .transform(Number)
     .refine((n) => Number.isSafeInteger(n) && n > 0, `must be ${what}`);
 
+function dollars(what: string) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d{1,2})?$/, `must be ${what}, e.g. 50 or 12.50`)
+    .transform(Number)
+    .refine((n) => n > 0 && n <= 1_000_000, `must be ${what} between 0.01 and 1000000`);
+}
+
 const schema = z.object({
   APP_ID: positiveInt("the numeric App ID shown on the GitHub App's settings page").optional(),
   WEBHOOK_SECRET: optionalString,
@@ -82,6 +92,14 @@ const schema = z.object({
   TOLLGATE_WORKER_CONCURRENCY: positiveInt("a positive whole number").default(2),
   TOLLGATE_DB_CONNECT_ATTEMPTS: positiveInt("a positive whole number").default(6),
   TOLLGATE_PRICES_FILE: optionalString,
+  TOLLGATE_DAILY_USD: dollars("a positive number of dollars").default(50),
+  TOLLGATE_RUN_USD_MAX: dollars("a positive number of dollars").default(25),
+  TOLLGATE_CAP_WARN_AT: z
+    .string()
+    .trim()
+    .regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a fraction between 0 and 1, e.g. 0.8")
+    .transform(Number)
+    .default(0.8),
   TOLLGATE_UNSAFE_NO_SANDBOX: z
     .enum(["", "0", "1", "false", "true"], { message: "must be 1 (run repository commands WITHOUT a sandbox, unsafe) or 0" })
     .optional()
@@ -117,6 +135,13 @@ export interface AppEnv {
   prices: ModelPrice[];
   /** TOLLGATE_UNSAFE_NO_SANDBOX=1: without bubblewrap, run repository commands on the host anyway. */
   allowUnsandboxed: boolean;
+  /**
+   * The operator's caps, in micro-dollars: per installation per UTC day (TOLLGATE_DAILY_USD) and
+   * per run (TOLLGATE_RUN_USD_MAX). `tollgate caps` sets them for one installation; a
+   * repository's config may lower them, never raise them. At `warnAt` of the daily cap
+   * (TOLLGATE_CAP_WARN_AT), a run's sticky comment says the cap is near.
+   */
+  caps: { dailyMicros: number; runMicros: number; warnAt: number };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -156,6 +181,11 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
     dbConnectAttempts: e.TOLLGATE_DB_CONNECT_ATTEMPTS,
     prices: e.TOLLGATE_PRICES_FILE ? readPrices(path.resolve(cwd, e.TOLLGATE_PRICES_FILE)) : [],
     allowUnsandboxed: e.TOLLGATE_UNSAFE_NO_SANDBOX,
+    caps: {
+      dailyMicros: usdToMicros(e.TOLLGATE_DAILY_USD),
+      runMicros: usdToMicros(e.TOLLGATE_RUN_USD_MAX),
+      warnAt: e.TOLLGATE_CAP_WARN_AT,
+    },
   };
 }
 

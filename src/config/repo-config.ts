@@ -65,8 +65,14 @@ export const repoConfigSchema = z
       .describe("The tier each phase runs on."),
     budget: z
       .strictObject({
-        run_usd: usd.default(5).describe("A run stops at the next model call that could pass this many dollars."),
-        daily_usd: usd.default(50).describe("Spend cap per installation per UTC day."),
+        run_usd: usd
+          .default(5)
+          .describe("A run stops at the next model call that could pass this many dollars (at most the operator's TOLLGATE_RUN_USD_MAX)."),
+        daily_usd: usd
+          .optional()
+          .describe(
+            "Lowers the installation's daily spend cap (per UTC day) for this repository's runs; the operator's cap (TOLLGATE_DAILY_USD, or `tollgate caps`) is the most it can be.",
+          ),
         phase_usd: z
           .strictObject({
             gate: usd.optional(),

@@ -10,13 +10,23 @@ import { maskSecrets, sanitize, truncateToTokens } from "./sanitize.js";
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
-/** Marks Tollgate's one comment per issue, found again by this marker and edited in place. */
+/**
+ * Marks Tollgate's one comment per issue, found again by this marker and edited in place. Anyone
+ * can write the marker: only a comment that is also Tollgate's own (`IssueComment.mine`) counts.
+ */
 export const STICKY_MARKER = "<!-- tollgate:sticky -->";
 
 export interface IssueComment {
   id: number;
   author: string;
+  /** Any bot: a GitHub App's bot user, an Action's GITHUB_TOKEN (github-actions[bot]), … */
   authorIsBot: boolean;
+  /**
+   * Written by this app: GitHub marks a comment an app created with `performed_via_github_app`
+   * (the app's id), which no other app or token can set, and its author is the app's bot user.
+   * Another bot's comment, whatever it says, is not mine.
+   */
+  mine: boolean;
   body: string;
 }
 
@@ -35,6 +45,8 @@ export class GitHubIssues {
     private readonly octokit: Octokit,
     readonly owner: string,
     readonly repo: string,
+    /** The GitHub App Tollgate acts as (`GitHubAppCredentials.appId`): how it knows its own comments. */
+    readonly appId: number,
   ) {}
 
   /** The sender's role; "maintain" and "triage" come from role_name where GitHub gives it. */
@@ -76,7 +88,13 @@ export class GitHubIssues {
       issue_number: number,
       per_page: 100,
     });
-    return all.map((c) => ({ id: c.id, author: c.user?.login ?? "ghost", authorIsBot: c.user?.type === "Bot", body: c.body ?? "" }));
+    return all.map((c) => ({
+      id: c.id,
+      author: c.user?.login ?? "ghost",
+      authorIsBot: c.user?.type === "Bot",
+      mine: c.user?.type === "Bot" && c.performed_via_github_app?.id === this.appId,
+      body: c.body ?? "",
+    }));
   }
 
   /** Default branch, description, languages, the top-level files and the README's head. */
@@ -109,13 +127,15 @@ export class GitHubIssues {
   }
 
   /**
-   * Creates or edits Tollgate's one comment on the issue; a deleted one is created again. It
-   * carries model-written text (the gate's questions, failure reasons), so it is neutralised
-   * (no mentions, no closing keywords, no images) as well as masked.
+   * Creates or edits Tollgate's one comment on the issue; a deleted one is created again. Only a
+   * marked comment of its own is edited: another bot's comment with the marker is left alone (and
+   * a sticky of Tollgate's own is posted). It carries model-written text (the gate's questions,
+   * failure reasons), so it is neutralised (no mentions, no closing keywords, no images) as well
+   * as masked.
    */
   async upsertSticky(number: number, body: string): Promise<number> {
     const text = fit(`${STICKY_MARKER}\n${forGitHub(body, { allowIssue: number })}`);
-    const existing = (await this.comments(number)).find((c) => c.authorIsBot && c.body.includes(STICKY_MARKER));
+    const existing = (await this.comments(number)).find((c) => c.mine && c.body.includes(STICKY_MARKER));
     if (existing) {
       await this.octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
         owner: this.owner,

@@ -27,7 +27,15 @@ export interface ReviewComment {
   id: number;
   inReplyTo: number | null;
   author: string;
+  /** Any bot: a GitHub App's bot user, an Action's GITHUB_TOKEN (github-actions[bot]), … */
   authorIsBot: boolean;
+  /**
+   * Written by Tollgate: its author is the bot user this installation acts as (review comments
+   * carry no `performed_via_github_app`; the `<slug>[bot]` login is the app's alone). Another
+   * bot's comment is not. `reviewComments` always sets it; absent (comments made up elsewhere),
+   * a bot's comment counts as Tollgate's.
+   */
+  mine?: boolean;
   path: string;
   /** The line in the new file; null when the line is gone (outdated or deleted). */
   line: number | null;
@@ -38,11 +46,22 @@ export interface ReviewComment {
 }
 
 export class GitHubPulls {
+  #login?: Promise<string>;
+
   constructor(
     private readonly octokit: Octokit,
     readonly owner: string,
     readonly repo: string,
   ) {}
+
+  /**
+   * The login of the bot user this installation token acts as (`<slug>[bot]`), asked once:
+   * GraphQL's viewer, which unlike REST's GET /user answers an installation token.
+   */
+  login(): Promise<string> {
+    this.#login ??= this.octokit.graphql<{ viewer: { login: string } }>("query { viewer { login } }").then(({ viewer }) => viewer.login);
+    return this.#login;
+  }
 
   /** The open PR whose head is `branch` of this repository, if any. */
   async findOpen(branch: string): Promise<PullRequest | undefined> {
@@ -57,19 +76,23 @@ export class GitHubPulls {
     return pr && { number: pr.number, nodeId: pr.node_id, url: pr.html_url, draft: Boolean(pr.draft) };
   }
 
-  /** Every review comment of a PR, oldest first. */
-  async reviewComments(number: number): Promise<ReviewComment[]> {
-    const data = await this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/comments", {
-      owner: this.owner,
-      repo: this.repo,
-      pull_number: number,
-      per_page: 100,
-    });
+  /** Every review comment of a PR, oldest first, each marked as Tollgate's own or not. */
+  async reviewComments(number: number): Promise<Array<ReviewComment & { mine: boolean }>> {
+    const [data, me] = await Promise.all([
+      this.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/comments", {
+        owner: this.owner,
+        repo: this.repo,
+        pull_number: number,
+        per_page: 100,
+      }),
+      this.login(),
+    ]);
     return data.map((c) => ({
       id: c.id,
       inReplyTo: c.in_reply_to_id ?? null,
       author: c.user?.login ?? "ghost",
       authorIsBot: c.user?.type === "Bot",
+      mine: c.user?.type === "Bot" && c.user.login === me,
       path: c.path,
       line: c.line ?? null,
       diffHunk: c.diff_hunk,

@@ -1,9 +1,10 @@
 /**
  * The command queue: a comment whose first line is a command (src/commands/parse.ts). The
- * sender needs the command's access (write; maintain for `/approve`); a comment on a pull
- * request steers the run of the issue whose run opened it. Each command is answered (a
- * reaction, or a reply when there is something to say) and recorded; bots never get here (the
- * webhook handler drops them).
+ * sender needs the command's access (write; maintain for `/approve`); someone without it is
+ * answered at most once an hour per issue (src/stores/refusals.ts), however many commands they
+ * post. A comment on a pull request steers the run of the issue whose run opened it. Each
+ * command is answered (a reaction, or a reply when there is something to say) and recorded;
+ * bots never get here (the webhook handler drops them).
  */
 import type { Logger } from "pino";
 import { RepoConfigError } from "../config/repo-config.js";
@@ -52,8 +53,13 @@ async function dispatch(call: CommandCall, handler: CommandHandler<Command>): Pr
   const { ctx, job, deps } = call;
   const access = await ctx.may(job.sender.login, handler.access);
   if (!access.allowed) {
-    await call.reply(access.refusal("give Tollgate that command"));
-    return { outcome: "refused", detail: `${job.sender.login} has ${access.permission} access` };
+    const where = { repositoryId: job.repository.id, issueNumber: job.issue.number, subject: job.sender.login };
+    const answer = await deps.refusals.record(where);
+    if (answer) await call.reply(access.refusal("give Tollgate that command"));
+    return {
+      outcome: "refused",
+      detail: `${job.sender.login} has ${access.permission} access${answer ? "" : " (already answered this hour)"}`,
+    };
   }
   if (job.issue.isPullRequest) {
     const issue = await deps.runs.issueOfPullRequest(job.repository.id, job.issue.number);

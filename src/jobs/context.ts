@@ -7,8 +7,11 @@ import { RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import { GitHubIssues, type Octokit, type Permission } from "../github/issues.js";
 import type { IssueContext } from "../pipeline/issue-context.js";
 
-/** A factory of installation-authenticated Octokits: the jobs' GitHub port. */
-export type GitHubFactory = (installationId: number) => Promise<Octokit>;
+/**
+ * A factory of installation-authenticated Octokits: the jobs' GitHub port. `appId` is the app
+ * they act as, by which Tollgate tells its own comments from other bots'.
+ */
+export type GitHubFactory = ((installationId: number) => Promise<Octokit>) & { readonly appId: number };
 
 /** Who may do what: writers start runs and give commands; maintainers also override the gate. */
 export type Access = "write" | "maintain";
@@ -53,7 +56,7 @@ export class JobContext implements IssueContext {
   static async open(github: GitHubFactory, job: JobTarget): Promise<JobContext> {
     const { owner, name: repo } = job.repository;
     const octokit = await github(job.installationId);
-    return new JobContext(octokit, new GitHubIssues(octokit, owner, repo), owner, repo, job.issue.number);
+    return new JobContext(octokit, new GitHubIssues(octokit, owner, repo, github.appId), owner, repo, job.issue.number);
   }
 
   /** The repository's `.github/tollgate.yml`, read once, or the problems that make it invalid (other errors are thrown). */

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import type { MeteredModel } from "../llm/metered-model.js";
+import type { OperatorCaps } from "../llm/budget.js";
 import type { PriceBook } from "../llm/pricing.js";
 import type { RunTarget } from "../pipeline/run-target.js";
 import type { ReviseJob } from "../queue/jobs.js";
@@ -17,6 +18,8 @@ export interface JobDeps extends Stores {
   /** The metered model for a run, on the repo's tiers and budgets. */
   model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
   prices: PriceBook;
+  /** The operator's caps (the environment's defaults; `tollgate caps` overrides them per installation). */
+  operatorCaps: OperatorCaps;
   /** Sends a run on to the run queue; `deliveryId` is the delivery that led to it (for the logs). */
   enqueueRun: (target: RunTarget, deliveryId: string) => Promise<void>;
   /** Sends a revision job again, to start after `seconds` (one waiting per PR). */

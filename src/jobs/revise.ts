@@ -5,10 +5,12 @@
  *     reuses the issue's gate and plan, executes with the comments as feedback on the PR's
  *     branch, verifies, reviews, pushes a new commit and answers in each thread.
  *   - `closed`: the PR's active revision stops; a merge or a close is recorded on the runs.
+ * Review text reaches the agent through the same sanitizer as issue text (src/github/sanitize.ts).
  */
 import type { Logger } from "pino";
 import { RepoConfigError } from "../config/repo-config.js";
 import { GitHubPulls, type Review, type ReviewComment } from "../github/pulls.js";
+import { sanitize } from "../github/sanitize.js";
 import { cancelActiveRun } from "../pipeline/cancel.js";
 import { queueFollowUpRun } from "../pipeline/follow-up.js";
 import { PHASE } from "../phases/registry.js";
@@ -51,7 +53,7 @@ export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () =>
   // a revise run that reuses the issue's gate and plan
   const planned = await deps.runs.lastWithPhase(job.repository.id, issue, PHASE.plan);
   if (!planned) return { outcome: "ignored", detail: "the issue has no plan to revise from" };
-  const runId = await queueFollowUpRun({
+  const started = await queueFollowUpRun({
     runs: deps.runs,
     enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId),
     ctx,
@@ -60,8 +62,15 @@ export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () =>
     previous: planned,
     reuse: [PHASE.gate, PHASE.plan],
     kind: "revise",
+    authorizedBy: [...new Set(threads.flatMap((t) => t.author.split(", ")))].join(", "),
     revise: { pr: job.pr.number, threads },
   });
+  if ("active" in started) {
+    // a run started meanwhile: it is left alone, and the revision waits for it
+    await deps.reviseLater(job, Math.max(60, config.revise.quiet_seconds));
+    return { outcome: "done", detail: `run ${started.active.id} is active: the revision waits for it` };
+  }
+  const runId = started.queued;
   log.info({ run: runId, pr: job.pr.number, threads: threads.length }, "revision queued");
   return { outcome: "done", detail: `revision run ${runId} for ${threads.length} thread(s)` };
 }
@@ -86,6 +95,9 @@ function newestHumanWord(comments: ReviewComment[], reviews: Review[]): number {
   return Math.max(0, ...times.map((t) => Date.parse(t)));
 }
 
+/** Review text as the agent reads it: sanitized like issue text (hidden text removed, secrets masked). */
+const clean = (body: string) => sanitize(body).text;
+
 /** The threads and review bodies waiting for an answer, from people with write access. */
 async function unanswered(ctx: JobContext, comments: ReviewComment[], reviews: Review[], since: Date): Promise<ReviewThread[]> {
   const mayAsk = async (login: string) => (await ctx.may(login, "write")).allowed;
@@ -101,13 +113,13 @@ async function unanswered(ctx: JobContext, comments: ReviewComment[], reviews: R
       path: root.path,
       line: root.line,
       diffHunk: root.diffHunk.split("\n").slice(-12).join("\n"),
-      body: asks.map((c) => c.body).join("\n\n"),
+      body: asks.map((c) => clean(c.body)).join("\n\n"),
     });
   }
   for (const review of reviews) {
-    if (review.authorIsBot || !review.body.trim() || !review.submittedAt || new Date(review.submittedAt) <= since) continue;
+    if (review.authorIsBot || !clean(review.body).trim() || !review.submittedAt || new Date(review.submittedAt) <= since) continue;
     if (!["CHANGES_REQUESTED", "COMMENTED"].includes(review.state) || !(await mayAsk(review.author))) continue;
-    threads.push({ author: review.author, body: review.body });
+    threads.push({ author: review.author, body: clean(review.body) });
   }
   return threads;
 }

@@ -1,13 +1,21 @@
 /**
  * The trigger queue: a label added or removed, an issue edited or closed.
- *   - labeled / edited: the repo's settings; the trigger label; the sender's access; the gate
- *     (src/pipeline/gate-run.ts), which sends a ready run on.
+ *   - labeled / edited: the repo's settings; the issue still open with the trigger label (a
+ *     replayed or stale delivery finds it gone and spends nothing); who authorises the run; the
+ *     gate (src/pipeline/gate-run.ts), which sends a ready run on.
+ *       - labeled: the sender needs write access; refused, they hear why once an hour at most.
+ *       - edited: the gate runs again only when the trigger label was added by someone who has
+ *         write access now (the issue's latest `labeled` event for it), no run is active, and
+ *         the editor has write access or the issue waits for answers (its last run ended
+ *         `needs_spec` and it carries `ai-needs-spec`). At most `EDIT_GATES_PER_HOUR` such
+ *         re-runs per issue an hour; the issue hears once when the limit bites.
  *   - unlabeled / closed: the issue's active run is cancelled.
  */
 import type { Logger } from "pino";
-import { REPO_CONFIG_PATH, RepoConfigError, type RepoConfig } from "../config/repo-config.js";
+import { REPO_CONFIG_PATH, RepoConfigError } from "../config/repo-config.js";
+import type { IssueData } from "../github/issues.js";
 import { cancelActiveRun } from "../pipeline/cancel.js";
-import { gateRun } from "../pipeline/gate-run.js";
+import { gateRun, NEEDS_SPEC_LABEL } from "../pipeline/gate-run.js";
 import type { TriggerJob } from "../queue/jobs.js";
 import type { JobResult } from "../queue/worker.js";
 import { renderConfigError } from "../report/gate-comment.js";
@@ -17,21 +25,27 @@ import type { JobDeps } from "./deps.js";
 /** The label that triggers when a broken settings file hides the configured one. */
 export const DEFAULT_TRIGGER = "ai-ready";
 
+/** Gate re-runs that edits may start on one issue in an hour. */
+export const EDIT_GATES_PER_HOUR = 6;
+/** The subject under which the rate limit's notice is given once an hour (no login starts with `:`). */
+const GATE_LIMIT_NOTICE = ":gate-limit";
+
 export async function handleTrigger(job: TriggerJob, deps: JobDeps, log: Logger): Promise<JobResult> {
   if (job.kind === "unlabeled" || job.kind === "closed") return cancelOnIssue(job, deps, log);
   const ctx = await JobContext.open(deps.github, job);
   const config = await ctx.settings();
   if (config instanceof RepoConfigError) return brokenSettings(ctx, job, config, log);
-  const notTrigger = await notTheTrigger(ctx, job, config);
-  if (notTrigger) return { outcome: "ignored", detail: notTrigger };
-  // an edit re-runs the gate a writer started, whoever edits
-  if (job.kind !== "edited") {
-    const access = await ctx.may(job.sender.login, "write");
-    if (!access.allowed) {
-      await ctx.gh.comment(ctx.issue, `${access.refusal("start Tollgate")} Ask a maintainer to add \`${config.trigger.label}\`.`);
-      return { outcome: "ignored", detail: `${job.sender.login} has ${access.permission} access` };
-    }
+  const label = config.trigger.label;
+  if (job.kind === "labeled" && job.label !== label) return ignored(`label "${job.label}" is not the trigger label "${label}"`);
+  // the issue as it is now: a replayed or stale delivery finds the label gone (or the issue closed)
+  const issue = await ctx.gh.issue(ctx.issue);
+  if (issue.state !== "open" || !issue.labels.includes(label)) {
+    const what = job.kind === "edited" ? "edit of an issue" : "label event on an issue";
+    return ignored(`${what} that is ${issue.state === "open" ? `no longer labelled "${label}"` : "closed"}`);
   }
+  const authority = job.kind === "edited" ? await editAuthority(ctx, job, issue, label, deps) : await labelAuthority(ctx, job, label, deps);
+  if ("outcome" in authority) return authority;
+  log.info({ authorizedBy: authority.by, kind: job.kind }, "the gate runs");
   const input = {
     deliveryId: job.deliveryId,
     installationId: job.installationId,
@@ -39,8 +53,82 @@ export async function handleTrigger(job: TriggerJob, deps: JobDeps, log: Logger)
     issue: job.issue,
     edited: job.kind === "edited",
     retry: job.retry,
+    authorizedBy: authority.by,
+    issueData: issue,
+    mayInstruct: async (login: string) => (await ctx.may(login, "write")).allowed,
   };
   return gateRun(ctx, input, config, { ...deps, enqueueRun: (target) => deps.enqueueRun(target, job.deliveryId) }, log);
+}
+
+const ignored = (detail: string): JobResult => ({ outcome: "ignored", detail });
+
+/** A label: its sender authorises the run if they have write access; refused, they hear why (once an hour). */
+async function labelAuthority(ctx: JobContext, job: TriggerJob, label: string, deps: JobDeps): Promise<{ by: string } | JobResult> {
+  const access = await ctx.may(job.sender.login, "write");
+  if (access.allowed) return { by: job.sender.login };
+  const answer = await deps.refusals.record({
+    repositoryId: job.repository.id,
+    issueNumber: ctx.issue,
+    subject: job.sender.login,
+  });
+  if (answer) await ctx.gh.comment(ctx.issue, `${access.refusal("start Tollgate")} Ask a maintainer to add \`${label}\`.`);
+  return ignored(`${job.sender.login} has ${access.permission} access${answer ? "" : " (already answered this hour)"}`);
+}
+
+/**
+ * An edit: the run it may start is authorised by whoever added the trigger label, if they have
+ * write access now; an editor without write access counts only while the issue waits for
+ * answers. Nothing is said to the editor (an edit is not a request).
+ */
+async function editAuthority(
+  ctx: JobContext,
+  job: TriggerJob,
+  issue: IssueData,
+  label: string,
+  deps: JobDeps,
+): Promise<{ by: string } | JobResult> {
+  const repositoryId = job.repository.id;
+  const active = await deps.runs.active(repositoryId, ctx.issue);
+  if (active) return ignored(`run ${active.id} is already active: it works from what its gate read`);
+  const labeller = await latestLabeller(ctx, label);
+  if (!labeller) return ignored(`nobody is known to have added "${label}": an edit starts nothing`);
+  const labellerAccess = await ctx.may(labeller, "write");
+  if (!labellerAccess.allowed) return ignored(`"${label}" was added by ${labeller}, who has ${labellerAccess.permission} access now`);
+  const editor = await ctx.may(job.sender.login, "write");
+  if (!editor.allowed) {
+    const last = await deps.runs.latest(repositoryId, ctx.issue);
+    const waiting = last?.status === "needs_spec" && issue.labels.includes(NEEDS_SPEC_LABEL);
+    if (!waiting) return ignored(`${job.sender.login} has ${editor.permission} access and the issue is not waiting for answers`);
+  }
+  if ((await deps.runs.editGatesSince(repositoryId, ctx.issue, 3600)) >= EDIT_GATES_PER_HOUR) {
+    const notice = { repositoryId, issueNumber: ctx.issue, subject: GATE_LIMIT_NOTICE };
+    if (await deps.refusals.record(notice))
+      await ctx.gh.comment(
+        ctx.issue,
+        `Tollgate checks an issue again after edits at most ${EDIT_GATES_PER_HOUR} times an hour, and this issue reached that: later edits are not checked until the hour is over. A maintainer can comment \`/retry\` to check it now.`,
+      );
+    return ignored(`edits already re-ran the gate ${EDIT_GATES_PER_HOUR} times in the last hour`);
+  }
+  return { by: labeller };
+}
+
+interface IssueEvent {
+  id: number;
+  event: string;
+  actor?: { login: string } | null;
+  label?: { name: string };
+}
+
+/** Who added `label` last: the actor of the issue's latest `labeled` event for it (the events are read oldest first). */
+async function latestLabeller(ctx: JobContext, label: string): Promise<string | undefined> {
+  const events = (await ctx.octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/events", {
+    owner: ctx.owner,
+    repo: ctx.repo,
+    issue_number: ctx.issue,
+    per_page: 100,
+  })) as IssueEvent[];
+  const labelled = events.filter((e) => e.event === "labeled" && e.label?.name === label).sort((a, b) => a.id - b.id);
+  return labelled.at(-1)?.actor?.login ?? undefined;
 }
 
 /** An invalid settings file is reported on the issue (on the default label only: the configured one cannot be read); nothing is spent. */
@@ -48,14 +136,6 @@ async function brokenSettings(ctx: JobContext, job: TriggerJob, config: RepoConf
   log.warn({ problems: config.problems }, config.message);
   if (job.label === DEFAULT_TRIGGER) await ctx.gh.upsertSticky(ctx.issue, renderConfigError(config.problems, REPO_CONFIG_PATH));
   return { outcome: "failed", detail: config.message };
-}
-
-/** Why this event is not the trigger (another label; an edit of an issue without the label), or undefined. */
-async function notTheTrigger(ctx: JobContext, job: TriggerJob, config: RepoConfig): Promise<string | undefined> {
-  const label = config.trigger.label;
-  if (job.kind !== "edited") return job.label === label ? undefined : `label "${job.label}" is not the trigger label "${label}"`;
-  const { labels, state } = await ctx.gh.issue(ctx.issue);
-  return state === "open" && labels.includes(label) ? undefined : `edit of an issue without the open trigger label "${label}"`;
 }
 
 /** The trigger label removed, or the issue closed: a run in the middle of the gate finishes its model call, sees the cancel, and posts nothing more. */

@@ -1,14 +1,17 @@
 /**
  * The metered model client: the only way phases and agents reach a model. For each call it
- * picks the model from the phase's tier, checks the budgets against the ledger plus the call's
- * worst case, waits for the shared rate limiter, makes the attempt, and writes one `llm_calls`
- * row per attempt (successful or not) before the caller sees the result. Retries, backoff and
+ * picks the model from the phase's tier (a model without a price is refused before any call),
+ * reserves the call's worst case against the budgets (src/llm/budget.ts), waits for the shared
+ * rate limiter, makes the attempt, and writes one `llm_calls` row per attempt (successful or not,
+ * settling the reservation) before the caller sees the result. Retries, backoff and
  * fallback to another model of the same tier happen here, inside the run's deadline.
  */
 import type { Logger } from "pino";
 import type { PhaseName, RepoConfig, Tier } from "../config/repo-config.js";
 import type { Ledger } from "../stores/ledger.js";
-import { checkBudget, type BudgetLimits } from "./budget.js";
+import { FinalError } from "../errors.js";
+import type { BudgetStore } from "../stores/budget.js";
+import { reserveBudget, type BudgetLimits, type OperatorCaps } from "./budget.js";
 import { systemClock, type Clock } from "./clock.js";
 import { DeadlineExceededError, ModelCallError, RETRYABLE } from "./errors.js";
 import type { ModelPort, ModelRequest, ModelResponse, Usage } from "./model.js";
@@ -59,9 +62,18 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 8000, fallbackAfter: 2 };
 
+/** A model with no price: its calls could not be counted against any budget, so none is made. */
+export class UnpricedModelError extends FinalError {
+  override name = "UnpricedModelError";
+}
+
 export interface MeteredModelDeps {
   port: ModelPort;
   ledger: Ledger;
+  /** Reservations of calls in flight, and the operator's per-installation caps. */
+  budget: BudgetStore;
+  /** The operator's caps (the environment's defaults). */
+  operatorCaps: OperatorCaps;
   prices: PriceBook;
   limiter: RateLimiter;
   config: Pick<RepoConfig, "tiers" | "phases" | "fallbacks" | "budget">;
@@ -119,7 +131,21 @@ export class MeteredModel {
       Object.entries(b.phase_usd).flatMap(([phase, usd]) => (usd === undefined ? [] : [[phase, usdToMicros(usd)]])),
     );
     const run = typeof this.#d.runBudgetMicros === "function" ? this.#d.runBudgetMicros() : this.#d.runBudgetMicros;
-    return { runMicros: run ?? usdToMicros(b.run_usd), phaseMicros, dailyMicros: usdToMicros(b.daily_usd) };
+    return {
+      runMicros: run ?? usdToMicros(b.run_usd),
+      phaseMicros,
+      dailyMicros: b.daily_usd === undefined ? undefined : usdToMicros(b.daily_usd),
+    };
+  }
+
+  /** What a call of `phase` on its tier's first model could cost at most, in micro-dollars (null: no price). */
+  worstCaseOf(phase: string, request: Omit<ModelRequest, "model">): number | null {
+    return this.#worstCase(this.modelFor(phase).models[0]!, request, estimateInputTokens(request));
+  }
+
+  #worstCase(model: string, request: Omit<ModelRequest, "model">, inputEstimate: number): number | null {
+    const cache = cacheUse(request);
+    return this.#d.prices.worstCase(model, inputEstimate, request.maxTokens, cache.oneHour ? "1h" : cache.breakpoints ? "5m" : "none");
   }
 
   async call(call: MeteredCall): Promise<MeteredResponse> {
@@ -133,23 +159,31 @@ export class MeteredModel {
     for (let attempt = 1; ; attempt++) {
       const model = models[modelIndex]!;
       const request: ModelRequest = { ...call.request, model };
-      const worst = this.#d.prices.worstCase(
-        model,
-        inputEstimate,
-        request.maxTokens,
-        cache.oneHour ? "1h" : cache.breakpoints ? "5m" : "none",
-      );
-      await checkBudget(
-        this.#d.ledger,
-        this.#limits(),
-        { runId: context.runId, installationId: context.installationId, phase: context.phase, iteration: context.iteration ?? 0 },
-        worst,
-        this.#clock.now(),
-      );
-      const reservation = await this.#d.limiter.acquire(model, inputEstimate, request.maxTokens, {
-        deadline: call.deadline,
-        signal: call.signal,
-      });
+      const worst = this.#worstCase(model, call.request, inputEstimate);
+      if (worst === null) {
+        const message = `${model} has no price, so its calls cannot be counted against a budget: give its price in TOLLGATE_PRICES_FILE, or choose a priced model under tiers: in .github/tollgate.yml`;
+        throw new UnpricedModelError(message);
+      }
+      const scope = {
+        runId: context.runId,
+        installationId: context.installationId,
+        phase: context.phase,
+        iteration: context.iteration ?? 0,
+      };
+      const held = {
+        id: await reserveBudget(this.#d, this.#limits(), this.#d.operatorCaps, scope, worst, this.#clock.now()),
+        micros: worst,
+      };
+      let reservation;
+      try {
+        reservation = await this.#d.limiter.acquire(model, inputEstimate, request.maxTokens, {
+          deadline: call.deadline,
+          signal: call.signal,
+        });
+      } catch (error) {
+        await this.#d.budget.release(held.id); // the call was not made
+        throw error;
+      }
       const started = this.#clock.now();
       let response: ModelResponse;
       try {
@@ -163,7 +197,7 @@ export class MeteredModel {
         reservation.release();
         if (error.details.headers) this.#d.limiter.observe(model, error.details.headers);
         const usage = failedAttemptUsage(error, cache);
-        await this.#record(context, tier, model, attempt, usage, latency, request, {
+        await this.#record(context, tier, model, attempt, usage, latency, request, held, {
           error: error.message,
           errorKind: error.kind,
           requestId: error.details.requestId ?? null,
@@ -205,7 +239,7 @@ export class MeteredModel {
       for (const problem of response.usageProblems)
         log.warn({ model, requestId: response.requestId, raw: response.usage.raw }, `implausible usage rejected: ${problem}`);
       const usage = completeUsage(response.usage, cache);
-      const { id, costMicros } = await this.#record(context, tier, model, attempt, usage, latency, request, {
+      const { id, costMicros } = await this.#record(context, tier, model, attempt, usage, latency, request, held, {
         stopReason: response.stopReason,
         requestId: response.requestId,
       });
@@ -228,31 +262,35 @@ export class MeteredModel {
     usage: Usage,
     latencyMs: number,
     request: ModelRequest,
+    reservation: { id: number; micros: number },
     outcome: { stopReason?: string | null; requestId?: string | null; error?: string; errorKind?: string },
   ): Promise<{ id: number; costMicros: number | null }> {
     const costMicros = this.#d.prices.cost(model, usage, new Date(this.#clock.now()));
-    const id = await this.#d.ledger.record({
-      runId: context.runId ?? null,
-      installationId: context.installationId ?? null,
-      phase: context.phase,
-      agent: context.agent ?? null,
-      iteration: context.iteration ?? 0,
-      attempt,
-      provider: this.#d.port.provider,
-      tier,
-      model,
-      status: outcome.error ? "error" : "ok",
-      usage,
-      costMicros,
-      latencyMs,
-      stopReason: outcome.stopReason ?? null,
-      requestId: outcome.requestId ?? null,
-      promptId: context.prompt?.id ?? null,
-      promptSha256: context.prompt?.sha256 ?? null,
-      error: outcome.error ?? null,
-      errorKind: outcome.errorKind ?? null,
-      streamed: request.stream ?? false,
-    });
+    const id = await this.#d.ledger.record(
+      {
+        runId: context.runId ?? null,
+        installationId: context.installationId ?? null,
+        phase: context.phase,
+        agent: context.agent ?? null,
+        iteration: context.iteration ?? 0,
+        attempt,
+        provider: this.#d.port.provider,
+        tier,
+        model,
+        status: outcome.error ? "error" : "ok",
+        usage,
+        costMicros,
+        latencyMs,
+        stopReason: outcome.stopReason ?? null,
+        requestId: outcome.requestId ?? null,
+        promptId: context.prompt?.id ?? null,
+        promptSha256: context.prompt?.sha256 ?? null,
+        error: outcome.error ?? null,
+        errorKind: outcome.errorKind ?? null,
+        streamed: request.stream ?? false,
+      },
+      reservation,
+    );
     return { id, costMicros };
   }
 }

@@ -3,7 +3,9 @@
  *   1. The gate's verdict from its checkpoint; watch for a cancel; show progress in the sticky
  *      comment as phases start and end.
  *   2. Run the pipeline (src/pipeline/orchestrator.ts) against the repository's clone URL,
- *      with the installation token asked for before each git command.
+ *      with the installation token asked for before each git command, on the issue as the gate
+ *      read it (its checkpoint's snapshot): text posted or edited after the gate never reaches
+ *      plan or execute.
  *   3. Record the outcome on the run and in the sticky comment (the PR link and the final
  *      cost); a revision answers in each review thread.
  * A failure that retrying cannot fix (`isFinal`: a model's unusable answers, an agent out of
@@ -13,19 +15,22 @@
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
-import { isFinal } from "../errors.js";
+import { FinalError, isFinal } from "../errors.js";
 import { GitHubPulls } from "../github/pulls.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 import type { PriceBook } from "../llm/pricing.js";
-import { issueText } from "../phases/gate/input.js";
 import type { Verdict } from "../phases/gate/verdict.js";
 import { renderProgress } from "../report/progress.js";
 import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
 import { phaseCosts, runsOfIssue } from "../stores/cost-rows.js";
 import type { PhaseStore } from "../stores/phases.js";
+import type { BudgetStore } from "../stores/budget.js";
+import { nearDailyCap, type OperatorCaps } from "../llm/budget.js";
+import { usdToMicros } from "../llm/money.js";
 import type { RunRow, RunStatus, RunStore } from "../stores/runs.js";
 import type { Identity } from "../workspace/workspace.js";
 import { RunTakenOver, watchRun } from "./cancel.js";
+import type { GateCheckpoint, IssueSnapshot } from "./gate-run.js";
 import type { IssueContext } from "./issue-context.js";
 import { branchFor, runPipeline, type PipelineRun, type RunOutcome } from "./orchestrator.js";
 import { PhaseRunner } from "./phase.js";
@@ -39,6 +44,9 @@ export const TOLLGATE_IDENTITY: Identity = { name: "tollgate[bot]", email: "toll
 
 export interface CarryOutDeps {
   runs: RunStore;
+  /** Reservations and the operator's per-installation caps (for the "daily cap is near" note). */
+  budget: BudgetStore;
+  operatorCaps: OperatorCaps;
   phases: PhaseStore;
   db: Database;
   model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
@@ -69,7 +77,11 @@ export async function carryOut(
   // (a run taken over is the new worker's to show)
   const onChange = async () => void (watch.takenOver() || (await sticky("working on it")));
   const phases = new PhaseRunner(deps.phases, run.id, log, { signal: watch.signal, onChange });
-  const sticky = await progressComment(ctx, run.id, phases, deps, () => watch.budgetMicros);
+  const nearCap = () => {
+    const repoDaily = config.budget.daily_usd === undefined ? undefined : usdToMicros(config.budget.daily_usd);
+    return nearDailyCap(deps.budget, target.installationId, repoDaily, deps.operatorCaps, Date.now());
+  };
+  const sticky = await progressComment(ctx, run.id, phases, deps, { budget: () => watch.budgetMicros, nearCap });
   const pulls = new GitHubPulls(ctx.octokit, ctx.owner, ctx.repo);
   let outcome: RunOutcome;
   try {
@@ -120,15 +132,29 @@ class RunWatch {
 }
 
 /** The sticky comment as the run goes: its title, the gate's line, the phases and their cost, and a footer. */
-async function progressComment(ctx: IssueContext, runId: string, phases: PhaseRunner, deps: CarryOutDeps, budget: () => number) {
+async function progressComment(
+  ctx: IssueContext,
+  runId: string,
+  phases: PhaseRunner,
+  deps: CarryOutDeps,
+  money: { budget: () => number; nearCap: () => Promise<string | undefined> },
+) {
   const disabled = commandsDisabled(deps.sandbox);
   const cannot = "The agents cannot run commands and the checks will not run, so the pull request will be a draft.";
   const warnings = disabled ? [`> [!WARNING]`, `> **${disabled}.** ${cannot}`, ""] : [];
   const gate = (await phases.checkpoint<{ verdict: Verdict }>(PHASE.gate, 0))?.verdict;
   const gateLine = gate && `Spec gate: ready ✅ (score ${gate.score}/100), ${gate.ticket_type}, size ${gate.size.toUpperCase()}.`;
   return async (title: string, footer: string[] = []) => {
-    const [records, costs] = await Promise.all([phases.phases(), phaseCosts(deps.db, runId)]);
-    const progress = { title, gate: gateLine, phases: records, costs, budgetMicros: budget(), footer: [...warnings, ...footer] };
+    const [records, costs, near] = await Promise.all([phases.phases(), phaseCosts(deps.db, runId), money.nearCap()]);
+    const notes = near ? [`> [!NOTE]`, `> ${near}`, ""] : [];
+    const progress = {
+      title,
+      gate: gateLine,
+      phases: records,
+      costs,
+      budgetMicros: money.budget(),
+      footer: [...warnings, ...notes, ...footer],
+    };
     await ctx.gh.upsertSticky(ctx.issue, renderProgress(progress));
   };
 }
@@ -140,9 +166,9 @@ async function pipelineRun(
   deps: CarryOutDeps,
   log: Logger,
 ): Promise<PipelineRun> {
-  const { octokit, gh, owner, repo, issue } = ctx;
+  const { octokit, owner, repo, issue } = ctx;
   const { run, target, config } = r;
-  const [data, comments] = await Promise.all([gh.issue(issue), gh.comments(issue)]);
+  const gated = await gatedIssue(r.phases);
   const publish = async (pr: { branch: string; title: string; body: string; draft: boolean }) => {
     const opened = await r.pulls.upsert({ ...pr, base: target.repository.defaultBranch });
     await deps.runs.setPullRequest(run.id, opened.number);
@@ -172,12 +198,25 @@ async function pipelineRun(
     phases: r.phases,
     runsRoot: deps.runsRoot,
     attempt: r.lease,
-    issue: { number: issue, title: data.title, text: issueText(data, comments).text },
+    issue: { number: issue, title: gated.title, text: gated.text },
     branch: branchFor(issue),
     fromHumanHead: target.fromHumanHead,
     ...(target.revise ? { revise: { feedback: reviewFeedback(target.revise.threads) } } : {}),
     report: runReporter({ db: deps.db, runs: deps.runs, prices: deps.prices, config, runId: run.id, issueNumber: issue, issueRuns }),
   };
+}
+
+/**
+ * The issue as the run's gate read it (a follow-up run has its source's copy). A checkpoint
+ * from before the snapshot was kept cannot say what the gate read: the run stops rather than
+ * read the issue as it is now.
+ */
+async function gatedIssue(phases: PhaseRunner): Promise<IssueSnapshot> {
+  const gate = await phases.checkpoint<GateCheckpoint>(PHASE.gate, 0);
+  if (gate?.issue) return gate.issue;
+  throw new FinalError(
+    "the run's spec gate has no copy of the issue text it read (it ran before Tollgate kept one), so the run cannot tell what was approved: comment `/retry` to gate the issue again",
+  );
 }
 
 /** A run's outcome as its status, the sticky comment's title and footer, and one line for the log. */

@@ -1,8 +1,10 @@
 /**
  * A run's first step, the spec gate: the steps before any code is written, for a sender the
  * job has already authorised.
- *   1. Create the run (one per delivery, one active per issue).
- *   2. Run the spec gate (a checkpointed phase) and post its verdict as the sticky comment.
+ *   1. Create the run (one per delivery, one active per issue), recording who authorised it.
+ *   2. Run the spec gate (a checkpointed phase) and post its verdict as the sticky comment. The
+ *      checkpoint keeps the issue's text as the gate read it: plan and execute work from that
+ *      snapshot, never from what was posted or edited later (src/pipeline/carry-out.ts).
  *   3. Label: not ready → `ai-needs-spec`, the run ends `needs_spec`; ready → the label goes,
  *      the run is `queued`, and `enqueueRun` sends it on (src/pipeline/carry-out.ts).
  */
@@ -10,6 +12,7 @@ import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import { TollgateError } from "../errors.js";
+import type { IssueData } from "../github/issues.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 import { usdToMicros } from "../llm/money.js";
 import { runGate } from "../phases/gate/gate.js";
@@ -21,6 +24,7 @@ import type { RunRow, RunStore } from "../stores/runs.js";
 import type { IssueContext } from "./issue-context.js";
 import { PhaseRunner } from "./phase.js";
 import { PHASE } from "../phases/registry.js";
+import type { Verdict } from "../phases/gate/verdict.js";
 import type { RunTarget, StepResult } from "./run-target.js";
 
 export const NEEDS_SPEC_LABEL = "ai-needs-spec";
@@ -44,6 +48,30 @@ export interface GateRunInput {
   edited?: boolean;
   /** Started by `/retry`: a branch someone else pushed to is built on, not refused. */
   retry?: boolean;
+  /** Who authorised the run (the labeller with write access, the `/retry`er): recorded on it. */
+  authorizedBy: string;
+  /** The issue as the job already read it; read here otherwise. */
+  issueData?: IssueData;
+  /** Whether a comment's author has write access: only their comments instruct; the others are quoted as untrusted. */
+  mayInstruct: (login: string) => Promise<boolean>;
+}
+
+/** The issue as the gate read it: what plan and execute work from. */
+export interface IssueSnapshot {
+  title: string;
+  /** The text the gate read (src/phases/gate/input.ts): sanitized, untrusted comments quoted. */
+  text: string;
+}
+
+/** The gate phase's checkpoint. */
+export interface GateCheckpoint {
+  verdict: Verdict;
+  costMicros: number | null;
+  calls: number;
+  /** Absent in checkpoints from before it was kept. */
+  issue?: IssueSnapshot;
+  /** `/approve`: who overrode a verdict that was not ready. */
+  approved_by?: string;
 }
 
 export async function gateRun(
@@ -56,7 +84,7 @@ export async function gateRun(
   const run = await createRun(ctx, input, config, deps);
   if ("outcome" in run) return run;
   const runLog = log.child({ run: run.id });
-  let result: GateResult;
+  let result: GateCheckpoint;
   try {
     result = await theGate(ctx, run.id, input, config, deps, runLog);
   } catch (error) {
@@ -83,8 +111,6 @@ export async function gateRun(
   return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
 }
 
-type GateResult = Awaited<ReturnType<typeof runGate>>;
-
 /** The run of this delivery, running; or why there is none to gate (one is active, or it already ended). */
 async function createRun(ctx: IssueContext, input: GateRunInput, config: RepoConfig, deps: GateRunDeps): Promise<RunRow | StepResult> {
   const { gh, owner, repo, issue } = ctx;
@@ -96,10 +122,11 @@ async function createRun(ctx: IssueContext, input: GateRunInput, config: RepoCon
     repo,
     issueNumber: issue,
     budgetUsdMicros: usdToMicros(config.budget.run_usd),
+    authorizedBy: input.authorizedBy,
   });
   const run = created.run;
   if (!created.created && created.reason === "active") {
-    if (input.edited) return { outcome: "ignored", detail: `run ${run.id} is already active; the edit is read by it or the next run` };
+    if (input.edited) return { outcome: "ignored", detail: `run ${run.id} is already active: it works from what its gate read` };
     const where = "its progress is in the Tollgate comment above";
     await gh.comment(issue, `Tollgate is already working on this issue (run \`${run.id}\`): ${where}.`);
     return { outcome: "ignored", detail: `run ${run.id} is already active for ${owner}/${repo}#${issue}` };
@@ -111,27 +138,45 @@ async function createRun(ctx: IssueContext, input: GateRunInput, config: RepoCon
   return run;
 }
 
-/** The gate, as a checkpointed phase: a retried job does not pay for it twice. */
-async function theGate(ctx: IssueContext, runId: string, input: GateRunInput, config: RepoConfig, deps: GateRunDeps, log: Logger) {
+/**
+ * The gate, as a checkpointed phase: a retried job does not pay for it twice. Its checkpoint
+ * keeps the issue as the gate read it, which is what plan and execute read.
+ */
+async function theGate(
+  ctx: IssueContext,
+  runId: string,
+  input: GateRunInput,
+  config: RepoConfig,
+  deps: GateRunDeps,
+  log: Logger,
+): Promise<GateCheckpoint> {
   const { gh, issue } = ctx;
-  const phase = await new PhaseRunner(deps.phases, runId, log).run(PHASE.gate, 0, async () => {
+  const phase = await new PhaseRunner(deps.phases, runId, log).run<GateCheckpoint>(PHASE.gate, 0, async () => {
     const model = config.tiers[config.phases.gate];
     await gh.upsertSticky(issue, `### Tollgate\n\nChecking whether this issue is specified well enough (spec gate on \`${model}\`)…`);
-    const [data, comments, summary] = await Promise.all([gh.issue(issue), gh.comments(issue), gh.summary()]);
-    const text = issueText(data, comments);
+    const [data, comments, summary] = await Promise.all([input.issueData ?? gh.issue(issue), gh.comments(issue), gh.summary()]);
+    const text = issueText(data, comments, await instructing(comments, input.mayInstruct));
     if (text.removed.length) log.info({ removed: text.removed }, "hidden or secret-shaped text removed from the issue before the gate");
     const budgetMicros = usdToMicros(config.budget.run_usd);
     const context = { runId, installationId: input.installationId, iteration: 0 };
-    return runGate(deps.model(config, log, budgetMicros), { issue: text.text, repoSummary: summary }, context);
+    const result = await runGate(deps.model(config, log, budgetMicros), { issue: text.text, repoSummary: summary }, context);
+    return { ...result, issue: { title: data.title, text: text.text } };
   });
   return phase.value;
+}
+
+/** The authors of human comments who may instruct (write access), each asked once. */
+async function instructing(comments: Array<{ author: string; authorIsBot: boolean }>, may: (login: string) => Promise<boolean>) {
+  const authors = [...new Set(comments.filter((c) => !c.authorIsBot).map((c) => c.author))];
+  const allowed = await Promise.all(authors.map(may));
+  return new Set(authors.filter((_, i) => allowed[i]));
 }
 
 /** The verdict in the sticky comment, with the expected cost of such a run; `ai-needs-spec` on or off. */
 async function postVerdict(
   ctx: IssueContext,
   run: { runId: string; installationId: number },
-  result: GateResult,
+  result: GateCheckpoint,
   config: RepoConfig,
   deps: GateRunDeps,
 ): Promise<void> {

@@ -8,8 +8,12 @@ import { neutralizeMarkdown } from "../safety/markdown.js";
 import type { RunOutcome } from "./orchestrator.js";
 import type { ReviewThread, RunTarget } from "./run-target.js";
 
-/** Review threads whose last word is not Tollgate's: their root, and the comments since its last answer. */
+/**
+ * Review threads whose last word is not Tollgate's: their root, and the comments since its last
+ * answer. Only Tollgate's own replies answer; another bot's comment is neither an answer nor an ask.
+ */
 export function pendingThreads(comments: ReviewComment[]): Array<{ root: ReviewComment; asks: ReviewComment[] }> {
+  const mine = (c: ReviewComment) => c.mine ?? c.authorIsBot;
   const byRoot = new Map<number, ReviewComment[]>();
   for (const c of comments) {
     const root = c.inReplyTo ?? c.id;
@@ -19,7 +23,7 @@ export function pendingThreads(comments: ReviewComment[]): Array<{ root: ReviewC
   for (const [rootId, list] of byRoot) {
     const root = list.find((c) => c.id === rootId);
     if (!root) continue; // the thread's first comment was deleted
-    const lastAnswer = list.map((c) => c.authorIsBot).lastIndexOf(true);
+    const lastAnswer = list.map(mine).lastIndexOf(true);
     const asks = list.slice(lastAnswer + 1).filter((c) => !c.authorIsBot);
     if (asks.length) out.push({ root, asks });
   }

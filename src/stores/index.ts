@@ -4,10 +4,12 @@
  */
 import type { Database } from "../db/database.js";
 import { CommentCommandStore } from "./comment-commands.js";
+import { BudgetStore } from "./budget.js";
 import { DeliveryStore } from "./deliveries.js";
 import { Ledger } from "./ledger.js";
 import { PhaseStore } from "./phases.js";
 import { QueueInspection } from "./queue-inspection.js";
+import { RefusalStore } from "./refusals.js";
 import { RunStore } from "./runs.js";
 
 export interface Stores {
@@ -15,8 +17,10 @@ export interface Stores {
   phases: PhaseStore;
   deliveries: DeliveryStore;
   ledger: Ledger;
+  budget: BudgetStore;
   commands: CommentCommandStore;
   queueInfo: QueueInspection;
+  refusals: RefusalStore;
 }
 
 export function openStores(db: Database): Stores {
@@ -25,7 +29,9 @@ export function openStores(db: Database): Stores {
     phases: new PhaseStore(db),
     deliveries: new DeliveryStore(db),
     ledger: new Ledger(db),
+    budget: new BudgetStore(db),
     commands: new CommentCommandStore(db),
     queueInfo: new QueueInspection(db),
+    refusals: new RefusalStore(db),
   };
 }

@@ -37,15 +37,17 @@ export interface SpendFilter {
 export class Ledger {
   constructor(private readonly db: Database) {}
 
-  async record(e: LedgerEntry): Promise<number> {
+  /** Records a call attempt; with `reservation`, the attempt's budget reservation is settled in the same statement. */
+  async record(e: LedgerEntry, reservation?: { id: number; micros: number }): Promise<number> {
     const { rows } = await this.db.query<{ id: number }>(
-      `INSERT INTO llm_calls (
+      `WITH settled AS (DELETE FROM budget_reservations WHERE id = $27)
+       INSERT INTO llm_calls (
          run_id, installation_id, phase, agent, iteration, attempt, provider, tier, model, status,
          input_tokens, output_tokens, cache_write_tokens, cache_write_5m_tokens, cache_write_1h_tokens,
          cache_read_tokens, cost_usd_micros, latency_ms, stop_reason, request_id, prompt_id,
-         prompt_sha256, error, error_kind, streamed, raw_usage)
+         prompt_sha256, error, error_kind, streamed, raw_usage, reserved_usd_micros)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-               $20, $21, $22, $23, $24, $25, $26)
+               $20, $21, $22, $23, $24, $25, $26, $28)
        RETURNING id`,
       [
         e.runId ?? null,
@@ -74,6 +76,8 @@ export class Ledger {
         e.errorKind ?? null,
         e.streamed ?? false,
         e.usage.raw === null || e.usage.raw === undefined ? null : JSON.stringify(e.usage.raw),
+        reservation?.id ?? null,
+        reservation?.micros ?? null,
       ],
     );
     return rows[0]!.id;

@@ -81,12 +81,19 @@ export class PhaseStore {
     return rows[0];
   }
 
-  /** `/approve`: the run's copied gate checkpoint says ready, and who overrode it. */
-  async approveGate(runId: string, login: string): Promise<void> {
-    await this.db.query(
+  /**
+   * `/approve`: the new run's copied gate checkpoint says ready, and who overrode it. Only a run
+   * no worker has taken yet (queued, never claimed) is changed: never an active run's gate.
+   * Returns whether it was.
+   */
+  async approveGate(runId: string, login: string): Promise<boolean> {
+    const { rows } = await this.db.query(
       `UPDATE phases SET output = jsonb_set(output, '{verdict,ready}', 'true'::jsonb) || jsonb_build_object('approved_by', $2::text)
-       WHERE run_id = $1 AND name = 'gate'`,
+       WHERE run_id = $1 AND name = 'gate' AND status = 'succeeded'
+         AND EXISTS (SELECT 1 FROM runs WHERE id = $1 AND status = 'queued' AND heartbeat_at IS NULL)
+       RETURNING id`,
       [runId, login],
     );
+    return rows.length > 0;
   }
 }

@@ -13,6 +13,8 @@ export interface NewRun {
   budgetUsdMicros: number;
   /** `revise`: a revision of the issue's PR, started by reviews. */
   kind?: "issue" | "revise";
+  /** Who authorised it: the labeller with write access, the `/approve`r or `/retry`er, the reviewers. */
+  authorizedBy?: string;
 }
 
 export interface RunRow {
@@ -28,6 +30,8 @@ export interface RunRow {
   pr_number: number | null;
   /** How many times the run was taken over from a worker whose heartbeat stopped. */
   restarts: number;
+  /** Who authorised it (NULL for runs from before this was recorded). */
+  authorized_by: string | null;
 }
 
 export type CreateRunResult =
@@ -37,7 +41,8 @@ export type CreateRunResult =
   /** Another run of the same issue is queued or running. */
   | { created: false; reason: "active"; run: RunRow };
 
-const COLUMNS = "id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, restarts, created_at";
+const COLUMNS =
+  "id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, restarts, authorized_by, created_at";
 
 /** A run with what it cost so far (the PR body's table of every run behind a PR). */
 export interface RunCost {
@@ -54,11 +59,21 @@ export class RunStore {
 
   async create(r: NewRun): Promise<CreateRunResult> {
     const inserted = await this.db.query<RunRow>(
-      `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros, kind)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros, kind, authorized_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT DO NOTHING
        RETURNING ${COLUMNS}`,
-      [r.deliveryId, r.installationId, r.repositoryId, r.owner, r.repo, r.issueNumber, r.budgetUsdMicros, r.kind ?? "issue"],
+      [
+        r.deliveryId,
+        r.installationId,
+        r.repositoryId,
+        r.owner,
+        r.repo,
+        r.issueNumber,
+        r.budgetUsdMicros,
+        r.kind ?? "issue",
+        r.authorizedBy ?? null,
+      ],
     );
     if (inserted.rows[0]) return { created: true, run: inserted.rows[0] };
     const { rows } = await this.db.query<RunRow>(
@@ -126,19 +141,36 @@ export class RunStore {
 
   /**
    * Gives run `to` the checkpoints of `from`'s succeeded phases named in `names` (their latest
-   * attempt), so that it starts after them: `/retry execute` reuses the gate and the plan.
+   * attempt), so that it starts after them: `/retry execute` reuses the gate and the plan. Only a
+   * run no worker has taken yet (queued, never claimed) receives them: an active run's phases
+   * are never changed from outside.
    */
   async copyCheckpoints(from: string, to: string, names: string[]): Promise<string[]> {
     const { rows } = await this.db.query<{ name: string }>(
       `INSERT INTO phases (run_id, name, iteration, attempt, status, output, started_at, finished_at)
        SELECT DISTINCT ON (name, iteration) $2::uuid, name, iteration, 1, 'succeeded', output, now(), now()
        FROM phases WHERE run_id = $1 AND status = 'succeeded' AND name = ANY($3::text[])
+         AND EXISTS (SELECT 1 FROM runs WHERE id = $2::uuid AND status = 'queued' AND heartbeat_at IS NULL)
        ORDER BY name, iteration, attempt DESC
        ON CONFLICT (run_id, name, iteration, attempt) DO NOTHING
        RETURNING name`,
       [from, to, names],
     );
     return rows.map((r) => r.name);
+  }
+
+  /**
+   * How many gate runs edits of the issue started in the last `seconds` (the runs whose delivery
+   * was an `issues.edited`): the edit re-gates' rate limit.
+   */
+  async editGatesSince(repositoryId: number, issueNumber: number, seconds: number): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM runs r JOIN deliveries d ON d.id = r.delivery_id
+       WHERE r.repository_id = $1 AND r.issue_number = $2 AND d.event = 'issues' AND d.action = 'edited'
+         AND r.created_at > now() - make_interval(secs => $3)`,
+      [repositoryId, issueNumber, seconds],
+    );
+    return rows[0]!.n;
   }
 
   /** What became of the PR: merged or closed (the runs that made it keep the record). */

@@ -5,9 +5,10 @@ import type { EnqueueTrigger } from "./issues-labeled.js";
 type Changed = "issues.edited" | "issues.unlabeled" | "issues.closed";
 
 /**
- * `issues.edited` (the gate runs again while the trigger label is on), `issues.unlabeled` and
+ * `issues.edited` (the gate may run again while the trigger label is on), `issues.unlabeled` and
  * `issues.closed` (an active run is cancelled): guard, build the job, enqueue, return. The
- * worker decides, with the repo's settings, whether anything is to be done.
+ * worker decides, with the repo's settings, whether anything is to be done (for an edit: who
+ * added the label, who edited, whether the issue waits for answers; src/jobs/trigger.ts).
  */
 export function onIssueChanged(enqueue: EnqueueTrigger) {
   return async (context: Context<Changed>): Promise<void> => {

@@ -5,7 +5,12 @@
  * OpenAPI validator.
  */
 import nock from "nock";
+import { APP_ID } from "./app.js";
 import { API } from "./github.js";
+
+/** Who the app's comments are by, as GitHub says: its bot user, and (on issue comments) the app. */
+export const TOLLGATE_BOT = { login: "tollgate[bot]", type: "Bot" };
+export const TOLLGATE_APP = { id: APP_ID, slug: "tollgate" };
 
 export interface FakePull {
   number: number;
@@ -38,10 +43,17 @@ export interface FakeGitHubOptions {
 type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
 export class FakeGitHub {
-  readonly comments: Array<{ id: number; issue: number; body: string; user: { login: string; type: string } }> = [];
+  readonly comments: Array<{
+    id: number;
+    issue: number;
+    body: string;
+    user: { login: string; type: string };
+    performed_via_github_app?: { id: number; slug: string } | null;
+  }> = [];
   /** Every body the sticky comment had, in order. */
   readonly stickyBodies: string[] = [];
   readonly pulls: FakePull[] = [];
+  /** The GraphQL documents sent (all but the viewer query, which asks who the token is). */
   readonly graphql: string[] = [];
   readonly reactions: Array<{ commentId: number; content: string }> = [];
   /** The review comments of every PR, as GET …/pulls/{n}/comments lists them (replies land here too). */
@@ -119,7 +131,8 @@ export class FakeGitHub {
           id: 9000 + this.comments.length,
           issue: Number(uri.split("/").at(-2)),
           body: body.body,
-          user: { login: "tollgate[bot]", type: "Bot" },
+          user: TOLLGATE_BOT,
+          performed_via_github_app: TOLLGATE_APP,
         };
         this.comments.push(comment);
         if (body.body.startsWith("<!-- tollgate:sticky -->")) this.stickyBodies.push(body.body);
@@ -203,7 +216,7 @@ export class FakeGitHub {
           ...to,
           id: 7_000 + this.reviewComments.length,
           in_reply_to_id: to.id,
-          user: { login: "tollgate[bot]", type: "Bot" },
+          user: TOLLGATE_BOT, // review comments carry no performed_via_github_app
           body: body.body,
           created_at: new Date().toISOString(),
         };
@@ -212,6 +225,9 @@ export class FakeGitHub {
       })
       .post("/graphql")
       .reply(200, (_uri, body: { query: string; variables?: { id: string } }) => {
+        // who the installation token is: its bot user (how Tollgate knows its own review comments)
+        if (/^\s*query\s*\{\s*viewer\s*\{\s*login\s*\}\s*\}\s*$/.test(body.query))
+          return { data: { viewer: { login: TOLLGATE_BOT.login } } };
         this.graphql.push(body.query);
         const pull = this.pulls.find((p) => p.node_id === (body as { id?: string }).id || p.node_id === body.variables?.id);
         if (pull) pull.draft = /convertPullRequestToDraft/.test(body.query);

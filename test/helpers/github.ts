@@ -1,5 +1,6 @@
 /** nock scopes for the GitHub API calls the worker makes. */
 import nock from "nock";
+import { APP_ID } from "./app.js";
 
 export const API = "https://api.github.com";
 
@@ -48,13 +49,19 @@ export interface FakeComment {
   id: number;
   body: string;
   user: { login: string; type: "User" | "Bot" };
+  /** The app that wrote it; by default Tollgate on tollgate[bot]'s comments, as GitHub sets it, and none otherwise. */
+  performed_via_github_app?: { id: number; slug: string } | null;
 }
+
+/** A comment as GitHub lists it: one by Tollgate's bot user carries the app that created it. */
+const served = (c: FakeComment) =>
+  c.user.login === "tollgate[bot]" ? { performed_via_github_app: { id: APP_ID, slug: "tollgate" }, ...c } : c;
 
 /** Lists of the issue's comments, one reply per call, in order. */
 export function commentLists(owner: string, repo: string, issue: number, replies: FakeComment[][]): nock.Scope {
   const scope = nock(API);
   for (const reply of replies) {
-    scope.get(`/repos/${owner}/${repo}/issues/${issue}/comments`).query({ per_page: "100" }).reply(200, reply);
+    scope.get(`/repos/${owner}/${repo}/issues/${issue}/comments`).query({ per_page: "100" }).reply(200, reply.map(served));
   }
   return scope;
 }
@@ -105,7 +112,7 @@ export function commentWrites(
       .times(options.creates)
       .reply(201, (_uri: string, body: { body: string }) => {
         posted.push(body.body);
-        return { id: 9000 + posted.length, body: body.body, user: { login: "tollgate[bot]", type: "Bot" } };
+        return served({ id: 9000 + posted.length, body: body.body, user: { login: "tollgate[bot]", type: "Bot" } });
       });
   }
   if (options.edits && options.editsOf) {

@@ -3,10 +3,13 @@ import type { Logger } from "pino";
 import { parseRepoConfig, type RepoConfigInput } from "../../src/config/repo-config.js";
 import type { Database } from "../../src/db/database.js";
 import { Ledger } from "../../src/stores/ledger.js";
+import { BudgetStore } from "../../src/stores/budget.js";
+import type { OperatorCaps } from "../../src/llm/budget.js";
+import { DEFAULT_OPERATOR_CAPS } from "../../src/app/model.js";
 import type { Clock } from "../../src/llm/clock.js";
 import { MeteredModel, type RetryPolicy } from "../../src/llm/metered-model.js";
 import { DEFAULT_PRICES } from "../../src/llm/prices.js";
-import { PriceBook } from "../../src/llm/pricing.js";
+import { PriceBook, type ModelPrice } from "../../src/llm/pricing.js";
 import { RateLimiter } from "../../src/llm/rate-limiter.js";
 import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 
@@ -38,7 +41,14 @@ export function meteredSetup(
   db: Database,
   log: Logger,
   steps: ScriptStep[],
-  options: { config?: RepoConfigInput; retry?: Partial<RetryPolicy>; clock?: ReturnType<typeof fakeClock> } = {},
+  options: {
+    config?: RepoConfigInput;
+    retry?: Partial<RetryPolicy>;
+    clock?: ReturnType<typeof fakeClock>;
+    operatorCaps?: OperatorCaps;
+    /** Prices the operator adds (TOLLGATE_PRICES_FILE). */
+    prices?: ModelPrice[];
+  } = {},
 ): MeteredSetup {
   const clock = options.clock ?? fakeClock();
   const scripted = new ScriptedModel(steps);
@@ -47,7 +57,9 @@ export function meteredSetup(
   const model = new MeteredModel({
     port: scripted,
     ledger,
-    prices: new PriceBook(DEFAULT_PRICES),
+    budget: new BudgetStore(db),
+    operatorCaps: options.operatorCaps ?? DEFAULT_OPERATOR_CAPS,
+    prices: new PriceBook(DEFAULT_PRICES, options.prices ?? []),
     limiter,
     config: parseRepoConfig(options.config ?? {}),
     log,

@@ -157,13 +157,13 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     expect(gh.replies()).toEqual([`Run \`${id}\`: execute (round 2), running. Spent $0.0045 of $5.00.`]);
   });
 
-  it("/budget raises the active run's cap, up to the installation's daily cap", async () => {
+  it("/budget raises the active run's cap, up to the operator's per-run ceiling", async () => {
     const id = await seedRun("running");
     await handled(await say("/budget 80"));
     await handled(await say("/budget 12.50"));
     expect((await runs())[0]).toMatchObject({ id, budget_usd_micros: 12_500_000 });
     expect(gh.replies()).toEqual([
-      "`/budget 80`: a run's budget cannot pass the installation's daily cap of $50.00 (`budget.daily_usd`).",
+      "`/budget 80`: a run's budget cannot pass the most a run may spend here, $25.00 (set by the operator).",
       "The run's budget is now $12.50 (it was $5.00), raised by @Codertocat.",
     ]);
     expect(gh.reactions).toEqual([{ commentId: 4242, content: "+1" }]);

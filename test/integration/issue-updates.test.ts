@@ -88,16 +88,12 @@ describe("issue updates", () => {
       configFile(O, R, undefined),
       configFile(O, ".github", undefined),
       issueAndRepo(O, R, 1, { title: "Fix the crash", body: "Now with steps and a test.", labels: ["ai-ready", "ai-needs-spec"] }),
+      // who added the trigger label (a writer, still), and the editor (the same writer)
       nock(API)
-        .get(`/repos/${O}/${R}/issues/1`)
-        .reply(200, {
-          number: 1,
-          title: "Fix the crash",
-          body: "x",
-          state: "open",
-          labels: [{ name: "ai-ready" }, { name: "ai-needs-spec" }],
-          user: { login: O },
-        }),
+        .get(`/repos/${O}/${R}/issues/1/events`)
+        .query({ per_page: "100" })
+        .reply(200, [{ id: 1, event: "labeled", actor: { login: O }, label: { name: "ai-ready", color: "ededed" } }]),
+      permission(O, R, O, "write"),
       commentLists(O, R, 1, [[sticky(44)], [sticky(44)], [sticky(44)]]),
       commentWrites(O, R, 1, posted, { editsOf: 44, edits: 2 }),
       nock(API)

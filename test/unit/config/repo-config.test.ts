@@ -21,7 +21,7 @@ describe("repo config", () => {
       tiers: { deep: "claude-opus-4-7", standard: "claude-sonnet-4-6", light: "claude-haiku-4-5" },
       phases: { gate: "deep", plan: "deep", execute: "standard", review: "standard", verify: "light" },
       fallbacks: { deep: [], standard: [], light: [] },
-      budget: { run_usd: 5, daily_usd: 50, phase_usd: {} },
+      budget: { run_usd: 5, phase_usd: {} },
       loop: { max_iterations: 3 },
       concurrency: 2,
       revise: { quiet_seconds: 60 },
@@ -54,7 +54,7 @@ commands:
     );
     expect(config.trigger.label).toBe("tollgate");
     expect(config.phases).toMatchObject({ review: "deep", gate: "deep", verify: "light" });
-    expect(config.budget).toEqual({ run_usd: 2.5, daily_usd: 50, phase_usd: {} });
+    expect(config.budget).toEqual({ run_usd: 2.5, phase_usd: {} });
     expect(config.verify.commands).toEqual([["npm", "test"]]);
     expect(config.tiers.deep).toBe("claude-opus-4-7");
   });

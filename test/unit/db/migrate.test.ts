@@ -4,7 +4,19 @@ import { openPglite } from "../../../src/db/pglite.js";
 import { openPostgres } from "../../../src/db/pg.js";
 import { createPostgresDatabase, DB_KINDS, type DbKind } from "../../helpers/db.js";
 
-const TABLES = ["agent_events", "commands", "comment_commands", "deliveries", "llm_calls", "phases", "runs", "schema_migrations"];
+const TABLES = [
+  "agent_events",
+  "budget_reservations",
+  "commands",
+  "comment_commands",
+  "deliveries",
+  "installation_caps",
+  "llm_calls",
+  "phases",
+  "refusals",
+  "runs",
+  "schema_migrations",
+];
 
 async function emptyDatabase(kind: DbKind): Promise<{ db: Database; url?: string }> {
   if (kind === "pglite") return { db: await openPglite(undefined) };

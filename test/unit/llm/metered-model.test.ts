@@ -1,5 +1,7 @@
 import type { Database } from "../../../src/db/database.js";
 import { BudgetExceededError, DeadlineExceededError, ModelCallError } from "../../../src/llm/errors.js";
+import { UnpricedModelError } from "../../../src/llm/metered-model.js";
+import { BudgetStore } from "../../../src/stores/budget.js";
 import { cachedPrefix, withMovingBreakpoint } from "../../../src/llm/prompt-cache.js";
 import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 import { insertRun, meteredSetup } from "../../helpers/llm.js";
@@ -235,11 +237,85 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
     );
   });
 
-  it("meters an unknown model in tokens with its cost unknown", async () => {
-    const { model } = meteredSetup(db, captured.log, [{ text: "ok", usage }], { config: { tiers: { standard: "claude-experimental-7" } } });
-    const response = await model.call({ context: { phase: "execute" }, request });
-    expect(response.costMicros).toBeNull();
-    expect((await rows())[0]).toMatchObject({ model: "claude-experimental-7", input_tokens: 1_200, cost_usd_micros: null });
+  it("refuses a model without a price before any call, and takes it once the operator gives its price", async () => {
+    const config = { tiers: { standard: "claude-experimental-7" } };
+    const unpriced = meteredSetup(db, captured.log, [{ text: "never" }], { config });
+    const error = await unpriced.model.call({ context: { phase: "execute" }, request }).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(UnpricedModelError);
+    expect((error as Error).message).toMatch(/^claude-experimental-7 has no price, .*TOLLGATE_PRICES_FILE.*tiers:/);
+    expect(unpriced.scripted.requests).toHaveLength(0);
+    expect(await rows()).toEqual([]);
+    const price = {
+      model: "claude-experimental-7",
+      effective: "2026-01-01",
+      input: 2,
+      output: 10,
+      cacheWrite5m: 2.5,
+      cacheWrite1h: 4,
+      cacheRead: 0.2,
+    };
+    const priced = meteredSetup(db, captured.log, [{ text: "ok", usage }], { config, prices: [price] });
+    const response = await priced.model.call({ context: { phase: "execute" }, request });
+    expect(response.costMicros).toBe(1_200 * 2 + 300 * 10);
+  });
+
+  it("charges a call whose usage was not reported what it reserved, never $0", async () => {
+    const runId = await insertRun(db);
+    const { model } = meteredSetup(db, captured.log, [{ text: "no usage", usage: null }, { text: "never" }], {
+      config: { budget: { run_usd: 0.03 } },
+    });
+    const first = await model.call({ context: { runId, phase: "execute" }, request });
+    expect(first.costMicros).toBeNull(); // the report says unknown
+    const [row] = (
+      await db.query<{ cost_usd_micros: number | null; reserved_usd_micros: number }>(
+        "SELECT cost_usd_micros, reserved_usd_micros FROM llm_calls",
+      )
+    ).rows;
+    expect(row!.cost_usd_micros).toBeNull();
+    expect(Number(row!.reserved_usd_micros)).toBeGreaterThan(15_000); // ≈ 1,024 output tokens × $15/MTok and the input
+    // the budget counts the first call as its reservation: a second one of the same size no longer fits $0.03
+    await expect(model.call({ context: { runId, phase: "execute" }, request })).rejects.toBeInstanceOf(BudgetExceededError);
+  });
+
+  it("never lets parallel calls pass a cap: 8 at once against a cap that fits 3", async () => {
+    const runId = await insertRun(db);
+    const steps = Array.from({ length: 8 }, () => ({ text: "ok", usage, latencyMs: 50 }));
+    const probe = meteredSetup(db, captured.log, []);
+    const worst = probe.model.worstCaseOf("execute", request)!;
+    const cap = worst * 3 + worst / 2; // three fit, a fourth does not
+    const { model, scripted } = meteredSetup(db, captured.log, steps, { config: { budget: { run_usd: cap / 1_000_000 } } });
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () => model.call({ context: { runId, phase: "execute" }, request })),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(3);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason);
+    expect(refused).toHaveLength(5);
+    for (const reason of refused) expect(reason).toBeInstanceOf(BudgetExceededError);
+    expect(scripted.requests).toHaveLength(3); // the refused calls were never made
+    const spent = (
+      await db.query<{ micros: number }>("SELECT sum(cost_usd_micros)::bigint AS micros FROM llm_calls WHERE run_id = $1", [runId])
+    ).rows[0]!;
+    expect(Number(spent.micros)).toBeLessThanOrEqual(cap);
+    expect((await db.query<{ n: number }>("SELECT count(*)::int AS n FROM budget_reservations")).rows[0]!.n).toBe(0); // all settled
+  });
+
+  it("holds the operator's daily cap against a repository that tries to raise it, and an installation's own cap", async () => {
+    const caps = { dailyMicros: 10_000, runMicros: 25_000_000 };
+    const raising = meteredSetup(db, captured.log, [{ text: "never" }], { config: { budget: { daily_usd: 5_000 } }, operatorCaps: caps });
+    await expect(raising.model.call({ context: { installationId: 9, phase: "execute" }, request })).rejects.toThrow(
+      /^the daily budget \$0\.01 of this installation reached/,
+    );
+    expect(raising.scripted.requests).toHaveLength(0);
+    // the operator raises it for installation 9 only (`tollgate caps --installation 9 --daily 100`)
+    await new BudgetStore(db).setCaps({ installationId: 9, dailyMicros: 100_000_000, runMicros: null });
+    const allowed = meteredSetup(db, captured.log, [{ text: "ok", usage }], {
+      config: { budget: { daily_usd: 5_000 } },
+      operatorCaps: caps,
+    });
+    await allowed.model.call({ context: { installationId: 9, phase: "execute" }, request });
+    await expect(allowed.model.call({ context: { installationId: 10, phase: "execute" }, request })).rejects.toBeInstanceOf(
+      BudgetExceededError,
+    );
   });
 
   it("stops before the call that could exceed the run's budget, saying where the money went", async () => {
@@ -263,7 +339,7 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
     const error = await model.call({ context: { runId, phase: "execute", iteration: 2 }, request }).catch((e) => e);
     expect(error).toBeInstanceOf(BudgetExceededError);
     expect(error.message).toMatch(
-      /^budget \$1\.00 reached in execute iteration 2: \$0\.99 spent \(gate \$0\.30, plan \$0\.60, execute \$0\.09\), and the next call could cost up to \$0\.0\d+$/,
+      /^budget \$1\.00 reached in execute iteration 2: \$0\.99 spent or in flight \(gate \$0\.30, plan \$0\.60, execute \$0\.09\), and the next call could cost up to \$0\.0\d+$/,
     );
     expect(scripted.requests).toHaveLength(1); // the call was not made
   });
