@@ -32,7 +32,7 @@ export class MissingApiKeyError extends FinalError {
 
 /** The Anthropic adapter on ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL (or the port given). */
 export function modelServices(
-  env: Pick<AppEnv, "anthropic" | "prices"> & Partial<Pick<AppEnv, "caps">>,
+  env: Pick<AppEnv, "anthropic" | "prices"> & { caps?: OperatorCaps },
   db: Database,
   port?: ModelPort,
 ): ModelServices {

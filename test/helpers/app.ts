@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { modelServices } from "../../src/app/model.js";
 import { openServices, type Services } from "../../src/app/services.js";
 import type { ModelPort } from "../../src/llm/model.js";
+import type { OperatorCaps } from "../../src/llm/budget.js";
 import { ScriptedModel } from "../../src/llm/scripted-model.js";
 import { githubFactory, jobDeps, startWorkers } from "../../src/app/workers.js";
 import type { Sandbox } from "../../src/sandbox/sandbox.js";
@@ -48,7 +49,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(kind: DbKind, log: Logger, options: { model?: ModelPort } = {}): Promise<TestApp> {
+export async function createTestApp(
+  kind: DbKind,
+  log: Logger,
+  options: { model?: ModelPort; /** The operator's caps (TOLLGATE_DAILY_USD, TOLLGATE_RUN_USD_MAX). */ operatorCaps?: OperatorCaps } = {},
+): Promise<TestApp> {
   const github = new GitHubRequestValidator();
   const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-app-"));
   const Octokit = TestOctokit.plugin(github.plugin);
@@ -61,7 +66,7 @@ export async function createTestApp(kind: DbKind, log: Logger, options: { model?
   await probot.load(tollgateApp({ ...services, reviewWaitSeconds: 1 }), { cwd: process.cwd(), addHandler: () => undefined });
   const credentials = { appId: APP_ID, privateKey: TEST_PRIVATE_KEY, webhookSecret: WEBHOOK_SECRET };
   const github_ = githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit);
-  const models = modelServices({ anthropic: {}, prices: [] }, services.db, options.model ?? new ScriptedModel([]));
+  const models = modelServices({ anthropic: {}, prices: [], caps: options.operatorCaps }, services.db, options.model ?? new ScriptedModel([]));
   return {
     probot,
     github,

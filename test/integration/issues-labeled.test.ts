@@ -305,4 +305,65 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(posted[1]).toMatch(/### Tollgate stopped: the spec gate failed\n\nthe gate's answer was not a valid verdict twice in a row/);
     expect(await runs()).toEqual([{ status: "failed", ticket_type: null, delivery_id: "d-bad" }]);
   });
+
+  /** A first gate run on a repository with this config file. */
+  const gateWithConfig = (posted: string[], config: string) => [
+    installationToken(INSTALLATION_ID),
+    configFile(O, R, config),
+    permission(O, R, "Codertocat", "write"),
+    commentLists(O, R, 1, [[], [sticky(9001)], [sticky(9001)]]),
+    commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
+    issueAndRepo(O, R, 1, { title: "x", body: "y" }),
+  ];
+
+  it("refuses a model without a price in the tiers: no call is made, and the issue is told which and what to do", async () => {
+    play(gateAnswer(true));
+    const posted: string[] = [];
+    const github = gateWithConfig(posted, "tiers:\n  deep: claude-experimental-7\n");
+    await receive("d-unpriced", issuesLabeled("ai-ready"));
+    await app.startWorkers();
+    expect(await delivery("d-unpriced")).toMatchObject({ status: "failed" });
+    for (const scope of github) expect(scope.isDone()).toBe(true);
+    expect(model.requests).toHaveLength(0);
+    expect(posted[1]).toMatch(
+      /### Tollgate stopped: the spec gate failed\n\nclaude-experimental-7 has no price, .*TOLLGATE_PRICES_FILE.*tiers:/,
+    );
+    expect(await runs()).toEqual([{ status: "failed", ticket_type: null, delivery_id: "d-unpriced" }]);
+  });
+});
+
+describe("the operator's daily cap against a repository that raises its own", () => {
+  const captured = captureLog();
+  afterEach(() => nock.cleanAll());
+
+  it("holds: the gate's first call is not made, and the issue is told where the money went", async () => {
+    const model = new ScriptedModel([]);
+    // the operator allows $0.01 a day; the repository's config asks for $5,000
+    const app = await createTestApp("pglite", captured.log, { model, operatorCaps: { dailyMicros: 10_000, runMicros: 25_000_000 } });
+    try {
+      const posted: string[] = [];
+      const github = [
+        installationToken(INSTALLATION_ID),
+        configFile("Codertocat", "Hello-World", "budget:\n  daily_usd: 5000\n"),
+        permission("Codertocat", "Hello-World", "Codertocat", "write"),
+        // the sticky is looked for, the gate reads the comments, the failure edits the sticky
+        commentLists("Codertocat", "Hello-World", 1, [
+          [],
+          [],
+          [{ id: 9001, body: "<!-- tollgate:sticky -->\n### Tollgate", user: { login: "tollgate[bot]", type: "Bot" } }],
+        ]),
+        commentWrites("Codertocat", "Hello-World", 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
+        issueAndRepo("Codertocat", "Hello-World", 1, { title: "x", body: "y" }),
+      ];
+      await app.probot.receive({ id: "d-cap", name: "issues", payload: issuesLabeled("ai-ready") } as never);
+      await app.startWorkers();
+      await eventually(async () => (await app.services.deliveries.get("d-cap"))?.status === "failed");
+      for (const scope of github) expect(scope.isDone()).toBe(true);
+      expect(model.requests).toHaveLength(0);
+      expect(posted[1]).toMatch(/the spec gate failed\n\nthe daily budget \$0\.01 of this installation reached in gate/);
+      expect(app.github.errors).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
 });
