@@ -66,7 +66,11 @@ export async function createTestApp(
   await probot.load(tollgateApp({ ...services, reviewWaitSeconds: 1 }), { cwd: process.cwd(), addHandler: () => undefined });
   const credentials = { appId: APP_ID, privateKey: TEST_PRIVATE_KEY, webhookSecret: WEBHOOK_SECRET };
   const github_ = githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit);
-  const models = modelServices({ anthropic: {}, prices: [], caps: options.operatorCaps }, services.db, options.model ?? new ScriptedModel([]));
+  const models = modelServices(
+    { anthropic: {}, prices: [], caps: options.operatorCaps },
+    services.db,
+    options.model ?? new ScriptedModel([]),
+  );
   return {
     probot,
     github,
