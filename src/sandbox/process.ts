@@ -32,6 +32,16 @@ export interface SandboxedCommand {
   readOnly?: string[];
   /** The run's folder: its size is watched against the disk limits. */
   runDir?: string;
+  /**
+   * Folders outside `cwd` the command may write (a dependency cache for a setup step). Nothing
+   * else of the host is writable.
+   */
+  writable?: string[];
+  /**
+   * The host's network, for a setup step that installs dependencies (with no secret in its
+   * environment). Off by default: agents' commands and verify run without a network.
+   */
+  network?: boolean;
   env?: Record<string, string>;
   timeoutMs?: number;
   maxOutputChars?: number;
@@ -73,6 +83,8 @@ const ETC = [
   "/etc/python3.11",
   "/etc/perl",
 ];
+/** What a command with the network needs to resolve names (besides /etc/hosts and nsswitch.conf above). */
+const NETWORK_ETC = ["/etc/resolv.conf", "/etc/gai.conf"];
 /** How long the pipes may stay open after the command's first process exits. */
 const GRACE_MS = 500;
 /** Writes `$$` into each cgroup.procs file named before `--`, then runs the rest. */
@@ -104,6 +116,9 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
     cwd,
     cwd,
     ...(command.readOnly ?? []).filter((p) => existsSync(p)).flatMap((p) => ["--ro-bind", p, p]),
+    ...(command.writable ?? []).filter((p) => existsSync(p)).flatMap((p) => ["--bind", p, p]),
+    // the resolver's configuration, only with the network (without it there is nothing to resolve)
+    ...(command.network ? NETWORK_ETC.filter((d) => existsSync(d)).flatMap((d) => ["--ro-bind", d, d]) : []),
     "--proc",
     "/proc",
     "--dev",
@@ -115,6 +130,7 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
     "--remount-ro",
     "/dev", // only /dev/shm, sized, is writable (device nodes still work)
     "--unshare-all",
+    ...(command.network ? ["--share-net"] : []),
     "--unshare-user", // a user namespace of its own, in which
     "--disable-userns", // no further namespace can be made (less kernel to attack)
     "--die-with-parent",

@@ -263,3 +263,51 @@ describe(".git inside the sandbox", () => {
     expect(readFileSync(path.join(wt, ".git"), "utf8")).toBe(gitfile);
   });
 });
+
+describe("the network, and folders writable outside the tree (for a setup step)", () => {
+  const lookup = [
+    "node",
+    "-e",
+    "require('dns').lookup('registry.npmjs.org', (e, a) => { console.log(e ? e.code : 'resolved ' + a); process.exit(e ? 1 : 0); })",
+  ];
+
+  it("has no network by default: not even a name resolves", async () => {
+    const result = await runSandboxed({ argv: lookup, cwd: folder(), sandbox: sandboxFor("bwrap"), timeoutMs: 20_000 });
+    expect(result.exitCode).toBe(1);
+    expect(result.output).toMatch(/ENOTFOUND|EAI_AGAIN/);
+  });
+
+  it("reaches the package registry when asked to, with nothing of the app in its environment", async () => {
+    const registry = await runSandboxed({ argv: lookup, cwd: folder(), sandbox: sandboxFor("bwrap"), network: true, timeoutMs: 20_000 });
+    expect(registry.output).toMatch(/^resolved /);
+    expect(registry.exitCode).toBe(0);
+    const env = await runSandboxed({ argv: ["env"], cwd: folder(), sandbox: sandboxFor("bwrap"), network: true, timeoutMs: 10_000 });
+    expect(
+      env.output
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("=")[0])
+        .sort(),
+    ).toEqual(["CI", "HOME", "LANG", "NO_COLOR", "PATH", "PWD", "TERM"]);
+  });
+
+  it("writes the tree and the folders it is given, and nothing else of the host", async () => {
+    const tree = folder();
+    const cache = folder();
+    const elsewhere = folder();
+    const write = (target: string) =>
+      runSandboxed({
+        argv: ["sh", "-c", `echo x > ${target}/file`],
+        cwd: tree,
+        sandbox: sandboxFor("bwrap"),
+        writable: [cache],
+        network: true,
+        timeoutMs: 10_000,
+      });
+    expect((await write(tree)).exitCode).toBe(0);
+    expect((await write(cache)).exitCode).toBe(0);
+    expect((await write(elsewhere)).exitCode).not.toBe(0);
+    expect(existsSync(path.join(cache, "file"))).toBe(true);
+    expect(existsSync(path.join(elsewhere, "file"))).toBe(false);
+  });
+});
