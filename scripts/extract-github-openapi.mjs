@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 
 export const ENDPOINTS = [
   "POST /app/installations/{installation_id}/access_tokens",
+  "GET /app",
   "GET /repos/{owner}/{repo}",
   "GET /repos/{owner}/{repo}/languages",
   "GET /repos/{owner}/{repo}/readme",
@@ -34,6 +35,7 @@ export const ENDPOINTS = [
   "GET /repos/{owner}/{repo}/pulls/{pull_number}",
   "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
   "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+  "GET /users/{username}",
 ];
 
 const source = process.argv[2];

@@ -15,7 +15,9 @@ import { handleRevise } from "../jobs/revise.js";
 import { handleRun, runHandled } from "../jobs/run.js";
 import { sweepStalledRuns } from "../jobs/run-sweep.js";
 import { handleTrigger } from "../jobs/trigger.js";
+import { appIdentity } from "../github/app-identity.js";
 import type { Octokit } from "../github/issues.js";
+import { TOLLGATE_IDENTITY } from "../pipeline/carry-out.js";
 import { jobIdForRun } from "../queue/job-id.js";
 import {
   commandJobSchema,
@@ -30,17 +32,26 @@ import {
 import { deliveryTracking, startWorker, type JobResult, type JobTracking } from "../queue/worker.js";
 import { detectSandbox, type Sandbox } from "../sandbox/sandbox.js";
 import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
+import type { Identity } from "../workspace/workspace.js";
 import { meteredModel, type ModelServices } from "./model.js";
 import type { Services } from "./services.js";
 
 export type { GitHubFactory } from "../jobs/context.js";
+
+/**
+ * The jobs' GitHub, and who the app's commits are by: its bot user, read from GitHub once per
+ * factory (one per process) when the first run asks (src/github/app-identity.ts).
+ */
+export type AppGitHubFactory = GitHubFactory & { readonly identity: (installation: Octokit) => Promise<Identity> };
+/** What the workers take: a factory that may say the app's identity (without, commits are by TOLLGATE_IDENTITY). */
+type WorkersGitHub = GitHubFactory & Partial<Pick<AppGitHubFactory, "identity">>;
 
 export function githubFactory(
   credentials: GitHubAppCredentials,
   env: Pick<AppEnv, "githubApiUrl">,
   log: Logger,
   Octokit?: typeof ProbotOctokit,
-): GitHubFactory {
+): AppGitHubFactory {
   const probot = new Probot({
     Octokit,
     appId: credentials.appId,
@@ -50,7 +61,9 @@ export function githubFactory(
     log: log.child({ name: "github" }),
   });
   const forInstallation = async (installationId: number) => (await probot.auth(installationId)) as Octokit;
-  return Object.assign(forInstallation, { appId: credentials.appId });
+  // with no installation, Probot's Octokit is the app's own (its JWT), which GET /app needs
+  const identity = appIdentity(async () => (await probot.auth()) as Octokit, TOLLGATE_IDENTITY, log);
+  return Object.assign(forInstallation, { appId: credentials.appId, identity });
 }
 
 export interface WorkerOptions {
@@ -75,7 +88,7 @@ export interface WorkerOptions {
 /** What the job handlers work with (the workers', and the tests'). */
 export function jobDeps(
   services: Services,
-  github: GitHubFactory,
+  github: WorkersGitHub,
   models: ModelServices,
   options: Pick<WorkerOptions, "dataDir" | "cancelPollMs" | "sandbox">,
   log: Logger,
@@ -93,13 +106,14 @@ export function jobDeps(
     sandbox: options.sandbox ?? detectSandbox(log),
     runsRoot: runsRoot_(options.dataDir),
     cancelPollMs: options.cancelPollMs,
+    appIdentity: github.identity,
   };
 }
 
 /** Starts this process's workers. */
 export async function startWorkers(
   services: Services,
-  github: GitHubFactory,
+  github: WorkersGitHub,
   log: Logger,
   models: ModelServices,
   options: WorkerOptions,

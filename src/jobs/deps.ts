@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
+import type { Octokit } from "../github/issues.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 import type { OperatorCaps } from "../llm/budget.js";
 import type { PriceBook } from "../llm/pricing.js";
@@ -30,7 +31,10 @@ export interface JobDeps extends Stores {
 export interface RunJobDeps extends JobDeps {
   sandbox: Sandbox;
   runsRoot: string;
+  /** Who the run's commits are by; when absent, `appIdentity` says (or the pipeline's default). */
   identity?: Identity;
+  /** The app's bot identity, read once per process with the first run's installation Octokit (src/github/app-identity.ts). */
+  appIdentity?: (installation: Octokit) => Promise<Identity>;
   cancelPollMs?: number;
   now?: () => number;
 }

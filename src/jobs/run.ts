@@ -27,7 +27,8 @@ export async function handleRun(job: RunJob, deps: RunJobDeps, log: Logger): Pro
     await deps.runs.setStatus(run.id, "failed", { error: config.message });
     return { outcome: "failed", detail: config.message };
   }
-  return carryOut(ctx, run, lease, job, config, deps, runLog);
+  const identity = deps.identity ?? (await deps.appIdentity?.(ctx.octokit));
+  return carryOut(ctx, run, lease, job, config, identity ? { ...deps, identity } : deps, runLog);
 }
 
 async function whyNot(job: RunJob, deps: Pick<RunJobDeps, "runs">): Promise<string> {

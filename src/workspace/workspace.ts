@@ -20,6 +20,8 @@ import { FinalError } from "../errors.js";
 export interface Identity {
   name: string;
   email: string;
+  /** Emails the app's commits had before (an older identity): commits by them are still its own. */
+  formerEmails?: readonly string[];
 }
 
 export class HumanCommitError extends FinalError {
@@ -181,7 +183,7 @@ export class Workspace {
     if (remoteSha) {
       await guard(token, () => git.raw(["fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]));
       const authors = (await git.raw(["log", "--format=%ae", `HEAD..${remoteSha}`])).split("\n").filter(Boolean);
-      const human = authors.filter((email) => email !== this.identity.email);
+      const human = authors.filter((email) => !this.#own(email));
       if (human.length) {
         throw new HumanCommitError(
           `${branch} has ${human.length} commit(s) by someone else (${[...new Set(human)].join(", ")}): Tollgate does not push over them`,
@@ -218,7 +220,12 @@ export class Workspace {
   /** Author emails of the commits in `since..until` that are not the app's. */
   async foreignAuthors(since: string, until = "HEAD"): Promise<string[]> {
     const emails = (await this.git().raw(["log", "--format=%ae", `${since}..${until}`])).split("\n").filter(Boolean);
-    return [...new Set(emails.filter((e) => e !== this.identity.email))];
+    return [...new Set(emails.filter((e) => !this.#own(e)))];
+  }
+
+  /** Whether a commit by `email` is the app's own (its identity, now or before). */
+  #own(email: string): boolean {
+    return email === this.identity.email || (this.identity.formerEmails ?? []).includes(email);
   }
 
   /** Fetches `branch` of the remote and returns its sha, or undefined when it does not exist. */

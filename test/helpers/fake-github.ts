@@ -11,6 +11,8 @@ import { API } from "./github.js";
 /** Who the app's comments are by, as GitHub says: its bot user, and (on issue comments) the app. */
 export const TOLLGATE_BOT = { login: "tollgate[bot]", type: "Bot" };
 export const TOLLGATE_APP = { id: APP_ID, slug: "tollgate" };
+/** The app's bot user's id (GET /users/tollgate[bot]): its commits are by `<id>+tollgate[bot]@users.noreply.github.com`. */
+export const TOLLGATE_BOT_ID = 190_000_123;
 
 export interface FakePull {
   number: number;
@@ -89,6 +91,11 @@ export class FakeGitHub {
     const base = `/repos/${o.owner}/${o.repo}`;
     this.scope = nock(API)
       .persist()
+      // the app itself (asked with its JWT) and its bot user: who the commits are by
+      .get("/app")
+      .reply(200, { ...TOLLGATE_APP, name: "Tollgate", owner: { login: o.owner, type: "Organization" } })
+      .get(`/users/${encodeURIComponent(TOLLGATE_BOT.login)}`)
+      .reply(200, { ...TOLLGATE_BOT, id: TOLLGATE_BOT_ID })
       .post(`/app/installations/${o.installationId}/access_tokens`)
       .reply(201, {
         token: o.token,

@@ -19,7 +19,7 @@ import { renderCostTable } from "../../src/report/cost-table.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { DB_KINDS, e2eCases } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
-import { FakeGitHub } from "../helpers/fake-github.js";
+import { FakeGitHub, TOLLGATE_BOT_ID } from "../helpers/fake-github.js";
 import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
 import {
@@ -133,6 +133,14 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
 
     // the branch: one commit by the app naming the issue, with the change
     expect(branchLog()).toEqual([`tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
+    // by the app's bot user (GET /app, then GET /users/tollgate[bot]), as GitHub links a commit to the app
+    expect(git(bare, "log", "-1", "--format=%ae", "tollgate/issue-1").trim()).toBe(
+      `${TOLLGATE_BOT_ID}+tollgate[bot]@users.noreply.github.com`,
+    );
+    expect(app.github.requests.filter((r) => r === "GET /app" || r.startsWith("GET /users/"))).toEqual([
+      "GET /app",
+      "GET /users/{username}",
+    ]);
     expect(branchFile("src/greet.js")).toContain('return "Hi " + name;');
 
     // one PR, ready, with everything in its body
