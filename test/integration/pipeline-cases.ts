@@ -17,7 +17,7 @@ import { PriceBook } from "../../src/llm/pricing.js";
 import { agentRoute, RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { renderCostTable } from "../../src/report/cost-table.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
-import { DB_KINDS, e2eCases } from "../helpers/db.js";
+import { DB_KINDS, e2eCases, type DbKind } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub, TOLLGATE_BOT_ID } from "../helpers/fake-github.js";
 import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
@@ -33,15 +33,28 @@ import {
 } from "../helpers/webhooks.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
 
-beforeAll(() => nock.disableNetConnect());
-afterAll(() => nock.enableNetConnect());
-
 const O = "Codertocat";
 const R = "Hello-World";
 const TOKEN = "ghs_e2einstallationtoken00000000000000001";
 
-describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
-  const { it, smoke } = e2eCases(kind);
+/**
+ * The pipeline's end-to-end cases, in two halves (every other case, in the order written), one
+ * test file each (pipeline-1.test.ts, pipeline-2.test.ts), so that Jest's two workers share them.
+ */
+export function pipelineCases(half: 1 | 2): void {
+  beforeAll(() => nock.disableNetConnect());
+  afterAll(() => nock.enableNetConnect());
+  describe.each(DB_KINDS)("the pipeline on %s", (kind) => pipelineCasesOn(kind, half));
+}
+
+function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
+  const cases = e2eCases(kind);
+  let n = 0;
+  const mine = (register: jest.It): jest.It =>
+    ((name: string, fn: jest.ProvidesCallback, timeout?: number) =>
+      n++ % 2 === half - 1 ? register(name, fn, timeout) : undefined) as jest.It;
+  const it = mine(cases.it);
+  const smoke = mine(cases.smoke);
   let app: TestApp;
   let gh: FakeGitHub;
   let server: GitHttpServer;
@@ -854,4 +867,4 @@ describe.each(DB_KINDS)("the pipeline on %s", (kind) => {
     expect(branchFile("src/greet.js")).toContain("// Says hi.");
     expect(gh.pulls).toHaveLength(1);
   });
-});
+}
