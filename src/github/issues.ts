@@ -97,6 +97,21 @@ export class GitHubIssues {
     }));
   }
 
+  /** Who added `label` to the issue last: the actor of its latest `labeled` event for that label. */
+  async labeller(number: number, label: string): Promise<string | undefined> {
+    const events = await this.octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/events", {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: number,
+      per_page: 100,
+    });
+    // the events are a union of shapes: only `labeled` ones carry a label
+    const labelled = events
+      .filter((e) => e.event === "labeled" && "label" in e && (e.label as { name?: string } | undefined)?.name === label)
+      .sort((a, b) => a.id - b.id);
+    return labelled.at(-1)?.actor?.login ?? undefined;
+  }
+
   /** Default branch, description, languages, the top-level files and the README's head. */
   async summary(): Promise<string> {
     const repoRoute = { owner: this.owner, repo: this.repo };

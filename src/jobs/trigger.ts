@@ -90,7 +90,7 @@ async function editAuthority(
   const repositoryId = job.repository.id;
   const active = await deps.runs.active(repositoryId, ctx.issue);
   if (active) return ignored(`run ${active.id} is already active: it works from what its gate read`);
-  const labeller = await latestLabeller(ctx, label);
+  const labeller = await ctx.gh.labeller(ctx.issue, label);
   if (!labeller) return ignored(`nobody is known to have added "${label}": an edit starts nothing`);
   const labellerAccess = await ctx.may(labeller, "write");
   if (!labellerAccess.allowed) return ignored(`"${label}" was added by ${labeller}, who has ${labellerAccess.permission} access now`);
@@ -110,25 +110,6 @@ async function editAuthority(
     return ignored(`edits already re-ran the gate ${EDIT_GATES_PER_HOUR} times in the last hour`);
   }
   return { by: labeller };
-}
-
-interface IssueEvent {
-  id: number;
-  event: string;
-  actor?: { login: string } | null;
-  label?: { name: string };
-}
-
-/** Who added `label` last: the actor of the issue's latest `labeled` event for it (the events are read oldest first). */
-async function latestLabeller(ctx: JobContext, label: string): Promise<string | undefined> {
-  const events = (await ctx.octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/events", {
-    owner: ctx.owner,
-    repo: ctx.repo,
-    issue_number: ctx.issue,
-    per_page: 100,
-  })) as IssueEvent[];
-  const labelled = events.filter((e) => e.event === "labeled" && e.label?.name === label).sort((a, b) => a.id - b.id);
-  return labelled.at(-1)?.actor?.login ?? undefined;
 }
 
 /** An invalid settings file is reported on the issue (on the default label only: the configured one cannot be read); nothing is spent. */
