@@ -10,6 +10,7 @@ import type { Delivery } from "./stores/deliveries.js";
 import { EDIT_DEBOUNCE_SECONDS, QUEUE, type TriggerJob } from "./queue/jobs.js";
 import type { JobQueue } from "./queue/queue.js";
 import { healthHandler } from "./server/health.js";
+import type { CacheStats } from "./setup/cache.js";
 import { onIssueChanged } from "./webhooks/issues-changed.js";
 import { onIssuesLabeled } from "./webhooks/issues-labeled.js";
 import { onIssueComment } from "./webhooks/issue-comment.js";
@@ -19,13 +20,15 @@ export interface AppDeps {
   db: Database;
   queue: JobQueue;
   deliveries: DeliveryStore;
+  /** The dependency cache, whose size `/health` reports. */
+  cache?: { stats(): Promise<CacheStats> };
   /** How long a PR's revision waits for more review comments before it starts (default 30 s). */
   reviewWaitSeconds?: number;
 }
 
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
   return (app, { addHandler }) => {
-    addHandler(healthHandler(deps.db, deps.queue, app.log));
+    addHandler(healthHandler(deps.db, deps.queue, app.log, undefined, deps.cache));
     const enqueue = (delivery: Delivery, job: TriggerJob) =>
       enqueueDelivery(deps.deliveries, deps.queue, delivery, {
         queue: QUEUE.trigger,

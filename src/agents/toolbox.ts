@@ -23,6 +23,9 @@ export interface ToolboxOptions {
   readOnly?: string[];
   /** The run's folder, whose size the sandbox's disk limits watch. */
   runDir?: string;
+  /** What setup gives the writer's commands (PATH, offline caches, installed folders in a worktree). */
+  commandEnv?: Record<string, string>;
+  binds?: Array<{ from: string; to: string }>;
   db: Database;
   where: { runId?: string; phase: string; agent: string };
   log?: Logger;
@@ -49,6 +52,8 @@ export async function toolbox(options: ToolboxOptions): Promise<AgentTool[]> {
       sandbox: options.sandbox,
       readOnly: options.readOnly ?? [path.join(options.dir, ".git")],
       runDir: options.runDir,
+      env: options.commandEnv,
+      binds: options.binds,
     });
     tools.push(commandTool(runner, commandRecorder(options.db, { ...options.where, cwd: options.dir })));
   }

@@ -1,6 +1,7 @@
 import { Probot, Server } from "probot";
 import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
+import { DependencyCache } from "../setup/cache.js";
 import { tollgateApp } from "../index.js";
 import { limitWebhookBody } from "../server/body-limit.js";
 import type { Services } from "./services.js";
@@ -29,7 +30,7 @@ export async function startServer(env: AppEnv, credentials: GitHubAppCredentials
     webhookProxy: env.webhookProxyUrl,
     log,
   });
-  await server.load(tollgateApp(services));
+  await server.load(tollgateApp({ ...services, cache: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes) }));
   await server.start();
   return server;
 }

@@ -32,6 +32,7 @@ import {
 import { deliveryTracking, startWorker, type JobResult, type JobTracking } from "../queue/worker.js";
 import { detectSandbox, type Sandbox } from "../sandbox/sandbox.js";
 import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
+import { DEFAULT_CACHE_MAX_BYTES, DependencyCache } from "../setup/cache.js";
 import type { Identity } from "../workspace/workspace.js";
 import { meteredModel, type ModelServices } from "./model.js";
 import type { Services } from "./services.js";
@@ -71,8 +72,10 @@ export interface WorkerOptions {
   /** Where repository commands run (detected once at start; see src/sandbox/sandbox.ts). */
   sandbox?: Sandbox;
   pollingIntervalSeconds?: number;
-  /** Run folders live under `<dataDir>/runs`. */
+  /** Run folders live under `<dataDir>/runs`, the dependency cache under `<dataDir>/cache`. */
   dataDir: string;
+  /** The dependency cache's cap and the operator's setup variables (AppEnv.setup). */
+  setup?: AppEnv["setup"];
   /** The embedded database: this is the only process, so jobs active at start-up were cut off by a crash. */
   soleProcess?: boolean;
   /** The queues to work (default: all). */
@@ -90,7 +93,7 @@ export function jobDeps(
   services: Services,
   github: WorkersGitHub,
   models: ModelServices,
-  options: Pick<WorkerOptions, "dataDir" | "cancelPollMs" | "sandbox">,
+  options: Pick<WorkerOptions, "dataDir" | "cancelPollMs" | "sandbox" | "setup">,
   log: Logger,
 ): RunJobDeps {
   const { queue } = services;
@@ -105,6 +108,8 @@ export function jobDeps(
     reviseLater: async (job, seconds) => void (await queue.sendOnce(QUEUE.revise, job, `${job.repository.id}#${job.pr.number}`, seconds)),
     sandbox: options.sandbox ?? detectSandbox(log),
     runsRoot: runsRoot_(options.dataDir),
+    setupCache: new DependencyCache(options.dataDir, options.setup?.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES),
+    setupEnv: options.setup?.env ?? {},
     cancelPollMs: options.cancelPollMs,
     appIdentity: github.identity,
   };

@@ -30,6 +30,7 @@ import { openStores } from "../stores/index.js";
 import { runReporter } from "../pipeline/run-report.js";
 import { renderGateComment } from "../report/gate-comment.js";
 import { runsRoot } from "../workspace/run-folders.js";
+import { DependencyCache } from "../setup/cache.js";
 import { CliError } from "./errors.js";
 
 export interface RunOptions {
@@ -175,6 +176,10 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
       host: { source: { remoteUrl: repo, branch: baseBranch }, identity: TOLLGATE_IDENTITY, publish: async () => ({}) },
       phases,
       runsRoot: runsRoot(env.dataDir),
+      setup: {
+        cache: { store: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes), scope: { repository: `local/${path.basename(repo)}` } },
+        extraEnv: env.setup.env,
+      },
       issue: { title: issue.title, text },
       branch,
       report: runReporter({ db, runs: stores.runs, prices: services.prices, config, runId }),

@@ -41,6 +41,7 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
     await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
       concurrency: env.workerConcurrency,
       dataDir: env.dataDir,
+      setup: env.setup,
       soleProcess: env.database.kind === "pglite",
       sandbox: detectSandbox(log, { allowUnsafe: env.allowUnsandboxed }),
     });

@@ -23,6 +23,7 @@ export async function worker(env: AppEnv, log: Logger): Promise<void> {
   await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
     concurrency: env.workerConcurrency,
     dataDir: env.dataDir,
+    setup: env.setup,
     soleProcess: false,
     sandbox: detectSandbox(log, { allowUnsafe: env.allowUnsandboxed }),
   });

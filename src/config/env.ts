@@ -5,6 +5,8 @@
 import { createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { parseSetupEnv } from "../setup/environment.js";
+import { maskSecrets } from "../safety/secrets.js";
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
 import { priceListSchema, type ModelPrice } from "../llm/pricing.js";
@@ -92,6 +94,8 @@ const schema = z.object({
   TOLLGATE_WORKER_CONCURRENCY: positiveInt("a positive whole number").default(2),
   TOLLGATE_DB_CONNECT_ATTEMPTS: positiveInt("a positive whole number").default(6),
   TOLLGATE_PRICES_FILE: optionalString,
+  TOLLGATE_CACHE_MAX_GB: dollars("a positive number of gigabytes").default(10),
+  TOLLGATE_SETUP_ENV: optionalString,
   TOLLGATE_DAILY_USD: dollars("a positive number of dollars").default(50),
   TOLLGATE_RUN_USD_MAX: dollars("a positive number of dollars").default(25),
   TOLLGATE_CAP_WARN_AT: z
@@ -142,6 +146,11 @@ export interface AppEnv {
    * (TOLLGATE_CAP_WARN_AT), a run's sticky comment says the cap is near.
    */
   caps: { dailyMicros: number; runMicros: number; warnAt: number };
+  /**
+   * The setup step: the dependency cache's cap (TOLLGATE_CACHE_MAX_GB) and variables the operator
+   * adds to setup commands (TOLLGATE_SETUP_ENV: a registry mirror, never a secret).
+   */
+  setup: { cacheMaxBytes: number; env: Record<string, string> };
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -181,12 +190,29 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
     dbConnectAttempts: e.TOLLGATE_DB_CONNECT_ATTEMPTS,
     prices: e.TOLLGATE_PRICES_FILE ? readPrices(path.resolve(cwd, e.TOLLGATE_PRICES_FILE)) : [],
     allowUnsandboxed: e.TOLLGATE_UNSAFE_NO_SANDBOX,
+    setup: { cacheMaxBytes: Math.round(e.TOLLGATE_CACHE_MAX_GB * 1024 ** 3), env: setupVariables(e.TOLLGATE_SETUP_ENV) },
     caps: {
       dailyMicros: usdToMicros(e.TOLLGATE_DAILY_USD),
       runMicros: usdToMicros(e.TOLLGATE_RUN_USD_MAX),
       warnAt: e.TOLLGATE_CAP_WARN_AT,
     },
   };
+}
+
+/** TOLLGATE_SETUP_ENV as variables; a value that looks like a secret is refused (install scripts read these). */
+function setupVariables(text: string | undefined): Record<string, string> {
+  let vars: Record<string, string>;
+  try {
+    vars = parseSetupEnv(text);
+  } catch (error) {
+    throw new EnvError((error as Error).message);
+  }
+  for (const [name, value] of Object.entries(vars))
+    if (maskSecrets(value) !== value || /TOKEN|SECRET|PASSWORD|_AUTH|API_KEY/i.test(name))
+      throw new EnvError(
+        `TOLLGATE_SETUP_ENV: ${name} looks like a secret, and the repository's install scripts can read every setup variable`,
+      );
+  return vars;
 }
 
 /** A JSON list of prices in the built-in shape (see src/llm/prices.ts). */

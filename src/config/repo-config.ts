@@ -21,6 +21,9 @@ const argv = z
   .array(z.string().min(1, "an argument may not be empty"))
   .min(1, "a command needs at least the program name")
   .describe("A command as an argv list (program, then its arguments), run without a shell.");
+/** Commands in order; absent means "detect them" (src/setup/detect.ts), `[]` means none. */
+const commandList = (what: string) => z.array(argv).max(20).optional().describe(what);
+const seconds = (fallback: number, what: string) => z.int().min(10).max(3_600).default(fallback).describe(what);
 const usd = z.number().positive("must be more than 0").max(10_000, "must be at most 10000");
 
 export const repoConfigSchema = z
@@ -99,10 +102,21 @@ export const repoConfigSchema = z
       })
       .prefault({})
       .describe("Revisions started by reviews on Tollgate's pull requests."),
+    setup: z
+      .strictObject({
+        commands: commandList(
+          "Run in order after the clone and before the plan, with the network on and no secret, to install what the checks need. Without it, Tollgate detects the install from the repository's lockfile; [] means no setup.",
+        ),
+        timeout_seconds: seconds(900, "Each setup command is killed after this many seconds."),
+      })
+      .prefault({})
+      .describe("How Tollgate prepares a checkout (installs dependencies) before the agents work."),
     verify: z
       .strictObject({
-        commands: z.array(argv).max(20).default([]).describe("Run in order after each execution round; all must pass."),
-        timeout_seconds: z.int().min(10).max(3_600).default(600).describe("Each verify command is killed after this many seconds."),
+        commands: commandList(
+          "Run in order after each execution round; all must pass. Without it, Tollgate detects the repository's test command; [] means no checks.",
+        ),
+        timeout_seconds: seconds(600, "Each verify command is killed after this many seconds."),
       })
       .prefault({})
       .describe("How Tollgate checks a change."),

@@ -63,7 +63,7 @@ export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () =>
     reuse: [PHASE.gate, PHASE.plan],
     kind: "revise",
     authorizedBy: [...new Set(threads.flatMap((t) => t.author.split(", ")))].join(", "),
-    revise: { pr: job.pr.number, threads },
+    revise: { pr: job.pr.number, branch: job.pr.headRef, threads },
   });
   if ("active" in started) {
     // a run started meanwhile: it is left alone, and the revision waits for it

@@ -1,5 +1,7 @@
 /** What every agent phase is given by the pipeline: the run's model, database, settings and signal. */
+import path from "node:path";
 import type { Logger } from "pino";
+import { laterCommand, type Installed } from "../setup/environment.js";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
@@ -13,6 +15,8 @@ export interface PhaseEnv {
   runId: string;
   installationId?: number;
   iteration: number;
+  /** What the setup step installed (absent before it, or when there was nothing to set up). */
+  installed?: Installed;
   signal?: AbortSignal;
   log: Logger;
 }
@@ -22,4 +26,23 @@ export interface WorkTree {
   dir: string;
   readOnly: string[];
   runDir?: string;
+  /** What setup gives the tree's commands: variables (PATH, offline caches) and read-only binds. */
+  env?: Record<string, string>;
+  binds?: Array<{ from: string; to: string }>;
+}
+
+/** The work tree at `dir` (the main checkout by default) of a workspace, with what setup installed. */
+export function workTree(
+  installed: Installed | undefined,
+  ws: { dir: string; readOnlyPaths(dir?: string): string[] },
+  dir = ws.dir,
+): WorkTree {
+  const setting = laterCommand(installed, ws.dir, dir);
+  return {
+    dir,
+    readOnly: [...ws.readOnlyPaths(dir), ...setting.readOnly],
+    runDir: path.dirname(ws.dir),
+    env: setting.env,
+    binds: setting.binds,
+  };
 }

@@ -1,9 +1,10 @@
 /**
  * The phase registry: every phase's name, in pipeline order, said once. Phase rows, ledger
- * rows, checkpoints, cost tables and commands all use these names. `checkout` is a revision's
- * record of the PR head it builds on (no model call).
+ * rows, checkpoints, cost tables and commands all use these names. `setup` installs the
+ * checkout's dependencies (no model call; it runs again on every attempt, as each attempt clones
+ * afresh). `checkout` is a revision's record of the PR head it builds on (no model call).
  */
-export const PHASE_NAMES = ["gate", "plan", "checkout", "execute", "verify", "review", "publish"] as const;
+export const PHASE_NAMES = ["gate", "setup", "plan", "checkout", "execute", "verify", "review", "publish"] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
 
 /** `PHASE.plan` and so on: a phase's name, checked by the compiler. */

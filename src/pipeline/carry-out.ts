@@ -21,6 +21,7 @@ import type { MeteredModel } from "../llm/metered-model.js";
 import type { PriceBook } from "../llm/pricing.js";
 import type { Verdict } from "../phases/gate/verdict.js";
 import { renderProgress } from "../report/progress.js";
+import { movedLine } from "../report/pr-body.js";
 import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
 import { phaseCosts, runsOfIssue } from "../stores/cost-rows.js";
 import type { PhaseStore } from "../stores/phases.js";
@@ -29,6 +30,9 @@ import { nearDailyCap, type OperatorCaps } from "../llm/budget.js";
 import { usdToMicros } from "../llm/money.js";
 import type { RunRow, RunStatus, RunStore } from "../stores/runs.js";
 import type { Identity } from "../workspace/workspace.js";
+import type { DependencyCache } from "../setup/cache.js";
+import type { SetupResult } from "../setup/setup.js";
+import { setupProgressLines } from "../report/setup-summary.js";
 import { RunTakenOver, watchRun } from "./cancel.js";
 import type { GateCheckpoint, IssueSnapshot } from "./gate-run.js";
 import type { IssueContext } from "./issue-context.js";
@@ -53,6 +57,9 @@ export interface CarryOutDeps {
   prices: PriceBook;
   sandbox: Sandbox;
   runsRoot: string;
+  /** The dependency cache of setup steps, and the operator's setup variables. */
+  setupCache?: DependencyCache;
+  setupEnv?: Record<string, string>;
   identity?: Identity;
   /** How often a running run looks for a cancel, in ms. */
   cancelPollMs?: number;
@@ -145,11 +152,17 @@ async function progressComment(
   const gate = (await phases.checkpoint<{ verdict: Verdict }>(PHASE.gate, 0))?.verdict;
   const gateLine = gate && `Spec gate: ready ✅ (score ${gate.score}/100), ${gate.ticket_type}, size ${gate.size.toUpperCase()}.`;
   return async (title: string, footer: string[] = []) => {
-    const [records, costs, near] = await Promise.all([phases.phases(), phaseCosts(deps.db, runId), money.nearCap()]);
+    const [records, costs, near, setup] = await Promise.all([
+      phases.phases(),
+      phaseCosts(deps.db, runId),
+      money.nearCap(),
+      phases.checkpoint<SetupResult>(PHASE.setup, 0),
+    ]);
     const notes = near ? [`> [!NOTE]`, `> ${near}`, ""] : [];
     const progress = {
       title,
       gate: gateLine,
+      setup: setup && setupProgressLines(setup.output),
       phases: records,
       costs,
       budgetMicros: money.budget(),
@@ -169,6 +182,8 @@ async function pipelineRun(
   const { octokit, owner, repo, issue } = ctx;
   const { run, target, config } = r;
   const gated = await gatedIssue(r.phases);
+  // a revision works on its PR's branch (moved to `-<k>` when a human's commit was on the first)
+  const branch = target.revise?.branch ?? branchFor(issue);
   const publish = async (pr: { branch: string; title: string; body: string; draft: boolean }) => {
     const opened = await r.pulls.upsert({ ...pr, base: target.repository.defaultBranch });
     await deps.runs.setPullRequest(run.id, opened.number);
@@ -191,15 +206,21 @@ async function pipelineRun(
       log,
     },
     host: {
-      source: { remoteUrl: target.repository.cloneUrl, branch: target.revise ? branchFor(issue) : target.repository.defaultBranch, token },
+      source: { remoteUrl: target.repository.cloneUrl, branch: target.revise ? branch : target.repository.defaultBranch, token },
       identity: deps.identity ?? TOLLGATE_IDENTITY,
       publish,
     },
     phases: r.phases,
     runsRoot: deps.runsRoot,
+    setup: {
+      ...(deps.setupCache && {
+        cache: { store: deps.setupCache, scope: { installationId: target.installationId, repository: `${owner}/${repo}` } },
+      }),
+      extraEnv: deps.setupEnv,
+    },
     attempt: r.lease,
     issue: { number: issue, title: gated.title, text: gated.text },
-    branch: branchFor(issue),
+    branch,
     fromHumanHead: target.fromHumanHead,
     ...(target.revise ? { revise: { feedback: reviewFeedback(target.revise.threads) } } : {}),
     report: runReporter({ db: deps.db, runs: deps.runs, prices: deps.prices, config, runId: run.id, issueNumber: issue, issueRuns }),
@@ -247,17 +268,26 @@ export function describe(outcome: RunOutcome): { status: RunStatus; title: strin
       }
   }
   const pr = outcome.published.number ? `#${outcome.published.number}` : "the pull request";
-  if (!outcome.draft)
+  const moved = outcome.published.moved ? ["", movedLine(outcome.published.moved)] : [];
+  if (!outcome.draft) {
+    const unchecked = outcome.state.verify && !outcome.state.verify.checks.length;
     return {
       status: "succeeded",
       title: `pull request ${pr} is ready for review`,
-      detail: `pull request ${pr}: checks and review passed`,
-      footer: [`Pull request: ${pr}.`],
+      detail: `pull request ${pr}: ${unchecked ? "the review passed; nothing was checked (no verify commands)" : "checks and review passed"}`,
+      footer: [
+        `Pull request: ${pr}.`,
+        ...(unchecked
+          ? ["", "**Nothing was checked**: no `verify.commands` are configured and none were detected, so only the review passed."]
+          : []),
+        ...moved,
+      ],
     };
+  }
   return {
     status: outcome.status === "budget" ? "stopped" : "draft",
     title: `draft pull request ${pr}`,
     detail: `draft pull request ${pr}: ${outcome.reason ?? outcome.status}`,
-    footer: [`Draft pull request: ${pr}. **Why a draft:** ${outcome.reason ?? outcome.status}`],
+    footer: [`Draft pull request: ${pr}. **Why a draft:** ${outcome.reason ?? outcome.status}`, ...moved],
   };
 }

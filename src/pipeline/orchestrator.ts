@@ -9,10 +9,11 @@
  * a row (no progress), or the budget. Review is skipped in a round whose checks failed: the next
  * round changes the code anyway, so that review would be paid for and thrown away.
  */
-import path from "node:path";
 import type { Logger } from "pino";
 import { BudgetExceededError } from "../llm/errors.js";
-import type { PhaseEnv } from "../phases/agent-env.js";
+import { workTree, type PhaseEnv } from "../phases/agent-env.js";
+import { runSetup, withSetup, type SetupInput, type SetupOutput, type SetupResult } from "../setup/setup.js";
+import { commandRecorder } from "../stores/agent-records.js";
 import { runExecute, type ExecuteOutput } from "../phases/execute/execute.js";
 import { runPlan } from "../phases/plan/plan.js";
 import type { Plan } from "../phases/plan/plan-schema.js";
@@ -47,9 +48,19 @@ export interface Published {
   commit?: string;
   /** Changes that were not published, and why. */
   dropped?: DroppedChange[];
+  /** Set when someone else's commits were on the run's branch, so the work went to another. */
+  moved?: MovedBranch;
+}
+
+export interface MovedBranch {
+  from: string;
+  to: string;
+  /** Whose commits were there (author emails). */
+  authors: string[];
 }
 
 export interface PublishState {
+  setup?: SetupOutput;
   plan: Plan;
   execute?: ExecuteOutput;
   verify?: VerifyOutput;
@@ -58,6 +69,8 @@ export interface PublishState {
   draftReason?: string;
   /** Changes that were not published, and why (a symlink out, a protected path, …). */
   dropped?: DroppedChange[];
+  /** The branch the work went to instead of the run's, and why. */
+  moved?: MovedBranch;
 }
 
 export interface PipelineRun {
@@ -75,6 +88,8 @@ export interface PipelineRun {
   fromHumanHead?: boolean;
   /** A revision of the PR on `branch` (the source's branch): the review feedback to address. */
   revise?: { feedback: string };
+  /** The dependency cache and the operator's setup variables (src/setup/setup.ts). */
+  setup?: Pick<SetupInput, "cache" | "extraEnv" | "probe">;
   /** The PR body (or report) for a state, rendered from the ledger once the last call is in. */
   report: (state: PublishState) => Promise<string>;
 }
@@ -95,7 +110,8 @@ export const branchFor = (issue: number) => `tollgate/issue-${issue}`;
 
 export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
   const { env, phases, host, issue } = run;
-  const at = (iteration: number): PhaseEnv => ({ ...env, iteration, log: env.log.child({ iteration }) });
+  let phaseEnv = env; // with what setup decided and installed, once it ran
+  const at = (iteration: number): PhaseEnv => ({ ...phaseEnv, iteration, log: env.log.child({ iteration }) });
   return withRunFolder(run.runsRoot, env.runId, run.attempt ?? "local", async (dir) => {
     const ws = await Workspace.clone({
       remoteUrl: host.source.remoteUrl,
@@ -108,11 +124,14 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
     const state: Partial<PublishState> & { iterations: number } = { iterations: 0 };
     let base: string | undefined;
     try {
+      // setup: the checkout's dependencies, before anything is paid (again on every attempt)
+      const start = await startingPoint(run, ws);
+      const setup = await phases.run(PHASE.setup, 0, () => setUp(run, ws), { fresh: true });
+      state.setup = setup.value.output;
+      phaseEnv = { ...env, config: withSetup(env.config, setup.value.output), installed: setup.value.installed };
+
       // plan
-      const planned = await phases.run(PHASE.plan, 0, async () => ({
-        base: await startingPoint(run, ws),
-        plan: await runPlan(at(0), ws.dir, issue.text),
-      }));
+      const planned = await phases.run(PHASE.plan, 0, async () => ({ base: start, plan: await runPlan(at(0), ws.dir, issue.text) }));
       const plan = planned.value.plan;
       // a revision builds on the PR's branch as it was when the run started, and only on
       // Tollgate's own commits: once someone else has pushed there, revisions stop pushing
@@ -137,7 +156,7 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
         if (executed.restored) await restoreTree(ws, base, executed.value.patch, env.log);
         state.execute = executed.value;
         const verified = await phases.run(PHASE.verify, iteration, async () => {
-          const out = await runVerify(at(iteration), { dir: ws.dir, readOnly: ws.readOnlyPaths(), runDir: path.dirname(ws.dir) });
+          const out = await runVerify(at(iteration), workTree(phaseEnv.installed, ws));
           await ws.resetTree(); // what the checks wrote is never committed
           return out;
         });
@@ -189,6 +208,55 @@ async function startingPoint(run: PipelineRun, ws: Workspace): Promise<string> {
   return branchHead;
 }
 
+/** The setup step on this attempt's clone, its commands recorded with the run's. */
+function setUp(run: PipelineRun, ws: Workspace): Promise<SetupResult> {
+  const { env } = run;
+  return runSetup({
+    ws,
+    config: env.config,
+    sandbox: env.sandbox,
+    ...run.setup,
+    record: commandRecorder(env.db, { runId: env.runId, phase: PHASE.setup, agent: "setup", cwd: ws.dir }),
+    signal: env.signal,
+    log: env.log.child({ phase: PHASE.setup }),
+  });
+}
+
+/** How many `-<k>` branches a run tries before it gives up on finding one without someone else's commits. */
+const MAX_ALTERNATE_BRANCHES = 20;
+
+/**
+ * Pushes to `branch`; when someone else's commits are there (never pushed over), to the first of
+ * `tollgate/issue-<n>-2`, `-3`, … that has none, so that the run's work is kept and published.
+ */
+async function pushKeepingWork(ws: Workspace, branch: string, log: Logger): Promise<{ branch: string; moved?: MovedBranch }> {
+  let refused: HumanCommitError;
+  try {
+    await ws.push(branch);
+    return { branch };
+  } catch (error) {
+    if (!(error instanceof HumanCommitError)) throw error;
+    refused = error;
+  }
+  const stem = /^(tollgate\/issue-\d+)-\d+$/.exec(branch)?.[1] ?? branch;
+  for (let k = 2; k <= MAX_ALTERNATE_BRANCHES + 1; k++) {
+    const candidate = `${stem}-${k}`;
+    if (candidate === branch) continue;
+    try {
+      await ws.push(candidate);
+    } catch (error) {
+      if (error instanceof HumanCommitError) continue;
+      throw error;
+    }
+    log.warn(
+      { from: branch, to: candidate, why: refused.message },
+      "someone else's commits are on the run's branch: the work went to another",
+    );
+    return { branch: candidate, moved: { from: branch, to: candidate, authors: refused.authors } };
+  }
+  throw refused;
+}
+
 /** A resumed run: the tree of a finished execute round is rebuilt from its checkpoint. */
 async function restoreTree(ws: Workspace, base: string, patch: string, log: Logger): Promise<void> {
   await ws.checkout(base);
@@ -218,14 +286,16 @@ async function publish(
     const dropped = [...(state.execute?.dropped ?? []), ...ws.dropped].filter(
       (d, i, all) => all.findIndex((o) => o.path === d.path && o.why === d.why) === i,
     );
-    await ws.push(branch);
+    const pushed = await pushKeepingWork(ws, branch, run.env.log);
+    const body = await run.report({ ...final, dropped, ...(pushed.moved && { moved: pushed.moved }) });
     return {
-      ...(await run.host.publish({ branch, title: run.issue.title, body: await run.report({ ...final, dropped }), draft: !passed })),
+      ...(await run.host.publish({ branch: pushed.branch, title: run.issue.title, body, draft: !passed })),
       commit,
       dropped,
+      ...(pushed.moved && { moved: pushed.moved }),
     };
   });
-  const done: PublishState = { ...final, dropped: published.value.dropped };
+  const done: PublishState = { ...final, dropped: published.value.dropped, ...(published.value.moved && { moved: published.value.moved }) };
   return passed
     ? { status: "passed", published: published.value, draft: false, state: done }
     : {

@@ -41,8 +41,12 @@ export class PhaseRunner {
     return this.store.checkpoint<T>(this.runId, name, iteration);
   }
 
-  async run<T>(name: PhaseName, iteration: number, fn: () => Promise<T>): Promise<PhaseResult<T>> {
-    const stored = await this.checkpoint<T>(name, iteration);
+  /**
+   * Runs a phase, or returns its checkpoint. `fresh` phases run on every attempt, checkpoint or
+   * not (setup: each attempt clones afresh, so what it installed is gone).
+   */
+  async run<T>(name: PhaseName, iteration: number, fn: () => Promise<T>, options: { fresh?: boolean } = {}): Promise<PhaseResult<T>> {
+    const stored = options.fresh ? undefined : await this.checkpoint<T>(name, iteration);
     if (stored !== undefined) {
       this.log.info({ phase: name, iteration }, "phase already done: its checkpoint is used");
       return { value: stored, restored: true };

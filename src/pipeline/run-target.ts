@@ -28,7 +28,7 @@ export interface RunTarget {
   /** Started by `/retry`: when someone else pushed to the issue's branch, the run starts from their head. */
   fromHumanHead?: boolean;
   /** A revision of the issue's PR: the review threads to address. */
-  revise?: { pr: number; threads: ReviewThread[] };
+  revise?: { pr: number; branch?: string; threads: ReviewThread[] };
 }
 
 /** What a step did: `failed` is a failure handled with intent (the user's input is wrong), said where the user sees it. */

@@ -86,7 +86,14 @@ export const runJobSchema = z.object({
   /** Started by `/retry`: when someone else pushed to the issue's branch, the run starts from their head. */
   fromHumanHead: z.boolean().optional(),
   /** A revision of the issue's PR: the review threads to address. */
-  revise: z.object({ pr: z.number().int(), threads: z.array(reviewThreadSchema).max(100) }).optional(),
+  revise: z
+    .object({
+      pr: z.number().int(),
+      /** The PR's head branch (`tollgate/issue-<n>`, or `-<k>` after a human's commit moved the work). */
+      branch: z.string().max(255).optional(),
+      threads: z.array(reviewThreadSchema).max(100),
+    })
+    .optional(),
   /** Which take-over of the run this job is (0: the first job); an older one finds the run not its own. */
   restart: z.number().int().min(0).default(0),
 });

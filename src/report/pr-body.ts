@@ -16,11 +16,15 @@ import type { DroppedChange } from "../workspace/tree-guard.js";
 import { forGitHub, neutralizeMarkdown } from "../safety/markdown.js";
 import { formatDuration } from "./cost-table.js";
 import { formatSpend } from "./progress.js";
+import { setupSection } from "./setup-summary.js";
+import type { SetupOutput } from "../setup/setup.js";
 
 export const PR_MARKER = "<!-- tollgate:pr -->";
 
 export interface PrBodyInput {
   issueNumber?: number;
+  /** The setup step's record (src/setup/setup.ts). */
+  setup?: SetupOutput;
   /** Set when the PR is a draft: why the checks did not pass. */
   draftReason?: string;
   plan: Plan;
@@ -33,6 +37,8 @@ export interface PrBodyInput {
   iterations: number;
   /** Changes that were not published, and why (src/workspace/tree-guard.ts). */
   dropped?: DroppedChange[];
+  /** The branch the work went to instead of the run's (someone else's commits were there). */
+  moved?: { from: string; to: string; authors: string[] };
 }
 
 export function renderPrBody(input: PrBodyInput): string {
@@ -40,6 +46,7 @@ export function renderPrBody(input: PrBodyInput): string {
   const safe = (text: string) => neutralizeMarkdown(text, { allowIssue: input.issueNumber });
   const lines: string[] = [PR_MARKER];
   if (input.draftReason) lines.push(`> [!WARNING]`, `> **Draft: ${input.draftReason}** Review it as work in progress.`, "");
+  if (input.moved) lines.push("> [!NOTE]", `> ${movedLine(input.moved)}`, "");
   lines.push("## Summary", "", safe(plan.summary), "");
   if (input.execute) {
     for (const unit of input.execute.units) {
@@ -69,10 +76,14 @@ export function renderPrBody(input: PrBodyInput): string {
     for (const d of input.dropped) lines.push(`- \`${d.path.replace(/`/g, "'")}\`: ${d.why}`);
     lines.push("");
   }
+  if (input.setup) lines.push(...setupSection(input.setup));
   lines.push("## Verification", "");
   if (!input.verify) lines.push("Not run.");
   else if (input.verify.notRun) lines.push(`Not run: ${input.verify.notRun}.`);
-  else if (!input.verify.checks.length) lines.push("No verify commands are configured (`verify.commands` in `.github/tollgate.yml`).");
+  else if (!input.verify.checks.length)
+    lines.push(
+      "**Nothing was checked**: no `verify.commands` are configured in `.github/tollgate.yml` and Tollgate detected no test command, so no check ran. This is not a pass.",
+    );
   else {
     lines.push("| Check | Result | Time |", "|---|---|---:|");
     for (const c of input.verify.checks) {
@@ -115,4 +126,10 @@ function perRound(costs: PhaseCost[], iterations: number): string {
     parts.push(`round ${i}: ${formatSpend(of)}`);
   }
   return `Cost per round (execute + verify + review): ${parts.join(" · ")}.`;
+}
+
+/** Why the work is on `-<k>`: the sentence the PR body and the sticky comment share. */
+export function movedLine(moved: { from: string; to: string; authors: string[] }): string {
+  const whose = moved.authors.length ? ` (${moved.authors.map((a) => `\`${a.replace(/`/g, "'")}\``).join(", ")})` : "";
+  return `\`${moved.from}\` has commits by someone else${whose}, which Tollgate never pushes over: this work is on \`${moved.to}\` instead.`;
 }

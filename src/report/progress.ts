@@ -14,6 +14,8 @@ export interface ProgressInput {
   title: string;
   /** The gate's line, e.g. "Spec gate: ready (score 84/100)". */
   gate?: string;
+  /** The setup step's lines (src/report/setup-summary.ts), once it ran. */
+  setup?: string[];
   phases: PhaseRecord[];
   costs: PhaseCost[];
   budgetMicros: number | null;
@@ -38,6 +40,7 @@ export function renderProgress(input: ProgressInput): string {
   };
   const lines = [`### Tollgate: ${input.title}`, ""];
   if (input.gate) lines.push(input.gate, "");
+  if (input.setup?.length) lines.push(...input.setup, "");
   for (const p of latest.values()) {
     if (p.name === PHASE.gate) continue;
     const round = p.iteration > 0 ? ` (round ${p.iteration})` : "";

@@ -30,6 +30,8 @@ export interface SandboxedCommand {
   sandbox: Sandbox;
   /** Paths inside or beside `cwd` the command may read but never write (a worktree's `.git`). */
   readOnly?: string[];
+  /** Host paths seen read-only at another place (the main checkout's node_modules in an agent's worktree). */
+  binds?: Array<{ from: string; to: string }>;
   /** The run's folder: its size is watched against the disk limits. */
   runDir?: string;
   /**
@@ -93,7 +95,7 @@ const ENTER_CGROUP = 'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shi
 const exec = promisify(execFile);
 
 /** Bytes a folder takes on disk (`du`), or undefined when it cannot be read. */
-async function diskBytes(dir: string): Promise<number | undefined> {
+export async function diskBytes(dir: string): Promise<number | undefined> {
   try {
     const { stdout } = await exec("du", ["-s", "-x", "--block-size=1", dir], { timeout: 60_000 });
     return Number(stdout.split(/\s/)[0]);
@@ -116,6 +118,7 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
     cwd,
     cwd,
     ...(command.readOnly ?? []).filter((p) => existsSync(p)).flatMap((p) => ["--ro-bind", p, p]),
+    ...(command.binds ?? []).filter((b) => existsSync(b.from)).flatMap((b) => ["--ro-bind", b.from, b.to]),
     ...(command.writable ?? []).filter((p) => existsSync(p)).flatMap((p) => ["--bind", p, p]),
     // the resolver's configuration, only with the network (without it there is nothing to resolve)
     ...(command.network ? NETWORK_ETC.filter((d) => existsSync(d)).flatMap((d) => ["--ro-bind", d, d]) : []),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ping, type Database } from "../db/database.js";
 import type { JobQueue } from "../queue/queue.js";
+import type { CacheStats } from "../setup/cache.js";
 
 export const HEALTH_PATH = "/health";
 
@@ -9,11 +10,15 @@ export const HEALTH_PATH = "/health";
  * `GET /health`: 200 with the database and queue status when both answer, 503 otherwise.
  * Load balancers and the Docker HEALTHCHECK call it.
  */
-export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeoutMs = 2000) {
+export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeoutMs = 2000, cache?: { stats(): Promise<CacheStats> }) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== "GET" || req.url?.split("?")[0] !== HEALTH_PATH) return false;
     const started = Date.now();
-    const [database, jobs] = await Promise.all([probe(() => ping(db), timeoutMs), probe(() => queue.stats(), timeoutMs)]);
+    const [database, jobs, deps] = await Promise.all([
+      probe(() => ping(db), timeoutMs),
+      probe(() => queue.stats(), timeoutMs),
+      cache ? probe(() => cache.stats(), timeoutMs) : undefined,
+    ]);
     const ok = database.ok && jobs.ok;
     // The endpoint is public: the reasons (host names, users) go to the log, not the answer.
     if (!ok) log.warn({ database: database.error, queue: jobs.error }, "health check failed");
@@ -21,6 +26,8 @@ export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeou
       status: ok ? "ok" : "unavailable",
       database: { ok: database.ok, kind: db.kind },
       queue: { ok: jobs.ok, ...(jobs.ok ? { queues: jobs.value } : {}) },
+      // the dependency cache of setup steps (src/setup/cache.ts): informative, never a reason for a 503
+      ...(deps?.ok ? { dependencyCache: deps.value } : {}),
       ms: Date.now() - started,
     };
     res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));

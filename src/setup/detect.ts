@@ -9,8 +9,11 @@
  * - Node (`package.json`) wins over the others, then Python, Go, Rust; what else was seen is noted.
  * - Node's package manager: `packageManager` (`name@version`, a `+hash` left off), else the lockfile
  *   (pnpm-lock.yaml, yarn.lock, bun.lock / bun.lockb, npm-shrinkwrap.json / package-lock.json, in
- *   that order when several are there), else npm. Corepack (`corepack enable`) provides pnpm and yarn
- *   when `packageManager` pins them; it does not shim npm by default and does not know bun.
+ *   that order when several are there), else npm. Corepack provides pnpm and yarn (the pinned
+ *   version, or its own default): the setup step puts its shims on the PATH (`Detected.packageManager`
+ *   says which); it does not shim npm by default and does not know bun.
+ * - Python is installed in a virtualenv in the checkout (`.venv`, whose `bin` later commands have
+ *   on their PATH): the system's site-packages are read-only in the sandbox.
  * - A frozen install (`npm ci`, `--frozen-lockfile`, Berry's `--immutable`) needs that manager's own
  *   lockfile; without one the install is plain, not reproducible, and there is no cache key.
  * - Verify is the `test` script run by the manager (`bun run test`: `bun test` is Bun's own runner),
@@ -67,6 +70,7 @@ const LOCKFILES: ReadonlyArray<readonly [string, PackageManagerName]> = [
   ["npm-shrinkwrap.json", "npm"],
   ["package-lock.json", "npm"],
 ];
+const DEPENDENCY_FIELDS = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"] as const;
 const NOTHING = "Nothing to detect: add setup.commands and verify.commands to .github/tollgate.yml.";
 
 /** The first `limit` bytes of a regular file (never through a symlink), or undefined. */
@@ -167,7 +171,8 @@ function managerNote(pm: DetectedPackageManager, lockfile: string | undefined): 
   }
   if (!lockfile) return "npm, as no lockfile or packageManager field names another package manager.";
   if (pm.name === "npm") return `npm from ${lockfile}.`;
-  return `${label} from ${lockfile}; no packageManager field pins a version, so ${pm.name} must already be on PATH.`;
+  if (pm.name === "bun") return `bun from ${lockfile}; bun must already be installed (Corepack does not provide bun).`;
+  return `${label} from ${lockfile}; no packageManager field pins a version, so Corepack provides its default ${pm.name}.`;
 }
 
 function testCommand(pkg: Json | undefined, name: PackageManagerName, notes: string[]): string[][] {
@@ -212,10 +217,12 @@ async function detectNode(dir: string, root: Listing): Promise<Found> {
   const via = pin ? `packageManager: ${pin.name}@${pin.version}` : (lockfile ?? "no lockfile");
   const pm: DetectedPackageManager = { name, via, ...(pin && { version: pin.version }) };
   if (name === "yarn") pm.yarnBerry = await isBerry(dir, root, pin?.version, lockfile);
-  const corepack = pin && (name === "pnpm" || name === "yarn") ? [["corepack", "enable"]] : [];
-  const setup = [...corepack, installCommand(name, lockfile, pm.yarnBerry === true)];
+  // a package.json that declares no dependency, with no lockfile, has nothing to install
+  const bare = !lockfile && pkg !== undefined && !DEPENDENCY_FIELDS.some((f) => isObject(pkg[f]) && Object.keys(pkg[f]).length > 0);
+  const setup = bare ? [] : [installCommand(name, lockfile, pm.yarnBerry === true)];
+  if (bare) notes.push("package.json declares no dependencies: nothing to install.");
   notes.push(managerNote(pm, lockfile));
-  if (!lockfile) notes.push(`No ${name} lockfile: the install is not reproducible and nothing keys a dependency cache.`);
+  if (!lockfile && !bare) notes.push(`No ${name} lockfile: the install is not reproducible and nothing keys a dependency cache.`);
   const ignored = present.map(([file]) => file).filter((file) => file !== lockfile);
   if (ignored.length) notes.push(`Also found ${ignored.join(", ")}: ignored, as ${name} installs.`);
   const verify = testCommand(pkg, name, notes);
@@ -257,6 +264,11 @@ async function pytestReasons(dir: string, root: Listing, pyproject: string, requ
   return reasons;
 }
 
+/** pip's installs go into a virtualenv the setup makes first (the system's site-packages are read-only). */
+function inVenv(installs: string[][]): string[][] {
+  return installs.length ? [["python3", "-m", "venv", ".venv"], ...installs] : [];
+}
+
 async function detectPython(dir: string, root: Listing): Promise<Found> {
   const notes: string[] = [];
   const requirements = requirementFiles(root);
@@ -268,7 +280,9 @@ async function detectPython(dir: string, root: Listing): Promise<Found> {
   if (requirements.length) setup.push([...pip, ...requirements.flatMap((file) => ["-r", file])]);
   if (installable) setup.push([...pip, "-e", extras.length ? `.[${extras.join(",")}]` : "."]);
   const installs = [...requirements, ...(installable ? [`the project itself${extras.length ? ` with [${extras.join(",")}]` : ""}`] : [])];
-  notes.push(installs.length ? `Python: pip installs ${installs.join(", ")}.` : "Python, but nothing for pip to install.");
+  notes.push(
+    installs.length ? `Python: pip installs ${installs.join(", ")} in a virtualenv (.venv).` : "Python, but nothing for pip to install.",
+  );
   if (!installable && root.files.has("pyproject.toml"))
     notes.push("pyproject.toml has no [project] or [build-system] table: not installed.");
   for (const lock of PYTHON_LOCKS.filter((file) => root.files.has(file))) notes.push(`${lock} is there, but pip does not read it.`);
@@ -276,7 +290,7 @@ async function detectPython(dir: string, root: Listing): Promise<Found> {
   const reasons = await pytestReasons(dir, root, pyproject, requirementsText);
   if (!reasons.length) {
     notes.push("No pytest configuration or tests found: nothing to verify with; add verify.commands.");
-    return { setup, verify: [], notes, ...(requirements[0] && { lockfile: requirements[0] }) };
+    return { setup: inVenv(setup), verify: [], notes, ...(requirements[0] && { lockfile: requirements[0] }) };
   }
   const declared = /^\s*pytest\b/im.test(requirementsText) || (installable && /["']pytest\b/.test(pyproject));
   if (!declared) {
@@ -284,7 +298,7 @@ async function detectPython(dir: string, root: Listing): Promise<Found> {
     notes.push("pytest is not among the dependencies pip installs: setup installs it.");
   }
   notes.push(`Tests: python -m pytest (${reasons.join(", ")}).`);
-  return { setup, verify: [["python", "-m", "pytest"]], notes, ...(requirements[0] && { lockfile: requirements[0] }) };
+  return { setup: inVenv(setup), verify: [["python", "-m", "pytest"]], notes, ...(requirements[0] && { lockfile: requirements[0] }) };
 }
 
 // ------------------------------------------------------------------------------- Go and Rust

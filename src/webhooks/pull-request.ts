@@ -7,7 +7,7 @@ import { issueDelivery, jobRepository } from "./job-fields.js";
 export type EnqueueRevise = (delivery: Delivery, job: ReviseJob) => Promise<EnqueueResult>;
 
 /** Tollgate's branches; a PR from anywhere else (a fork, another branch) is not Tollgate's. */
-const OURS = /^tollgate\/issue-\d+$/;
+const OURS = /^tollgate\/issue-\d+(-\d+)?$/;
 
 interface PullPayload {
   number: number;

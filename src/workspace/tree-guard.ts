@@ -69,13 +69,14 @@ export function printable(p: string): string {
  * host git to run), every entry whose name holds a control character, and every FIFO, socket
  * and device. Symlinks are not followed.
  */
-export async function scrubTree(root: string): Promise<DroppedChange[]> {
+export async function scrubTree(root: string, installed: readonly string[] = []): Promise<DroppedChange[]> {
   const dropped: DroppedChange[] = [];
   const walk = async (dir: string, rel: string) => {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const entry of entries) {
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       if (!rel && entry.name === ".git") continue; // the workspace's own
+      if (installed.includes(relPath)) continue; // setup's installs: never committed, never read by the host
       const why = isGitName(entry.name)
         ? "a .git folder or file inside the tree (only Tollgate's own is allowed)"
         : CONTROL.test(entry.name)

@@ -9,7 +9,7 @@
  * (tree-guard.ts); what was dropped is kept in `dropped` for the pull request.
  */
 import { readFileSync } from "node:fs";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { SimpleGit } from "simple-git";
 import { redactToken } from "./git-auth.js";
@@ -26,6 +26,13 @@ export interface Identity {
 
 export class HumanCommitError extends FinalError {
   override name = "HumanCommitError";
+  constructor(
+    message: string,
+    /** Whose commits they are (author emails). */
+    readonly authors: string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 export class GitError extends FinalError {
@@ -46,6 +53,7 @@ export class Workspace {
   readonly dropped: DroppedChange[] = [];
   readonly #isProtected: (p: string) => boolean;
   readonly #protectedGlobs: string[];
+  #installed: string[] = [];
 
   private constructor(
     readonly dir: string,
@@ -128,11 +136,50 @@ export class Workspace {
     return this.#isProtected(p);
   }
 
-  /** Puts the main checkout back to HEAD after commands ran in it (verify): their leftovers are never committed. */
+  /**
+   * Puts the main checkout back to HEAD after commands ran in it (verify): their leftovers are
+   * never committed. What setup installed (`keepInstalled`) stays.
+   */
   async resetTree(): Promise<void> {
-    this.#drop(await scrubTree(this.dir));
+    this.#drop(await scrubTree(this.dir, this.#installed));
     await guard(undefined, () => this.git().raw(["reset", "--hard", "-q", "HEAD"]));
-    await guard(undefined, () => this.git().raw(["clean", "-ffdqx"])); // ignored files too: nothing of the checks' is kept
+    // ignored files too: nothing of the checks' is kept, but setup's installs are
+    const keep = this.#installed.flatMap((p) => ["-e", `/${escapeGlob(p)}`]);
+    await guard(undefined, () => this.git().raw(["clean", "-ffdqx", ...keep]));
+  }
+
+  /**
+   * After the setup step: what it created in the checkout (node_modules, .venv, …) is kept from
+   * now on and never committed (it is listed in `.git/info/exclude`, which the sandbox cannot
+   * write, and `resetTree` leaves it); what it changed in tracked files is put back. Returns both.
+   */
+  async keepInstalled(): Promise<{ installed: string[]; reverted: string[] }> {
+    const status = await guard(undefined, () =>
+      this.git().raw(["status", "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=normal"]),
+    );
+    const installed: string[] = [];
+    const reverted: string[] = [];
+    for (const entry of status.split("\0").filter(Boolean)) {
+      const code = entry.slice(0, 2);
+      const file = entry.slice(3).replace(/\/$/, "");
+      if (/[\n\r]/.test(file) || !file) continue;
+      if (code === "??" || code === "!!") installed.push(file);
+      else if (!reverted.includes(file)) reverted.push(file);
+    }
+    if (reverted.length) await guard(undefined, () => this.git().raw(["reset", "--hard", "-q", "HEAD"]));
+    this.#installed = installed.slice(0, MAX_INSTALLED);
+    const exclude = path.join(this.dir, ".git", "info", "exclude");
+    const before = await readFile(exclude, "utf8").catch(() => "");
+    await writeFile(
+      exclude,
+      `${before}${before && !before.endsWith("\n") ? "\n" : ""}${this.#installed.map((p) => `/${escapeGlob(p)}\n`).join("")}`,
+    );
+    return { installed: this.#installed, reverted };
+  }
+
+  /** What setup installed in the checkout (relative paths). */
+  get installed(): readonly string[] {
+    return this.#installed;
   }
 
   #drop(changes: DroppedChange[]): void {
@@ -156,7 +203,7 @@ export class Workspace {
    */
   async commitAll(message: string, dir = this.dir): Promise<string | null> {
     const git = this.git(dir);
-    this.#drop(await scrubTree(dir));
+    this.#drop(await scrubTree(dir, this.#installed));
     await guard(undefined, () => git.raw(["add", "-A"]));
     this.#drop(await guard(undefined, () => checkStaged(git, dir, "HEAD", this.#protectedGlobs)));
     return this.#commitStaged(git, message, "HEAD");
@@ -185,8 +232,10 @@ export class Workspace {
       const authors = (await git.raw(["log", "--format=%ae", `HEAD..${remoteSha}`])).split("\n").filter(Boolean);
       const human = authors.filter((email) => !this.#own(email));
       if (human.length) {
+        const authors = [...new Set(human)];
         throw new HumanCommitError(
-          `${branch} has ${human.length} commit(s) by someone else (${[...new Set(human)].join(", ")}): Tollgate does not push over them`,
+          `${branch} has ${human.length} commit(s) by someone else (${authors.join(", ")}): Tollgate does not push over them`,
+          authors,
         );
       }
     }
@@ -292,6 +341,14 @@ export class Workspace {
   async remove(): Promise<void> {
     await rm(path.join(this.dir, ".."), { recursive: true, force: true });
   }
+}
+
+/** At most this many paths of what setup installed are kept (a setup that sprays files keeps the first ones). */
+const MAX_INSTALLED = 200;
+
+/** A path as a literal gitignore pattern: its wildcard and escape characters escaped. */
+function escapeGlob(p: string): string {
+  return p.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`);
 }
 
 /** Runs a git command; its error (which may quote the command line) never carries the token. */

@@ -1,6 +1,6 @@
 /** Real git for tests: bare repositories on disk, and a `git http-backend` that demands a token. */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -29,6 +29,29 @@ export function bareRepo(): string {
   writeFileSync(path.join(seed, "src/index.ts"), "export const x = 1;\n");
   git(seed, "add", "-A");
   git(seed, "-c", "user.name=Human", "-c", "user.email=human@example.com", "commit", "-m", "initial");
+  git(seed, "push", bare, "main");
+  return bare;
+}
+
+/**
+ * A bare repository with one commit on `main` holding `files` (path → content) and, when given,
+ * every file of the folder `from` (a project fixture under test/fixtures/projects). Returns its path.
+ */
+export function bareRepoWith(files: Record<string, string>, from?: string): string {
+  const base = mkdtempSync(path.join(tmpdir(), "tollgate-git-"));
+  const bare = path.join(base, "origin.git");
+  const seed = path.join(base, "seed");
+  execFileSync("git", ["init", "--bare", "-b", "main", bare]);
+  git(bare, "config", "uploadpack.allowFilter", "true");
+  git(bare, "config", "uploadpack.allowAnySHA1InWant", "true");
+  execFileSync("git", ["init", "-b", "main", seed]);
+  if (from) cpSync(from, seed, { recursive: true });
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(seed, file)), { recursive: true });
+    writeFileSync(path.join(seed, file), content);
+  }
+  git(seed, "add", "-A");
+  git(seed, "-c", "user.name=Human", "-c", "user.email=human@example.com", "commit", "--allow-empty", "-m", "initial");
   git(seed, "push", bare, "main");
   return bare;
 }

@@ -469,16 +469,19 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
         "SELECT name, attempt, status, error FROM phases ORDER BY id",
       )
     ).rows;
+    // setup runs again on the resumed attempt's fresh clone (it costs no model call); nothing else is redone
     expect(phases.map((p) => `${p.name}#${p.attempt}:${p.status}`)).toEqual([
       "gate#1:succeeded",
+      "setup#1:succeeded",
       "plan#1:succeeded",
       "execute#1:succeeded",
       "verify#1:succeeded",
       "review#1:failed",
+      "setup#2:succeeded",
       "review#2:succeeded",
       "publish#1:succeeded",
     ]);
-    expect(phases[4]!.error).toBe("interrupted: the worker running it stopped");
+    expect(phases[5]!.error).toBe("interrupted: the worker running it stopped");
     expect(branchFile("src/greet.js")).toContain('"Hi "'); // the tree was rebuilt from the checkpoint
     await expectOneOfEverything(r.id);
   });
@@ -502,7 +505,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
     await expectOneOfEverything(r.id);
   });
 
-  it("never pushes over a human's commit on its branch: the run stops and says so, no PR", async () => {
+  it("never pushes over a human's commit on its branch: the work goes to the first free tollgate/issue-1-<k>, and says so", async () => {
     await start(
       {
         gate,
@@ -512,17 +515,28 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       },
       { queues: [QUEUE.trigger, QUEUE.dead] },
     );
-    // someone pushes to tollgate/issue-1 before the run gets there
-    git(bare, "branch", "tollgate/issue-1", "main");
-    humanCommit(bare, "tollgate/issue-1");
-    const before = git(bare, "rev-parse", "tollgate/issue-1").trim();
+    // someone pushes to tollgate/issue-1 before the run gets there, and to tollgate/issue-1-2 too
+    for (const branch of ["tollgate/issue-1", "tollgate/issue-1-2"]) {
+      git(bare, "branch", branch, "main");
+      humanCommit(bare, branch);
+    }
+    const before = ["tollgate/issue-1", "tollgate/issue-1-2"].map((b) => git(bare, "rev-parse", b).trim());
     await app.startWorkers(1, { queues: [QUEUE.run] });
     const r = await finished();
-    expect(r.status).toBe("failed");
-    expect(r.error).toMatch(/tollgate\/issue-1 has 1 commit\(s\) by someone else \(human@example\.com\): Tollgate does not push over them/);
-    expect(git(bare, "rev-parse", "tollgate/issue-1").trim()).toBe(before);
-    expect(gh.pulls).toHaveLength(0);
-    expect(gh.sticky).toContain("stopped: the branch has someone else's commits");
+    expect(r).toMatchObject({ status: "succeeded", error: null });
+    // their branches are as they left them; the run's work is on -3, in a PR from there
+    expect(["tollgate/issue-1", "tollgate/issue-1-2"].map((b) => git(bare, "rev-parse", b).trim())).toEqual(before);
+    expect(git(bare, "log", "--format=%an|%s", "tollgate/issue-1-3").trim().split("\n")).toEqual([
+      `tollgate[bot]|${TITLE} (#1)`,
+      "Human|initial",
+    ]);
+    expect(git(bare, "show", "tollgate/issue-1-3:src/greet.js")).toContain('"Hi "');
+    expect(gh.pulls).toHaveLength(1);
+    expect(gh.pulls[0]!.head).toBe("tollgate/issue-1-3");
+    const note =
+      "`tollgate/issue-1` has commits by someone else (`human@example.com`), which Tollgate never pushes over: this work is on `tollgate/issue-1-3` instead.";
+    expect(gh.pulls[0]!.body).toContain(`> [!NOTE]\n> ${note}`);
+    expect(gh.sticky).toContain(note);
   });
 
   it("updates the issue's open PR on a later run, never opening a second one, and turns it into a draft when checks fail", async () => {

@@ -74,6 +74,7 @@ describe("the HTTP server", () => {
       status: "ok",
       database: { ok: true, kind: "pglite" },
       queue: { ok: true, queues: expect.arrayContaining([{ name: QUEUE.trigger, queued: 1, active: 0, failed: 0 }]) },
+      dependencyCache: { entries: 0, bytes: 0, maxBytes: 10 * 1024 ** 3 },
     });
   });
 

@@ -23,6 +23,8 @@ export interface CommandRunnerOptions {
   sandbox: Sandbox;
   /** Paths the command may read but not write (the worktree's `.git` and the git dir behind it). */
   readOnly?: string[];
+  /** Host paths seen read-only inside the tree (what setup installed in the main checkout, in a worktree). */
+  binds?: Array<{ from: string; to: string }>;
   /** The run's folder, whose size the disk limits watch. */
   runDir?: string;
   timeoutMs?: number;

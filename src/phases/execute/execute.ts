@@ -4,11 +4,10 @@
  * is redone on the merged tree. Later rounds: one agent on the merged tree with the feedback of
  * the failed checks and the review (the units' split no longer holds once their work is merged).
  */
-import path from "node:path";
 import pMap from "p-map";
 import type { DroppedChange } from "../../workspace/tree-guard.js";
 import type { Workspace } from "../../workspace/workspace.js";
-import type { PhaseEnv } from "../agent-env.js";
+import { workTree, type PhaseEnv } from "../agent-env.js";
 import type { Plan, WorkUnit } from "../plan/plan-schema.js";
 import { runUnit } from "./unit.js";
 import { FinalError } from "../../errors.js";
@@ -60,7 +59,7 @@ export async function runExecute(
   const attempt = async (unit: WorkUnit, n: number, redo?: string) => {
     const dir = await ws.addWorktree(`${round}-${unit.id}-${n}`, branchOf(unit, n));
     try {
-      const tree = { dir, readOnly: ws.readOnlyPaths(dir), runDir: path.dirname(ws.dir) };
+      const tree = workTree(env.installed, ws, dir);
       const out = await runUnit(env, tree, { issue: input.issue, plan: input.plan, unit, feedback: input.feedback, redo });
       const sha = await ws.commitAll(`${unit.title} (${unit.id})`, dir);
       return { summary: out.summary, changed: sha !== null };

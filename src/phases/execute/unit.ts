@@ -71,6 +71,8 @@ export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, l
     sandbox: env.sandbox,
     readOnly: tree.readOnly,
     runDir: tree.runDir,
+    commandEnv: tree.env,
+    binds: tree.binds,
     db: env.db,
     where: { runId: env.runId, phase: PHASE.execute, agent },
   });

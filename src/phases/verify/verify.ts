@@ -50,7 +50,8 @@ export interface VerifyOutput {
 
 export async function runVerify(env: PhaseEnv, tree: WorkTree): Promise<VerifyOutput> {
   const { dir } = tree;
-  const { commands, timeout_seconds } = env.config.verify;
+  const commands = env.config.verify.commands ?? [];
+  const { timeout_seconds } = env.config.verify;
   const disabled = commandsDisabled(env.sandbox);
   if (disabled && commands.length) {
     env.log.warn({ reason: disabled }, "verify did not run");
@@ -63,6 +64,8 @@ export async function runVerify(env: PhaseEnv, tree: WorkTree): Promise<VerifyOu
     sandbox: env.sandbox,
     readOnly: tree.readOnly,
     runDir: tree.runDir,
+    env: tree.env,
+    binds: tree.binds,
     timeoutMs: timeout_seconds * 1000,
     maxOutputChars: 60_000,
   });

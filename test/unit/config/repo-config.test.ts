@@ -25,7 +25,8 @@ describe("repo config", () => {
       loop: { max_iterations: 3 },
       concurrency: 2,
       revise: { quiet_seconds: 60 },
-      verify: { commands: [], timeout_seconds: 600 },
+      setup: { timeout_seconds: 900 }, // commands absent: detected from the repository (src/setup/detect.ts)
+      verify: { timeout_seconds: 600 },
       commands: { allow: [] },
       paths: { protected: [] }, // added to the built-in .github/workflows/** and .git, never replacing them
     });
@@ -89,7 +90,7 @@ commands:
     const schema = JSON.parse(renderSchema());
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties)).toEqual(
-      expect.arrayContaining(["trigger", "tiers", "phases", "budget", "loop", "concurrency", "verify", "commands", "paths"]),
+      expect.arrayContaining(["trigger", "tiers", "phases", "budget", "loop", "concurrency", "setup", "verify", "commands", "paths"]),
     );
   });
 });

@@ -11,8 +11,9 @@ describe("the phase registry", () => {
   });
 
   it("phaseRank: pipeline order, an unknown name last", () => {
-    expect(PHASE_NAMES.map(phaseRank)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(phaseRank("gate")).toBeLessThan(phaseRank("plan"));
+    expect(PHASE_NAMES.map(phaseRank)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(phaseRank("gate")).toBeLessThan(phaseRank("setup"));
+    expect(phaseRank("setup")).toBeLessThan(phaseRank("plan"));
     expect(phaseRank("checkout")).toBeLessThan(phaseRank("execute"));
     expect(phaseRank("review")).toBeLessThan(phaseRank("publish"));
     expect(phaseRank("triage")).toBe(PHASE_NAMES.length);

@@ -181,8 +181,9 @@ describe("the PR body's other branches", () => {
     expect(section(body({ verify: { passed: false, checks: [], notRun: "commands are disabled: no sandbox" } }), "Verification")).toBe(
       "Not run: commands are disabled: no sandbox.\n",
     );
+    // nothing configured or detected: said, and not called a pass
     expect(section(body({ verify: { passed: true, checks: [] } }), "Verification")).toBe(
-      "No verify commands are configured (`verify.commands` in `.github/tollgate.yml`).\n",
+      "**Nothing was checked**: no `verify.commands` are configured in `.github/tollgate.yml` and Tollgate detected no test command, so no check ran. This is not a pass.\n",
     );
   });
 

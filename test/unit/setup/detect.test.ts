@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 describe("detectProject: Node", () => {
-  it("takes pnpm from packageManager, with Corepack first and the hash left off", async () => {
+  it("takes pnpm from packageManager (Corepack provides it) with the hash left off", async () => {
     const dir = project({
       "package.json": { packageManager: "pnpm@9.12.0+sha512.abcdef0123", scripts: { test: "vitest run" } },
       "pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
@@ -32,10 +32,7 @@ describe("detectProject: Node", () => {
     expect(found).toMatchObject({
       ecosystem: "node",
       packageManager: { name: "pnpm", version: "9.12.0", via: "packageManager: pnpm@9.12.0" },
-      setup: [
-        ["corepack", "enable"],
-        ["pnpm", "install", "--frozen-lockfile"],
-      ],
+      setup: [["pnpm", "install", "--frozen-lockfile"]],
       verify: [["pnpm", "test"]],
       lockfile: "pnpm-lock.yaml",
     });
@@ -44,7 +41,7 @@ describe("detectProject: Node", () => {
     expect(notesOf(found.notes)).toContain('Tests: pnpm test (the test script: "vitest run")');
   });
 
-  it("takes pnpm from its lockfile, without Corepack (nothing pins a version)", async () => {
+  it("takes pnpm from its lockfile, at Corepack's default version (nothing pins one)", async () => {
     const found = await detectProject(project({ "package.json": { scripts: { test: "jest" } }, "pnpm-lock.yaml": "" }));
     expect(found).toMatchObject({
       packageManager: { name: "pnpm", via: "pnpm-lock.yaml" },
@@ -53,7 +50,7 @@ describe("detectProject: Node", () => {
       lockfile: "pnpm-lock.yaml",
     });
     expect(found.packageManager?.version).toBeUndefined();
-    expect(notesOf(found.notes)).toContain("must already be on PATH");
+    expect(notesOf(found.notes)).toContain("Corepack provides its default pnpm");
   });
 
   it("runs npm ci on a package-lock.json, and on an npm-shrinkwrap.json", async () => {
@@ -69,7 +66,7 @@ describe("detectProject: Node", () => {
   });
 
   it("falls back to npm install without a lockfile, and says the install is not reproducible", async () => {
-    const found = await detectProject(project({ "package.json": { scripts: { test: "mocha" } } }));
+    const found = await detectProject(project({ "package.json": { scripts: { test: "mocha" }, devDependencies: { mocha: "^10" } } }));
     expect(found).toMatchObject({
       packageManager: { name: "npm", via: "no lockfile" },
       setup: [["npm", "install"]],
@@ -77,6 +74,18 @@ describe("detectProject: Node", () => {
     });
     expect(found.lockfile).toBeUndefined();
     expect(notesOf(found.notes)).toContain("No npm lockfile: the install is not reproducible and nothing keys a dependency cache.");
+  });
+
+  it("installs nothing for a package.json that declares no dependency and has no lockfile", async () => {
+    const found = await detectProject(project({ "package.json": { type: "module", scripts: { test: "node --test" } } }));
+    expect(found).toMatchObject({ setup: [], verify: [["npm", "test"]] });
+    expect(notesOf(found.notes)).toContain("package.json declares no dependencies: nothing to install.");
+    expect(notesOf(found.notes)).not.toContain("No npm lockfile");
+    // empty dependency maps count as none; one dependency anywhere is an install
+    expect((await detectProject(project({ "package.json": { dependencies: {}, devDependencies: {} } }))).setup).toEqual([]);
+    expect((await detectProject(project({ "package.json": { optionalDependencies: { fsevents: "*" } } }))).setup).toEqual([
+      ["npm", "install"],
+    ]);
   });
 
   it("installs Yarn classic with --frozen-lockfile", async () => {
@@ -105,7 +114,8 @@ describe("detectProject: Node", () => {
       expect(found.verify).toEqual([["yarn", "test"]]);
     }
     const pinned = await detectProject(project(cases[2]!));
-    expect(pinned.setup[0]).toEqual(["corepack", "enable"]);
+    expect(pinned.setup).toEqual([["yarn", "install", "--immutable"]]);
+    expect(notesOf(pinned.notes)).toContain("Corepack provides it");
   });
 
   it("keeps Yarn classic when packageManager pins yarn 1, whatever .yarnrc.yml says", async () => {
@@ -113,10 +123,7 @@ describe("detectProject: Node", () => {
       project({ "package.json": { packageManager: "yarn@1.22.22", scripts: { test: "jest" } }, "yarn.lock": "", ".yarnrc.yml": "" }),
     );
     expect(found.packageManager).toMatchObject({ name: "yarn", version: "1.22.22", yarnBerry: false });
-    expect(found.setup).toEqual([
-      ["corepack", "enable"],
-      ["yarn", "install", "--frozen-lockfile"],
-    ]);
+    expect(found.setup).toEqual([["yarn", "install", "--frozen-lockfile"]]);
   });
 
   it("installs bun with --frozen-lockfile and tests with bun run test (bun test is Bun's own runner)", async () => {
@@ -152,11 +159,10 @@ describe("detectProject: Node", () => {
   });
 
   it("installs plainly when packageManager's own lockfile is missing", async () => {
-    const found = await detectProject(project({ "package.json": { packageManager: "pnpm@9.1.0" }, "package-lock.json": "{}" }));
-    expect(found.setup).toEqual([
-      ["corepack", "enable"],
-      ["pnpm", "install"],
-    ]);
+    const found = await detectProject(
+      project({ "package.json": { packageManager: "pnpm@9.1.0", dependencies: { ms: "2.1.3" } }, "package-lock.json": "{}" }),
+    );
+    expect(found.setup).toEqual([["pnpm", "install"]]);
     expect(found.lockfile).toBeUndefined();
     expect(notesOf(found.notes)).toContain("No pnpm lockfile");
     expect(notesOf(found.notes)).toContain("Also found package-lock.json");
@@ -237,7 +243,10 @@ describe("detectProject: Python, Go, Rust, several, none", () => {
     const found = await detectProject(project({ "pyproject.toml": pyproject, "tests/test_demo.py": "def test_x(): pass\n" }));
     expect(found).toMatchObject({
       ecosystem: "python",
-      setup: [["python", "-m", "pip", "install", "-e", ".[test]"]],
+      setup: [
+        ["python3", "-m", "venv", ".venv"],
+        ["python", "-m", "pip", "install", "-e", ".[test]"],
+      ],
       verify: [["python", "-m", "pytest"]],
     });
     expect(found.lockfile).toBeUndefined();
@@ -250,7 +259,10 @@ describe("detectProject: Python, Go, Rust, several, none", () => {
     );
     expect(found).toMatchObject({
       ecosystem: "python",
-      setup: [["python", "-m", "pip", "install", "-r", "requirements.txt", "-r", "requirements-dev.txt"]],
+      setup: [
+        ["python3", "-m", "venv", ".venv"],
+        ["python", "-m", "pip", "install", "-r", "requirements.txt", "-r", "requirements-dev.txt"],
+      ],
       verify: [["python", "-m", "pytest"]],
       lockfile: "requirements.txt",
     });
@@ -260,6 +272,7 @@ describe("detectProject: Python, Go, Rust, several, none", () => {
   it("installs pytest when tests are there but no dependency names it, and verifies nothing without tests", async () => {
     const tested = await detectProject(project({ "setup.py": "from setuptools import setup\nsetup()\n", "conftest.py": "" }));
     expect(tested.setup).toEqual([
+      ["python3", "-m", "venv", ".venv"],
       ["python", "-m", "pip", "install", "-e", "."],
       ["python", "-m", "pip", "install", "pytest"],
     ]);

@@ -1,0 +1,89 @@
+/**
+ * The setup step as people read it: one or two lines in the sticky comment, a section of the
+ * pull request's body. Commands and notes come from the repository (its config, or what was
+ * detected in its files), so they are shown as code or quoted text; the whole comment or body is
+ * neutralised once more by its renderer.
+ */
+import type { SetupOutput } from "../setup/setup.js";
+import { formatDuration } from "./cost-table.js";
+
+const code = (argv: string[]) => `\`${argv.join(" ").replace(/`/g, "'")}\``;
+
+function mib(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.max(1, Math.round(bytes / 1024 ** 2))} MiB`;
+}
+
+/** A command's output as a fenced block no backtick run in it can close. */
+export function fenced(text: string): string[] {
+  const fence = "`".repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+  return [`${fence}text`, text || "(no output)", fence];
+}
+
+/** "cache hit (45 MiB)", "cache miss", "no cache: no lockfile to key a cache by". */
+export function cacheLine(cache: SetupOutput["cache"]): string {
+  if (cache.state === "off") return `no cache${cache.why ? `: ${cache.why}` : ""}`;
+  const size = cache.bytes ? ` (${mib(cache.bytes)})` : "";
+  return `cache ${cache.state}${size}${cache.why ? `: ${cache.why}` : ""}`;
+}
+
+/** Where verify's commands come from, as one sentence. */
+export function verifyLine(setup: SetupOutput): string {
+  if (setup.verifySource === "none") return "Checks: nothing to run (no `verify.commands`, and none detected).";
+  return `Checks: ${setup.verify.map(code).join(", ")} (${setup.verifySource}).`;
+}
+
+/** The sticky comment's lines: what setup ran, its time and cache, the checks, and a Node mismatch. */
+export function setupProgressLines(setup: SetupOutput): string[] {
+  const lines: string[] = [];
+  if (setup.notRun) lines.push(`Setup: not run (${setup.notRun}).`);
+  else if (!setup.commands.length)
+    lines.push(`Setup: nothing to install${setup.source === "none" ? " (none configured or detected)" : ""}.`);
+  else {
+    const what = setup.commands.map((c) => code(c.argv)).join(", ");
+    lines.push(`Setup (${setup.source}): ${what} in ${formatDuration(setup.durationMs)}, ${cacheLine(setup.cache)}.`);
+  }
+  lines.push(verifyLine(setup));
+  if (setup.node?.satisfied === false) lines.push("", "> [!WARNING]", `> ${setup.node.line}`);
+  return lines;
+}
+
+/** The PR body's "Setup" section. */
+export function setupSection(setup: SetupOutput): string[] {
+  const lines = ["## Setup", ""];
+  if (setup.notRun) lines.push(`Not run: ${setup.notRun}.`);
+  else if (!setup.commands.length) lines.push("Nothing to install: no `setup.commands` are configured and none were detected.");
+  else {
+    lines.push(`${setup.source === "configured" ? "Configured" : "Detected"} setup, ${cacheLine(setup.cache)}:`, "");
+    lines.push("| Command | Result | Time |", "|---|---|---:|");
+    for (const c of setup.commands) {
+      const result = c.exitCode === 0 && !c.timedOut ? "✅" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`;
+      lines.push(
+        `| ${code(c.argv).replace(/\|/g, "\\|")} | ${result}${c.offline ? " (offline, from the cache)" : ""} | ${formatDuration(c.durationMs)} |`,
+      );
+    }
+  }
+  lines.push("", verifyLine(setup));
+  if (setup.node) lines.push("", setup.node.satisfied === false ? `> [!WARNING]\n> ${setup.node.line}` : setup.node.line);
+  if (setup.reverted.length)
+    lines.push(
+      "",
+      `Setup changed tracked files, which were put back: ${setup.reverted
+        .slice(0, 10)
+        .map((f) => code([f]))
+        .join(", ")}.`,
+    );
+  const details = [...setup.notes.map((n) => `- ${n}`)];
+  if (setup.installed.length)
+    details.push(
+      `- Installed in the checkout (never committed): ${setup.installed
+        .slice(0, 20)
+        .map((f) => code([f]))
+        .join(", ")}.`,
+    );
+  if (details.length || setup.tail) {
+    lines.push("", "<details><summary>What Tollgate detected, and setup's last lines</summary>", "", ...details);
+    if (setup.tail) lines.push("", ...fenced(setup.tail));
+    lines.push("", "</details>");
+  }
+  return [...lines, ""];
+}
