@@ -125,7 +125,10 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
     let base: string | undefined;
     try {
       // setup: the checkout's dependencies, before anything is paid (again on every attempt)
-      const start = await startingPoint(run, ws);
+      // (a resumed run sets up the commit its plan was made on, which the default branch may have left)
+      const resumeAt = (await phases.checkpoint<{ base: string }>(run.revise ? PHASE.checkout : PHASE.plan, 0))?.base;
+      const start = resumeAt ?? (await startingPoint(run, ws));
+      if ((await ws.head()) !== start) await ws.checkout(start);
       const setup = await phases.run(PHASE.setup, 0, () => setUp(run, ws), { fresh: true });
       state.setup = setup.value.output;
       phaseEnv = { ...env, config: withSetup(env.config, setup.value.output), installed: setup.value.installed };
@@ -286,7 +289,8 @@ async function publish(
     const dropped = [...(state.execute?.dropped ?? []), ...ws.dropped].filter(
       (d, i, all) => all.findIndex((o) => o.path === d.path && o.why === d.why) === i,
     );
-    const pushed = await pushKeepingWork(ws, branch, run.env.log);
+    // a revision answers on its PR's branch or not at all (HumanCommitError): moving it would open another PR
+    const pushed = run.revise ? (await ws.push(branch), { branch }) : await pushKeepingWork(ws, branch, run.env.log);
     const body = await run.report({ ...final, dropped, ...(pushed.moved && { moved: pushed.moved }) });
     return {
       ...(await run.host.publish({ branch: pushed.branch, title: run.issue.title, body, draft: !passed })),

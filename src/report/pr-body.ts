@@ -17,6 +17,7 @@ import { forGitHub, neutralizeMarkdown } from "../safety/markdown.js";
 import { formatDuration } from "./cost-table.js";
 import { formatSpend } from "./progress.js";
 import { setupSection } from "./setup-summary.js";
+import { describeCount } from "../phases/verify/test-summary.js";
 import type { SetupOutput } from "../setup/setup.js";
 
 export const PR_MARKER = "<!-- tollgate:pr -->";
@@ -89,7 +90,7 @@ export function renderPrBody(input: PrBodyInput): string {
     for (const c of input.verify.checks) {
       const ok = c.exitCode === 0 && !c.timedOut;
       lines.push(
-        `| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`} | ${formatDuration(c.durationMs)} |`,
+        `| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`}${c.tests ? ` (tests: ${describeCount(c.tests)})` : ""} | ${formatDuration(c.durationMs)} |`,
       );
     }
     if (input.verify.triage) lines.push("", safe(`**Triage:** ${oneParagraph(input.verify.triage.summary)}`));

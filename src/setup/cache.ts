@@ -95,9 +95,12 @@ export class DependencyCache {
     return bytes;
   }
 
-  /** After a setup that failed: an entry it started is removed, so a broken download is not reused. */
-  async discard(entry: CacheEntry): Promise<void> {
-    if (!entry.hit) await rm(entry.dir, { recursive: true, force: true });
+  /**
+   * After a setup that failed: an entry it started is removed, so a broken download is not reused;
+   * `evenIfComplete` removes an entry that was a hit too (it could not install even with the network).
+   */
+  async discard(entry: CacheEntry, options: { evenIfComplete?: boolean } = {}): Promise<void> {
+    if (!entry.hit || options.evenIfComplete) await rm(entry.dir, { recursive: true, force: true });
   }
 
   /** Every entry, with its folder. */
@@ -124,7 +127,9 @@ export class DependencyCache {
     const removed: string[] = [];
     const recent = this.now() - 3_600_000;
     for (const entry of all) {
-      if (total <= this.maxBytes) break;
+      // an entry no setup completed in a day was left by a crash: it goes, whatever the total
+      const abandoned = !entry.complete && Date.parse(entry.lastUsed) < this.now() - 86_400_000;
+      if (total <= this.maxBytes && !abandoned) continue;
       if (entry.dir === keep || Date.parse(entry.lastUsed) > recent) continue;
       await rm(entry.dir, { recursive: true, force: true });
       total -= entry.bytes;

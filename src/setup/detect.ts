@@ -73,8 +73,8 @@ const LOCKFILES: ReadonlyArray<readonly [string, PackageManagerName]> = [
 const DEPENDENCY_FIELDS = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"] as const;
 const NOTHING = "Nothing to detect: add setup.commands and verify.commands to .github/tollgate.yml.";
 
-/** The first `limit` bytes of a regular file (never through a symlink), or undefined. */
-async function readText(dir: string, name: string, limit = MAX_BYTES): Promise<string | undefined> {
+/** The first `limit` bytes of a regular file (never through a symlink, never a FIFO), or undefined. */
+export async function readBytes(dir: string, name: string, limit = MAX_BYTES): Promise<Buffer | undefined> {
   const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
   const handle = await open(path.join(dir, name), flags).catch(() => undefined);
   if (!handle) return undefined;
@@ -83,7 +83,7 @@ async function readText(dir: string, name: string, limit = MAX_BYTES): Promise<s
     if (!info.isFile()) return undefined;
     const buffer = Buffer.alloc(Math.min(limit, info.size));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead).toString("utf8");
+    return buffer.subarray(0, bytesRead);
   } catch {
     return undefined;
   } finally {
@@ -105,12 +105,16 @@ function quote(value: string): string {
   return `"${clean.length > 80 ? `${clean.slice(0, 79)}…` : clean}"`;
 }
 
+async function readText(dir: string, name: string, limit = MAX_BYTES): Promise<string | undefined> {
+  return (await readBytes(dir, name, limit))?.toString("utf8");
+}
+
 function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function text(value: unknown): string | undefined {
-  return typeof value === "string" && value.trim() !== "" ? value.trim().slice(0, 200) : undefined;
+  return typeof value === "string" && value.trim() !== "" ? value.replace(/\s+/g, " ").trim().slice(0, 200) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------- Node
@@ -281,7 +285,9 @@ async function detectPython(dir: string, root: Listing): Promise<Found> {
   if (installable) setup.push([...pip, "-e", extras.length ? `.[${extras.join(",")}]` : "."]);
   const installs = [...requirements, ...(installable ? [`the project itself${extras.length ? ` with [${extras.join(",")}]` : ""}`] : [])];
   notes.push(
-    installs.length ? `Python: pip installs ${installs.join(", ")} in a virtualenv (.venv).` : "Python, but nothing for pip to install.",
+    installs.length
+      ? `Python: pip installs ${installs.map((i) => (i.startsWith("the project") ? i : quote(i))).join(", ")} in a virtualenv (.venv).`
+      : "Python, but nothing for pip to install.",
   );
   if (!installable && root.files.has("pyproject.toml"))
     notes.push("pyproject.toml has no [project] or [build-system] table: not installed.");

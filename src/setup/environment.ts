@@ -6,7 +6,7 @@
  * Every value here is Tollgate's own or the operator's (`TOLLGATE_SETUP_ENV`): nothing of the
  * app's environment, and no secret, reaches a command.
  */
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { BASE_ENV } from "../sandbox/process.js";
 
@@ -99,7 +99,10 @@ export function setupEnv(
  */
 export function laterCommand(installed: Installed | undefined, main: string, tree: string): CommandSetting {
   if (!installed) return { env: {}, readOnly: [], binds: [] };
-  const binds = tree === main ? [] : installed.paths.map((p) => ({ from: path.join(main, p), to: path.join(tree, p) }));
+  const binds =
+    tree === main
+      ? []
+      : installed.paths.filter((p) => insideCheckout(main, p)).map((p) => ({ from: path.join(main, p), to: path.join(tree, p) }));
   return {
     env: {
       ...caches(installed.home),
@@ -112,6 +115,21 @@ export function laterCommand(installed: Installed | undefined, main: string, tre
     readOnly: [installed.home, installed.bin],
     binds,
   };
+}
+
+/**
+ * Whether `main/p` is still a plain file or folder of the checkout: a command in the checkout
+ * (verify) may have replaced it with a symlink since setup (node_modules -> /), and binding that
+ * would show its target to an agent's commands.
+ */
+function insideCheckout(main: string, p: string): boolean {
+  try {
+    const info = lstatSync(path.join(main, p));
+    if (!info.isDirectory() && !info.isFile()) return false;
+    return realpathSync(path.join(main, p)).startsWith(realpathSync(main) + path.sep);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -14,7 +14,7 @@
  *   5. What they created in the checkout is kept for every later command and never committed;
  *      what they changed in tracked files is put back.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
@@ -25,7 +25,10 @@ import { maskSecrets } from "../safety/secrets.js";
 import { fenced } from "../report/setup-summary.js";
 import type { Workspace } from "../workspace/workspace.js";
 import { cacheKey, type CacheEntry, type CacheScope, type DependencyCache } from "./cache.js";
-import { detectProject, type Detected, type Ecosystem } from "./detect.js";
+import { detectProject, readBytes, type Detected, type Ecosystem } from "./detect.js";
+
+/** Files whose settings change what a lockfile installs (registries, hoisting, workspaces): part of the cache key. */
+const KEYED_SETTINGS = ["package.json", ".npmrc", ".yarnrc", ".yarnrc.yml", "pnpm-workspace.yaml", "pyproject.toml", "setup.cfg"];
 import { setupEnv, type Installed, type SetupHome } from "./environment.js";
 import { probeRegistry, registryOf } from "./registry.js";
 import { checkNode, toolchainPrograms, versionArgv, versionLine, type NodeCheck } from "./toolchain.js";
@@ -125,8 +128,10 @@ export async function runSetup(input: SetupInput): Promise<SetupResult> {
   output.cache = opened.cache;
   if (output.source === "detected" && !opened.entry?.hit) await reachRegistry(input, detected.ecosystem);
 
-  let ran = await install(input, opened.home, commands, corepack, opened.entry?.hit === true);
-  if (!ran.ok && opened.entry?.hit) {
+  // a hit installs with the network off (pip cannot install from its download cache without an index)
+  const offline = opened.entry?.hit === true && detected.ecosystem !== "python";
+  let ran = await install(input, opened.home, commands, corepack, offline);
+  if (!ran.ok && offline) {
     input.log.warn({ failed: ran.failed?.argv }, "the offline install from the cache failed: installing again with the network");
     output.cache = { state: "miss", why: "the cached downloads were not enough for an offline install" };
     ran = await install(input, opened.home, commands, corepack, false, ran.results);
@@ -134,7 +139,8 @@ export async function runSetup(input: SetupInput): Promise<SetupResult> {
   output.commands = ran.results;
   if (ran.tail) output.tail = ran.tail;
   if (!ran.ok) {
-    if (opened.entry) await input.cache!.store.discard(opened.entry);
+    // a broken download, or a hit that could not install even with the network, is not kept
+    if (opened.entry) await input.cache!.store.discard(opened.entry, { evenIfComplete: true });
     throw new SetupFailed(failure(ran.failed!, output.source));
   }
   const kept = await ws.keepInstalled();
@@ -177,9 +183,14 @@ async function openHome(
   commands: string[][],
   toolchain: string,
 ): Promise<{ home: SetupHome; entry?: CacheEntry; cache: SetupOutput["cache"] }> {
-  const lock = detected.lockfile ? await readFile(path.join(input.ws.dir, detected.lockfile)).catch(() => undefined) : undefined;
+  // read as detection reads: no symlink followed, no FIFO opened, a size cap
+  const lock = detected.lockfile ? await readBytes(input.ws.dir, detected.lockfile, 64 * 1024 ** 2) : undefined;
   if (input.cache && lock) {
-    const entry = await input.cache.store.open(input.cache.scope, cacheKey(lock, commands, toolchain));
+    // the package managers' own settings change what a lockfile installs: they key the entry too
+    const settings = await Promise.all(
+      KEYED_SETTINGS.map(async (f) => `${f}:${(await readBytes(input.ws.dir, f))?.toString("base64") ?? ""}`),
+    );
+    const entry = await input.cache.store.open(input.cache.scope, cacheKey(lock, commands, [toolchain, ...settings].join("\n")));
     const home = { home: path.join(entry.dir, "home"), bin: path.join(entry.dir, "bin") };
     return { home, entry, cache: { state: entry.hit ? "hit" : "miss" } };
   }

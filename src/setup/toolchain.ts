@@ -40,20 +40,25 @@ export interface NodeCheck {
  * satisfied; an exact version (an `.nvmrc` with `20.11.0`) matches on its major version, as
  * version managers' users expect a patch release to be fine.
  */
-export function checkNode(wanted: string, from: string, available: string | undefined): NodeCheck {
+export function checkNode(raw: string, from: string, available: string | undefined): NodeCheck {
+  // the repository's words, shown as one short code span
+  const wanted = raw
+    .replace(/[\s`]+/g, " ")
+    .trim()
+    .slice(0, 60);
   const have = available ? semver.clean(available) : null;
   const base = { wanted, from, available: have ?? "none" };
-  if (!have) return { ...base, satisfied: false, line: `Node ${wanted} is wanted (${from}), but the sandbox has no working node.` };
+  if (!have) return { ...base, satisfied: false, line: `Node \`${wanted}\` is wanted (${from}), but the sandbox has no working node.` };
   const exact = semver.valid(semver.clean(wanted) ?? "");
   const range = exact ? null : semver.validRange(wanted.replace(/^v(?=\d)/, ""));
   if (!exact && !range)
-    return { ...base, line: `Node ${wanted} is wanted (${from}): Tollgate cannot compare that with the sandbox's Node ${have}.` };
+    return { ...base, line: `Node \`${wanted}\` is wanted (${from}): Tollgate cannot compare that with the sandbox's Node ${have}.` };
   const satisfied = exact ? semver.major(exact) === semver.major(have) : semver.satisfies(have, range!);
   return {
     ...base,
     satisfied,
     line: satisfied
-      ? `Node ${have} (the project wants ${wanted}, ${from}).`
-      : `Node ${wanted} is wanted (${from}), but the sandbox has Node ${have}: setup and the checks run on ${have}, so failures may come from the version, not the change.`,
+      ? `Node ${have} (the project wants \`${wanted}\`, ${from}).`
+      : `Node \`${wanted}\` is wanted (${from}), but the sandbox has Node ${have}: setup and the checks run on ${have}, so failures may come from the version, not the change.`,
   };
 }

@@ -9,12 +9,12 @@
  * (tree-guard.ts); what was dropped is kept in `dropped` for the pull request.
  */
 import { readFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { SimpleGit } from "simple-git";
 import { redactToken } from "./git-auth.js";
 import { hostGit, tokenEnv, unsafeConfigKeys } from "./host-git.js";
-import { checkStaged, protectedMatcher, scrubTree, type DroppedChange } from "./tree-guard.js";
+import { checkStaged, CONTROL, protectedMatcher, scrubTree, type DroppedChange } from "./tree-guard.js";
 import { FinalError } from "../errors.js";
 
 export interface Identity {
@@ -154,27 +154,45 @@ export class Workspace {
    * write, and `resetTree` leaves it); what it changed in tracked files is put back. Returns both.
    */
   async keepInstalled(): Promise<{ installed: string[]; reverted: string[] }> {
+    // what setup wrote is scrubbed before any git command reads the tree (a nested .git names
+    // filters, a FIFO hangs a reader), as after every command
+    this.#drop(await scrubTree(this.dir));
     const status = await guard(undefined, () =>
-      this.git().raw(["status", "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=normal"]),
+      this.git().raw(["status", "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=normal", "--ignore-submodules=all"]),
     );
     const installed: string[] = [];
     const reverted: string[] = [];
     for (const entry of status.split("\0").filter(Boolean)) {
       const code = entry.slice(0, 2);
       const file = entry.slice(3).replace(/\/$/, "");
-      if (/[\n\r]/.test(file) || !file) continue;
-      if (code === "??" || code === "!!") installed.push(file);
-      else if (!reverted.includes(file)) reverted.push(file);
+      if (code !== "??" && code !== "!!") {
+        if (!reverted.includes(file)) reverted.push(file);
+        continue;
+      }
+      // a symlink (node_modules -> /) would take its target into every bind of it: it goes
+      const info = await lstat(path.join(this.dir, file)).catch(() => undefined);
+      if (!info || CONTROL.test(file) || !file || (!info.isDirectory() && !info.isFile())) {
+        await rm(path.join(this.dir, file), { recursive: true, force: true });
+        this.#drop([
+          { path: file.replace(CONTROL, "?"), why: "setup made it, and it is not a plain file or folder (a symlink, a device)" },
+        ]);
+        continue;
+      }
+      installed.push(file);
     }
+    if (installed.length > MAX_INSTALLED)
+      throw new GitError(
+        `setup created ${installed.length} entries at the top of the checkout (at most ${MAX_INSTALLED} are kept apart from the change)`,
+      );
     if (reverted.length) await guard(undefined, () => this.git().raw(["reset", "--hard", "-q", "HEAD"]));
-    this.#installed = installed.slice(0, MAX_INSTALLED);
+    this.#installed = installed;
     const exclude = path.join(this.dir, ".git", "info", "exclude");
     const before = await readFile(exclude, "utf8").catch(() => "");
     await writeFile(
       exclude,
-      `${before}${before && !before.endsWith("\n") ? "\n" : ""}${this.#installed.map((p) => `/${escapeGlob(p)}\n`).join("")}`,
+      `${before}${before && !before.endsWith("\n") ? "\n" : ""}${installed.map((p) => `/${escapeGlob(p)}\n`).join("")}`,
     );
-    return { installed: this.#installed, reverted };
+    return { installed, reverted };
   }
 
   /** What setup installed in the checkout (relative paths). */
@@ -343,12 +361,12 @@ export class Workspace {
   }
 }
 
-/** At most this many paths of what setup installed are kept (a setup that sprays files keeps the first ones). */
-const MAX_INSTALLED = 200;
+/** At most this many entries setup made at the top of the checkout are kept apart from the change. */
+const MAX_INSTALLED = 1_000;
 
-/** A path as a literal gitignore pattern: its wildcard and escape characters escaped. */
+/** A path as a literal gitignore pattern: its wildcard and escape characters, and trailing spaces, escaped. */
 function escapeGlob(p: string): string {
-  return p.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`);
+  return p.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ +$/, (spaces) => spaces.replace(/ /g, "\\ "));
 }
 
 /** Runs a git command; its error (which may quote the command line) never carries the token. */

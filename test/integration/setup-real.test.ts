@@ -8,7 +8,7 @@
  * off (COREPACK_INTEGRITY_KEYS=0) through the operator's setup variables, as an operator behind
  * such a mirror would.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,7 @@ import { detectSandbox, type Sandbox } from "../../src/sandbox/sandbox.js";
 import { DependencyCache } from "../../src/setup/cache.js";
 import { runSetup, SetupFailed, withSetup, type SetupResult } from "../../src/setup/setup.js";
 import { Workspace } from "../../src/workspace/workspace.js";
-import { bareRepoWith } from "../helpers/git.js";
+import { bareRepoWith, git } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/projects/", import.meta.url));
@@ -255,5 +255,61 @@ describe("setup on real projects", () => {
     } finally {
       for (const name of Object.keys(secrets)) delete process.env[name];
     }
+  });
+
+  it("what setup plants for host-side git (a FIFO, a submodule's .git naming a filter) is scrubbed before git reads the tree", async () => {
+    // a repository with a submodule entry (a gitlink) at sub/, as GitHub would serve it
+    const bare = bareRepoWith({ "package.json": "{}", "package-lock.json": "{}" });
+    const seed = mkdtempSync(path.join(tmpdir(), "tollgate-seed-"));
+    git(seed, "clone", "-q", bare, ".");
+    git(seed, "update-index", "--add", "--cacheinfo", `160000,${git(seed, "rev-parse", "HEAD").trim()},sub`);
+    git(seed, "-c", "user.name=Human", "-c", "user.email=human@example.com", "commit", "-qm", "add a submodule entry");
+    git(seed, "push", "-q", "origin", "main");
+    const marker = path.join(mkdtempSync(path.join(tmpdir(), "tollgate-marker-")), "filter-ran");
+    const plant = [
+      "mkdir -p sub node_modules/x",
+      "git init -q sub",
+      `git -C sub config filter.x.clean 'touch ${marker}'`,
+      "echo '* filter=x' > sub/.gitattributes",
+      "echo planted > sub/a.txt",
+      "mkfifo node_modules/x/.gitignore",
+    ].join(" && ");
+    const ws = await clone(bare);
+    const config = parseRepoConfig({ setup: { commands: [["sh", "-c", plant]] }, verify: { commands: [] } });
+    const result = await setUp(ws, config);
+    expect(result.output.commands).toEqual([expect.objectContaining({ exitCode: 0 })]);
+    expect(existsSync(marker)).toBe(false); // no filter of the tree's ran on the host
+    expect(existsSync(path.join(ws.dir, "sub", ".git"))).toBe(false);
+    expect(existsSync(path.join(ws.dir, "node_modules", "x", ".gitignore"))).toBe(false);
+    expect(ws.dropped.map((d) => d.path)).toEqual(expect.arrayContaining(["sub/.git", "node_modules/x/.gitignore"]));
+    expect(result.output.installed).not.toContain("sub"); // the submodule's path is the repository's, not setup's
+  });
+
+  it("a symlink setup leaves (node_modules -> a host folder) is never kept, nor bound into an agent's worktree later", async () => {
+    const secretDir = mkdtempSync(path.join(tmpdir(), "tollgate-host-secret-"));
+    writeFileSync(path.join(secretDir, "secret.txt"), "host secret\n");
+    const bare = bareRepoWith({}, path.join(FIXTURES, "npm"));
+    // at setup: the link is dropped, not installed
+    const linked = await clone(bare);
+    const config = parseRepoConfig({
+      setup: {
+        commands: [
+          ["ln", "-s", secretDir, "vendor"],
+          ["npm", "ci"],
+        ],
+      },
+    });
+    const result = await setUp(linked, config);
+    expect(result.output.installed).toEqual(["node_modules"]);
+    expect(linked.dropped).toEqual([expect.objectContaining({ path: "vendor" })]);
+    expect(existsSync(path.join(linked.dir, "vendor"))).toBe(false);
+    // later: a check in the checkout swaps node_modules for a link to the host folder; a worktree's commands do not see it
+    rmSync(path.join(linked.dir, "node_modules"), { recursive: true });
+    symlinkSync(secretDir, path.join(linked.dir, "node_modules"));
+    const worktree = await linked.addWorktree("unit-1", "tollgate/work/1/unit-1");
+    const read = await check(linked, result, ["cat", "node_modules/secret.txt"], worktree);
+    expect(read.output).not.toContain("host secret");
+    expect(read.exitCode).not.toBe(0);
+    await linked.removeWorktree(worktree);
   });
 });

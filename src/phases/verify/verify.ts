@@ -12,6 +12,9 @@ import { commandsDisabled } from "../../sandbox/sandbox.js";
 import type { PhaseEnv, WorkTree } from "../agent-env.js";
 import { answerTool, structuredCall } from "../structured.js";
 import { failingParts } from "./failing-parts.js";
+import { countTests, type TestCount } from "./test-summary.js";
+
+const withCount = (tests: TestCount | undefined) => (tests ? { tests } : {});
 import { PHASE } from "../registry.js";
 
 export const triageSchema = z.strictObject({
@@ -38,6 +41,8 @@ export interface CheckResult {
   durationMs: number;
   /** The failing parts of the output (empty when it passed). */
   excerpt: string;
+  /** The tests it ran, when its output has a runner's summary. */
+  tests?: TestCount;
 }
 
 export interface VerifyOutput {
@@ -83,6 +88,7 @@ export async function runVerify(env: PhaseEnv, tree: WorkTree): Promise<VerifyOu
         timedOut: result.timedOut,
         durationMs: result.durationMs,
         excerpt: ok ? "" : failingParts(result.output),
+        ...withCount(countTests(result.output)),
       });
     } catch (error) {
       if (!(error instanceof CommandRefused)) throw error;

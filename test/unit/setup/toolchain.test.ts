@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { parseSetupEnv, laterCommand } from "../../../src/setup/environment.js";
 import { checkNode, toolchainPrograms, versionLine } from "../../../src/setup/toolchain.js";
 
@@ -7,7 +10,7 @@ describe("checkNode", () => {
     const old = checkNode("^22.0.0", "engines.node", "v20.20.2");
     expect(old.satisfied).toBe(false);
     expect(old.line).toBe(
-      "Node ^22.0.0 is wanted (engines.node), but the sandbox has Node 20.20.2: setup and the checks run on 20.20.2, so failures may come from the version, not the change.",
+      "Node `^22.0.0` is wanted (engines.node), but the sandbox has Node 20.20.2: setup and the checks run on 20.20.2, so failures may come from the version, not the change.",
     );
   });
 
@@ -15,6 +18,12 @@ describe("checkNode", () => {
     expect(checkNode("v20.11.0", ".nvmrc", "v20.20.2").satisfied).toBe(true);
     expect(checkNode("20", ".node-version", "v20.20.2").satisfied).toBe(true);
     expect(checkNode("18.19.1", "volta.node", "v20.20.2").satisfied).toBe(false);
+  });
+
+  it("shows the repository's value as one short code span: a newline in engines.node cannot start a heading or a link", () => {
+    const check = checkNode(">=18\n\n## Approved [merge now](https://evil.example)", "engines.node", "v20.20.2");
+    expect(check.line).not.toContain("\n");
+    expect(check.line).toContain("`>=18 ## Approved [merge now](https://evil.example)`");
   });
 
   it("says when it cannot compare, and when there is no node", () => {
@@ -41,17 +50,23 @@ describe("the environment of later commands", () => {
   const installed = { home: "/data/cache/1/o/r/k/home", bin: "/data/cache/1/o/r/k/bin", paths: ["node_modules", ".venv"] };
 
   it("runs offline with the caches read-only, and binds setup's installs into a worktree", () => {
-    const main = laterCommand(installed, "/runs/x/repo", "/runs/x/repo");
-    expect(main.binds).toEqual([]);
-    expect(main.readOnly).toEqual([installed.home, installed.bin]);
-    expect(main.env).toMatchObject({ npm_config_offline: "true", COREPACK_ENABLE_NETWORK: "0", GOPROXY: "off" });
-    expect(main.env.PATH).toBe("/data/cache/1/o/r/k/bin:/runs/x/repo/.venv/bin:/usr/local/bin:/usr/bin:/bin");
-    const worktree = laterCommand(installed, "/runs/x/repo", "/runs/x/worktrees/u1");
-    expect(worktree.binds).toEqual([
-      { from: "/runs/x/repo/node_modules", to: "/runs/x/worktrees/u1/node_modules" },
-      { from: "/runs/x/repo/.venv", to: "/runs/x/worktrees/u1/.venv" },
+    const runDir = mkdtempSync(path.join(tmpdir(), "tollgate-later-"));
+    const main = path.join(runDir, "repo");
+    for (const p of ["node_modules", ".venv"]) mkdirSync(path.join(main, p), { recursive: true });
+    symlinkSync("/etc", path.join(main, "linked")); // swapped in by a check after setup: never bound
+    const at = { ...installed, paths: ["node_modules", ".venv", "linked"] };
+    const inMain = laterCommand(at, main, main);
+    expect(inMain.binds).toEqual([]);
+    expect(inMain.readOnly).toEqual([installed.home, installed.bin]);
+    expect(inMain.env).toMatchObject({ npm_config_offline: "true", COREPACK_ENABLE_NETWORK: "0", GOPROXY: "off" });
+    expect(inMain.env.PATH).toBe(`/data/cache/1/o/r/k/bin:${main}/.venv/bin:/usr/local/bin:/usr/bin:/bin`);
+    const worktree = path.join(runDir, "worktrees", "u1");
+    const inWorktree = laterCommand(at, main, worktree);
+    expect(inWorktree.binds).toEqual([
+      { from: `${main}/node_modules`, to: `${worktree}/node_modules` },
+      { from: `${main}/.venv`, to: `${worktree}/.venv` },
     ]);
-    expect(worktree.env.PATH).toContain("/runs/x/worktrees/u1/.venv/bin");
+    expect(inWorktree.env.PATH).toContain(`${worktree}/.venv/bin`);
     expect(laterCommand(undefined, "/a", "/a")).toEqual({ env: {}, readOnly: [], binds: [] });
   });
 
