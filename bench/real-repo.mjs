@@ -11,7 +11,7 @@
 // On a machine whose npm registry is a mirror without npm's signatures, set
 // TOLLGATE_SETUP_ENV=COREPACK_INTEGRITY_KEYS=0 (this script sets it when it is unset).
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DependencyCache } from "../dist/setup/cache.js";
@@ -62,14 +62,16 @@ const answers = {
   review: [{ toolUse: { name: "submit_review", input: { verdict: "approve", summary: "Fine.", findings: [] } } }],
 };
 
-function clone() {
-  const dir = mkdtempSync(path.join(work, "repo-"));
+/** A fresh clone per run, under the same name each time (a local run's cache is keyed by the repository's folder name). */
+function clone(label) {
+  const dir = path.join(work, label, path.basename(path.dirname(snapshot)).replace(/^.*\+/, ""));
+  mkdirSync(path.dirname(dir), { recursive: true });
   git(work, "clone", "-q", snapshot, dir);
   return dir;
 }
 
 function run(label) {
-  const repo = clone();
+  const repo = clone(label);
   const issue = path.join(work, "issue.md");
   const script = path.join(work, "script.json");
   const out = path.join(work, `${label}.md`);
