@@ -34,6 +34,8 @@ export interface SandboxedCommand {
   binds?: Array<{ from: string; to: string }>;
   /** The run's folder: its size is watched against the disk limits. */
   runDir?: string;
+  /** More folders whose size counts with the run's (a setup's cache entry, which it may write). */
+  diskDirs?: string[];
   /**
    * Folders outside `cwd` the command may write (a dependency cache for a setup step). Nothing
    * else of the host is writable.
@@ -105,6 +107,17 @@ export async function diskBytes(dir: string): Promise<number | undefined> {
   }
 }
 
+/** The bytes the disk limits count for a command: the run's folder and the other folders it may write. */
+async function watchedBytes(command: SandboxedCommand): Promise<number | undefined> {
+  let total = 0;
+  for (const dir of [command.runDir, ...(command.diskDirs ?? [])].filter((d): d is string => d !== undefined)) {
+    const size = await diskBytes(dir);
+    if (size === undefined) return undefined;
+    total += size;
+  }
+  return total;
+}
+
 function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner: string[]): string[] {
   const { cwd, sandbox } = command;
   return [
@@ -154,7 +167,7 @@ export async function runSandboxed(command: SandboxedCommand): Promise<CommandRe
   const env = { ...BASE_ENV, HOME: sandbox.mode === "bwrap" ? "/tmp" : cwd, ...command.env };
   const started = Date.now();
 
-  const startSize = command.runDir ? await diskBytes(command.runDir) : undefined;
+  const startSize = command.runDir ? await watchedBytes(command) : undefined;
   if (startSize !== undefined && startSize > sandbox.limits.runDiskBytes) {
     return {
       exitCode: null,
@@ -295,7 +308,7 @@ class SandboxedRun {
     if (startSize === undefined || !runDir) return;
     const check = async () => {
       const t0 = Date.now();
-      const size = await diskBytes(runDir);
+      const size = await watchedBytes(this.command);
       if (this.done) return;
       if (overDisk(size, startSize, sandbox.limits)) {
         this.limit = "disk";
@@ -322,7 +335,7 @@ class SandboxedRun {
     await cgroup?.remove();
     // a command that wrote fast and ended between two looks is measured once more
     if (!this.limit && startSize !== undefined && this.command.runDir) {
-      if (overDisk(await diskBytes(this.command.runDir), startSize, this.command.sandbox.limits)) this.limit = "disk";
+      if (overDisk(await watchedBytes(this.command), startSize, this.command.sandbox.limits)) this.limit = "disk";
     }
     this.resolve(this.result(error));
   }

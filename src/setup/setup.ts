@@ -243,6 +243,8 @@ async function install(
       writable: [home.home, home.bin],
       readOnly: ws.readOnlyPaths(),
       runDir: path.dirname(ws.dir),
+      // the cache entry is written too: it counts against the disk limits (a run's own home is in its folder already)
+      diskDirs: home.home.startsWith(path.dirname(ws.dir) + path.sep) ? [] : [home.home, home.bin],
       env,
       timeoutMs: config.setup.timeout_seconds * 1000,
       maxOutputChars: 40_000,

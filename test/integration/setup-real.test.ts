@@ -16,7 +16,7 @@ import type { RepoConfig } from "../../src/config/repo-config.js";
 import { parseRepoConfig } from "../../src/config/repo-config.js";
 import { workTree } from "../../src/phases/agent-env.js";
 import { runSandboxed } from "../../src/sandbox/process.js";
-import { detectSandbox, type Sandbox } from "../../src/sandbox/sandbox.js";
+import { detectSandbox, sandboxFor, type Sandbox } from "../../src/sandbox/sandbox.js";
 import { DependencyCache } from "../../src/setup/cache.js";
 import { runSetup, SetupFailed, withSetup, type SetupResult } from "../../src/setup/setup.js";
 import { Workspace } from "../../src/workspace/workspace.js";
@@ -311,5 +311,21 @@ describe("setup on real projects", () => {
     expect(read.output).not.toContain("host secret");
     expect(read.exitCode).not.toBe(0);
     await linked.removeWorktree(worktree);
+  });
+
+  it("what a setup command writes to its cache entry counts against the sandbox's disk limit", async () => {
+    const ws = await clone(bareRepoWith({ "package.json": "{}", "package-lock.json": "{}" }));
+    const fill = 'mkdir -p "$npm_config_cache" && head -c 64000000 /dev/zero > "$npm_config_cache/blob" && sleep 20';
+    const config = parseRepoConfig({ setup: { commands: [["sh", "-c", fill]] }, verify: { commands: [] } });
+    const failed = await runSetup({
+      ws,
+      config,
+      sandbox: sandboxFor("bwrap", { commandDiskBytes: 16 * 1024 * 1024 }),
+      cache: { store: cache, scope: { installationId: 7, repository: "acme/widgets" } },
+      log: captureLog().log,
+    }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(SetupFailed);
+    expect((failed as Error).message).toContain("[stopped: the command ran into the sandbox's disk limit");
+    expect(await cache.stats()).toMatchObject({ entries: 0 }); // and the entry it filled is gone
   });
 });
