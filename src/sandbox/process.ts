@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { commandCgroup, prlimitArgs, rlimitHit, type CommandCgroup, type SandboxLimits } from "./limits.js";
 import type { Sandbox } from "./sandbox.js";
+import { EGRESS_PORT, EGRESS_SOCKET_IN_SANDBOX, FORWARDER, proxyEnv } from "./egress.js";
 
 export interface CommandResult {
   exitCode: number | null;
@@ -42,10 +43,12 @@ export interface SandboxedCommand {
    */
   writable?: string[];
   /**
-   * The host's network, for a setup step that installs dependencies (with no secret in its
-   * environment). Off by default: agents' commands and verify run without a network.
+   * The way out for a setup step that installs dependencies: the host's Unix socket of an
+   * `EgressProxy` (src/sandbox/egress.ts). The command still has no network of its own: only
+   * HTTPS through that proxy, which refuses the host's own and private addresses. Off by default:
+   * agents' commands and verify have no way out at all.
    */
-  network?: boolean;
+  egress?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
   maxOutputChars?: number;
@@ -55,6 +58,8 @@ export interface SandboxedCommand {
 /** The whole environment a command gets: nothing of the app's. */
 export const BASE_ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8", CI: "true", TERM: "dumb", NO_COLOR: "1" };
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"];
+/** The node that runs the egress forwarder in the sandbox: this one when it lives in the system's folders (bound read-only). */
+const SYSTEM_NODE = SYSTEM_DIRS.some((d) => process.execPath.startsWith(`${d}/`)) ? process.execPath : "node";
 /**
  * The parts of /etc that programs need (libraries, certificates, users, time zones, the
  * alternatives that name many binaries, toolchains' own settings), and nothing else: not
@@ -87,8 +92,6 @@ const ETC = [
   "/etc/python3.11",
   "/etc/perl",
 ];
-/** What a command with the network needs to resolve names (besides /etc/hosts and nsswitch.conf above). */
-const NETWORK_ETC = ["/etc/resolv.conf", "/etc/gai.conf"];
 /** How long the pipes may stay open after the command's first process exits. */
 const GRACE_MS = 500;
 /** Writes `$$` into each cgroup.procs file named before `--`, then runs the rest. */
@@ -133,8 +136,8 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
     ...(command.readOnly ?? []).filter((p) => existsSync(p)).flatMap((p) => ["--ro-bind", p, p]),
     ...(command.binds ?? []).filter((b) => existsSync(b.from)).flatMap((b) => ["--ro-bind", b.from, b.to]),
     ...(command.writable ?? []).filter((p) => existsSync(p)).flatMap((p) => ["--bind", p, p]),
-    // the resolver's configuration, only with the network (without it there is nothing to resolve)
-    ...(command.network ? NETWORK_ETC.filter((d) => existsSync(d)).flatMap((d) => ["--ro-bind", d, d]) : []),
+    // the egress proxy's socket (names are resolved by the proxy, so no resolver configuration)
+    ...(command.egress ? ["--ro-bind", command.egress, EGRESS_SOCKET_IN_SANDBOX] : []),
     "--proc",
     "/proc",
     "--dev",
@@ -146,7 +149,6 @@ function bwrapArgs(command: SandboxedCommand, env: Record<string, string>, inner
     "--remount-ro",
     "/dev", // only /dev/shm, sized, is writable (device nodes still work)
     "--unshare-all",
-    ...(command.network ? ["--share-net"] : []),
     "--unshare-user", // a user namespace of its own, in which
     "--disable-userns", // no further namespace can be made (less kernel to attack)
     "--die-with-parent",
@@ -164,7 +166,7 @@ export async function runSandboxed(command: SandboxedCommand): Promise<CommandRe
   const { cwd, sandbox } = command;
   if (sandbox.mode === "disabled") throw new Error(`commands are disabled: ${sandbox.reason}`);
   const timeoutMs = command.timeoutMs ?? 120_000;
-  const env = { ...BASE_ENV, HOME: sandbox.mode === "bwrap" ? "/tmp" : cwd, ...command.env };
+  const env = { ...BASE_ENV, HOME: sandbox.mode === "bwrap" ? "/tmp" : cwd, ...command.env, ...(command.egress ? proxyEnv() : {}) };
   const started = Date.now();
 
   const startSize = command.runDir ? await watchedBytes(command) : undefined;
@@ -180,7 +182,12 @@ export async function runSandboxed(command: SandboxedCommand): Promise<CommandRe
     };
   }
 
-  const limited = ["/usr/bin/prlimit", ...prlimitArgs(sandbox.limits, timeoutMs), ...command.argv];
+  // with a way out, the command runs under the forwarder to the egress proxy (in the sandbox only)
+  const argv =
+    command.egress && sandbox.mode === "bwrap"
+      ? [SYSTEM_NODE, "-e", FORWARDER, "--", EGRESS_SOCKET_IN_SANDBOX, String(EGRESS_PORT), ...command.argv]
+      : command.argv;
+  const limited = ["/usr/bin/prlimit", ...prlimitArgs(sandbox.limits, timeoutMs), ...argv];
   const inner = sandbox.mode === "bwrap" ? ["bwrap", ...bwrapArgs(command, env, limited)] : limited;
   const cgroup = openCgroup(sandbox);
   const [file, args] = cgroup

@@ -20,6 +20,7 @@ import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import { FinalError } from "../errors.js";
 import { runSandboxed, type CommandResult } from "../sandbox/process.js";
+import { EgressProxy } from "../sandbox/egress.js";
 import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
 import { maskSecrets } from "../safety/secrets.js";
 import { fenced } from "../report/setup-summary.js";
@@ -233,28 +234,35 @@ async function install(
   ];
   const results = [...before];
   let tail: string | undefined;
-  for (const step of steps) {
-    if (input.signal?.aborted) break;
-    const result = await runSandboxed({
-      argv: step.argv,
-      cwd: ws.dir,
-      sandbox,
-      network: !offline,
-      writable: [home.home, home.bin],
-      readOnly: ws.readOnlyPaths(),
-      runDir: path.dirname(ws.dir),
-      // the cache entry is written too: it counts against the disk limits (a run's own home is in its folder already)
-      diskDirs: home.home.startsWith(path.dirname(ws.dir) + path.sep) ? [] : [home.home, home.bin],
-      env,
-      timeoutMs: config.setup.timeout_seconds * 1000,
-      maxOutputChars: 40_000,
-      signal: input.signal,
-    });
-    await input.record?.(step.shown, result);
-    const done = { argv: step.shown, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs, offline };
-    results.push(done);
-    if (result.exitCode !== 0 || result.timedOut) return { ok: false, results, failed: { ...done, output: result.output } };
-    tail = lastLines(result.output, 10);
+  // the way out: HTTPS through a proxy that refuses the host's own and private addresses (src/sandbox/egress.ts)
+  const egress = offline ? undefined : await EgressProxy.start(input.log);
+  try {
+    for (const step of steps) {
+      if (input.signal?.aborted) break;
+      const result = await runSandboxed({
+        argv: step.argv,
+        cwd: ws.dir,
+        sandbox,
+        ...(egress && !offline ? { egress: egress.socket } : {}),
+        writable: [home.home, home.bin],
+        readOnly: ws.readOnlyPaths(),
+        runDir: path.dirname(ws.dir),
+        // the cache entry is written too: it counts against the disk limits (a run's own home is in its folder already)
+        diskDirs: home.home.startsWith(path.dirname(ws.dir) + path.sep) ? [] : [home.home, home.bin],
+        env,
+        timeoutMs: config.setup.timeout_seconds * 1000,
+        maxOutputChars: 40_000,
+        signal: input.signal,
+      });
+      await input.record?.(step.shown, result);
+      const done = { argv: step.shown, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs, offline };
+      results.push(done);
+      if (result.exitCode !== 0 || result.timedOut) return { ok: false, results, failed: { ...done, output: result.output } };
+      tail = lastLines(result.output, 10);
+    }
+  } finally {
+    if (egress?.refused.length) input.log.warn({ refused: egress.refused }, "setup tried to reach addresses the sandbox refuses");
+    await egress?.close();
   }
   return { ok: !input.signal?.aborted, results, tail };
 }

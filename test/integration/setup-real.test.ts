@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createServer, type AddressInfo } from "node:net";
 import type { RepoConfig } from "../../src/config/repo-config.js";
 import { parseRepoConfig } from "../../src/config/repo-config.js";
 import { workTree } from "../../src/phases/agent-env.js";
@@ -210,11 +211,18 @@ describe("setup on real projects", () => {
       const probe = [
         "const fs = require('fs');",
         "console.log('ENV ' + JSON.stringify(process.env));",
-        "for (const p of process.argv.slice(2)) {",
+        "for (const p of process.argv.slice(3)) {",
         "  try { fs.writeFileSync(p, 'written by setup'); console.log('WROTE ' + p); }",
         "  catch (e) { console.log('DENIED ' + p + ' ' + e.code); }",
         "}",
+        // the app's own services on the host's loopback (its database, its server) are not reachable
+        "const s = require('net').connect(Number(process.argv[2]), '127.0.0.1');",
+        "s.on('connect', () => { console.log('LOOPBACK REACHED'); process.exit(0); });",
+        "s.on('error', (e) => { console.log('LOOPBACK ' + e.code); process.exit(0); });",
       ].join("\n");
+      const hostService = createServer((socket) => socket.end("the app's database\n"));
+      await new Promise<void>((resolve) => hostService.listen(0, "127.0.0.1", resolve));
+      const hostPort = String((hostService.address() as AddressInfo).port);
       const ws = await clone(bareRepoWith({ "probe.js": probe, "package.json": "{}", "package-lock.json": "{}" }));
       const runDir = path.dirname(ws.dir);
       const other = path.join(dataDir, "cache", "8", "acme", "widgets");
@@ -228,7 +236,10 @@ describe("setup on real projects", () => {
         dataDir: path.join(dataDir, "data.txt"),
         hostHome: path.join(process.env.HOME ?? "/root", "tollgate-setup-was-here.txt"),
       };
-      const config = parseRepoConfig({ setup: { commands: [["node", "probe.js", ...Object.values(targets)]] }, verify: { commands: [] } });
+      const config = parseRepoConfig({
+        setup: { commands: [["node", "probe.js", hostPort, ...Object.values(targets)]] },
+        verify: { commands: [] },
+      });
       // the probe's output is not kept when it succeeds, so it is read from the command's record
       const outputs: string[] = [];
       const result = await runSetup({
@@ -250,6 +261,9 @@ describe("setup on real projects", () => {
       for (const key of ["runFolder", "otherInstallation", "cacheRoot", "dataDir", "hostHome"] as const)
         expect(existsSync(targets[key])).toBe(false);
       expect(output).toContain(`DENIED ${targets.hostHome} ENOENT`);
+      expect(output).toContain("LOOPBACK ECONNREFUSED");
+      expect(output).not.toContain("LOOPBACK REACHED");
+      hostService.close();
       // its cache entry's home is writable (that is what a cache is for): it is the only folder outside the checkout that is
       expect(result.output.cache.state).toBe("miss");
     } finally {

@@ -9,7 +9,10 @@ import path from "node:path";
 import { CommandRefused, CommandRunner } from "../../../src/agents/tools/command.js";
 import { toolbox } from "../../../src/agents/toolbox.js";
 import { parseRepoConfig } from "../../../src/config/repo-config.js";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { runSandboxed } from "../../../src/sandbox/process.js";
+import { EGRESS_PORT, EgressProxy } from "../../../src/sandbox/egress.js";
 import { detectSandbox, sandboxFor, UNSAFE_VARIABLE } from "../../../src/sandbox/sandbox.js";
 import { captureLog } from "../../helpers/log.js";
 
@@ -264,12 +267,32 @@ describe(".git inside the sandbox", () => {
   });
 });
 
-describe("the network, and folders writable outside the tree (for a setup step)", () => {
+describe("the way out for a setup step, and folders writable outside the tree", () => {
   const lookup = [
     "node",
     "-e",
     "require('dns').lookup('registry.npmjs.org', (e, a) => { console.log(e ? e.code : 'resolved ' + a); process.exit(e ? 1 : 0); })",
   ];
+  let proxy: EgressProxy;
+  let hostServer: Server;
+  let hostConnections = 0;
+  beforeAll(async () => {
+    proxy = await EgressProxy.start(captureLog().log);
+    hostServer = createServer(() => void hostConnections++);
+    await new Promise<void>((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
+  });
+  afterAll(async () => {
+    await proxy.close();
+    hostServer.close();
+  });
+  const curl = (url: string, ...extra: string[]) =>
+    runSandboxed({
+      argv: ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "15", ...extra, url],
+      cwd: folder(),
+      sandbox: sandboxFor("bwrap"),
+      egress: proxy.socket,
+      timeoutMs: 30_000,
+    });
 
   it("has no network by default: not even a name resolves", async () => {
     const result = await runSandboxed({ argv: lookup, cwd: folder(), sandbox: sandboxFor("bwrap"), timeoutMs: 20_000 });
@@ -277,18 +300,42 @@ describe("the network, and folders writable outside the tree (for a setup step)"
     expect(result.output).toMatch(/ENOTFOUND|EAI_AGAIN/);
   });
 
-  it("reaches the package registry when asked to, with nothing of the app in its environment", async () => {
-    const registry = await runSandboxed({ argv: lookup, cwd: folder(), sandbox: sandboxFor("bwrap"), network: true, timeoutMs: 20_000 });
-    expect(registry.output).toMatch(/^resolved /);
+  it("reaches the package registry through the egress proxy, with only the proxy's variables added to its environment", async () => {
+    const registry = await curl("https://registry.npmjs.org/ms");
+    expect(registry.output).toBe("200");
     expect(registry.exitCode).toBe(0);
-    const env = await runSandboxed({ argv: ["env"], cwd: folder(), sandbox: sandboxFor("bwrap"), network: true, timeoutMs: 10_000 });
-    expect(
-      env.output
-        .split("\n")
-        .filter(Boolean)
-        .map((l) => l.split("=")[0])
-        .sort(),
-    ).toEqual(["CI", "HOME", "LANG", "NO_COLOR", "PATH", "PWD", "TERM"]);
+    const env = await runSandboxed({ argv: ["env"], cwd: folder(), sandbox: sandboxFor("bwrap"), egress: proxy.socket, timeoutMs: 10_000 });
+    const names = env.output
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("=")[0]!);
+    expect(names.filter((n) => !/proxy/i.test(n)).sort()).toEqual(["CI", "HOME", "LANG", "NO_COLOR", "PATH", "PWD", "TERM"]);
+    expect(env.output).toContain(`HTTPS_PROXY=http://127.0.0.1:${EGRESS_PORT}`);
+  });
+
+  it("cannot reach the host: not its loopback servers, not cloud metadata, not a private network, not another port", async () => {
+    const port = (hostServer.address() as AddressInfo).port;
+    // straight to the host's loopback: the sandbox's loopback is its own, where nothing listens
+    const direct = await curl(`http://127.0.0.1:${port}/`, "--noproxy", "*");
+    expect(direct.exitCode).not.toBe(0);
+    // through the proxy: refused, by address, by name and by port
+    for (const url of ["https://127.0.0.1/", "https://localhost/", "https://169.254.169.254/latest/meta-data/", "https://10.0.0.1/"]) {
+      const refused = await curl(url);
+      expect(refused.output).toMatch(/403/);
+      expect(refused.exitCode).not.toBe(0);
+    }
+    const otherPort = await curl(`https://registry.npmjs.org:${port}/`);
+    expect(otherPort.output).toMatch(/403/);
+    expect(hostConnections).toBe(0);
+    expect(proxy.refused).toEqual(
+      expect.arrayContaining([
+        "127.0.0.1:443: 127.0.0.1 is loopback",
+        expect.stringMatching(/^localhost:443: (127\.0\.0\.1|::1) is loopback$/),
+        "169.254.169.254:443: 169.254.169.254 is linkLocal",
+        "10.0.0.1:443: 10.0.0.1 is private",
+        `registry.npmjs.org:${port}: port ${port} (only 443 and 80)`,
+      ]),
+    );
   });
 
   it("writes the tree and the folders it is given, and nothing else of the host", async () => {
@@ -301,7 +348,7 @@ describe("the network, and folders writable outside the tree (for a setup step)"
         cwd: tree,
         sandbox: sandboxFor("bwrap"),
         writable: [cache],
-        network: true,
+        egress: proxy.socket,
         timeoutMs: 10_000,
       });
     expect((await write(tree)).exitCode).toBe(0);
