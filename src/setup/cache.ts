@@ -9,13 +9,17 @@
  * never shared between repositories or installations (a repository's install scripts write it,
  * so it is trusted no further than that repository). `entry.json` says whether the entry is
  * complete (a setup finished with it), its size and when it was last used; the total is capped,
- * and the least recently used entries go first. An entry used in the last hour is never evicted:
- * a run may still be reading it.
+ * and the least recently used entries go first. An entry used in the last six hours is never
+ * evicted (a run may still be reading it), nor one a setup holds.
  */
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import lockfile from "proper-lockfile";
 import { diskBytes } from "../sandbox/process.js";
+
+/** An entry used this recently is never evicted: a run that set up with it may still be reading it. */
+const RECENT_MS = 6 * 3_600_000;
 
 /** The cache's cap when the operator sets none (TOLLGATE_CACHE_MAX_GB). */
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
@@ -33,6 +37,8 @@ export interface CacheEntry {
   key: string;
   /** Whether an earlier setup completed with this entry (a hit). */
   hit: boolean;
+  /** Lets another setup of the same key use the entry (each setup holds it while it installs). */
+  release(): Promise<void>;
 }
 
 export interface CacheStats {
@@ -77,14 +83,33 @@ export class DependencyCache {
     return path.join(this.root, scope.installationId === undefined ? "local" : String(scope.installationId), segment(owner), segment(repo));
   }
 
-  /** The entry for `key` in `scope`, made when missing, and marked used now. */
+  /**
+   * The entry for `key` in `scope`, made when missing, marked used now, and held until `release`:
+   * a second setup of the same key (another run, another worker) waits for the first, then finds
+   * its downloads (a hit) instead of writing the same folder at the same time.
+   */
   async open(scope: CacheScope, key: string): Promise<CacheEntry> {
     const dir = path.join(this.#scopeDir(scope), key);
-    const info = await readInfo(dir);
     await mkdir(path.join(dir, "home"), { recursive: true });
     await mkdir(path.join(dir, "bin"), { recursive: true });
+    const release = await lockfile.lock(dir, {
+      stale: 60_000,
+      update: 10_000,
+      retries: { retries: 200, minTimeout: 500, maxTimeout: 5_000 },
+    });
+    const info = await readInfo(dir);
     await writeInfo(dir, { key, complete: info?.complete ?? false, bytes: info?.bytes ?? 0, lastUsed: new Date(this.now()).toISOString() });
-    return { dir, key, hit: info?.complete === true };
+    let released = false;
+    return {
+      dir,
+      key,
+      hit: info?.complete === true,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await release().catch(() => undefined); // a discarded entry took its lock with it
+      },
+    };
   }
 
   /** After a setup that succeeded: the entry is complete, measured, and the cache is brought under its cap. */
@@ -125,12 +150,12 @@ export class DependencyCache {
     const all = (await this.entries()).sort((a, b) => a.lastUsed.localeCompare(b.lastUsed));
     let total = all.reduce((sum, e) => sum + e.bytes, 0);
     const removed: string[] = [];
-    const recent = this.now() - 3_600_000;
+    const recent = this.now() - RECENT_MS;
     for (const entry of all) {
       // an entry no setup completed in a day was left by a crash: it goes, whatever the total
       const abandoned = !entry.complete && Date.parse(entry.lastUsed) < this.now() - 86_400_000;
       if (total <= this.maxBytes && !abandoned) continue;
-      if (entry.dir === keep || Date.parse(entry.lastUsed) > recent) continue;
+      if (entry.dir === keep || Date.parse(entry.lastUsed) > recent || (await lockfile.check(entry.dir).catch(() => true))) continue;
       await rm(entry.dir, { recursive: true, force: true });
       total -= entry.bytes;
       removed.push(entry.dir);

@@ -86,6 +86,13 @@ export interface SetupInput {
   log: Logger;
 }
 
+interface Installation {
+  ok: boolean;
+  results: SetupCommand[];
+  failed?: SetupCommand & { output: string };
+  tail?: string;
+}
+
 export interface SetupResult {
   output: SetupOutput;
   /** For later commands: the caches and what was installed (absent when nothing ran). */
@@ -127,30 +134,41 @@ export async function runSetup(input: SetupInput): Promise<SetupResult> {
   const toolchain = [...versions].map(([p, v]) => `${p}=${v}`).join("\n") + (corepack ? `\ncorepack:${corepack.spec}` : "");
   const opened = await openHome(input, detected, commands, toolchain);
   output.cache = opened.cache;
-  if (output.source === "detected" && !opened.entry?.hit) await reachRegistry(input, detected.ecosystem);
-
-  // a hit installs with the network off (pip cannot install from its download cache without an index)
-  const offline = opened.entry?.hit === true && detected.ecosystem !== "python";
-  let ran = await install(input, opened.home, commands, corepack, offline);
-  if (!ran.ok && offline) {
-    input.log.warn({ failed: ran.failed?.argv }, "the offline install from the cache failed: installing again with the network");
-    output.cache = { state: "miss", why: "the cached downloads were not enough for an offline install" };
-    ran = await install(input, opened.home, commands, corepack, false, ran.results);
+  try {
+    if (output.source === "detected" && !opened.entry?.hit) await reachRegistry(input, detected.ecosystem);
+    const ran = await installWithCache(input, output, opened, { commands, corepack, ecosystem: detected.ecosystem });
+    output.commands = ran.results;
+    if (ran.tail) output.tail = ran.tail;
+    if (!ran.ok) {
+      // a broken download, or a hit that could not install even with the network, is not kept
+      if (opened.entry) await input.cache!.store.discard(opened.entry, { evenIfComplete: true });
+      throw new SetupFailed(failure(ran.failed!, output.source));
+    }
+    const kept = await ws.keepInstalled();
+    output.installed = kept.installed;
+    output.reverted = kept.reverted;
+    if (opened.entry) output.cache.bytes = await input.cache!.store.complete(opened.entry);
+  } finally {
+    await opened.entry?.release();
   }
-  output.commands = ran.results;
-  if (ran.tail) output.tail = ran.tail;
-  if (!ran.ok) {
-    // a broken download, or a hit that could not install even with the network, is not kept
-    if (opened.entry) await input.cache!.store.discard(opened.entry, { evenIfComplete: true });
-    throw new SetupFailed(failure(ran.failed!, output.source));
-  }
-  const kept = await ws.keepInstalled();
-  output.installed = kept.installed;
-  output.reverted = kept.reverted;
-  if (opened.entry) output.cache.bytes = await input.cache!.store.complete(opened.entry);
   output.durationMs = Date.now() - started;
-  input.log.info({ cache: output.cache, ms: output.durationMs, installed: kept.installed.length }, "setup done");
-  return { output, installed: { ...opened.home, paths: kept.installed } };
+  input.log.info({ cache: output.cache, ms: output.durationMs, installed: output.installed.length }, "setup done");
+  return { output, installed: { ...opened.home, paths: output.installed } };
+}
+
+/** The install: offline from a complete cache entry (pip cannot: it needs an index), else, or when that fails, with the way out. */
+async function installWithCache(
+  input: SetupInput,
+  output: SetupOutput,
+  opened: { home: SetupHome; entry?: CacheEntry },
+  what: { commands: string[][]; corepack: { name: string } | undefined; ecosystem: Ecosystem },
+): Promise<Installation> {
+  const offline = opened.entry?.hit === true && what.ecosystem !== "python";
+  const ran = await install(input, opened.home, what.commands, what.corepack, offline);
+  if (ran.ok || !offline) return ran;
+  input.log.warn({ failed: ran.failed?.argv }, "the offline install from the cache failed: installing again with the way out");
+  output.cache = { state: "miss", why: "the cached downloads were not enough for an offline install" };
+  return install(input, opened.home, what.commands, what.corepack, false, ran.results);
 }
 
 /** pnpm or yarn, which Corepack provides (pinned by `packageManager`, or Corepack's default version). */
@@ -222,7 +240,7 @@ async function install(
   corepack: { name: string } | undefined,
   offline: boolean,
   before: SetupCommand[] = [],
-): Promise<{ ok: boolean; results: SetupCommand[]; failed?: SetupCommand & { output: string }; tail?: string }> {
+): Promise<Installation> {
   const { ws, sandbox, config } = input;
   const env = setupEnv(home, ws.dir, { offline, extra: input.extraEnv });
   const steps = [

@@ -33,10 +33,15 @@ describe("DependencyCache", () => {
     const scope = { installationId: 7, repository: "acme/widgets" };
     const first = await cache.open(scope, "k1");
     expect(first.hit).toBe(false);
-    expect((await cache.open(scope, "k1")).hit).toBe(false); // opened, not completed
+    await first.release();
+    const again = await cache.open(scope, "k1");
+    expect(again.hit).toBe(false); // opened, not completed
+    await again.release();
     fill(first.dir, 2 * MiB);
     expect(await cache.complete(first)).toBeGreaterThanOrEqual(2 * MiB);
-    expect((await cache.open(scope, "k1")).hit).toBe(true);
+    const third = await cache.open(scope, "k1");
+    expect(third.hit).toBe(true);
+    await third.release();
     expect(await cache.stats()).toEqual({ entries: 1, bytes: expect.any(Number), maxBytes: 100 * MiB });
   });
 
@@ -49,10 +54,13 @@ describe("DependencyCache", () => {
     expect(new Set([a.dir, b.dir, c.dir, evil.dir]).size).toBe(4);
     for (const entry of [a, b, c, evil]) expect(entry.dir.startsWith(cache.root + path.sep)).toBe(true);
     await cache.complete(a);
-    expect((await cache.open({ installationId: 8, repository: "acme/widgets" }, "k")).hit).toBe(false);
+    for (const entry of [a, b, c, evil]) await entry.release();
+    const other = await cache.open({ installationId: 8, repository: "acme/widgets" }, "k");
+    expect(other.hit).toBe(false);
+    await other.release();
   });
 
-  it("evicts the least recently used entries past its cap, but never one used in the last hour", async () => {
+  it("evicts the least recently used entries past its cap, but never one used in the last six hours", async () => {
     const clock = { t: Date.parse("2026-11-30T00:00:00Z") };
     const cache = newCache(5 * MiB, clock);
     const scope = { installationId: 1, repository: "o/r" };
@@ -60,20 +68,22 @@ describe("DependencyCache", () => {
     for (const key of ["old", "middle", "new"]) {
       const entry = await cache.open(scope, key);
       fill(entry.dir, 2 * MiB);
-      await cache.complete(entry); // within the hour: nothing is evicted yet, over the cap or not
+      await cache.complete(entry); // recently used: nothing is evicted yet, over the cap or not
+      await entry.release();
       entries.push(entry);
-      clock.t += 2 * 3_600_000;
+      clock.t += 7 * 3_600_000;
     }
     // "old" was evicted when "new" completed (6 MiB > 5 MiB), as it was the least recently used and not recent
     expect(existsSync(entries[0]!.dir)).toBe(false);
     expect(existsSync(entries[1]!.dir)).toBe(true);
     expect(existsSync(entries[2]!.dir)).toBe(true);
     // a use makes an entry recent again: "middle" outlives a newer one that nobody used since
-    await cache.open(scope, "middle");
-    clock.t += 2 * 3_600_000;
+    await (await cache.open(scope, "middle")).release();
+    clock.t += 7 * 3_600_000;
     const newest = await cache.open(scope, "newest");
     fill(newest.dir, 2 * MiB);
     await cache.complete(newest);
+    await newest.release();
     expect(existsSync(entries[2]!.dir)).toBe(false);
     expect(existsSync(entries[1]!.dir)).toBe(true);
   });
@@ -83,11 +93,47 @@ describe("DependencyCache", () => {
     const scope = { repository: "local/demo" };
     const broken = await cache.open(scope, "broken");
     await cache.discard(broken);
+    await broken.release();
     expect(existsSync(broken.dir)).toBe(false);
     const good = await cache.open(scope, "good");
     await cache.complete(good);
+    await good.release();
     const again = await cache.open(scope, "good");
     await cache.discard(again); // a hit whose offline install failed keeps its downloads
+    await again.release();
     expect(existsSync(again.dir)).toBe(true);
+  });
+
+  it("lets one setup at a time hold an entry: the second waits, then finds the first one's downloads", async () => {
+    const cache = newCache(100 * MiB, { t: Date.parse("2026-11-30T10:00:00Z") });
+    const scope = { installationId: 7, repository: "acme/widgets" };
+    const first = await cache.open(scope, "k");
+    let secondOpened = false;
+    const second = cache.open(scope, "k").then((entry) => {
+      secondOpened = true;
+      return entry;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(secondOpened).toBe(false); // held by the first
+    await cache.complete(first);
+    await first.release();
+    const entry = await second;
+    expect(entry.hit).toBe(true);
+    await entry.release();
+  });
+
+  it("never evicts an entry a setup holds", async () => {
+    const clock = { t: Date.parse("2026-11-30T00:00:00Z") };
+    const cache = newCache(1 * MiB, clock);
+    const scope = { installationId: 1, repository: "o/r" };
+    const held = await cache.open(scope, "held");
+    fill(held.dir, 2 * MiB);
+    clock.t += 24 * 3_600_000;
+    const other = await cache.open(scope, "other");
+    fill(other.dir, 2 * MiB);
+    await cache.complete(other); // over the cap; "held" is old but held
+    expect(existsSync(held.dir)).toBe(true);
+    await held.release();
+    await other.release();
   });
 });
