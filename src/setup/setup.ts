@@ -115,7 +115,8 @@ export async function runSetup(input: SetupInput): Promise<SetupResult> {
   const output: SetupOutput = {
     source: config.setup.commands ? "configured" : commands.length ? "detected" : "none",
     ecosystem: detected.ecosystem,
-    notes: detected.notes,
+    // what detection says about tests is beside the point when the configuration names the checks
+    notes: config.verify.commands ? detected.notes.filter((n) => !/verify\.commands|^Tests: /.test(n)) : detected.notes,
     commands: [],
     verify,
     verifySource: config.verify.commands ? "configured" : verify.length ? "detected" : "none",

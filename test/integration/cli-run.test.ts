@@ -51,7 +51,7 @@ describe("tollgate run", () => {
     const stdout = child.stdout();
     expect(stdout).toContain("### Tollgate spec gate: ready ✅ (score 86/100)");
     expect(stdout).toContain("Branch `tollgate/greet-hi`");
-    expect(stdout).toContain("| `node --test test/` | ✅ passed |");
+    expect(stdout).toContain("| `node --test test/` | ✅ passed (tests: 1 passed) |");
     expect(stdout).toContain("**Approved ✅**");
     expect(stdout).toMatch(/\| \*\*Total\*\* \| \| \*\*6\*\* \|/);
     expect(readFileSync(out, "utf8")).toBe(stdout);

@@ -162,7 +162,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
     expect(pr).toMatchObject({ title: TITLE, draft: false, head: "tollgate/issue-1", base: "main" });
     expect(pr.body).toContain("## Summary\n\nMake greet() say Hi.");
     expect(pr.body).toContain("Changed the greeting to Hi");
-    expect(pr.body).toContain("| `node --test test/` | ✅ passed |");
+    expect(pr.body).toContain("| `node --test test/` | ✅ passed (tests: 1 passed) |");
     expect(pr.body).toContain("**Approved ✅**");
     expect(pr.body).toContain("Closes #1");
     expect(pr.body).toContain("```mermaid\npie");
