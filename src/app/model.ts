@@ -11,6 +11,8 @@ import { MeteredModel } from "../llm/metered-model.js";
 import { DEFAULT_PRICES } from "../llm/prices.js";
 import { PriceBook } from "../llm/pricing.js";
 import { RateLimiter } from "../llm/rate-limiter.js";
+import { systemClock } from "../llm/clock.js";
+import { PgLimiterStore } from "../stores/rate-limits.js";
 import { FinalError } from "../errors.js";
 
 /** What every run of this process shares: the model port, prices, the rate limiter, the ledger and the budgets. */
@@ -44,7 +46,8 @@ export function modelServices(
   return {
     port: model,
     prices: new PriceBook(DEFAULT_PRICES, env.prices),
-    limiter: new RateLimiter(),
+    // on PostgreSQL every worker process takes from the same buckets; the embedded database has one process
+    limiter: new RateLimiter(systemClock, db.kind === "postgres" ? new PgLimiterStore(db) : undefined),
     ledger: new Ledger(db),
     budget: new BudgetStore(db),
     operatorCaps: env.caps ?? DEFAULT_OPERATOR_CAPS,

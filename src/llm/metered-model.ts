@@ -194,8 +194,8 @@ export class MeteredModel {
             ? thrown
             : new ModelCallError("stream", `the model call failed: ${(thrown as Error)?.message ?? thrown}`, { cause: thrown });
         const latency = this.#clock.now() - started;
-        reservation.release();
-        if (error.details.headers) this.#d.limiter.observe(model, error.details.headers);
+        await reservation.release(); // a failed call gives its tokens back (the request it was still counts)
+        if (error.details.headers) await this.#d.limiter.observe(model, error.details.headers);
         const usage = failedAttemptUsage(error, cache);
         await this.#record(context, tier, model, attempt, usage, latency, request, held, {
           error: error.message,
@@ -212,7 +212,7 @@ export class MeteredModel {
         let delay: number;
         if (error.kind === "rate_limit") {
           delay = error.details.retryAfterMs ?? this.#backoff(attempt);
-          this.#d.limiter.block(model, this.#clock.now() + delay);
+          await this.#d.limiter.block(model, delay);
           overloads = 0;
         } else {
           delay = this.#backoff(attempt);
@@ -234,8 +234,10 @@ export class MeteredModel {
         continue;
       }
       const latency = this.#clock.now() - started;
-      reservation.release();
-      this.#d.limiter.observe(model, response.headers);
+      // the input-token limit counts what was not read from the cache (cache writes included)
+      const counted = response.usage.inputTokens === null ? null : response.usage.inputTokens + (response.usage.cacheWriteTokens ?? 0);
+      await reservation.release({ inputTokens: counted, outputTokens: response.usage.outputTokens });
+      await this.#d.limiter.observe(model, response.headers);
       for (const problem of response.usageProblems)
         log.warn({ model, requestId: response.requestId, raw: response.usage.raw }, `implausible usage rejected: ${problem}`);
       const usage = completeUsage(response.usage, cache);

@@ -1,60 +1,73 @@
 /**
- * A rate limiter shared by every agent in the process, fed by Anthropic's
+ * The rate limiter every model call goes through, fed by Anthropic's
  * `anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}`
- * headers: parallel agents wait for the window to reset before they would hit a 429, and a 429
- * blocks the model until its `retry-after` has passed. Limits are per model.
+ * headers and by 429s' `retry-after`. Limits are token buckets refilled continuously
+ * (src/llm/token-bucket.ts): a call waits only until the buckets cover it, and after a 429 only
+ * for its `retry-after` (and the refill of one request), never for a whole window.
+ *
+ * Where the buckets live is a `LimiterStore`: this process's memory (the embedded database, one
+ * process), or PostgreSQL (src/stores/rate-limits.ts), where every worker process takes from the
+ * same buckets in a transaction, so N workers together stay under the organisation's limits.
  */
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import { DeadlineExceededError } from "./errors.js";
+import {
+  emptyLimits,
+  giveBack,
+  LIMIT_KINDS,
+  observe,
+  readyAt,
+  take,
+  type LimitKind,
+  type ModelLimits,
+  type Need,
+  type Observed,
+} from "./token-bucket.js";
 
-interface Window {
-  remaining: number;
-  resetAt: number;
+/** Reads and changes one model's limits atomically; `now` is the store's clock in ms. */
+export interface LimiterStore {
+  update<T>(model: string, change: (limits: ModelLimits, now: number) => T): Promise<T>;
 }
 
-interface ModelState {
-  requests?: Window;
-  inputTokens?: Window;
-  outputTokens?: Window;
-  blockedUntil: number;
-  inFlight: number;
-  reservedInput: number;
-  reservedOutput: number;
-}
-
-export interface Reservation {
-  release(): void;
-}
-
-export class RateLimiter {
-  readonly #models = new Map<string, ModelState>();
+/** The limits in this process's memory (an update is synchronous, so atomic). */
+export class MemoryLimiterStore implements LimiterStore {
+  readonly #models = new Map<string, ModelLimits>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
-  #state(model: string): ModelState {
-    let state = this.#models.get(model);
-    if (!state) {
-      state = { blockedUntil: 0, inFlight: 0, reservedInput: 0, reservedOutput: 0 };
-      this.#models.set(model, state);
-    }
-    return state;
+  async update<T>(model: string, change: (limits: ModelLimits, now: number) => T): Promise<T> {
+    const limits = this.#models.get(model) ?? emptyLimits();
+    this.#models.set(model, limits);
+    return change(limits, this.clock.now());
   }
+}
 
-  /** When a call of this size may start (now, if nothing says otherwise). */
-  #readyAt(state: ModelState, inputTokens: number, outputTokens: number, now: number): number {
-    let at = state.blockedUntil;
-    const exhausted = (w: Window | undefined, need: number) => w && w.resetAt > now && w.remaining < need;
-    if (exhausted(state.requests, state.inFlight + 1)) at = Math.max(at, state.requests!.resetAt);
-    if (exhausted(state.inputTokens, state.reservedInput + inputTokens)) at = Math.max(at, state.inputTokens!.resetAt);
-    if (exhausted(state.outputTokens, state.reservedOutput + outputTokens)) at = Math.max(at, state.outputTokens!.resetAt);
-    return at;
+export interface Reservation {
+  /** The call ended: what it did not use goes back (its usage, when it has one). */
+  release(used?: { inputTokens?: number | null; outputTokens?: number | null }): Promise<void>;
+}
+
+/** The headers' names for each bucket, in order of preference. */
+const HEADERS: Record<LimitKind, string[]> = {
+  requests: ["requests"],
+  input: ["input-tokens", "tokens"],
+  output: ["output-tokens"],
+};
+
+export class RateLimiter {
+  readonly #store: LimiterStore;
+
+  constructor(
+    private readonly clock: Clock = systemClock,
+    store?: LimiterStore,
+  ) {
+    this.#store = store ?? new MemoryLimiterStore(clock);
   }
 
   /**
-   * Waits until a call of `inputTokens` in and up to `outputTokens` out fits the model's known
-   * limits, then reserves it until `release()`. Throws `DeadlineExceededError` rather than wait
-   * past `deadline`.
+   * Waits until a call of `inputTokens` in and up to `outputTokens` out fits the model's buckets,
+   * then takes it from them. Throws `DeadlineExceededError` rather than wait past `deadline`.
    */
   async acquire(
     model: string,
@@ -62,51 +75,62 @@ export class RateLimiter {
     outputTokens: number,
     options: { deadline?: number; signal?: AbortSignal } = {},
   ): Promise<Reservation> {
-    const state = this.#state(model);
+    const need: Need = { requests: 1, input: inputTokens, output: outputTokens };
     for (;;) {
-      const now = this.clock.now();
-      const readyAt = this.#readyAt(state, inputTokens, outputTokens, now);
-      if (readyAt <= now) break;
-      if (options.deadline !== undefined && readyAt > options.deadline) {
+      const wait = await this.#store.update(model, (limits, now) => {
+        const at = readyAt(limits, need, now);
+        if (at > now) return at - now;
+        take(limits, need, now);
+        return 0;
+      });
+      if (wait <= 0) break;
+      const local = this.clock.now();
+      if (options.deadline !== undefined && local + wait > options.deadline) {
         throw new DeadlineExceededError(
-          `the ${model} rate limit resets in ${Math.ceil((readyAt - now) / 1000)} s, after the run's deadline`,
+          `the ${model} rate limit lets the next call go in ${Math.ceil(wait / 1000)} s, after the run's deadline`,
         );
       }
-      await this.clock.sleep(readyAt - now, options.signal);
+      await this.clock.sleep(Math.min(wait, 60_000), options.signal);
     }
-    state.inFlight++;
-    state.reservedInput += inputTokens;
-    state.reservedOutput += outputTokens;
     let released = false;
     return {
-      release: () => {
+      release: async (used) => {
         if (released) return;
         released = true;
-        state.inFlight--;
-        state.reservedInput -= inputTokens;
-        state.reservedOutput -= outputTokens;
+        const unused = {
+          input: used ? inputTokens - (used.inputTokens ?? inputTokens) : inputTokens,
+          output: used ? outputTokens - (used.outputTokens ?? outputTokens) : outputTokens,
+        };
+        await this.#store.update(model, (limits, now) => giveBack(limits, unused, now));
       },
     };
   }
 
   /** Reads the rate-limit headers of a response (successful or not). */
-  observe(model: string, headers: Record<string, string>): void {
-    const state = this.#state(model);
-    const now = this.clock.now();
-    const window = (name: string): Window | undefined => {
-      const remaining = Number(headers[`anthropic-ratelimit-${name}-remaining`]);
-      const reset = Date.parse(headers[`anthropic-ratelimit-${name}-reset`] ?? "");
-      if (!Number.isFinite(remaining) || headers[`anthropic-ratelimit-${name}-remaining`] === undefined) return undefined;
-      return { remaining, resetAt: Number.isNaN(reset) ? now + 60_000 : reset };
-    };
-    state.requests = window("requests") ?? state.requests;
-    state.inputTokens = window("input-tokens") ?? window("tokens") ?? state.inputTokens;
-    state.outputTokens = window("output-tokens") ?? state.outputTokens;
+  async observe(model: string, headers: Record<string, string>): Promise<void> {
+    const local = this.clock.now();
+    const seen: Array<[LimitKind, Observed]> = [];
+    for (const kind of LIMIT_KINDS) {
+      for (const name of HEADERS[kind]) {
+        const limit = Number(headers[`anthropic-ratelimit-${name}-limit`]);
+        const remaining = Number(headers[`anthropic-ratelimit-${name}-remaining`]);
+        if (headers[`anthropic-ratelimit-${name}-remaining`] === undefined || !Number.isFinite(remaining)) continue;
+        const reset = Date.parse(headers[`anthropic-ratelimit-${name}-reset`] ?? "");
+        const fullInMs = Number.isNaN(reset) ? 60_000 : Math.max(0, reset - local);
+        seen.push([kind, { limit: Number.isFinite(limit) && limit > 0 ? limit : Math.max(remaining, 1), remaining, fullInMs }]);
+        break;
+      }
+    }
+    if (!seen.length) return;
+    await this.#store.update(model, (limits, now) => {
+      for (const [kind, observed] of seen) observe(limits, kind, observed, now);
+    });
   }
 
-  /** After a 429: nobody calls this model before `until`. */
-  block(model: string, until: number): void {
-    const state = this.#state(model);
-    state.blockedUntil = Math.max(state.blockedUntil, until);
+  /** After a 429: nobody calls this model for `ms` (its `retry-after`). */
+  async block(model: string, ms: number): Promise<void> {
+    await this.#store.update(model, (limits, now) => {
+      limits.blockedUntil = Math.max(limits.blockedUntil, now + ms);
+    });
   }
 }
