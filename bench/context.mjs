@@ -23,7 +23,7 @@ import { DEFAULT_OPERATOR_CAPS } from "../dist/app/model.js";
 import { BudgetStore } from "../dist/stores/budget.js";
 import { Ledger } from "../dist/stores/ledger.js";
 import { MeteredModel } from "../dist/llm/metered-model.js";
-import { DEFAULT_PRICES } from "../dist/llm/prices.js";
+import { PRICE_OVERRIDES } from "../dist/llm/prices.js";
 import { PriceBook } from "../dist/llm/pricing.js";
 import { RateLimiter } from "../dist/llm/rate-limiter.js";
 import { ScriptedModel } from "../dist/llm/scripted-model.js";
@@ -92,7 +92,7 @@ for (const [name, dir] of trees) {
     ledger: new Ledger(db),
     budget: new BudgetStore(db),
     operatorCaps: DEFAULT_OPERATOR_CAPS,
-    prices: new PriceBook(DEFAULT_PRICES),
+    prices: new PriceBook(PRICE_OVERRIDES),
     limiter: new RateLimiter(),
     config: parseRepoConfig({}),
     log,

@@ -21,7 +21,7 @@ import { DEFAULT_OPERATOR_CAPS } from "../dist/app/model.js";
 import { BudgetStore } from "../dist/stores/budget.js";
 import { Ledger } from "../dist/stores/ledger.js";
 import { MeteredModel } from "../dist/llm/metered-model.js";
-import { DEFAULT_PRICES } from "../dist/llm/prices.js";
+import { PRICE_OVERRIDES } from "../dist/llm/prices.js";
 import { PriceBook } from "../dist/llm/pricing.js";
 import { RateLimiter } from "../dist/llm/rate-limiter.js";
 import { RoutedScriptedModel } from "../dist/llm/scripted-model.js";
@@ -128,7 +128,7 @@ for (const r of results) {
   console.log(
     renderCostTable({
       rows: r.cost,
-      prices: new PriceBook(DEFAULT_PRICES),
+      prices: new PriceBook(PRICE_OVERRIDES),
       deepModel: config.tiers.deep,
       budgetMicros: 5_000_000,
       iterations: 1,
@@ -138,7 +138,7 @@ for (const r of results) {
 
 async function measure(name, dir, runsRoot) {
   const log = pino({ level: "silent" });
-  const prices = new PriceBook(DEFAULT_PRICES);
+  const prices = new PriceBook(PRICE_OVERRIDES);
   const files = git(dir, "ls-files").split("\n").filter(Boolean).length;
   const db = await openPglite(undefined);
   await migrate(db);

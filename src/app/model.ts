@@ -8,7 +8,7 @@ import type { OperatorCaps } from "../llm/budget.js";
 import { AnthropicModel } from "../llm/anthropic.js";
 import type { ModelPort } from "../llm/model.js";
 import { MeteredModel } from "../llm/metered-model.js";
-import { DEFAULT_PRICES } from "../llm/prices.js";
+import { PRICE_OVERRIDES } from "../llm/prices.js";
 import { PriceBook } from "../llm/pricing.js";
 import { RateLimiter } from "../llm/rate-limiter.js";
 import { systemClock } from "../llm/clock.js";
@@ -45,13 +45,18 @@ export function modelServices(
   }
   return {
     port: model,
-    prices: new PriceBook(DEFAULT_PRICES, env.prices),
+    prices: priceBook(env),
     // on PostgreSQL every worker process takes from the same buckets; the embedded database has one process
     limiter: new RateLimiter(systemClock, db.kind === "postgres" ? new PgLimiterStore(db) : undefined),
     ledger: new Ledger(db),
     budget: new BudgetStore(db),
     operatorCaps: env.caps ?? DEFAULT_OPERATOR_CAPS,
   };
+}
+
+/** Prices: the operator's TOLLGATE_PRICES_FILE over Tollgate's overrides over @pydantic/genai-prices. */
+export function priceBook(env: Pick<AppEnv, "prices">): PriceBook {
+  return new PriceBook(PRICE_OVERRIDES, env.prices);
 }
 
 /** The metered client for one run: the repo's tiers, fallbacks and budgets over the shared services. */

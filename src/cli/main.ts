@@ -6,6 +6,7 @@ import { applyDotEnv, EnvError, loadEnv, type AppEnv } from "../config/env.js";
 import { TollgateError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { DIMENSIONS } from "../stores/rollup.js";
+import { pricesCommand, type PricesOptions } from "./prices.js";
 import { capsCommand, type CapsOptions } from "./caps.js";
 import { migrateCommand } from "./migrate.js";
 import { report, type ReportOptions } from "./report.js";
@@ -75,6 +76,14 @@ program
   .option("--daily <usd>", 'its cap per UTC day in dollars, or "default" (TOLLGATE_DAILY_USD)')
   .option("--run <usd>", 'the most one of its runs may spend, or "default" (TOLLGATE_RUN_USD_MAX)')
   .action(withEnv((env, log, options) => capsCommand(env, log, options as CapsOptions), 2));
+
+program
+  .command("prices [model]")
+  .description("the price in force for a model (or every current Claude model), its source and since when")
+  .option("--at <date>", "the day to price at (default: today), as 2026-11-30")
+  .action((model: string | undefined, options: Record<string, unknown>) =>
+    withEnv((env, _log, opts) => pricesCommand(env, model, opts as PricesOptions))(options),
+  );
 
 program
   .command("run")

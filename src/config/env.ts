@@ -228,7 +228,7 @@ function readPrices(file: string): ModelPrice[] {
     const issue = parsed.error.issues[0]!;
     throw new EnvError(`TOLLGATE_PRICES_FILE ${file}: entry ${issue.path.join(".")} ${issue.message}`);
   }
-  return parsed.data;
+  return parsed.data.map((p) => ({ ...p, source: p.source ?? `TOLLGATE_PRICES_FILE (${file})` }));
 }
 
 function readGitHubCredentials(

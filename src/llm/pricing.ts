@@ -2,14 +2,20 @@
  * Prices as data and cost arithmetic. Costs are integer micro-dollars: a price in dollars per
  * million tokens is exactly micro-dollars per token, so a call's cost is the sum over its token
  * kinds of tokens × price, computed in thousandths of a micro-dollar and rounded once.
+ *
+ * Where prices come from, in order: the operator's TOLLGATE_PRICES_FILE, then the overrides
+ * shipped with Tollgate (src/llm/prices.ts, each with its dated source), then
+ * `@pydantic/genai-prices` (src/llm/genai-prices.ts).
+ *
+ * A prompt-length band (`longPrompt`): when a request's prompt (input, cache writes and cache
+ * reads together) is over `above` tokens, the whole request, output included, is billed at the
+ * band's rates, as Anthropic bills it.
  */
 import { z } from "zod";
 import type { Usage } from "./model.js";
+import { genaiPrice } from "./genai-prices.js";
 
-export interface ModelPrice {
-  model: string;
-  /** ISO date the price took effect. */
-  effective: string;
+export interface Rates {
   input: number;
   output: number;
   cacheWrite5m: number;
@@ -17,15 +23,28 @@ export interface ModelPrice {
   cacheRead: number;
 }
 
+export interface LongPromptBand extends Rates {
+  /** The band applies to prompts of more than this many tokens. */
+  above: number;
+}
+
+export interface ModelPrice extends Rates {
+  model: string;
+  /** ISO date the price took effect. */
+  effective: string;
+  longPrompt?: LongPromptBand;
+  /** Where the price was read, and when (a URL and a date, or the package and its version). */
+  source?: string;
+}
+
 const dollars = z.number().nonnegative().max(10_000);
+const rates = { input: dollars, output: dollars, cacheWrite5m: dollars, cacheWrite1h: dollars, cacheRead: dollars };
 export const modelPriceSchema = z.strictObject({
   model: z.string().min(1),
   effective: z.iso.date(),
-  input: dollars,
-  output: dollars,
-  cacheWrite5m: dollars,
-  cacheWrite1h: dollars,
-  cacheRead: dollars,
+  ...rates,
+  longPrompt: z.strictObject({ above: z.int().positive(), ...rates }).optional(),
+  source: z.string().max(500).optional(),
 });
 export const priceListSchema = z.array(modelPriceSchema);
 
@@ -36,10 +55,23 @@ function withoutDate(model: string): string {
 
 const thousandths = (dollarsPerMTok: number) => Math.round(dollarsPerMTok * 1000);
 
+/** Where a price is found when no list names the model: the maintained package, by default. */
+export type PriceBase = (model: string, at: Date) => ModelPrice | undefined;
+
 export class PriceBook {
   readonly #byModel = new Map<string, ModelPrice[]>();
+  #base: PriceBase = genaiPrice;
 
-  /** Later lists override earlier ones for the same model and effective date. */
+  /**
+   * Later lists override earlier ones for the same model and effective date; a model no list
+   * names (or names only from a later date) is priced by `@pydantic/genai-prices`.
+   */
+  static withBase(base: PriceBase, ...lists: ModelPrice[][]): PriceBook {
+    const book = new PriceBook(...lists);
+    book.#base = base;
+    return book;
+  }
+
   constructor(...lists: ModelPrice[][]) {
     for (const price of lists.flat()) {
       const entries = (this.#byModel.get(price.model) ?? []).filter((p) => p.effective !== price.effective);
@@ -53,7 +85,7 @@ export class PriceBook {
   find(model: string, at: Date = new Date()): ModelPrice | undefined {
     const day = at.toISOString().slice(0, 10);
     const entries = this.#byModel.get(model) ?? this.#byModel.get(withoutDate(model)) ?? [];
-    return entries.find((p) => p.effective <= day);
+    return entries.find((p) => p.effective <= day) ?? this.#base(model, at);
   }
 
   /**
@@ -70,14 +102,33 @@ export class PriceBook {
    * cache write when it has breakpoints, else plain input) and all of `maxTokens` as output.
    */
   worstCase(model: string, inputTokens: number, maxTokens: number, cache: "none" | "5m" | "1h", at?: Date): number | null {
-    const price = this.find(model, at);
-    if (!price) return null;
-    const inputRate = cache === "1h" ? price.cacheWrite1h : cache === "5m" ? Math.max(price.input, price.cacheWrite5m) : price.input;
-    return Math.ceil((inputTokens * thousandths(inputRate) + maxTokens * thousandths(price.output)) / 1000);
+    const found = this.find(model, at);
+    if (!found) return null;
+    // the dearest band the request could fall into: the long-prompt band once the estimate (which
+    // may count fewer tokens than the model's tokenizer) comes within a safety margin of its threshold
+    const band = found.longPrompt && inputTokens * TOKENIZER_MARGIN > found.longPrompt.above ? found.longPrompt : found;
+    const inputRate = cache === "1h" ? band.cacheWrite1h : cache === "5m" ? Math.max(band.input, band.cacheWrite5m) : band.input;
+    return Math.ceil((inputTokens * thousandths(inputRate) + maxTokens * thousandths(band.output)) / 1000);
   }
 }
 
-export function costMicros(price: ModelPrice, usage: Usage): number | null {
+/**
+ * A safety margin on the 4-characters-a-token estimate before a band's threshold: the newer
+ * Claude tokenizers (Opus 4.7 and later) count more tokens than older ones for the same text, so
+ * an estimate within this factor of the threshold is priced in the dearer band. A chosen margin,
+ * not a measured ratio.
+ */
+export const TOKENIZER_MARGIN = 1.35;
+
+/** The rates a request is billed at: the long-prompt band's when its prompt is over the threshold. */
+export function ratesFor(price: ModelPrice, usage: Usage): Rates {
+  if (!price.longPrompt) return price;
+  const prompt = (usage.inputTokens ?? 0) + (usage.cacheWriteTokens ?? 0) + (usage.cacheReadTokens ?? 0);
+  return prompt > price.longPrompt.above ? price.longPrompt : price;
+}
+
+export function costMicros(found: ModelPrice, usage: Usage): number | null {
+  const price = ratesFor(found, usage);
   const parts: Array<[number | null, number]> = [
     [usage.inputTokens, price.input],
     [usage.outputTokens, price.output],

@@ -8,7 +8,7 @@ import type { OperatorCaps } from "../../src/llm/budget.js";
 import { DEFAULT_OPERATOR_CAPS } from "../../src/app/model.js";
 import type { Clock } from "../../src/llm/clock.js";
 import { MeteredModel, type RetryPolicy } from "../../src/llm/metered-model.js";
-import { DEFAULT_PRICES } from "../../src/llm/prices.js";
+import { PRICE_OVERRIDES } from "../../src/llm/prices.js";
 import { PriceBook, type ModelPrice } from "../../src/llm/pricing.js";
 import { RateLimiter } from "../../src/llm/rate-limiter.js";
 import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
@@ -59,7 +59,7 @@ export function meteredSetup(
     ledger,
     budget: new BudgetStore(db),
     operatorCaps: options.operatorCaps ?? DEFAULT_OPERATOR_CAPS,
-    prices: new PriceBook(DEFAULT_PRICES, options.prices ?? []),
+    prices: new PriceBook(PRICE_OVERRIDES, options.prices ?? []),
     limiter,
     config: parseRepoConfig(options.config ?? {}),
     log,

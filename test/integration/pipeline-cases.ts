@@ -12,7 +12,7 @@ import { costRows, runSummaries } from "../../src/stores/cost-rows.js";
 import { QUEUE, type QueueName, type RunJob } from "../../src/queue/jobs.js";
 import { ModelCallError } from "../../src/llm/errors.js";
 import type { ModelPort } from "../../src/llm/model.js";
-import { DEFAULT_PRICES } from "../../src/llm/prices.js";
+import { PRICE_OVERRIDES } from "../../src/llm/prices.js";
 import { PriceBook } from "../../src/llm/pricing.js";
 import { agentRoute, RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { renderCostTable } from "../../src/report/cost-table.js";
@@ -172,7 +172,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
     const [summary] = await runSummaries(db, [r.id]);
     const table = renderCostTable({
       rows: await costRows(db, [r.id]),
-      prices: new PriceBook(DEFAULT_PRICES),
+      prices: new PriceBook(PRICE_OVERRIDES),
       deepModel: "claude-opus-4-7",
       budgetMicros: summary!.budgetMicros,
       iterations: 1,
@@ -440,7 +440,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
     expect(gh.pulls[0]!.body).toContain(
       renderCostTable({
         rows: await costRows(app.services.db, [runId]),
-        prices: new PriceBook(DEFAULT_PRICES),
+        prices: new PriceBook(PRICE_OVERRIDES),
         deepModel: "claude-opus-4-7",
         budgetMicros: summary!.budgetMicros,
         iterations: 1,

@@ -81,6 +81,32 @@ describe("loadEnv", () => {
     expect(message).not.toContain("\n");
   });
 
+  it("reads the setup step's settings: the cache's cap, and the operator's variables, refusing secrets", () => {
+    expect(loadEnv(registered, cwd).setup).toEqual({ cacheMaxBytes: 10 * 1024 ** 3, env: {} });
+    const set = loadEnv(
+      {
+        ...registered,
+        TOLLGATE_CACHE_MAX_GB: "2.5",
+        TOLLGATE_SETUP_ENV: "npm_config_registry=https://npm.example.com/,COREPACK_INTEGRITY_KEYS=0",
+      },
+      cwd,
+    );
+    expect(set.setup).toEqual({
+      cacheMaxBytes: 2.5 * 1024 ** 3,
+      env: { npm_config_registry: "https://npm.example.com/", COREPACK_INTEGRITY_KEYS: "0" },
+    });
+    expect(errorOf({ ...registered, TOLLGATE_SETUP_ENV: "NPM_TOKEN=abc" })).toBe(
+      "TOLLGATE_SETUP_ENV: NPM_TOKEN looks like a secret, and the repository's install scripts can read every setup variable",
+    );
+    expect(errorOf({ ...registered, TOLLGATE_SETUP_ENV: "X=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB" })).toContain(
+      "X looks like a secret",
+    );
+    expect(errorOf({ ...registered, TOLLGATE_SETUP_ENV: "not a pair" })).toBe('TOLLGATE_SETUP_ENV: "not a pair" is not NAME=value');
+    expect(errorOf({ ...registered, TOLLGATE_CACHE_MAX_GB: "lots" })).toContain(
+      "TOLLGATE_CACHE_MAX_GB must be a positive number of gigabytes",
+    );
+  });
+
   it("reads extra prices from TOLLGATE_PRICES_FILE, and names a bad entry", () => {
     const file = path.join(cwd, "prices.json");
     writeFileSync(
@@ -89,8 +115,18 @@ describe("loadEnv", () => {
         { model: "gateway-model", effective: "2026-01-01", input: 1, output: 2, cacheWrite5m: 1.25, cacheWrite1h: 2, cacheRead: 0.1 },
       ]),
     );
+    // each entry says where it came from (`tollgate prices` shows it)
     expect(loadEnv({ ...registered, TOLLGATE_PRICES_FILE: file }, cwd).prices).toEqual([
-      { model: "gateway-model", effective: "2026-01-01", input: 1, output: 2, cacheWrite5m: 1.25, cacheWrite1h: 2, cacheRead: 0.1 },
+      {
+        model: "gateway-model",
+        effective: "2026-01-01",
+        input: 1,
+        output: 2,
+        cacheWrite5m: 1.25,
+        cacheWrite1h: 2,
+        cacheRead: 0.1,
+        source: `TOLLGATE_PRICES_FILE (${file})`,
+      },
     ]);
     writeFileSync(
       file,

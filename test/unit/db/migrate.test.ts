@@ -13,6 +13,7 @@ const TABLES = [
   "installation_caps",
   "llm_calls",
   "phases",
+  "rate_limits",
   "refusals",
   "runs",
   "schema_migrations",

@@ -1,11 +1,11 @@
-import { DEFAULT_PRICES } from "../../../src/llm/prices.js";
+import { PRICE_OVERRIDES } from "../../../src/llm/prices.js";
 import { costMicros, PriceBook, priceListSchema } from "../../../src/llm/pricing.js";
 import { ZERO_USAGE, type Usage } from "../../../src/llm/model.js";
 
 const usage = (u: Partial<Usage>): Usage => ({ ...ZERO_USAGE, ...u });
 
 describe("pricing", () => {
-  const book = new PriceBook(DEFAULT_PRICES);
+  const book = new PriceBook(PRICE_OVERRIDES);
 
   it("prices each component as tokens × dollars per million = micro-dollars, computed by hand", () => {
     // Sonnet 4.6: $3 in, $15 out, $3.75 5m write, $6 1h write, $0.30 read
@@ -38,7 +38,7 @@ describe("pricing", () => {
   });
 
   it("lets an override replace a price and add a model", () => {
-    const custom = new PriceBook(DEFAULT_PRICES, [
+    const custom = new PriceBook(PRICE_OVERRIDES, [
       { model: "claude-sonnet-4-6", effective: "2026-02-17", input: 2, output: 10, cacheWrite5m: 2.5, cacheWrite1h: 4, cacheRead: 0.2 },
       { model: "my-gateway-model", effective: "2026-01-01", input: 0.5, output: 1, cacheWrite5m: 0.5, cacheWrite1h: 0.5, cacheRead: 0.05 },
     ]);
@@ -50,7 +50,7 @@ describe("pricing", () => {
     expect(book.cost("claude-unreleased-9", usage({ inputTokens: 1_000 }))).toBeNull();
     expect(book.cost("claude-sonnet-4-6", usage({ outputTokens: null }))).toBeNull();
     expect(book.cost("claude-sonnet-4-6", usage({ cacheWrite5mTokens: null, cacheWrite1hTokens: null, cacheWriteTokens: 50 }))).toBeNull();
-    expect(costMicros(DEFAULT_PRICES[0]!, usage({ cacheReadTokens: null }))).toBeNull();
+    expect(costMicros(PRICE_OVERRIDES[0]!, usage({ cacheReadTokens: null }))).toBeNull();
   });
 
   it("prices a call's worst case at its dearest input rate and all of max_tokens", () => {
@@ -61,7 +61,7 @@ describe("pricing", () => {
   });
 
   it("ships valid prices with current, not deprecated, defaults", () => {
-    expect(priceListSchema.safeParse(DEFAULT_PRICES).success).toBe(true);
+    expect(priceListSchema.safeParse(PRICE_OVERRIDES).success).toBe(true);
     for (const model of ["claude-opus-4-7", "claude-sonnet-4-6", "claude-haiku-4-5"]) expect(book.find(model)).toBeDefined();
   });
 });

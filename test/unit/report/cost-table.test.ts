@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Database } from "../../../src/db/database.js";
 import { costRows, runsOfIssue, type CostRow } from "../../../src/stores/cost-rows.js";
-import { DEFAULT_PRICES } from "../../../src/llm/prices.js";
+import { PRICE_OVERRIDES } from "../../../src/llm/prices.js";
 import { PriceBook } from "../../../src/llm/pricing.js";
 import { cachedPrefix, withMovingBreakpoint } from "../../../src/llm/prompt-cache.js";
 import { renderCostTable, totals } from "../../../src/report/cost-table.js";
@@ -10,7 +10,7 @@ import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 import { insertRun, meteredSetup } from "../../helpers/llm.js";
 import { captureLog } from "../../helpers/log.js";
 
-const prices = new PriceBook(DEFAULT_PRICES);
+const prices = new PriceBook(PRICE_OVERRIDES);
 const GOLDEN = fileURLToPath(new URL("../../fixtures/reports/cost-table.md", import.meta.url));
 
 const row = (r: Partial<CostRow> & Pick<CostRow, "phase" | "model">): CostRow => ({
