@@ -88,7 +88,14 @@ export interface MeteredModelDeps {
 }
 
 /** What a thrown ModelCallError means to the person reading the run's report. */
-function explain(error: ModelCallError): string {
+/** Where a model id was configured: `tiers.deep`, or `fallbacks.deep[0]` for the tier's first fallback. */
+interface ModelSource {
+  model: string;
+  key: string;
+  phase: string;
+}
+
+function explain(error: ModelCallError, at: ModelSource): string {
   switch (error.kind) {
     case "spend_limit":
       return `the Anthropic account's spend limit is reached (${error.message}); raise it in the Anthropic console, then /retry`;
@@ -97,7 +104,7 @@ function explain(error: ModelCallError): string {
     case "permission":
       return `the Anthropic API key may not use this model (${error.message})`;
     case "not_found":
-      return `the model was not found (${error.message}); check the model ids under tiers: in .github/tollgate.yml`;
+      return `the Anthropic API does not know the model ${at.model} (${error.message}): it is \`${at.key}\` in .github/tollgate.yml (the ${at.phase} phase's tier); set a current model id there (\`tollgate prices\` lists them), and check the model ids under tiers: and fallbacks:`;
     case "bad_request":
       return `the model API refused the request (${error.message})`;
     default:
@@ -203,8 +210,13 @@ export class MeteredModel {
           requestId: error.details.requestId ?? null,
         });
         if (!RETRYABLE.has(error.kind)) {
-          log.error({ model, kind: error.kind, requestId: error.details.requestId }, explain(error));
-          throw new ModelCallError(error.kind, explain(error), error.details);
+          const at = {
+            model,
+            key: modelIndex === 0 ? `tiers.${tier}` : `fallbacks.${tier}[${modelIndex - 1}]`,
+            phase: String(context.phase),
+          };
+          log.error({ model, kind: error.kind, requestId: error.details.requestId }, explain(error, at));
+          throw new ModelCallError(error.kind, explain(error, at), error.details);
         }
         if (attempt >= this.#retry.maxAttempts) {
           throw new ModelCallError(error.kind, `${error.message} (gave up after ${attempt} attempts)`, error.details);

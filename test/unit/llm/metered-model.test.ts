@@ -171,7 +171,7 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
       "an unknown model (404)",
       { status: 404, type: "not_found_error", message: "model: claude-nonexistent" },
       "not_found",
-      /check the model ids under tiers:/,
+      /^the Anthropic API does not know the model claude-opus-4-7 \(.*\): it is `tiers.deep` in \.github\/tollgate\.yml \(the plan phase's tier\); set a current model id there/,
     ],
   ])("fails fast on %s, with a clear message and no retry", async (_name, error, errorKind, message) => {
     const { model, scripted, clock } = meteredSetup(db, captured.log, [{ error }, { text: "never" }]);
