@@ -9,11 +9,13 @@
  * process), or PostgreSQL (src/stores/rate-limits.ts), where every worker process takes from the
  * same buckets in a transaction, so N workers together stay under the organisation's limits.
  */
+import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import { DeadlineExceededError } from "./errors.js";
 import {
   emptyLimits,
+  finish,
   giveBack,
   LIMIT_KINDS,
   observe,
@@ -76,11 +78,12 @@ export class RateLimiter {
     options: { deadline?: number; signal?: AbortSignal } = {},
   ): Promise<Reservation> {
     const need: Need = { requests: 1, input: inputTokens, output: outputTokens };
+    const id = randomUUID();
     for (;;) {
       const wait = await this.#store.update(model, (limits, now) => {
         const at = readyAt(limits, need, now);
         if (at > now) return at - now;
-        take(limits, need, now);
+        take(limits, need, now, id);
         return 0;
       });
       if (wait <= 0) break;
@@ -101,23 +104,23 @@ export class RateLimiter {
           input: used ? inputTokens - (used.inputTokens ?? inputTokens) : inputTokens,
           output: used ? outputTokens - (used.outputTokens ?? outputTokens) : outputTokens,
         };
-        await this.#store.update(model, (limits, now) => giveBack(limits, unused, now));
+        await this.#store.update(model, (limits, now) => {
+          giveBack(limits, unused, now);
+          finish(limits, id);
+        });
       },
     };
   }
 
   /** Reads the rate-limit headers of a response (successful or not). */
   async observe(model: string, headers: Record<string, string>): Promise<void> {
-    const local = this.clock.now();
     const seen: Array<[LimitKind, Observed]> = [];
     for (const kind of LIMIT_KINDS) {
       for (const name of HEADERS[kind]) {
         const limit = Number(headers[`anthropic-ratelimit-${name}-limit`]);
         const remaining = Number(headers[`anthropic-ratelimit-${name}-remaining`]);
         if (headers[`anthropic-ratelimit-${name}-remaining`] === undefined || !Number.isFinite(remaining)) continue;
-        const reset = Date.parse(headers[`anthropic-ratelimit-${name}-reset`] ?? "");
-        const fullInMs = Number.isNaN(reset) ? 60_000 : Math.max(0, reset - local);
-        seen.push([kind, { limit: Number.isFinite(limit) && limit > 0 ? limit : Math.max(remaining, 1), remaining, fullInMs }]);
+        seen.push([kind, { limit: Number.isFinite(limit) && limit > 0 ? limit : Math.max(remaining, 1), remaining }]);
         break;
       }
     }

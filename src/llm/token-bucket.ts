@@ -27,16 +27,22 @@ export interface ModelLimits {
   buckets: Partial<Record<LimitKind, Bucket>>;
   /** No call before this (a 429's `retry-after`), ms on the limiter's clock. */
   blockedUntil: number;
+  /**
+   * Calls taken and not yet answered, by id: when each started and what it took. A response's
+   * `remaining` does not count the calls still on their way, so they come off it.
+   */
+  inFlight?: Record<string, { at: number; need: Need }>;
 }
+
+/** A call in flight longer than this (a worker that died mid-call) no longer counts. */
+const IN_FLIGHT_MS = 10 * 60_000;
 
 export type Need = Record<LimitKind, number>;
 
-/** A limit as one response's headers state it, with the reset relative to when it was read. */
+/** A limit as one response's headers state it (its `-reset`, when the bucket is full again, follows from these). */
 export interface Observed {
   limit: number;
   remaining: number;
-  /** Milliseconds until the bucket is full again. */
-  fullInMs: number;
 }
 
 export function emptyLimits(): ModelLimits {
@@ -66,14 +72,30 @@ export function readyAt(limits: ModelLimits, need: Need, now: number): number {
   return at;
 }
 
-/** Takes `need` from every bucket at `now` (a call starts). */
-export function take(limits: ModelLimits, need: Need, now: number): void {
+/** Takes `need` from every bucket at `now` (a call starts); `id` marks it in flight until `finish`. */
+export function take(limits: ModelLimits, need: Need, now: number, id?: string): void {
+  if (id) (limits.inFlight ??= {})[id] = { at: now, need };
   for (const kind of LIMIT_KINDS) {
     const bucket = limits.buckets[kind];
     if (!bucket || need[kind] === 0) continue;
     bucket.tokens = level(bucket, now) - need[kind];
     bucket.at = now;
   }
+}
+
+/** The call `id` was answered (or failed): it is no longer in flight. */
+export function finish(limits: ModelLimits, id: string): void {
+  if (limits.inFlight) delete limits.inFlight[id];
+}
+
+/** What the calls still in flight took of a bucket (those older than IN_FLIGHT_MS are dropped). */
+function pending(limits: ModelLimits, kind: LimitKind, now: number): number {
+  let sum = 0;
+  for (const [id, call] of Object.entries(limits.inFlight ?? {})) {
+    if (now - call.at > IN_FLIGHT_MS) delete limits.inFlight![id];
+    else sum += call.need[kind];
+  }
+  return sum;
 }
 
 /** Gives back what a call took but did not use (its output was shorter than max_tokens, its input smaller than estimated). */
@@ -89,17 +111,19 @@ export function giveBack(limits: ModelLimits, unused: Partial<Need>, now: number
 
 /**
  * A response's headers, applied to a bucket. The server's `remaining` counts every caller of the
- * organisation, ours in flight excepted; the level kept is the lower of the two views. The refill
- * rate is what the headers imply (what is missing, refilled by the reset), else capacity per minute.
+ * organisation but our calls still in flight, which come off it; the level kept is the lower of
+ * that and ours. The refill
+ * rate is the limit per minute.
  */
 export function observe(limits: ModelLimits, kind: LimitKind, seen: Observed, now: number): void {
-  const missing = seen.limit - seen.remaining;
-  const ratePerMs = missing > 0 && seen.fullInMs > 0 ? missing / seen.fullInMs : seen.limit / 60_000;
+  // the limits are per minute and refill continuously: the limit a minute is the rate (what the
+  // reset implies, what is missing over the time to full, is rounded by the integer `remaining`)
+  const ratePerMs = seen.limit / 60_000;
   const bucket = limits.buckets[kind];
   limits.buckets[kind] = {
     capacity: seen.limit,
     ratePerMs,
-    tokens: bucket ? Math.min(level(bucket, now), seen.remaining) : seen.remaining,
+    tokens: Math.min(bucket ? level(bucket, now) : Number.POSITIVE_INFINITY, seen.remaining - pending(limits, kind, now)),
     at: now,
   };
 }
