@@ -95,6 +95,9 @@ interface ModelSource {
   phase: string;
 }
 
+/** The config key a tier's model came from: `tiers.deep`, or `fallbacks.deep[0]` for its first fallback. */
+const configKey = (tier: string, index: number) => (index === 0 ? `tiers.${tier}` : `fallbacks.${tier}[${index - 1}]`);
+
 function explain(error: ModelCallError, at: ModelSource): string {
   switch (error.kind) {
     case "spend_limit":
@@ -210,13 +213,9 @@ export class MeteredModel {
           requestId: error.details.requestId ?? null,
         });
         if (!RETRYABLE.has(error.kind)) {
-          const at = {
-            model,
-            key: modelIndex === 0 ? `tiers.${tier}` : `fallbacks.${tier}[${modelIndex - 1}]`,
-            phase: String(context.phase),
-          };
-          log.error({ model, kind: error.kind, requestId: error.details.requestId }, explain(error, at));
-          throw new ModelCallError(error.kind, explain(error, at), error.details);
+          const why = explain(error, { model, key: configKey(tier, modelIndex), phase: String(context.phase) });
+          log.error({ model, kind: error.kind, requestId: error.details.requestId }, why);
+          throw new ModelCallError(error.kind, why, error.details);
         }
         if (attempt >= this.#retry.maxAttempts) {
           throw new ModelCallError(error.kind, `${error.message} (gave up after ${attempt} attempts)`, error.details);
