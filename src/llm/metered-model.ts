@@ -158,6 +158,18 @@ export class MeteredModel {
     return this.#d.prices.worstCase(model, inputEstimate, request.maxTokens, cache.oneHour ? "1h" : cache.breakpoints ? "5m" : "none");
   }
 
+  /** Reserves the call's worst case against every budget (a model without a price is refused here). */
+  async #reserve(model: string, call: MeteredCall, inputEstimate: number): Promise<{ id: number; micros: number }> {
+    const { context } = call;
+    const worst = this.#worstCase(model, call.request, inputEstimate);
+    if (worst === null) {
+      const message = `${model} has no price, so its calls cannot be counted against a budget: give its price in TOLLGATE_PRICES_FILE, or choose a priced model under tiers: in .github/tollgate.yml`;
+      throw new UnpricedModelError(message);
+    }
+    const scope = { runId: context.runId, installationId: context.installationId, phase: context.phase, iteration: context.iteration ?? 0 };
+    return { id: await reserveBudget(this.#d, this.#limits(), this.#d.operatorCaps, scope, worst, this.#clock.now()), micros: worst };
+  }
+
   async call(call: MeteredCall): Promise<MeteredResponse> {
     const { context } = call;
     const { tier, models } = this.modelFor(context.phase, call.tier);
@@ -169,21 +181,7 @@ export class MeteredModel {
     for (let attempt = 1; ; attempt++) {
       const model = models[modelIndex]!;
       const request: ModelRequest = { ...call.request, model };
-      const worst = this.#worstCase(model, call.request, inputEstimate);
-      if (worst === null) {
-        const message = `${model} has no price, so its calls cannot be counted against a budget: give its price in TOLLGATE_PRICES_FILE, or choose a priced model under tiers: in .github/tollgate.yml`;
-        throw new UnpricedModelError(message);
-      }
-      const scope = {
-        runId: context.runId,
-        installationId: context.installationId,
-        phase: context.phase,
-        iteration: context.iteration ?? 0,
-      };
-      const held = {
-        id: await reserveBudget(this.#d, this.#limits(), this.#d.operatorCaps, scope, worst, this.#clock.now()),
-        micros: worst,
-      };
+      const held = await this.#reserve(model, call, inputEstimate);
       let reservation;
       try {
         reservation = await this.#d.limiter.acquire(model, inputEstimate, request.maxTokens, {
