@@ -132,13 +132,15 @@ function realisticUsage(request: ModelRequest, content: ContentBlock[]): RawUsag
 }
 
 /**
- * Which agent a request comes from, read from the request itself: the forced tool of a
+ * Which agent a request comes from, read from the request itself: the one answer tool of a
  * structured call (`gate`, `review`, `triage`), the planner's `submit_plan`, or the work unit an
  * execution agent was given (`execute/<unit id>`).
  */
 export function agentRoute(request: ModelRequest): string {
+  // a structured call offers exactly one answer tool (submit_verdict, submit_review, submit_triage)
   const forced = request.toolChoice && "name" in request.toolChoice ? request.toolChoice.name : undefined;
-  if (forced) return forced.replace(/^submit_/, "").replace(/^verdict$/, "gate");
+  const answer = forced ?? (request.tools?.length === 1 && request.tools[0]!.name !== "submit_plan" ? request.tools[0]!.name : undefined);
+  if (answer) return answer.replace(/^submit_/, "").replace(/^verdict$/, "gate");
   if (request.tools?.some((t) => t.name === "submit_plan")) return "plan";
   const first = request.messages[0];
   const text = typeof first?.content === "string" ? first.content : (first?.content.map((b) => ("text" in b ? b.text : "")).join("") ?? "");

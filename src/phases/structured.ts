@@ -1,7 +1,10 @@
 /**
- * One model call whose answer must be a forced tool call that fits a zod schema (the gate's
- * verdict, the review, the triage). An answer without the call, or with input that fails the
- * schema, is sent back once with the reason; a second bad answer throws `StructuredOutputError`.
+ * One model call whose answer must be a call of its one tool that fits a zod schema (the gate's
+ * verdict, the review, the triage). The tool is offered, not forced: the newest models (Opus 5.5,
+ * Sonnet 5.5, Fable 5.1) answer a forced tool choice with an error, and a forced call cannot think
+ * first; the prompt says to answer with the tool. An answer without the call, or with input that
+ * fails the schema, is sent back once with the reason; a second bad answer throws
+ * `StructuredOutputError`.
  */
 import { z } from "zod";
 import type { ContentBlock, Message, TextBlock, ToolDefinition, ToolUseBlock } from "../llm/model.js";
@@ -47,7 +50,6 @@ export async function structuredCall<T>(model: MeteredModel, call: StructuredCal
         ...(call.system ? { system: call.system } : {}),
         messages,
         tools: [call.tool],
-        toolChoice: { type: "tool", name: call.tool.name },
         maxTokens: call.maxTokens,
       },
       signal: call.signal,

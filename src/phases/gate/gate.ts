@@ -1,5 +1,5 @@
 /**
- * The gate phase: one `deep` call with a forced tool, validated with zod (one retry with the
+ * The gate phase: one `deep` call answered through its one tool, validated with zod (one retry with the
  * reason, then `GateOutputError`).
  */
 import type { CallContext, MeteredModel } from "../../llm/metered-model.js";

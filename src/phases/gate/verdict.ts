@@ -1,4 +1,4 @@
-/** The gate's verdict: what the model must submit through the forced `submit_verdict` tool. */
+/** The gate's verdict: what the model must submit through the `submit_verdict` tool (its only tool). */
 import { z } from "zod";
 import type { ToolDefinition } from "../../llm/model.js";
 import { answerTool } from "../structured.js";

@@ -1,5 +1,5 @@
 /**
- * The review phase (`standard` unless configured): one forced tool call that sees the plan, its
+ * The review phase (`standard` unless configured): one tool call (its only tool) that sees the plan, its
  * acceptance checks, the verification results and the diff (not the repository), and approves
  * or requests changes with file and line.
  */
