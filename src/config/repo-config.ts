@@ -42,9 +42,9 @@ export const repoConfigSchema = z
       .describe("What starts a run."),
     tiers: z
       .strictObject({
-        deep: modelId.default("claude-opus-4-7").describe("Model for the tier used where quality pays most (gate, plan)."),
-        standard: modelId.default("claude-sonnet-4-6").describe("Model for execution and review."),
-        light: modelId.default("claude-haiku-4-5").describe("Model for verification triage and small checks."),
+        deep: modelId.default("claude-opus-5-5").describe("Model for the tier used where quality pays most (gate, plan)."),
+        standard: modelId.default("claude-sonnet-5-5").describe("Model for execution and review."),
+        light: modelId.default("claude-haiku-5-5").describe("Model for verification triage and small checks."),
       })
       .prefault({})
       .describe("The model id of each tier."),

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { ScriptStep } from "../../src/llm/scripted-model.js";
 import { git } from "./git.js";
+import { TEST_TIERS } from "./llm.js";
 
 export const TITLE = "greet() should say hi, not hello";
 
@@ -34,8 +35,9 @@ export function project(): { bare: string; seed: string } {
   return { bare, seed };
 }
 
+/** The greeter's `.github/tollgate.yml`: its checks, what agents may run, and the tiers its costs are priced on (TEST_TIERS). */
 export const CONFIG = (extra = "") =>
-  `verify:\n  commands:\n    - ["node", "--test", "test/"]\n  timeout_seconds: 60\ncommands:\n  allow:\n    - ["node", "--test"]\n${extra}`;
+  `tiers:\n  deep: ${TEST_TIERS.deep}\n  standard: ${TEST_TIERS.standard}\n  light: ${TEST_TIERS.light}\nverify:\n  commands:\n    - ["node", "--test", "test/"]\n  timeout_seconds: 60\ncommands:\n  allow:\n    - ["node", "--test"]\n${extra}`;
 
 export const gate: ScriptStep[] = [
   {

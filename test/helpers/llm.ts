@@ -14,6 +14,13 @@ import { RateLimiter } from "../../src/llm/rate-limiter.js";
 import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 
 /** A clock whose sleeps pass at once, recording how long they were. */
+/**
+ * The tiers the tests' hand-computed costs are priced on (Opus 4.7, Sonnet 4.6, Haiku 4.5), named
+ * so that a change of Tollgate's default tiers does not move them; the defaults themselves are
+ * tested in test/unit/config/repo-config.test.ts.
+ */
+export const TEST_TIERS = { deep: "claude-opus-4-7", standard: "claude-sonnet-4-6", light: "claude-haiku-4-5" } as const;
+
 export function fakeClock(start = Date.parse("2026-11-28T12:00:00Z")): Clock & { sleeps: number[]; advance(ms: number): void } {
   let now = start;
   const sleeps: number[] = [];
@@ -61,7 +68,7 @@ export function meteredSetup(
     operatorCaps: options.operatorCaps ?? DEFAULT_OPERATOR_CAPS,
     prices: new PriceBook(PRICE_OVERRIDES, options.prices ?? []),
     limiter,
-    config: parseRepoConfig(options.config ?? {}),
+    config: parseRepoConfig({ ...options.config, tiers: { ...TEST_TIERS, ...options.config?.tiers } }),
     log,
     clock,
     retry: options.retry,

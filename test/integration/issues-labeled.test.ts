@@ -146,7 +146,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     // one model call, on the deep tier, with the sanitized issue as data
     expect(model.requests).toHaveLength(1);
     const prompt = JSON.stringify(model.requests[0]!.messages);
-    expect(model.requests[0]!.model).toBe("claude-opus-4-7");
+    expect(model.requests[0]!.model).toBe("claude-opus-5-5"); // the default deep tier
     // offered, not forced: the newest models refuse a forced tool choice
     expect(model.requests[0]!.toolChoice).toBeUndefined();
     expect(model.requests[0]!.tools?.map((t) => t.name)).toEqual(["submit_verdict"]);
@@ -170,11 +170,12 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(posted[1]).toContain("### Tollgate spec gate: ready ✅ (score 84/100)");
     expect(posted[1]).toContain("- [x] ✅ **Problem**: The CLI cannot print debug output.");
     expect(posted[1]).toContain("- [ ] ⚠️ **Test plan**: A unit test is implied.");
-    expect(posted[1]).toContain(`Gate cost: $${((2_400 * 5 + 420 * 25) / 1e6).toFixed(4)}.`);
+    // the default deep tier, Opus 5.5: $4 in, $20 out per million tokens
+    expect(posted[1]).toContain(`Gate cost: $${((2_400 * 4 + 420 * 20) / 1e6).toFixed(4)}.`);
     expect(posted[1]).toContain("Expected cost: no history yet for feature tickets");
     const ledger = await app.services.db.query<Record<string, unknown>>("SELECT phase, model, prompt_id, cost_usd_micros FROM llm_calls");
     expect(ledger.rows).toEqual([
-      { phase: "gate", model: "claude-opus-4-7", prompt_id: "gate.verdict@1", cost_usd_micros: 2_400 * 5 + 420 * 25 },
+      { phase: "gate", model: "claude-opus-5-5", prompt_id: "gate.verdict@1", cost_usd_micros: 2_400 * 4 + 420 * 20 },
     ]);
   });
 

@@ -18,7 +18,8 @@ describe("repo config", () => {
     const config = parseRepoConfig(undefined);
     expect(config).toEqual({
       trigger: { label: "ai-ready" },
-      tiers: { deep: "claude-opus-4-7", standard: "claude-sonnet-4-6", light: "claude-haiku-4-5" },
+      // the current models (Anthropic's models overview, stored copy read 2026-11-30): Opus 5.5, Sonnet 5.5, Haiku 5.5
+      tiers: { deep: "claude-opus-5-5", standard: "claude-sonnet-5-5", light: "claude-haiku-5-5" },
       phases: { gate: "deep", plan: "deep", execute: "standard", review: "standard", verify: "light" },
       fallbacks: { deep: [], standard: [], light: [] },
       budget: { run_usd: 5, phase_usd: {} },
@@ -57,7 +58,7 @@ commands:
     expect(config.phases).toMatchObject({ review: "deep", gate: "deep", verify: "light" });
     expect(config.budget).toEqual({ run_usd: 2.5, phase_usd: {} });
     expect(config.verify.commands).toEqual([["npm", "test"]]);
-    expect(config.tiers.deep).toBe("claude-opus-4-7");
+    expect(config.tiers).toEqual({ deep: "claude-opus-5-5", standard: "claude-sonnet-4-6", light: "claude-haiku-5-5" });
   });
 
   it("rejects unknown keys at any depth, quoting the key", () => {

@@ -4,6 +4,7 @@
  * page was missing, the sources named in src/llm/prices.ts). A change in @pydantic/genai-prices
  * or in Tollgate's overrides that moves a bill shows here.
  */
+import { parseRepoConfig } from "../../../src/config/repo-config.js";
 import { ZERO_USAGE, type Usage } from "../../../src/llm/model.js";
 import { PRICE_OVERRIDES } from "../../../src/llm/prices.js";
 import { PriceBook, type Rates } from "../../../src/llm/pricing.js";
@@ -84,6 +85,12 @@ describe("golden prices", () => {
     expect(book.worstCase("claude-haiku-5-5", 60_000, 1_000, "none", NOW)).toBe(6_500);
     // 80,000 × 1.35 is over: the dearer band (80,000 × $0.50 + 1,000 × $2.50)
     expect(book.worstCase("claude-haiku-5-5", 80_000, 1_000, "none", NOW)).toBe(42_500);
+  });
+
+  it("prices every default tier's model (an unpriced default would refuse every run)", () => {
+    const { tiers } = parseRepoConfig({});
+    expect(Object.values(tiers)).toEqual(["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]);
+    for (const model of Object.values(tiers)) expect(book.find(model, NOW)).toBeDefined();
   });
 
   it("leaves a model nobody prices unpriced", () => {
