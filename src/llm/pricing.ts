@@ -104,21 +104,27 @@ export class PriceBook {
   worstCase(model: string, inputTokens: number, maxTokens: number, cache: "none" | "5m" | "1h", at?: Date): number | null {
     const found = this.find(model, at);
     if (!found) return null;
-    // the dearest band the request could fall into: the long-prompt band once the estimate (which
-    // may count fewer tokens than the model's tokenizer) comes within a safety margin of its threshold
-    const band = found.longPrompt && inputTokens * TOKENIZER_MARGIN > found.longPrompt.above ? found.longPrompt : found;
+    // a newer tokenizer counts more tokens than the estimate; past a band's threshold, the dearer band
+    const tokens = Math.ceil(inputTokens * tokenizerFactor(model));
+    const band = found.longPrompt && tokens > found.longPrompt.above ? found.longPrompt : found;
     const inputRate = cache === "1h" ? band.cacheWrite1h : cache === "5m" ? Math.max(band.input, band.cacheWrite5m) : band.input;
-    return Math.ceil((inputTokens * thousandths(inputRate) + maxTokens * thousandths(band.output)) / 1000);
+    return Math.ceil((tokens * thousandths(inputRate) + maxTokens * thousandths(band.output)) / 1000);
   }
 }
 
 /**
- * A safety margin on the 4-characters-a-token estimate before a band's threshold: the newer
- * Claude tokenizers (Opus 4.7 and later) count more tokens than older ones for the same text, so
- * an estimate within this factor of the threshold is priced in the dearer band. A chosen margin,
- * not a measured ratio.
+ * A safety factor on the 4-characters-a-token estimate for the models whose tokenizer counts more
+ * tokens for the same text (Opus 4.7 and later, and the 5 family: they share a newer vocabulary):
+ * a budget reserves for this many more input tokens, and picks the dearer band when they pass its
+ * threshold. A chosen margin, not a measured ratio.
  */
 export const TOKENIZER_MARGIN = 1.35;
+const NEWER_TOKENIZER = /^claude-(opus-4-[7-9]|opus-5|sonnet-5|haiku-5|fable-5|mythos-5)/;
+
+/** The safety factor for `model`'s input estimate: TOKENIZER_MARGIN for the newer tokenizer, else 1. */
+export function tokenizerFactor(model: string): number {
+  return NEWER_TOKENIZER.test(model) ? TOKENIZER_MARGIN : 1;
+}
 
 /** The rates a request is billed at: the long-prompt band's when its prompt is over the threshold. */
 export function ratesFor(price: ModelPrice, usage: Usage): Rates {

@@ -80,11 +80,14 @@ describe("golden prices", () => {
     expect(book.cost("claude-sonnet-5-5", hits, NOW)).toBe(100_000);
   });
 
-  it("budgets with the dearer band once an estimate comes within the tokenizer margin of the threshold", () => {
-    // 60,000 estimated input tokens × 1.35 is under 100,000: the base band (60,000 × $0.10 + 1,000 × $0.50)
-    expect(book.worstCase("claude-haiku-5-5", 60_000, 1_000, "none", NOW)).toBe(6_500);
-    // 80,000 × 1.35 is over: the dearer band (80,000 × $0.50 + 1,000 × $2.50)
-    expect(book.worstCase("claude-haiku-5-5", 80_000, 1_000, "none", NOW)).toBe(42_500);
+  it("budgets for a newer tokenizer's count (× 1.35), and with the dearer band once that passes the threshold", () => {
+    // Haiku 5.5: 60,000 estimated input tokens × 1.35 = 81,000, under 100,000: 81,000 × $0.10 + 1,000 × $0.50
+    expect(book.worstCase("claude-haiku-5-5", 60_000, 1_000, "none", NOW)).toBe(8_100 + 500);
+    // 80,000 × 1.35 = 108,000, over: the dearer band, 108,000 × $0.50 + 1,000 × $2.50
+    expect(book.worstCase("claude-haiku-5-5", 80_000, 1_000, "none", NOW)).toBe(54_000 + 2_500);
+    // Opus 4.7 has the newer tokenizer, Sonnet 4.6 the older one: 10,000 × 1.35 × $5, and 10,000 × $3
+    expect(book.worstCase("claude-opus-4-7", 10_000, 0, "none", NOW)).toBe(13_500 * 5);
+    expect(book.worstCase("claude-sonnet-4-6", 10_000, 0, "none", NOW)).toBe(10_000 * 3);
   });
 
   it("prices every default tier's model (an unpriced default would refuse every run)", () => {
