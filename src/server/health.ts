@@ -5,19 +5,29 @@ import type { JobQueue } from "../queue/queue.js";
 import type { CacheStats } from "../setup/cache.js";
 
 export const HEALTH_PATH = "/health";
+/** How long `/health` reuses the dependency cache's size. */
+const CACHE_STATS_MS = 30_000;
 
 /**
  * `GET /health`: 200 with the database and queue status when both answer, 503 otherwise.
  * Load balancers and the Docker HEALTHCHECK call it.
  */
 export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeoutMs = 2000, cache?: { stats(): Promise<CacheStats> }) {
+  // the cache's size is read from every entry's file: once per CACHE_STATS_MS, not on every probe
+  let stats: { at: number; value: Promise<CacheStats> } | undefined;
+  const cacheStats = () => {
+    if (!stats || Date.now() - stats.at > CACHE_STATS_MS) stats = { at: Date.now(), value: cache!.stats() };
+    const value = stats.value;
+    value.catch(() => (stats = undefined)); // a failed read is not kept
+    return value;
+  };
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (req.method !== "GET" || req.url?.split("?")[0] !== HEALTH_PATH) return false;
     const started = Date.now();
     const [database, jobs, deps] = await Promise.all([
       probe(() => ping(db), timeoutMs),
       probe(() => queue.stats(), timeoutMs),
-      cache ? probe(() => cache.stats(), timeoutMs) : undefined,
+      cache ? probe(cacheStats, timeoutMs) : undefined,
     ]);
     const ok = database.ok && jobs.ok;
     // The endpoint is public: the reasons (host names, users) go to the log, not the answer.
