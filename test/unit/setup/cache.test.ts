@@ -108,17 +108,17 @@ describe("DependencyCache", () => {
     const cache = newCache(100 * MiB, { t: Date.parse("2026-11-30T10:00:00Z") });
     const scope = { installationId: 7, repository: "acme/widgets" };
     const first = await cache.open(scope, "k");
-    let secondOpened = false;
+    const events: string[] = [];
     const second = cache.open(scope, "k").then((entry) => {
-      secondOpened = true;
+      events.push("second opened");
       return entry;
     });
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    expect(secondOpened).toBe(false); // held by the first
-    await cache.complete(first);
+    await cache.complete(first); // measures the entry (du): the second open would finish meanwhile, were it not held
+    events.push("first released");
     await first.release();
     const entry = await second;
-    expect(entry.hit).toBe(true);
+    expect(events).toEqual(["first released", "second opened"]);
+    expect(entry.hit).toBe(true); // it read the entry as the first left it, complete
     await entry.release();
   });
 
