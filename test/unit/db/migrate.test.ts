@@ -11,6 +11,8 @@ const TABLES = [
   "comment_commands",
   "deliveries",
   "installation_caps",
+  "ledger_daily",
+  "ledger_totals",
   "llm_calls",
   "phases",
   "rate_limits",
@@ -94,7 +96,7 @@ describe.each(DB_KINDS)("migrations on %s", (kind) => {
       try {
         const results = await Promise.all([db, ...others].map((d) => migrate(d)));
         const applied = results.flat();
-        expect(applied.sort()).toEqual((await loadMigrations()).map((m) => m.version));
+        expect(applied.sort((x, y) => x - y)).toEqual((await loadMigrations()).map((m) => m.version));
         expect(results.filter((r) => r.length > 0)).toHaveLength(1);
       } finally {
         await Promise.all(others.map((d) => d.close()));
