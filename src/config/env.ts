@@ -104,6 +104,25 @@ const schema = z.object({
     .regex(/^(0(\.\d+)?|1(\.0+)?)$/, "must be a fraction between 0 and 1, e.g. 0.8")
     .transform(Number)
     .default(0.8),
+  GITHUB_CLIENT_ID: optionalString,
+  GITHUB_CLIENT_SECRET: optionalString,
+  TOLLGATE_DASHBOARD_TOKEN: z
+    .string()
+    .trim()
+    .refine((s) => s === "" || s.length >= 32, "must be at least 32 characters (for example `openssl rand -hex 32`)")
+    .transform((s) => (s === "" ? undefined : s))
+    .optional(),
+  TOLLGATE_PUBLIC_URL: httpUrl.optional(),
+  TOLLGATE_WORKER_METRICS_PORT: z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, "must be a port number")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 65535, "must be a port number between 1 and 65535")
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_SEMCONV_STABILITY_OPT_IN: optionalString,
   TOLLGATE_UNSAFE_NO_SANDBOX: z
     .enum(["", "0", "1", "false", "true"], { message: "must be 1 (run repository commands WITHOUT a sandbox, unsafe) or 0" })
     .optional()
@@ -137,6 +156,19 @@ export interface AppEnv {
   dbConnectAttempts: number;
   /** Prices that add to or override the built-in list (TOLLGATE_PRICES_FILE). */
   prices: ModelPrice[];
+  /**
+   * The dashboard (/dashboard): sign-in with the app's own OAuth client (GITHUB_CLIENT_ID and
+   * GITHUB_CLIENT_SECRET, which the manifest flow writes to .env), and an operator token
+   * (TOLLGATE_DASHBOARD_TOKEN, as `Authorization: Bearer …`) that reads everything, /metrics too.
+   * `publicUrl` (TOLLGATE_PUBLIC_URL) is where people reach the app, for the OAuth callback.
+   */
+  dashboard: { oauth?: { clientId: string; clientSecret: string }; token?: string; publicUrl?: string };
+  /**
+   * OpenTelemetry: traces are exported when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT
+   * or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); `semconvOptIn` is OTEL_SEMCONV_STABILITY_OPT_IN, split.
+   * A `tollgate worker` process serves its own /metrics on `workerMetricsPort` when set.
+   */
+  telemetry: { tracesEndpoint?: string; semconvOptIn: string[]; workerMetricsPort?: number };
   /** TOLLGATE_UNSAFE_NO_SANDBOX=1: without bubblewrap, run repository commands on the host anyway. */
   allowUnsandboxed: boolean;
   /**
@@ -190,6 +222,19 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
     dbConnectAttempts: e.TOLLGATE_DB_CONNECT_ATTEMPTS,
     prices: e.TOLLGATE_PRICES_FILE ? readPrices(path.resolve(cwd, e.TOLLGATE_PRICES_FILE)) : [],
     allowUnsandboxed: e.TOLLGATE_UNSAFE_NO_SANDBOX,
+    dashboard: {
+      oauth: dashboardOAuth(e.GITHUB_CLIENT_ID, e.GITHUB_CLIENT_SECRET),
+      token: e.TOLLGATE_DASHBOARD_TOKEN,
+      publicUrl: e.TOLLGATE_PUBLIC_URL?.replace(/\/+$/, ""),
+    },
+    telemetry: {
+      tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      semconvOptIn: (e.OTEL_SEMCONV_STABILITY_OPT_IN ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+      workerMetricsPort: e.TOLLGATE_WORKER_METRICS_PORT,
+    },
     setup: { cacheMaxBytes: Math.round(e.TOLLGATE_CACHE_MAX_GB * 1024 ** 3), env: setupVariables(e.TOLLGATE_SETUP_ENV) },
     caps: {
       dailyMicros: usdToMicros(e.TOLLGATE_DAILY_USD),
@@ -197,6 +242,14 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
       warnAt: e.TOLLGATE_CAP_WARN_AT,
     },
   };
+}
+
+/** The app's OAuth client: both or neither. */
+function dashboardOAuth(clientId: string | undefined, clientSecret: string | undefined): AppEnv["dashboard"]["oauth"] {
+  if (clientId === undefined && clientSecret === undefined) return undefined;
+  if (clientId === undefined) throw new EnvError("GITHUB_CLIENT_ID is missing: it is required when GITHUB_CLIENT_SECRET is set");
+  if (clientSecret === undefined) throw new EnvError("GITHUB_CLIENT_SECRET is missing: it is required when GITHUB_CLIENT_ID is set");
+  return { clientId, clientSecret };
 }
 
 /** TOLLGATE_SETUP_ENV as variables; a value that looks like a secret is refused (install scripts read these). */
