@@ -2,6 +2,7 @@
  * The Probot app: wires each webhook to its handler and adds the health endpoint. No logic
  * lives here; handlers receive their dependencies.
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApplicationFunction } from "probot";
 import type { Database } from "./db/database.js";
 import type { DeliveryStore } from "./stores/deliveries.js";
@@ -22,6 +23,8 @@ export interface AppDeps {
   deliveries: DeliveryStore;
   /** The dependency cache, whose size `/health` reports. */
   cache?: { stats(): Promise<CacheStats> };
+  /** The dashboard's routes (src/dashboard/handler.ts), when the server has them. */
+  dashboard?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** How long a PR's revision waits for more review comments before it starts (default 30 s). */
   reviewWaitSeconds?: number;
 }
@@ -29,6 +32,7 @@ export interface AppDeps {
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
   return (app, { addHandler }) => {
     addHandler(healthHandler(deps.db, deps.queue, app.log, undefined, deps.cache));
+    if (deps.dashboard) addHandler(deps.dashboard);
     const enqueue = (delivery: Delivery, job: TriggerJob) =>
       enqueueDelivery(deps.deliveries, deps.queue, delivery, {
         queue: QUEUE.trigger,

@@ -4,9 +4,11 @@ import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import { DependencyCache } from "../setup/cache.js";
 import { tollgateApp } from "../index.js";
 import { limitWebhookBody } from "../server/body-limit.js";
+import { dashboardHandler } from "../dashboard/handler.js";
+import { priceBook } from "./model.js";
 import type { Services } from "./services.js";
 
-/** The HTTP server: Probot's webhook endpoint, Tollgate's handlers and `/health`. */
+/** The HTTP server: Probot's webhook endpoint, Tollgate's handlers, `/health` and `/dashboard`. */
 export async function startServer(env: AppEnv, credentials: GitHubAppCredentials, services: Services, log: Logger): Promise<Server> {
   const App = Probot.defaults({
     appId: credentials.appId,
@@ -30,7 +32,22 @@ export async function startServer(env: AppEnv, credentials: GitHubAppCredentials
     webhookProxy: env.webhookProxyUrl,
     log,
   });
-  await server.load(tollgateApp({ ...services, cache: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes) }));
+  const dashboard = dashboardHandler({
+    db: services.db,
+    budget: services.budget,
+    prices: priceBook(env),
+    log: log.child({ name: "dashboard" }),
+    githubApiUrl: env.githubApiUrl,
+    ...env.dashboard,
+    dailyCapMicros: env.caps.dailyMicros,
+  });
+  await server.load(tollgateApp({ ...services, cache: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes), dashboard }));
   await server.start();
+  // an open live list (server-sent events) would hold the server's close until it times out
+  const stop = server.stop.bind(server);
+  server.stop = async () => {
+    dashboard.live.close();
+    await stop();
+  };
   return server;
 }

@@ -68,7 +68,7 @@ export function formatDuration(ms: number): string {
  * Dollars caching saved, net: cache reads priced at the input rate minus what they cost, less
  * the premium paid to write the cache. `null` when a model's price or the TTL split is unknown.
  */
-function cachingSaving(rows: CostRow[], prices: PriceBook, at?: Date): number | null {
+export function cachingSaving(rows: CostRow[], prices: PriceBook, at?: Date): number | null {
   let thousandths = 0;
   for (const r of rows) {
     if (r.cacheRead === 0 && r.cacheWrite === 0) continue;
@@ -83,7 +83,7 @@ function cachingSaving(rows: CostRow[], prices: PriceBook, at?: Date): number | 
 }
 
 /** The same tokens priced on the deep model; `null` when that cannot be known. */
-function allDeepCost(rows: CostRow[], prices: PriceBook, deepModel: string, at?: Date): number | null {
+export function allDeepCost(rows: CostRow[], prices: PriceBook, deepModel: string, at?: Date): number | null {
   const deep = prices.find(deepModel, at);
   if (!deep) return null;
   let micros = 0;

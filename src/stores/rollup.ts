@@ -25,6 +25,8 @@ export interface RollupQuery {
   installationId?: number;
   /** owner/name */
   repo?: string;
+  /** Only these repositories (ids): what a dashboard reader can access; calls with no run are left out. */
+  repositoryIds?: number[];
   /** Only issues whose pull request was merged: the cost per merged PR, all its runs included. */
   merged?: boolean;
 }
@@ -58,12 +60,20 @@ export async function rollup(db: Database, q: RollupQuery): Promise<RollupRow[]>
     params.push(owner, name);
     where.push(`r.owner = $${params.length - 1} AND r.repo = $${params.length}`);
   }
+  if (q.repositoryIds !== undefined) {
+    params.push(q.repositoryIds);
+    where.push(`r.repository_id = ANY($${params.length}::bigint[])`);
+  }
   if (q.merged) {
     where.push(
       "EXISTS (SELECT 1 FROM runs m WHERE m.repository_id = r.repository_id AND m.issue_number = r.issue_number AND m.pr_state = 'merged')",
     );
   }
-  const needsRuns = q.repo !== undefined || q.merged || q.by.some((d) => d === "repo" || d === "ticket_type" || d === "issue");
+  const needsRuns =
+    q.repo !== undefined ||
+    q.repositoryIds !== undefined ||
+    q.merged ||
+    q.by.some((d) => d === "repo" || d === "ticket_type" || d === "issue");
   const keys = q.by.map((d, i) => `${EXPRESSION[d]} AS k${i}`);
   const { rows } = await db.query<Record<string, string | number>>(
     `SELECT ${keys.join(", ")},

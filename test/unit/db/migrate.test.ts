@@ -9,6 +9,7 @@ const TABLES = [
   "budget_reservations",
   "commands",
   "comment_commands",
+  "dashboard_sessions",
   "deliveries",
   "installation_caps",
   "ledger_daily",
