@@ -41,6 +41,7 @@ COPY --from=build /app/dist ./dist
 COPY package.json app.yml ./
 COPY migrations ./migrations
 COPY prompts ./prompts
+COPY dashboard ./dashboard
 COPY schema ./schema
 # The embedded database lives in /data; mount a volume there, or set DATABASE_URL.
 RUN mkdir -p /data && chown node:node /data

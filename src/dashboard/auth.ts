@@ -109,8 +109,8 @@ export class DashboardAuth {
       });
       token = authentication.token;
     } catch (error) {
-      this.o.log.warn({ err: error }, "dashboard sign-in: GitHub refused the code");
-      return "GitHub refused the sign-in code (it may have been used already): sign in again.";
+      this.o.log.warn({ err: error }, "dashboard sign-in: the code could not be exchanged for a token");
+      return "GitHub did not accept this sign-in (a code works once, for ten minutes): sign in again. The app's log says more.";
     }
     const seen = await this.#whatTheyCanSee(token);
     const id = randomBytes(32).toString("base64url");

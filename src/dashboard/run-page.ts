@@ -24,7 +24,6 @@ export interface TimelineBar {
   /** Position and length on the run's time axis, in percent. */
   x: number;
   width: number;
-  y: number;
   costMicros: number;
   cost: string;
   duration: string;
@@ -32,7 +31,7 @@ export interface TimelineBar {
 
 export interface RunPage {
   run: RunListRow & { error: string | null; budgetMicros: number | null };
-  timeline: { bars: TimelineBar[]; height: number; total: string };
+  timeline: { bars: TimelineBar[]; total: string };
   calls: Array<RunCall & { cost: string; cacheSharePct: number | null; retry: boolean }>;
   commands: Array<{ phase: string; agent: string | null; command: string; exit: string; ok: boolean; duration: string }>;
   transcripts: Array<{
@@ -44,20 +43,18 @@ export interface RunPage {
   totalMicros: number;
 }
 
-const BAR_HEIGHT = 26;
-
 export function timeline(
   phases: Array<{ name: string; iteration: number; status: string; startedAt: Date; finishedAt: Date | null }>,
   calls: Array<Pick<RunCall, "phase" | "iteration" | "costMicros">>,
   now: Date,
 ): RunPage["timeline"] {
-  if (phases.length === 0) return { bars: [], height: 0, total: "0.0s" };
+  if (phases.length === 0) return { bars: [], total: "0.0s" };
   const start = Math.min(...phases.map((p) => p.startedAt.getTime()));
   const end = Math.max(...phases.map((p) => (p.finishedAt ?? now).getTime()), start + 1);
   const cost = new Map<string, number>();
   for (const c of calls) cost.set(`${c.phase}#${c.iteration}`, (cost.get(`${c.phase}#${c.iteration}`) ?? 0) + (c.costMicros ?? 0));
   const seen = new Set<string>();
-  const bars = phases.map((p, i) => {
+  const bars = phases.map((p) => {
     const key = `${p.name}#${p.iteration}`;
     // a phase retried in the same round: its cost is on its first bar only, so the bars add up
     const micros = seen.has(key) ? 0 : (cost.get(key) ?? 0);
@@ -65,19 +62,19 @@ export function timeline(
     const from = p.startedAt.getTime();
     const to = (p.finishedAt ?? now).getTime();
     return {
-      label: `${p.name}${p.iteration > 0 ? ` · round ${p.iteration + 1}` : ""}`,
+      // rounds of the loop are numbered from 1; the phases before it (gate, setup, plan) have 0
+      label: `${p.name}${p.iteration > 0 ? ` · round ${p.iteration}` : ""}`,
       phase: p.name,
-      round: p.iteration + 1,
+      round: p.iteration,
       status: p.status,
       x: (100 * (from - start)) / (end - start),
       width: Math.max(0.5, (100 * (to - from)) / (end - start)),
-      y: i * BAR_HEIGHT,
       costMicros: micros,
       cost: formatUsd(micros, { precise: true }),
       duration: formatDuration(to - from),
     };
   });
-  return { bars, height: bars.length * BAR_HEIGHT, total: formatDuration(end - start) };
+  return { bars, total: formatDuration(end - start) };
 }
 
 function masked(value: unknown, max = 2000): string {

@@ -60,7 +60,8 @@ function toRow(r: ListRecord): RunListRow {
     status: String(r.status),
     ticketType: (r.ticket_type as string | null) ?? null,
     phase: (r.phase as string | null) ?? null,
-    rounds: Math.max(Number(r.iterations ?? 0), r.max_round === null ? 0 : Number(r.max_round) + 1),
+    // the loop's rounds are numbered from 1 in `phases` (0 is before the loop)
+    rounds: Math.max(Number(r.iterations ?? 0), r.max_round === null ? 0 : Number(r.max_round)),
     costMicros: Number(r.cost),
     unknownCost: Number(r.unknown_cost_calls),
     calls: Number(r.llm_calls),

@@ -182,8 +182,8 @@ describe.each(DB_KINDS)("the dashboard on %s", (kind) => {
     const response = await get(`/dashboard/runs/${ids.shipped}`);
     const html = await response.text();
     expect(response.status).toBe(200);
-    expect(html.match(/<g class="bar /g)).toHaveLength(5);
-    expect(html).toContain('data-phase="plan" data-round="1" data-cost-micros="40000"');
+    expect(html.match(/<li class="bar /g)).toHaveLength(5);
+    expect(html).toContain('data-phase="plan" data-round="0" data-cost-micros="40000"');
     expect(html).toContain("<code>node --test test/</code>");
     expect(html).not.toContain("ghp_abcdefghijklmnopqrstuvwxyz0123456789");
     expect(html).not.toContain("<script>alert(1)</script>");
