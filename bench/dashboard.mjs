@@ -109,12 +109,25 @@ async function bench(kind, db) {
   const operator = { all: true, who: "bench" };
   const person = { all: false, who: "bench", installations: [1, 2], repositories: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] };
   const check = await overview(deps, operator, now);
-  const { rows } = await db.query("SELECT sum(cost_usd_micros)::text AS total FROM llm_calls WHERE created_at > now() - interval '30 days'");
-  console.log(`overview's 30 days: $${(check.windows.month / 1e6).toFixed(2)}; llm_calls says $${(Number(rows[0].total) / 1e6).toFixed(2)}`);
+  const { rows } = await db.query(
+    "SELECT sum(cost_usd_micros)::text AS total FROM llm_calls WHERE created_at > now() - interval '30 days'",
+  );
+  console.log(
+    `overview's 30 days: $${(check.windows.month / 1e6).toFixed(2)}; llm_calls says $${(Number(rows[0].total) / 1e6).toFixed(2)}`,
+  );
   console.log(`overview data, operator:          ${fmt(await time(() => overview(deps, operator, now)))}`);
   console.log(`overview data, a person (10 repos): ${fmt(await time(() => overview(deps, person, now)))}`);
 
-  const handler = dashboardHandler({ db, budget: deps.budget, prices: deps.prices, log, githubApiUrl: "https://api.github.com", token: TOKEN, dailyCapMicros: 50_000_000, live: { timers: false } });
+  const handler = dashboardHandler({
+    db,
+    budget: deps.budget,
+    prices: deps.prices,
+    log,
+    githubApiUrl: "https://api.github.com",
+    token: TOKEN,
+    dailyCapMicros: 50_000_000,
+    live: { timers: false },
+  });
   const server = createServer((req, res) => void handler(req, res).then((done) => done || res.writeHead(404).end()));
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const base = `http://127.0.0.1:${server.address().port}`;
@@ -131,11 +144,17 @@ async function bench(kind, db) {
   await new Promise((resolve) => server.close(resolve));
 
   const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) - 29 * 86_400_000);
-  console.log(`spend by phase and day, from llm_calls (no pre-aggregate): ${fmt(await time(() => rollup(db, { by: ["phase", "day"], since, until: now })))}`);
-  console.log(`spend by phase and day, from ledger_daily:                 ${fmt(await time(() => deps.store.series(operator, "phase", since)))}`);
+  console.log(
+    `spend by phase and day, from llm_calls (no pre-aggregate): ${fmt(await time(() => rollup(db, { by: ["phase", "day"], since, until: now })))}`,
+  );
+  console.log(
+    `spend by phase and day, from ledger_daily:                 ${fmt(await time(() => deps.store.series(operator, "phase", since)))}`,
+  );
   const on = await insertCost(db, ids[0], true);
   const off = await insertCost(db, ids[0], false);
-  console.log(`one recorded call: ${on.toFixed(3)} ms with the aggregate trigger, ${off.toFixed(3)} ms without (×${(on / off).toFixed(2)})`);
+  console.log(
+    `one recorded call: ${on.toFixed(3)} ms with the aggregate trigger, ${off.toFixed(3)} ms without (×${(on / off).toFixed(2)})`,
+  );
 }
 
 const pg = process.env.DATABASE_URL;
