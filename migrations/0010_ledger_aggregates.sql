@@ -45,6 +45,8 @@ ALTER TABLE runs ADD COLUMN cost_usd_micros bigint NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN unknown_cost_calls integer NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN tokens bigint NOT NULL DEFAULT 0;
 CREATE INDEX runs_by_time ON runs (created_at);
+-- The dashboard's live list asks for the runs changed in the last seconds.
+CREATE INDEX runs_by_update ON runs (updated_at);
 
 CREATE FUNCTION ledger_aggregate() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
