@@ -7,7 +7,7 @@ import type { PriceBook } from "../llm/pricing.js";
 import { allDeepCost, cachingSaving } from "../report/cost-table.js";
 import type { CostRow } from "../stores/cost-rows.js";
 import type { BudgetStore } from "../stores/budget.js";
-import type { Access, DashboardStore, DayValue, ModelDay, SeriesDimension } from "../stores/dashboard.js";
+import type { Access, DashboardStore, DayValue, LedgerSums, ModelDay } from "../stores/dashboard.js";
 
 export const OVERVIEW_DAYS = 30;
 
@@ -122,33 +122,38 @@ function sumByDay(modelDays: ModelDay[], price: (rows: CostRow[], at: Date) => n
   return total;
 }
 
+/** Spend of today, the last 7 and the last 30 days (today included), from the per-day sums. */
+function windows(modelDays: ModelDay[], today: Date): Overview["windows"] {
+  const day = (n: number) => new Date(today.getTime() - n * 86_400_000).toISOString().slice(0, 10);
+  const sum = (from: string) => modelDays.filter((m) => m.day >= from).reduce((s, m) => s + m.costMicros, 0);
+  return { today: sum(day(0)), week: sum(day(6)), month: sum(day(OVERVIEW_DAYS - 1)) };
+}
+
+/** The model the deep-tier phases (gate, plan) used most: what tiering is compared with. */
+function deepModelOf(phaseModels: LedgerSums["phaseModels"]): string | undefined {
+  const calls = new Map<string, number>();
+  for (const p of phaseModels) if (p.phase === "gate" || p.phase === "plan") calls.set(p.model, (calls.get(p.model) ?? 0) + p.calls);
+  return [...calls].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
+}
+
 export async function overview(deps: OverviewDeps, access: Access, now: Date): Promise<Overview> {
   const today = startOfUtcDay(now);
   const since = new Date(today.getTime() - (OVERVIEW_DAYS - 1) * 86_400_000);
   const labels = days(since, OVERVIEW_DAYS);
-  const dims: Array<[SeriesDimension, string]> = [
-    ["repository", "Spend by repository"],
-    ["phase", "Spend by phase"],
-    ["model", "Spend by model"],
-    ["ticket_type", "Spend by ticket type (by the day the run started)"],
-  ];
-  const [windows, series, modelDays, deepUsed, outcomes, gateRows, spentToday, caps, installations] = await Promise.all([
-    deps.store.spendWindows(access, today),
-    Promise.all(dims.map(([d]) => deps.store.series(access, d, since))),
-    deps.store.modelDays(access, since),
-    deps.store.deepModel(access, since),
-    deps.store.outcomes(access, since),
-    deps.store.gateSavings(access, since),
-    deps.store.spentTodayByInstallation(access, today),
+  // two scans in all (the daily sums, the period's runs): the embedded database runs queries one at a time
+  const [ledger, runs, caps] = await Promise.all([
+    deps.store.ledgerSums(access, since, today),
+    deps.store.runSums(access, since),
     deps.budget.allCaps(),
-    access.all ? deps.store.installations() : Promise.resolve(access.installations),
   ]);
+  const { modelDays } = ledger;
   const capOf = new Map(caps.map((c) => [c.installationId, c.dailyMicros ?? deps.dailyCapMicros]));
-  const budgets = [...new Set([...installations, ...spentToday.keys()])]
+  const seen = access.all ? [...ledger.installations, ...capOf.keys()] : access.installations;
+  const budgets = [...new Set(seen)]
     .sort((a, b) => a - b)
     .map((installation) => {
       const capMicros = capOf.get(installation) ?? deps.dailyCapMicros;
-      const spentMicros = spentToday.get(installation) ?? 0;
+      const spentMicros = ledger.todayByInstallation.get(installation) ?? 0;
       return {
         installation,
         capMicros,
@@ -157,16 +162,22 @@ export async function overview(deps: OverviewDeps, access: Access, now: Date): P
         usedPct: Math.round((100 * spentMicros) / capMicros),
       };
     });
-  const deepModel = deepUsed ?? deps.defaultDeepModel;
+  const deepModel = deepModelOf(ledger.phaseModels) ?? deps.defaultDeepModel;
   const actualMicros = modelDays.reduce((s, m) => s + m.costMicros, 0);
   const allDeepMicros = sumByDay(modelDays, (rows, at) => allDeepCost(rows, deps.prices, deepModel, at));
   const inputAll = modelDays.reduce((s, m) => s + m.input + m.cacheWrite + m.cacheRead, 0);
   const cacheRead = modelDays.reduce((s, m) => s + m.cacheRead, 0);
-  const gate = gateRows.map((g) => ({ ...g, savedMicros: g.medianMicros === null ? null : g.heldBack * g.medianMicros }));
+  const gate = runs.gate.map((g) => ({ ...g, savedMicros: g.medianMicros === null ? null : g.heldBack * g.medianMicros }));
+  const byModel = modelDays.map((m) => ({ day: m.day, key: m.model, micros: m.costMicros }));
   return {
-    windows,
+    windows: windows(modelDays, today),
     budgets,
-    charts: dims.map(([d, title], i) => chartOf(`spend-by-${d}`, title, labels, series[i]!)),
+    charts: [
+      chartOf("spend-by-repository", "Spend by repository", labels, ledger.byRepository),
+      chartOf("spend-by-phase", "Spend by phase", labels, ledger.byPhase),
+      chartOf("spend-by-model", "Spend by model", labels, byModel),
+      chartOf("spend-by-ticket_type", "Spend by ticket type (by the day the run started)", labels, runs.byTicketType),
+    ],
     cache: {
       sharePct: inputAll > 0 ? (100 * cacheRead) / inputAll : null,
       savedMicros: sumByDay(modelDays, (rows, at) => cachingSaving(rows, deps.prices, at)),
@@ -177,7 +188,7 @@ export async function overview(deps: OverviewDeps, access: Access, now: Date): P
       allDeepMicros,
       savedMicros: allDeepMicros === null || modelDays.some((m) => m.unknownCost > 0) ? null : allDeepMicros - actualMicros,
     },
-    outcomes,
+    outcomes: runs.outcomes,
     gate: {
       rows: gate,
       savedMicros: gate.reduce((s, g) => s + (g.savedMicros ?? 0), 0),

@@ -35,142 +35,135 @@ export interface ModelDay {
   unknownCost: number;
 }
 
-export const SERIES_DIMENSIONS = ["repository", "phase", "model"] as const;
-export type SeriesDimension = (typeof SERIES_DIMENSIONS)[number] | "ticket_type";
-
 const iso = (d: Date) => d.toISOString().slice(0, 10);
+
+/** The overview's ledger figures, from one pass over `ledger_daily`. */
+export interface LedgerSums {
+  byRepository: DayValue[];
+  byPhase: DayValue[];
+  /** Token sums per day and model (the by-model chart, the windows, caching and tiering). */
+  modelDays: ModelDay[];
+  /** Calls per phase and model (which model the deep tier's phases used). */
+  phaseModels: Array<{ phase: string; model: string; calls: number }>;
+  /** Today's known spend per installation. */
+  todayByInstallation: Map<number, number>;
+  /** The installations with calls in the period. */
+  installations: number[];
+}
+
+/** The overview's run figures, from one pass over the period's runs. */
+export interface RunSums {
+  byTicketType: DayValue[];
+  outcomes: Array<{ status: string; runs: number }>;
+  gate: Array<{ ticketType: string; heldBack: number; gateMicros: number; medianMicros: number | null; finishedRuns: number }>;
+}
+
+type Row = Record<string, string | null>;
 
 export class DashboardStore {
   constructor(private readonly db: Database) {}
 
-  /** Known spend of today, the last 7 and the last 30 UTC days (today included). */
-  async spendWindows(access: Access, today: Date): Promise<{ today: number; week: number; month: number }> {
-    const params: unknown[] = [iso(today)];
-    const { rows } = await this.db.query<{ today: string; week: string; month: string }>(
-      `SELECT coalesce(sum(cost_usd_micros) FILTER (WHERE day = $1::date), 0)::text AS today,
-              coalesce(sum(cost_usd_micros) FILTER (WHERE day > $1::date - 7), 0)::text AS week,
-              coalesce(sum(cost_usd_micros), 0)::text AS month
-       FROM ledger_daily WHERE day > $1::date - 30 AND day <= $1::date AND ${scoped(access, "repository_id", params)}`,
+  /**
+   * Every sum the overview needs from the ledger since `since`, in one scan of the period's
+   * `ledger_daily` rows (grouping sets: one result row per day and key, not per aggregate row).
+   */
+  async ledgerSums(access: Access, since: Date, today: Date): Promise<LedgerSums> {
+    const params: unknown[] = [iso(since), iso(today)];
+    const { rows } = await this.db.query<Row>(
+      `SELECT CASE WHEN GROUPING(repository) = 0 THEN 'repository' WHEN GROUPING(phase) = 0 AND GROUPING(model) = 0 THEN 'phase_model'
+                   WHEN GROUPING(phase) = 0 THEN 'phase' WHEN GROUPING(model) = 0 THEN 'model' ELSE 'installation' END AS kind,
+              day::text AS day, repository, phase, model, installation_id::text AS installation,
+              sum(calls)::text AS calls, sum(input_tokens)::text AS input, sum(cache_write_tokens)::text AS cache_write,
+              sum(cache_write_1h_tokens)::text AS cache_write_1h, sum(cache_read_tokens)::text AS cache_read,
+              sum(output_tokens)::text AS output, sum(cost_usd_micros)::text AS cost, sum(unknown_cost_calls)::text AS unknown,
+              sum(cost_usd_micros) FILTER (WHERE day = $2::date)::text AS today
+       FROM ledger_daily WHERE day >= $1::date AND day <= $2::date AND ${scoped(access, "repository_id", params)}
+       GROUP BY GROUPING SETS ((day, repository), (day, phase), (day, model), (phase, model), (installation_id))`,
       params,
     );
-    return { today: Number(rows[0]!.today), week: Number(rows[0]!.week), month: Number(rows[0]!.month) };
-  }
-
-  /** Spend per day by one dimension since `since` (a UTC day). Ticket types come from each run's own sum, by the day it started. */
-  async series(access: Access, by: SeriesDimension, since: Date): Promise<DayValue[]> {
-    const params: unknown[] = [iso(since)];
-    const sql =
-      by === "ticket_type"
-        ? `SELECT (created_at AT TIME ZONE 'UTC')::date::text AS day, coalesce(ticket_type, '(unknown)') AS key,
-                  sum(cost_usd_micros)::text AS micros
-           FROM runs WHERE created_at >= $1::date AND ${scoped(access, "repository_id", params)} GROUP BY 1, 2 ORDER BY 1, 2`
-        : `SELECT day::text AS day, ${by === "repository" ? "CASE WHEN repository = '' THEN '(no run)' ELSE repository END" : by} AS key,
-                  sum(cost_usd_micros)::text AS micros
-           FROM ledger_daily WHERE day >= $1::date AND ${scoped(access, "repository_id", params)} GROUP BY 1, 2 ORDER BY 1, 2`;
-    const { rows } = await this.db.query<{ day: string; key: string; micros: string }>(sql, params);
-    return rows.map((r) => ({ day: r.day, key: r.key, micros: Number(r.micros) }));
-  }
-
-  /** Token sums per day and model: what caching and tiering saved are priced from these. */
-  async modelDays(access: Access, since: Date): Promise<ModelDay[]> {
-    const params: unknown[] = [iso(since)];
-    const { rows } = await this.db.query<Record<string, string>>(
-      `SELECT day::text AS day, model, sum(calls)::text AS calls, sum(input_tokens)::text AS input,
-              sum(cache_write_tokens)::text AS cache_write, sum(cache_write_1h_tokens)::text AS cache_write_1h,
-              sum(cache_read_tokens)::text AS cache_read, sum(output_tokens)::text AS output,
-              sum(cost_usd_micros)::text AS cost, sum(unknown_cost_calls)::text AS unknown
-       FROM ledger_daily WHERE day >= $1::date AND ${scoped(access, "repository_id", params)} GROUP BY 1, 2 ORDER BY 1, 2`,
-      params,
-    );
-    return rows.map((r) => ({
-      day: r.day!,
-      model: r.model!,
-      calls: Number(r.calls),
-      input: Number(r.input),
-      cacheWrite: Number(r.cache_write),
-      cacheWrite1h: Number(r.cache_write_1h),
-      cacheRead: Number(r.cache_read),
-      output: Number(r.output),
-      costMicros: Number(r.cost),
-      unknownCost: Number(r.unknown),
-    }));
-  }
-
-  /** The model the deep-tier phases (gate, plan) used most since `since`: what tiering is compared with. */
-  async deepModel(access: Access, since: Date): Promise<string | undefined> {
-    const params: unknown[] = [iso(since)];
-    const { rows } = await this.db.query<{ model: string }>(
-      `SELECT model FROM ledger_daily WHERE day >= $1::date AND phase IN ('gate', 'plan') AND ${scoped(access, "repository_id", params)}
-       GROUP BY model ORDER BY sum(calls) DESC, model LIMIT 1`,
-      params,
-    );
-    return rows[0]?.model;
-  }
-
-  /** Runs started since `since`, by status. */
-  async outcomes(access: Access, since: Date): Promise<Array<{ status: string; runs: number }>> {
-    const params: unknown[] = [since.toISOString()];
-    const { rows } = await this.db.query<{ status: string; runs: number }>(
-      `SELECT status, count(*)::int AS runs FROM runs WHERE created_at >= $1 AND ${scoped(access, "repository_id", params)}
-       GROUP BY status ORDER BY 2 DESC, 1`,
-      params,
-    );
-    return rows.map((r) => ({ status: r.status, runs: Number(r.runs) }));
+    const out: LedgerSums = {
+      byRepository: [],
+      byPhase: [],
+      modelDays: [],
+      phaseModels: [],
+      todayByInstallation: new Map(),
+      installations: [],
+    };
+    for (const r of rows) {
+      if (r.kind === "repository") out.byRepository.push({ day: r.day!, key: r.repository || "(no run)", micros: Number(r.cost) });
+      else if (r.kind === "phase") out.byPhase.push({ day: r.day!, key: r.phase!, micros: Number(r.cost) });
+      else if (r.kind === "phase_model") out.phaseModels.push({ phase: r.phase!, model: r.model!, calls: Number(r.calls) });
+      else if (r.kind === "installation") {
+        if (r.installation === "0") continue;
+        out.installations.push(Number(r.installation));
+        if (r.today !== null) out.todayByInstallation.set(Number(r.installation), Number(r.today));
+      } else
+        out.modelDays.push({
+          day: r.day!,
+          model: r.model!,
+          calls: Number(r.calls),
+          input: Number(r.input),
+          cacheWrite: Number(r.cache_write),
+          cacheWrite1h: Number(r.cache_write_1h),
+          cacheRead: Number(r.cache_read),
+          output: Number(r.output),
+          costMicros: Number(r.cost),
+          unknownCost: Number(r.unknown),
+        });
+    }
+    const byDay = (a: DayValue, b: DayValue) => a.day.localeCompare(b.day) || a.key.localeCompare(b.key);
+    out.byRepository.sort(byDay);
+    out.byPhase.sort(byDay);
+    out.modelDays.sort((a, b) => a.day.localeCompare(b.day) || a.model.localeCompare(b.model));
+    return out;
   }
 
   /**
-   * Tickets the gate held back since `since`, per ticket type, with what the gate cost on them,
-   * and the median cost of a run of that type that went past the gate (all finished runs the
-   * reader can see).
+   * The period's runs in one scan: spend by ticket type per day (each run's own sum, by the day it
+   * started), runs by outcome, and per ticket type the tickets the gate held back, what gating
+   * them cost, and the median cost of a run of that type that went past the gate.
    */
-  async gateSavings(
-    access: Access,
-    since: Date,
-  ): Promise<Array<{ ticketType: string; heldBack: number; gateMicros: number; medianMicros: number | null; finishedRuns: number }>> {
+  async runSums(access: Access, since: Date): Promise<RunSums> {
     const params: unknown[] = [since.toISOString()];
-    const scope = scoped(access, "repository_id", params);
-    const { rows } = await this.db.query<{ ticket_type: string; held: number; gate: string; median: string | null; finished: number }>(
-      `WITH held AS (
-         SELECT ticket_type, count(*)::int AS held, sum(cost_usd_micros) AS gate FROM runs
-         WHERE status = 'needs_spec' AND ticket_type IS NOT NULL AND created_at >= $1 AND ${scope} GROUP BY ticket_type),
-       finished AS (
-         SELECT ticket_type, percentile_disc(0.5) WITHIN GROUP (ORDER BY cost_usd_micros) AS median, count(*)::int AS finished FROM runs
-         WHERE status IN ('succeeded', 'draft', 'stopped', 'failed') AND ticket_type IN (SELECT ticket_type FROM held) AND ${scope}
-         GROUP BY ticket_type)
-       SELECT h.ticket_type, h.held, h.gate::text AS gate, f.median::text AS median, coalesce(f.finished, 0) AS finished
-       FROM held h LEFT JOIN finished f USING (ticket_type) ORDER BY h.ticket_type`,
+    const finished = "status IN ('succeeded', 'draft', 'stopped', 'failed')";
+    const { rows } = await this.db.query<Row>(
+      `SELECT CASE WHEN GROUPING(day) = 0 THEN 'day' WHEN GROUPING(status) = 0 THEN 'status' ELSE 'type' END AS kind,
+              day::text AS day, status, ticket_type, count(*)::text AS runs, sum(cost_usd_micros)::text AS cost,
+              count(*) FILTER (WHERE status = 'needs_spec')::text AS held, sum(cost_usd_micros) FILTER (WHERE status = 'needs_spec')::text AS gate,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY cost_usd_micros) FILTER (WHERE ${finished})::text AS median,
+              count(*) FILTER (WHERE ${finished})::text AS finished
+       FROM (SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status, coalesce(ticket_type, '(unknown)') AS ticket_type, cost_usd_micros
+             FROM runs WHERE created_at >= $1 AND ${scoped(access, "repository_id", params)}) r
+       GROUP BY GROUPING SETS ((day, ticket_type), (status), (ticket_type))`,
       params,
     );
-    return rows.map((r) => ({
-      ticketType: r.ticket_type,
-      heldBack: Number(r.held),
-      gateMicros: Number(r.gate),
-      medianMicros: r.median === null ? null : Number(r.median),
-      finishedRuns: Number(r.finished),
-    }));
-  }
-
-  /** Today's known spend per installation the reader can see (the daily caps are per installation). */
-  async spentTodayByInstallation(access: Access, today: Date): Promise<Map<number, number>> {
-    const params: unknown[] = [iso(today)];
-    let where = "TRUE";
-    if (!access.all) {
-      params.push(access.installations);
-      where = `installation_id = ANY($${params.length}::bigint[])`;
+    const out: RunSums = { byTicketType: [], outcomes: [], gate: [] };
+    for (const r of rows) {
+      if (r.kind === "day") out.byTicketType.push({ day: r.day!, key: r.ticket_type!, micros: Number(r.cost) });
+      else if (r.kind === "status") out.outcomes.push({ status: r.status!, runs: Number(r.runs) });
+      else if (Number(r.held) > 0 && r.ticket_type !== "(unknown)")
+        out.gate.push({
+          ticketType: r.ticket_type!,
+          heldBack: Number(r.held),
+          gateMicros: Number(r.gate),
+          medianMicros: r.median === null ? null : Number(r.median),
+          finishedRuns: Number(r.finished),
+        });
     }
-    const { rows } = await this.db.query<{ installation_id: string; micros: string }>(
-      `SELECT installation_id::text, sum(cost_usd_micros)::text AS micros FROM ledger_daily
-       WHERE day = $1::date AND installation_id <> 0 AND ${where} GROUP BY 1 ORDER BY 1`,
-      params,
-    );
-    return new Map(rows.map((r) => [Number(r.installation_id), Number(r.micros)]));
+    out.byTicketType.sort((a, b) => a.day.localeCompare(b.day) || a.key.localeCompare(b.key));
+    out.outcomes.sort((a, b) => b.runs - a.runs || a.status.localeCompare(b.status));
+    out.gate.sort((a, b) => a.ticketType.localeCompare(b.ticketType));
+    return out;
   }
 
-  /** The installations known to Tollgate (they have runs), for the operator's budget list. */
-  async installations(): Promise<number[]> {
-    const { rows } = await this.db.query<{ id: string }>(
-      "SELECT DISTINCT installation_id::text AS id FROM runs UNION SELECT installation_id::text FROM installation_caps ORDER BY 1",
+  /** Spend per day by phase since `since` (a UTC day), from the daily sums. */
+  async spendByPhase(access: Access, since: Date): Promise<DayValue[]> {
+    const params: unknown[] = [iso(since)];
+    const { rows } = await this.db.query<{ day: string; key: string; micros: string }>(
+      `SELECT day::text AS day, phase AS key, sum(cost_usd_micros)::text AS micros
+       FROM ledger_daily WHERE day >= $1::date AND ${scoped(access, "repository_id", params)} GROUP BY 1, 2 ORDER BY 1, 2`,
+      params,
     );
-    return rows.map((r) => Number(r.id));
+    return rows.map((r) => ({ day: r.day, key: r.key, micros: Number(r.micros) }));
   }
 }

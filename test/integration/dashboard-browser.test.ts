@@ -92,11 +92,10 @@ describe("the dashboard in a browser, after a scripted run", () => {
     try {
       const overview = await open(context, "/dashboard");
       // every chart was drawn by Chart.js
-      const charts = await overview.page.$$eval("canvas", (canvases) =>
-        canvases.map((c) =>
-          Boolean((window as unknown as { Chart: { getChart(c: HTMLCanvasElement): unknown } }).Chart.getChart(c as HTMLCanvasElement)),
-        ),
-      );
+      const charts = await overview.page.$$eval("canvas", (canvases) => {
+        const chart = (globalThis as unknown as { Chart: { getChart(canvas: unknown): unknown } }).Chart;
+        return canvases.map((canvas) => Boolean(chart.getChart(canvas)));
+      });
       expect(charts).toEqual([true, true, true, true]);
       const today = await overview.page.getAttribute('[data-figure="today"]', "data-micros");
       expect(formatUsd(Number(today), { precise: true })).toBe(prTotal());
@@ -145,7 +144,7 @@ describe("the dashboard in a browser, after a scripted run", () => {
     try {
       const { page, errors } = await open(context, "/dashboard");
       // nothing is wider than the screen: the page does not scroll sideways
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
       await page.screenshot({ path: `${SHOTS}overview-phone.png`, fullPage: true });
       expect(errors).toEqual([]);
     } finally {
