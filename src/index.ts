@@ -1,5 +1,5 @@
 /**
- * The Probot app: wires each webhook to its handler and adds the health endpoint. No logic
+ * The Probot app: wires each webhook to its handler and adds the health and metrics endpoints. No logic
  * lives here; handlers receive their dependencies.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -11,6 +11,8 @@ import type { Delivery } from "./stores/deliveries.js";
 import { EDIT_DEBOUNCE_SECONDS, QUEUE, type TriggerJob } from "./queue/jobs.js";
 import type { JobQueue } from "./queue/queue.js";
 import { healthHandler } from "./server/health.js";
+import { metricsHandler } from "./server/metrics.js";
+import type { TollgateMetrics } from "./observability/metrics.js";
 import type { CacheStats } from "./setup/cache.js";
 import { onIssueChanged } from "./webhooks/issues-changed.js";
 import { onIssuesLabeled } from "./webhooks/issues-labeled.js";
@@ -27,11 +29,16 @@ export interface AppDeps {
   dashboard?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** How long a PR's revision waits for more review comments before it starts (default 30 s). */
   reviewWaitSeconds?: number;
+  /** This app's Prometheus metrics, served at `/metrics`. */
+  metrics?: TollgateMetrics;
+  /** The operator token (TOLLGATE_DASHBOARD_TOKEN): when set, `/metrics` asks for it. */
+  metricsToken?: string;
 }
 
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
   return (app, { addHandler }) => {
     addHandler(healthHandler(deps.db, deps.queue, app.log, undefined, deps.cache));
+    if (deps.metrics) addHandler(metricsHandler(deps.metrics.registry, { token: deps.metricsToken, log: app.log }));
     if (deps.dashboard) addHandler(deps.dashboard);
     const enqueue = (delivery: Delivery, job: TriggerJob) =>
       enqueueDelivery(deps.deliveries, deps.queue, delivery, {

@@ -11,6 +11,7 @@ import type { CallContext, MeteredModel, MeteredResponse } from "../llm/metered-
 import { withMovingBreakpoint } from "../llm/prompt-cache.js";
 import { recordToolCall } from "../stores/agent-records.js";
 import { FinalError } from "../errors.js";
+import { toolSpan } from "../observability/spans.js";
 
 export interface AgentTool {
   definition: ToolDefinition;
@@ -149,7 +150,7 @@ export async function runAgent(spec: AgentSpec): Promise<AgentResult> {
           isError: true,
         };
       } else {
-        outcome = await tool.run(call.input, spec.signal);
+        outcome = await toolSpan(call, () => tool.run(call.input, spec.signal));
       }
       if (outcome.isError) mistakes++;
       await record(spec, turn, call, outcome, now() - t0);

@@ -14,6 +14,7 @@ import { RateLimiter } from "../llm/rate-limiter.js";
 import { systemClock } from "../llm/clock.js";
 import { PgLimiterStore } from "../stores/rate-limits.js";
 import { FinalError } from "../errors.js";
+import type { ModelTelemetry } from "../observability/model-calls.js";
 
 /** What every run of this process shares: the model port, prices, the rate limiter, the ledger and the budgets. */
 export interface ModelServices {
@@ -23,6 +24,8 @@ export interface ModelServices {
   ledger: Ledger;
   budget: BudgetStore;
   operatorCaps: OperatorCaps;
+  /** Where each call attempt is reported (the process's GenAI histograms); spans need nothing. */
+  telemetry?: ModelTelemetry;
 }
 
 /** The environment's defaults (TOLLGATE_DAILY_USD, TOLLGATE_RUN_USD_MAX), for callers without an environment. */

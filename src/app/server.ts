@@ -4,12 +4,24 @@ import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import { DependencyCache } from "../setup/cache.js";
 import { tollgateApp } from "../index.js";
 import { limitWebhookBody } from "../server/body-limit.js";
+import { createMetrics, type TollgateMetrics } from "../observability/metrics.js";
+import { semconv } from "../observability/semconv.js";
+import { timeWebhookAck } from "../observability/webhook-ack.js";
+import { MetricsSource } from "../stores/metrics-source.js";
+import type { OperatorCaps } from "../llm/budget.js";
 import { dashboardHandler } from "../dashboard/handler.js";
 import { priceBook } from "./model.js";
 import type { Services } from "./services.js";
 
 /** The HTTP server: Probot's webhook endpoint, Tollgate's handlers, `/health` and `/dashboard`. */
-export async function startServer(env: AppEnv, credentials: GitHubAppCredentials, services: Services, log: Logger): Promise<Server> {
+export async function startServer(
+  env: AppEnv,
+  credentials: GitHubAppCredentials,
+  services: Services,
+  log: Logger,
+  // the process's metrics, shared with its workers (src/cli/start.ts); this server's own otherwise
+  metrics: TollgateMetrics = webMetrics(env, services),
+): Promise<Server> {
   const App = Probot.defaults({
     appId: credentials.appId,
     privateKey: credentials.privateKey,
@@ -21,7 +33,9 @@ export async function startServer(env: AppEnv, credentials: GitHubAppCredentials
   // handler reads the whole body before it checks the signature: the body limit wraps it.
   class LimitedApp extends App {
     override async getNodeMiddleware(options?: Parameters<Probot["getNodeMiddleware"]>[0]) {
-      return limitWebhookBody(await super.getNodeMiddleware(options), options?.path ?? env.webhookPath);
+      const path = options?.path ?? env.webhookPath;
+      const limited = limitWebhookBody(await super.getNodeMiddleware(options), path);
+      return metrics.webhookAck ? timeWebhookAck(limited, path, metrics.webhookAck) : limited;
     }
   }
   const server = new Server({
@@ -41,7 +55,15 @@ export async function startServer(env: AppEnv, credentials: GitHubAppCredentials
     ...env.dashboard,
     dailyCapMicros: env.caps.dailyMicros,
   });
-  await server.load(tollgateApp({ ...services, cache: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes), dashboard }));
+  await server.load(
+    tollgateApp({
+      ...services,
+      cache: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes),
+      dashboard,
+      metrics,
+      metricsToken: env.dashboard.token,
+    }),
+  );
   await server.start();
   // an open live list (server-sent events) would hold the server's close until it times out
   const stop = server.stop.bind(server);
@@ -50,4 +72,15 @@ export async function startServer(env: AppEnv, credentials: GitHubAppCredentials
     await stop();
   };
   return server;
+}
+
+/** The web process's metrics: the database's (ledger, runs, queues, budgets) and its own. */
+export function webMetrics(
+  env: { telemetry: Pick<AppEnv["telemetry"], "semconvOptIn">; caps: OperatorCaps },
+  services: Pick<Services, "db" | "queue">,
+): TollgateMetrics {
+  return createMetrics({
+    semconv: semconv(env.telemetry.semconvOptIn),
+    web: { source: new MetricsSource(services.db), queue: services.queue, operatorCaps: env.caps },
+  });
 }

@@ -1,12 +1,13 @@
 import type { Logger } from "pino";
 import { run as runProbot } from "probot";
 import { openServices } from "../app/services.js";
-import { startServer } from "../app/server.js";
+import { startServer, webMetrics } from "../app/server.js";
 import { modelServices } from "../app/model.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
 import { detectSandbox } from "../sandbox/sandbox.js";
+import { startTracing } from "../observability/tracing.js";
 import { CliError } from "./errors.js";
 import { onShutdown } from "./shutdown.js";
 
@@ -30,15 +31,19 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
     );
   }
   const shutdown = onShutdown(log);
+  const tracing = await startTracing(env.telemetry, log);
+  if (tracing) shutdown.add(() => tracing.shutdown()); // last of all: the spans of the jobs finished while stopping
   const services = await openServices(await openDatabase(env, log), log);
   shutdown.add(() => services.close()); // finish the jobs in hand, then close the database
-  const server = await startServer(env, env.github, services, log).catch(async (error: unknown) => {
+  const metrics = webMetrics(env, services); // the server's, and the histograms of this process's model calls
+  const server = await startServer(env, env.github, services, log, metrics).catch(async (error: unknown) => {
     await services.close();
     throw error;
   });
   shutdown.add(() => server.stop()); // first of all: no new webhooks
   if (options.workers !== false) {
-    await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
+    const models = { ...modelServices(env, services.db), telemetry: { genAi: metrics.genAi } };
+    await startWorkers(services, githubFactory(env.github, env, log), log, models, {
       concurrency: env.workerConcurrency,
       dataDir: env.dataDir,
       setup: env.setup,

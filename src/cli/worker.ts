@@ -5,6 +5,10 @@ import { githubFactory, startWorkers } from "../app/workers.js";
 import type { AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
 import { detectSandbox } from "../sandbox/sandbox.js";
+import { createMetrics } from "../observability/metrics.js";
+import { serveMetrics } from "../observability/metrics-server.js";
+import { semconv } from "../observability/semconv.js";
+import { startTracing } from "../observability/tracing.js";
 import { CliError } from "./errors.js";
 import { onShutdown } from "./shutdown.js";
 
@@ -18,9 +22,19 @@ export async function worker(env: AppEnv, log: Logger): Promise<void> {
   if (!env.github) throw new CliError("APP_ID is missing: workers need the GitHub App's APP_ID, PRIVATE_KEY and WEBHOOK_SECRET");
   if (!env.anthropic.apiKey) throw new CliError("ANTHROPIC_API_KEY is missing: workers call the model");
   const shutdown = onShutdown(log);
+  const tracing = await startTracing(env.telemetry, log);
+  if (tracing) shutdown.add(() => tracing.shutdown()); // last of all: the spans of the jobs finished while stopping
   const services = await openServices(await openDatabase(env, log), log);
   shutdown.add(() => services.close());
-  await startWorkers(services, githubFactory(env.github, env, log), log, modelServices(env, services.db), {
+  // this process's model calls, which no other process sees (the ledger's metrics are the web process's)
+  const metrics = createMetrics({ semconv: semconv(env.telemetry.semconvOptIn) });
+  const port = env.telemetry.workerMetricsPort;
+  if (port) {
+    const server = await serveMetrics(metrics, { port, host: env.host, token: env.dashboard.token, log });
+    shutdown.add(() => server.close());
+  }
+  const models = { ...modelServices(env, services.db), telemetry: { genAi: metrics.genAi } };
+  await startWorkers(services, githubFactory(env.github, env, log), log, models, {
     concurrency: env.workerConcurrency,
     dataDir: env.dataDir,
     setup: env.setup,

@@ -48,6 +48,14 @@ const httpUrl = z
     }
   }, "must be an http(s) URL");
 
+/** OTLP over HTTP: protobuf (the specification's default) or JSON; gRPC is not built in. */
+const otlpProtocol = z
+  .string()
+  .trim()
+  .transform((s) => (s === "" ? undefined : s))
+  .pipe(z.enum(["http/protobuf", "http/json"], { message: "must be http/protobuf or http/json (gRPC is not supported)" }).optional())
+  .optional();
+
 const positiveInt = (what: string) =>
   z
     .string()
@@ -122,6 +130,8 @@ const schema = z.object({
     .optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
   OTEL_SEMCONV_STABILITY_OPT_IN: optionalString,
   TOLLGATE_UNSAFE_NO_SANDBOX: z
     .enum(["", "0", "1", "false", "true"], { message: "must be 1 (run repository commands WITHOUT a sandbox, unsafe) or 0" })
@@ -165,10 +175,11 @@ export interface AppEnv {
   dashboard: { oauth?: { clientId: string; clientSecret: string }; token?: string; publicUrl?: string };
   /**
    * OpenTelemetry: traces are exported when an OTLP endpoint is set (OTEL_EXPORTER_OTLP_ENDPOINT
-   * or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); `semconvOptIn` is OTEL_SEMCONV_STABILITY_OPT_IN, split.
+   * or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, the base one with `/v1/traces` added), over
+   * OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL; `semconvOptIn` is OTEL_SEMCONV_STABILITY_OPT_IN, split.
    * A `tollgate worker` process serves its own /metrics on `workerMetricsPort` when set.
    */
-  telemetry: { tracesEndpoint?: string; semconvOptIn: string[]; workerMetricsPort?: number };
+  telemetry: { tracesEndpoint?: string; tracesProtocol: "http/protobuf" | "http/json"; semconvOptIn: string[]; workerMetricsPort?: number };
   /** TOLLGATE_UNSAFE_NO_SANDBOX=1: without bubblewrap, run repository commands on the host anyway. */
   allowUnsandboxed: boolean;
   /**
@@ -228,7 +239,9 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
       publicUrl: e.TOLLGATE_PUBLIC_URL?.replace(/\/+$/, ""),
     },
     telemetry: {
-      tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      // the signal's own endpoint is used as it is; the base endpoint gets the traces path
+      tracesEndpoint: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/*$/, "/v1/traces"),
+      tracesProtocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/protobuf",
       semconvOptIn: (e.OTEL_SEMCONV_STABILITY_OPT_IN ?? "")
         .split(",")
         .map((s) => s.trim())

@@ -21,6 +21,7 @@ import type { PriceBook } from "./pricing.js";
 import { cacheUse } from "./prompt-cache.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { completeUsage } from "./usage.js";
+import { observeModelAttempt, type ModelTelemetry } from "../observability/model-calls.js";
 
 export interface CallContext {
   runId?: string;
@@ -85,6 +86,8 @@ export interface MeteredModelDeps {
   /** A run's cap raised by `/budget` replaces the config's. */
   /** The run's cap; a function when it can change during the run (`/budget`). */
   runBudgetMicros?: number | (() => number);
+  /** Where each attempt is reported once it has ended (spans, the GenAI histograms). */
+  telemetry?: ModelTelemetry;
 }
 
 /** What a thrown ModelCallError means to the person reading the run's report. */
@@ -193,6 +196,7 @@ export class MeteredModel {
         throw error;
       }
       const started = this.#clock.now();
+      const sentAt = Date.now(); // the span's start, in real time whatever the clock
       let response: ModelResponse;
       try {
         response = await this.#d.port.call(request, { signal: call.signal });
@@ -209,6 +213,7 @@ export class MeteredModel {
           error: error.message,
           errorKind: error.kind,
           requestId: error.details.requestId ?? null,
+          sentAt,
         });
         if (!RETRYABLE.has(error.kind)) {
           const why = explain(error, { model, key: configKey(tier, modelIndex), phase: String(context.phase) });
@@ -253,6 +258,8 @@ export class MeteredModel {
       const { id, costMicros } = await this.#record(context, tier, model, attempt, usage, latency, request, held, {
         stopReason: response.stopReason,
         requestId: response.requestId,
+        response,
+        sentAt,
       });
       if (costMicros === null) log.warn({ model }, `cost of this ${model} call is unknown (no price for the model, or usage not reported)`);
       return { ...response, usage, model, tier, costMicros, ledgerId: id };
@@ -274,7 +281,14 @@ export class MeteredModel {
     latencyMs: number,
     request: ModelRequest,
     reservation: { id: number; micros: number },
-    outcome: { stopReason?: string | null; requestId?: string | null; error?: string; errorKind?: string },
+    outcome: {
+      stopReason?: string | null;
+      requestId?: string | null;
+      error?: string;
+      errorKind?: string;
+      response?: ModelResponse;
+      sentAt: number;
+    },
   ): Promise<{ id: number; costMicros: number | null }> {
     const costMicros = this.#d.prices.cost(model, usage, new Date(this.#clock.now()));
     const id = await this.#d.ledger.record(
@@ -302,6 +316,9 @@ export class MeteredModel {
       },
       reservation,
     );
+    const { provider } = this.#d.port;
+    const reported = { provider, context, tier, attempt, request, usage, costMicros, startedAt: outcome.sentAt, latencyMs };
+    observeModelAttempt(this.#d.telemetry, { ...reported, response: outcome.response, errorKind: outcome.errorKind });
     return { id, costMicros };
   }
 }

@@ -38,6 +38,7 @@ import type { GateCheckpoint, IssueSnapshot } from "./gate-run.js";
 import type { IssueContext } from "./issue-context.js";
 import { branchFor, runPipeline, type PipelineRun, type RunOutcome } from "./orchestrator.js";
 import { PhaseRunner } from "./phase.js";
+import { annotatePullRequest, runSpan } from "../observability/spans.js";
 import { PHASE } from "../phases/registry.js";
 import { answerThreads, reviewFeedback } from "./review-threads.js";
 import { runReporter } from "./run-report.js";
@@ -68,8 +69,23 @@ export interface CarryOutDeps {
 /**
  * Carries out `run`, which this worker holds under `lease` (src/stores/runs.ts `claim`). A run
  * taken over by another worker meanwhile is let go without a word (see src/pipeline/cancel.ts).
+ * The work is one trace: its root span links the issue and, once opened, the pull request.
  */
 export async function carryOut(
+  ctx: IssueContext,
+  run: RunRow,
+  lease: string,
+  target: RunTarget,
+  config: RepoConfig,
+  deps: CarryOutDeps,
+  log: Logger,
+): Promise<StepResult> {
+  const facts = { runId: run.id, step: "carry_out", installationId: target.installationId, restart: run.restarts } as const;
+  const where = { owner: ctx.owner, repo: ctx.repo, issue: ctx.issue, cloneUrl: target.repository.cloneUrl };
+  return runSpan({ ...facts, ...where }, () => carryOutRun(ctx, run, lease, target, config, deps, log));
+}
+
+async function carryOutRun(
   ctx: IssueContext,
   run: RunRow,
   lease: string,
@@ -187,6 +203,7 @@ async function pipelineRun(
   const publish = async (pr: { branch: string; title: string; body: string; draft: boolean }) => {
     const opened = await r.pulls.upsert({ ...pr, base: target.repository.defaultBranch });
     await deps.runs.setPullRequest(run.id, opened.number);
+    annotatePullRequest({ url: opened.url, number: opened.number, branch: pr.branch });
     const what = opened.created ? "pull request opened" : "pull request updated";
     log.info({ pr: opened.number, created: opened.created, draft: opened.draft }, what);
     return { url: opened.url, number: opened.number };

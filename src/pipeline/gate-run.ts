@@ -23,6 +23,7 @@ import type { PhaseStore } from "../stores/phases.js";
 import type { RunRow, RunStore } from "../stores/runs.js";
 import type { IssueContext } from "./issue-context.js";
 import { PhaseRunner } from "./phase.js";
+import { runSpan } from "../observability/spans.js";
 import { PHASE } from "../phases/registry.js";
 import type { Verdict } from "../phases/gate/verdict.js";
 import type { RunTarget, StepResult } from "./run-target.js";
@@ -83,6 +84,19 @@ export async function gateRun(
 ): Promise<StepResult> {
   const run = await createRun(ctx, input, config, deps);
   if ("outcome" in run) return run;
+  const facts = { runId: run.id, step: "gate", installationId: input.installationId, cloneUrl: input.repository.cloneUrl } as const;
+  return runSpan({ ...facts, owner: ctx.owner, repo: ctx.repo, issue: ctx.issue }, () => gateOfRun(ctx, run, input, config, deps, log));
+}
+
+/** The gate of a run just created (or resumed by a retried job), as the root span of its trace. */
+async function gateOfRun(
+  ctx: IssueContext,
+  run: RunRow,
+  input: GateRunInput,
+  config: RepoConfig,
+  deps: GateRunDeps,
+  log: Logger,
+): Promise<StepResult> {
   const runLog = log.child({ run: run.id });
   let result: GateCheckpoint;
   try {

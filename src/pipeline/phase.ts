@@ -12,6 +12,7 @@ import type { Logger } from "pino";
 import { FinalError } from "../errors.js";
 import type { PhaseRecord, PhaseStore } from "../stores/phases.js";
 import type { PhaseName } from "../phases/registry.js";
+import { phaseSpan } from "../observability/spans.js";
 
 /** The run was cancelled (label removed, `/cancel`, Ctrl-C): it stops where it is. */
 export class RunCancelled extends FinalError {
@@ -43,9 +44,14 @@ export class PhaseRunner {
 
   /**
    * Runs a phase, or returns its checkpoint. `fresh` phases run on every attempt, checkpoint or
-   * not (setup: each attempt clones afresh, so what it installed is gone).
+   * not (setup: each attempt clones afresh, so what it installed is gone). Each is a span of the
+   * run's trace.
    */
-  async run<T>(name: PhaseName, iteration: number, fn: () => Promise<T>, options: { fresh?: boolean } = {}): Promise<PhaseResult<T>> {
+  run<T>(name: PhaseName, iteration: number, fn: () => Promise<T>, options: { fresh?: boolean } = {}): Promise<PhaseResult<T>> {
+    return phaseSpan({ runId: this.runId, phase: name, iteration }, () => this.#run(name, iteration, fn, options));
+  }
+
+  async #run<T>(name: PhaseName, iteration: number, fn: () => Promise<T>, options: { fresh?: boolean }): Promise<PhaseResult<T>> {
     const stored = options.fresh ? undefined : await this.checkpoint<T>(name, iteration);
     if (stored !== undefined) {
       this.log.info({ phase: name, iteration }, "phase already done: its checkpoint is used");

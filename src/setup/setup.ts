@@ -20,6 +20,7 @@ import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import { FinalError } from "../errors.js";
 import { runSandboxed, type CommandResult } from "../sandbox/process.js";
+import { commandSpan } from "../observability/spans.js";
 import { EgressProxy } from "../sandbox/egress.js";
 import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
 import { maskSecrets } from "../safety/secrets.js";
@@ -258,21 +259,23 @@ async function install(
   try {
     for (const step of steps) {
       if (input.signal?.aborted) break;
-      const result = await runSandboxed({
-        argv: step.argv,
-        cwd: ws.dir,
-        sandbox,
-        ...(egress && !offline ? { egress: egress.socket } : {}),
-        writable: [home.home, home.bin],
-        readOnly: ws.readOnlyPaths(),
-        runDir: path.dirname(ws.dir),
-        // the cache entry is written too: it counts against the disk limits (a run's own home is in its folder already)
-        diskDirs: home.home.startsWith(path.dirname(ws.dir) + path.sep) ? [] : [home.home, home.bin],
-        env,
-        timeoutMs: config.setup.timeout_seconds * 1000,
-        maxOutputChars: 40_000,
-        signal: input.signal,
-      });
+      const result = await commandSpan(step.shown, () =>
+        runSandboxed({
+          argv: step.argv,
+          cwd: ws.dir,
+          sandbox,
+          ...(egress && !offline ? { egress: egress.socket } : {}),
+          writable: [home.home, home.bin],
+          readOnly: ws.readOnlyPaths(),
+          runDir: path.dirname(ws.dir),
+          // the cache entry is written too: it counts against the disk limits (a run's own home is in its folder already)
+          diskDirs: home.home.startsWith(path.dirname(ws.dir) + path.sep) ? [] : [home.home, home.bin],
+          env,
+          timeoutMs: config.setup.timeout_seconds * 1000,
+          maxOutputChars: 40_000,
+          signal: input.signal,
+        }),
+      );
       await input.record?.(step.shown, result);
       const done = { argv: step.shown, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs, offline };
       results.push(done);

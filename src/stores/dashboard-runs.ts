@@ -243,9 +243,7 @@ export class DashboardRunStore {
   }
 
   /** The run's phases, every attempt, in order. */
-  async phases(
-    runId: string,
-  ): Promise<
+  async phases(runId: string): Promise<
     Array<{
       name: string;
       iteration: number;

@@ -8,7 +8,7 @@ import path from "node:path";
 import { Probot, ProbotOctokit } from "probot";
 import { runJobSchema, type QueueName, type RunJob } from "../../src/queue/jobs.js";
 import type { Logger } from "pino";
-import { modelServices } from "../../src/app/model.js";
+import { DEFAULT_OPERATOR_CAPS, modelServices } from "../../src/app/model.js";
 import { openServices, type Services } from "../../src/app/services.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import type { OperatorCaps } from "../../src/llm/budget.js";
@@ -18,6 +18,9 @@ import type { Sandbox } from "../../src/sandbox/sandbox.js";
 import { handleRun } from "../../src/jobs/run.js";
 import type { JobResult } from "../../src/queue/worker.js";
 import { tollgateApp } from "../../src/index.js";
+import { webMetrics } from "../../src/app/server.js";
+import type { TollgateMetrics } from "../../src/observability/metrics.js";
+import type { NodeHandler } from "../../src/server/body-limit.js";
 import { freshDatabase, type DbKind } from "./db.js";
 import { TEST_PRIVATE_KEY } from "./keys.js";
 import { GitHubRequestValidator } from "./openapi.js";
@@ -40,6 +43,10 @@ export interface TestApp {
   /** Every request the app sent to GitHub, checked against the OpenAPI description. */
   github: GitHubRequestValidator;
   services: Services;
+  /** This app's metrics (its own registry), which its workers' model calls report to too. */
+  metrics: TollgateMetrics;
+  /** The HTTP handlers the app added (`/health`, `/metrics`), in order: each answers or returns false. */
+  handlers: NodeHandler[];
   /** Starts this app's workers (polling every 0.5 s), on every queue unless `queues` says. */
   startWorkers(concurrency?: number, options?: { queues?: QueueName[]; sandbox?: Sandbox }): Promise<void>;
   /** Where runs clone their repositories. */
@@ -52,7 +59,13 @@ export interface TestApp {
 export async function createTestApp(
   kind: DbKind,
   log: Logger,
-  options: { model?: ModelPort; /** The operator's caps (TOLLGATE_DAILY_USD, TOLLGATE_RUN_USD_MAX). */ operatorCaps?: OperatorCaps } = {},
+  options: {
+    model?: ModelPort;
+    /** The operator's caps (TOLLGATE_DAILY_USD, TOLLGATE_RUN_USD_MAX). */
+    operatorCaps?: OperatorCaps;
+    /** TOLLGATE_DASHBOARD_TOKEN, which `/metrics` then asks for. */
+    token?: string;
+  } = {},
 ): Promise<TestApp> {
   const github = new GitHubRequestValidator();
   const dataDir = mkdtempSync(path.join(tmpdir(), "tollgate-app-"));
@@ -63,18 +76,22 @@ export async function createTestApp(
     runRetry: { retryLimit: 1, retryDelay: 1, retryBackoff: false },
   });
   const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit });
-  await probot.load(tollgateApp({ ...services, reviewWaitSeconds: 1 }), { cwd: process.cwd(), addHandler: () => undefined });
+  const metrics = webMetrics({ telemetry: { semconvOptIn: [] }, caps: options.operatorCaps ?? DEFAULT_OPERATOR_CAPS }, services);
+  const handlers: NodeHandler[] = [];
+  const app = tollgateApp({ ...services, reviewWaitSeconds: 1, metrics, metricsToken: options.token });
+  await probot.load(app, { cwd: process.cwd(), addHandler: (handler: NodeHandler) => void handlers.push(handler) });
   const credentials = { appId: APP_ID, privateKey: TEST_PRIVATE_KEY, webhookSecret: WEBHOOK_SECRET };
   const github_ = githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit);
-  const models = modelServices(
-    { anthropic: {}, prices: [], caps: options.operatorCaps },
-    services.db,
-    options.model ?? new ScriptedModel([]),
-  );
+  const models = {
+    ...modelServices({ anthropic: {}, prices: [], caps: options.operatorCaps }, services.db, options.model ?? new ScriptedModel([])),
+    telemetry: { genAi: metrics.genAi },
+  };
   return {
     probot,
     github,
     services,
+    metrics,
+    handlers,
     dataDir,
     startWorkers: (concurrency = 1, workerOptions = {}) =>
       startWorkers(services, github_, log, models, {

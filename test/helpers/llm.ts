@@ -12,6 +12,7 @@ import { PRICE_OVERRIDES } from "../../src/llm/prices.js";
 import { PriceBook, type ModelPrice } from "../../src/llm/pricing.js";
 import { RateLimiter } from "../../src/llm/rate-limiter.js";
 import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
+import type { ModelTelemetry } from "../../src/observability/model-calls.js";
 
 /** A clock whose sleeps pass at once, recording how long they were. */
 /**
@@ -55,6 +56,8 @@ export function meteredSetup(
     operatorCaps?: OperatorCaps;
     /** Prices the operator adds (TOLLGATE_PRICES_FILE). */
     prices?: ModelPrice[];
+    /** Where attempts are reported (the GenAI histograms). */
+    telemetry?: ModelTelemetry;
   } = {},
 ): MeteredSetup {
   const clock = options.clock ?? fakeClock();
@@ -73,6 +76,7 @@ export function meteredSetup(
     clock,
     retry: options.retry,
     random: () => 0.5,
+    telemetry: options.telemetry,
   });
   return { model, scripted, ledger, clock, limiter };
 }

@@ -3,10 +3,13 @@
  * a whole scripted run: the overview, the runs list and the run page load without a console
  * error, show the run with the same total as the PR's cost table, draw their charts, and the
  * timeline has a bar for every phase the run went through. A person signed in with GitHub who
- * cannot access the repository does not see the run. Each page's screenshot is written to
- * docs/dashboard/ (laptop, and the overview on a phone).
+ * cannot access the repository does not see the run. Each page's screenshot is written (laptop,
+ * and the overview on a phone): to docs/dashboard/ with TOLLGATE_SCREENSHOTS=1, to commit when
+ * the pages change; otherwise to a temporary folder, so a test run leaves the tree as it was.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import nock from "nock";
@@ -19,7 +22,10 @@ import { captureLog } from "../helpers/log.js";
 import { RUN_OWNER, RUN_REPO, scriptedRun, type ScriptedRun } from "../helpers/scripted-run.js";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = fileURLToPath(new URL("../../docs/dashboard/", import.meta.url));
+const SHOTS =
+  process.env.TOLLGATE_SCREENSHOTS === "1"
+    ? fileURLToPath(new URL("../../docs/dashboard/", import.meta.url))
+    : `${mkdtempSync(path.join(tmpdir(), "tollgate-shots-"))}/`;
 const TOKEN = "operator-token-browser-0123456789abcdef01234567";
 const OAUTH = { clientId: "Iv1.browserclient", clientSecret: "browser-client-secret-00000000000000000000" };
 

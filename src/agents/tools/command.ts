@@ -9,6 +9,7 @@ import type { ToolDefinition } from "../../llm/model.js";
 import { runSandboxed, type CommandResult } from "../../sandbox/process.js";
 import type { Sandbox } from "../../sandbox/sandbox.js";
 import { FinalError } from "../../errors.js";
+import { commandSpan } from "../../observability/spans.js";
 
 export type { CommandResult } from "../../sandbox/process.js";
 export type { Sandbox } from "../../sandbox/sandbox.js";
@@ -50,7 +51,7 @@ export class CommandRunner {
     }
     const { sandbox } = this.options;
     if (sandbox.mode === "disabled") throw new CommandRefused(`commands are disabled: ${sandbox.reason}`);
-    return runSandboxed({ ...this.options, argv, signal });
+    return commandSpan(argv, () => runSandboxed({ ...this.options, argv, signal }));
   }
 }
 

@@ -1,0 +1,117 @@
+/**
+ * The metrics read from the database at scrape time: the ledger's tokens and cost, runs by
+ * status, the job queues and what is left of each installation's daily budget. They are the
+ * same whichever process scrapes them (workers may be other processes), so only the web
+ * process serves them: a worker's /metrics has its own process's metrics only.
+ */
+import { Counter, Gauge, type Registry } from "prom-client";
+import { capsInForce, type OperatorCaps } from "../llm/budget.js";
+import type { QueueStats } from "../stores/queue-inspection.js";
+import type { MetricsSource } from "../stores/metrics-source.js";
+import type { RunStatus } from "../stores/runs.js";
+
+export interface MetricsDatabase {
+  source: MetricsSource;
+  queue: { stats(): Promise<QueueStats[]> };
+  /** The operator's caps (AppEnv.caps): an installation without caps of its own has these. */
+  operatorCaps: OperatorCaps;
+  /** Epoch ms, for the UTC day of the budgets (tests pin it). */
+  now?: () => number;
+}
+
+/**
+ * How a run can end. A run that ended never changes status again (a retry or an approval is a new
+ * run), so these counts only grow, as a counter's must; each reads 0 until a run ends so.
+ */
+const ENDED: RunStatus[] = ["needs_spec", "succeeded", "draft", "stopped", "failed", "cancelled"];
+const TOKEN_TYPES = ["input", "cache_write", "cache_read", "output"] as const;
+
+/**
+ * One database read shared by the collectors that need it during one scrape (the registry
+ * collects every metric at once), and by concurrent scrapes.
+ */
+function shared<T>(load: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  return () => (inFlight ??= load().finally(() => (inFlight = undefined)));
+}
+
+export function registerDatabaseMetrics(registry: Registry, db: MetricsDatabase): void {
+  const totals = shared(() => db.source.ledgerTotals());
+  const runs = shared(() => db.source.runsByStatus());
+  const now = db.now ?? Date.now;
+  const registers = [registry];
+
+  // Counters whose value is the ledger's: each collect reads the totals first, then replaces the
+  // values in one synchronous step, so that concurrent scrapes never add up twice.
+  const tokens: Counter<"phase" | "model" | "repository" | "type"> = new Counter({
+    name: "tollgate_tokens_total",
+    help: "Tokens of every model call in the ledger (llm_calls), by phase, model, repository and type: input (not from the cache), cache_write, cache_read, output.",
+    labelNames: ["phase", "model", "repository", "type"],
+    registers,
+    async collect() {
+      const rows = await totals();
+      tokens.reset();
+      for (const r of rows) {
+        const counts = { input: r.inputTokens, cache_write: r.cacheWriteTokens, cache_read: r.cacheReadTokens, output: r.outputTokens };
+        for (const type of TOKEN_TYPES) tokens.inc({ phase: r.phase, model: r.model, repository: r.repository, type }, counts[type]);
+      }
+    },
+  });
+  const cost: Counter<"phase" | "model" | "repository"> = new Counter({
+    name: "tollgate_cost_usd_total",
+    help: "What every model call in the ledger cost, in US dollars, by phase, model and repository (calls of unknown cost count 0).",
+    labelNames: ["phase", "model", "repository"],
+    registers,
+    async collect() {
+      const rows = await totals();
+      cost.reset();
+      for (const r of rows) cost.inc({ phase: r.phase, model: r.model, repository: r.repository }, r.costMicros / 1e6);
+    },
+  });
+  // Runs that ended, by how: a counter, so only ended runs, whose count never goes down. Runs in
+  // progress are tollgate_runs_active; runs waiting for a worker are the run queue's depth.
+  const ended: Counter<"status"> = new Counter({
+    name: "tollgate_runs_total",
+    help: "Runs that ended, by status: needs_spec (held by the gate), succeeded, draft, stopped, failed, cancelled.",
+    labelNames: ["status"],
+    registers,
+    async collect() {
+      const counts = await runs();
+      ended.reset();
+      for (const status of ENDED) ended.inc({ status }, counts.get(status) ?? 0);
+    },
+  });
+  const active: Gauge = new Gauge({
+    name: "tollgate_runs_active",
+    help: "Runs in progress (status running).",
+    registers,
+    async collect() {
+      active.set((await runs()).get("running") ?? 0);
+    },
+  });
+  const queue: Gauge<"queue" | "state"> = new Gauge({
+    name: "tollgate_queue_jobs",
+    help: "Jobs in each queue by state: queued (waiting or to be retried), active, failed.",
+    labelNames: ["queue", "state"],
+    registers,
+    async collect() {
+      const stats = await db.queue.stats();
+      queue.reset();
+      for (const q of stats) for (const state of ["queued", "active", "failed"] as const) queue.set({ queue: q.name, state }, q[state]);
+    },
+  });
+  const budget: Gauge<"installation"> = new Gauge({
+    name: "tollgate_budget_remaining_usd",
+    help: "An installation's daily cap in force today minus what its calls cost today (UTC), in US dollars; negative when a lowered cap is already passed.",
+    labelNames: ["installation"],
+    registers,
+    async collect() {
+      const days = await db.source.installationDays(new Date(now()).toISOString().slice(0, 10));
+      budget.reset();
+      for (const d of days) {
+        const cap = capsInForce({}, db.operatorCaps, { installationId: d.installationId, dailyMicros: d.dailyCapMicros, runMicros: null });
+        budget.set({ installation: String(d.installationId) }, (cap.dailyMicros - d.spentMicros) / 1e6);
+      }
+    },
+  });
+}
