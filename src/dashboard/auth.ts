@@ -6,13 +6,14 @@
  *     sign-in, GitHub says which of the app's installations and repositories they can access,
  *     and that is all they see until the session ends (8 hours). No GitHub token is kept.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { exchangeWebFlowCode, getWebFlowAuthorizationUrl } from "@octokit/oauth-methods";
 import { request as octokitRequest } from "@octokit/request";
 import { Octokit } from "@octokit/rest";
 import { parseCookie as parseCookies, stringifySetCookie } from "cookie";
 import type { Logger } from "pino";
+import { bearerMatches, sameSecret } from "../server/bearer.js";
 import type { Access } from "../stores/dashboard.js";
 import type { SessionStore } from "../stores/sessions.js";
 
@@ -33,17 +34,11 @@ export interface AuthOptions {
 
 export type Authenticated = { ok: true; access: Access } | { ok: false; status: 401; reason: string };
 
-/** Equal strings in constant time (the digests have the same length whatever the inputs). */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (s: string) => createHash("sha256").update(s).digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
-
+/** No `Authorization`: undefined (a session may sign the person in); otherwise the operator token or a 401. */
 export function bearerAccess(header: string | undefined, token: string | undefined): Authenticated | undefined {
   if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match || !token || !sameSecret(match[1]!, token))
-    return { ok: false, status: 401, reason: "the bearer token is not the operator's" };
+  // the same check as /metrics (src/server/bearer.ts); no token configured refuses every bearer
+  if (!token || !bearerMatches(header, token)) return { ok: false, status: 401, reason: "the bearer token is not the operator's" };
   return { ok: true, access: { all: true, who: "operator token" } };
 }
 

@@ -21,6 +21,8 @@ export async function sweepStalledRuns(deps: { runs: RunStore; queue: JobQueue; 
       await deps.runs.failIfCurrent(id, restarts, "its worker stopped and its job could not be found to resume it");
       continue;
     }
+    // the same job but for its restart: the gate's trace context (`trace`), if any, goes along,
+    // so the resumed run stays in the run's trace
     await deps.queue.send(QUEUE.run, { ...data, restart: restarts }, jobIdForRun(id, restarts));
     deps.log.warn({ run: id, restart: restarts }, `run ${id}: its worker's heartbeat stopped for ${staleSeconds} s; a new job resumes it`);
   }

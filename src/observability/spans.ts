@@ -9,10 +9,13 @@
 import {
   createContextKey,
   context,
+  propagation,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
   type Attributes,
+  type Context,
   type Span,
   type SpanOptions,
 } from "@opentelemetry/api";
@@ -27,9 +30,14 @@ export function tracer() {
 
 const errorName = (error: unknown) => (error instanceof Error ? error.name : typeof error);
 
-/** Runs `fn` in a new active span, ended when `fn` settles; a throw marks it failed. */
-export async function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
-  return tracer().startActiveSpan(name, options, async (span) => {
+/** Runs `fn` in a new active span (a child of `parent`'s span), ended when `fn` settles; a throw marks it failed. */
+export async function inSpan<T>(
+  name: string,
+  options: SpanOptions,
+  fn: (span: Span) => Promise<T>,
+  parent: Context = context.active(),
+): Promise<T> {
+  return tracer().startActiveSpan(name, options, parent, async (span) => {
     try {
       return await fn(span);
     } catch (error) {
@@ -60,9 +68,20 @@ export interface RunFacts {
   /** The repository's clone URL (https://host/owner/repo.git), for links to the issue and PR. */
   cloneUrl?: string;
   restart?: number;
+  /** The trace context of the run span this one continues (the gate's, carried by the run job). */
+  parent?: TraceContext;
 }
 
-/** The root span of one job's work on a run, linking its issue; `annotateRun` adds the PR. */
+/** A span's W3C trace context (`traceparent`, `tracestate`), as a job carries it to another process. */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/**
+ * The span of one job's work on a run, linking its issue; `annotatePullRequest` adds the PR. The
+ * root of a trace, or the child of the run span whose trace context `facts.parent` carries.
+ */
 export async function runSpan<T extends { outcome: string }>(facts: RunFacts, fn: () => Promise<T>): Promise<T> {
   const web = repositoryWebUrl(facts.cloneUrl);
   const attributes: Attributes = {
@@ -82,11 +101,35 @@ export async function runSpan<T extends { outcome: string }>(facts: RunFacts, fn
         }
       : {}),
   };
-  return inSpan("run", { kind: SpanKind.INTERNAL, attributes, root: true }, async (span) => {
-    const result = await context.with(context.active().setValue(RUN_SPAN, span), fn);
-    span.setAttribute("tollgate.run.outcome", result.outcome);
-    return result;
-  });
+  // the gate's run span when the job carries it, so a run is one trace; a new trace otherwise
+  const remote = facts.parent && trace.getSpanContext(propagation.extract(ROOT_CONTEXT, facts.parent));
+  const parent = remote ? trace.setSpanContext(context.active(), remote) : context.active();
+  const options = { kind: SpanKind.INTERNAL, attributes, root: !remote };
+  return inSpan(
+    "run",
+    options,
+    async (span) => {
+      const result = await context.with(context.active().setValue(RUN_SPAN, span), fn);
+      span.setAttribute("tollgate.run.outcome", result.outcome);
+      return result;
+    },
+    parent,
+  );
+}
+
+/**
+ * The trace context of the current run span, for the job that carries the run on (possibly in
+ * another process). Undefined outside a run span, and when tracing is off: the API's no-op
+ * propagator writes nothing.
+ */
+export function runTraceContext(): TraceContext | undefined {
+  const span = context.active().getValue(RUN_SPAN) as Span | undefined;
+  if (!span) return undefined;
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+  // only the W3C trace context goes in the job, whatever else a propagator may write
+  const { traceparent, tracestate } = carrier;
+  return traceparent ? { traceparent, ...(tracestate ? { tracestate } : {}) } : undefined;
 }
 
 /** Adds the pull request a run opened or updated to its run span. */

@@ -8,7 +8,8 @@
  * other standard variables itself (OTEL_EXPORTER_OTLP_HEADERS for a collector's credentials,
  * the timeout, the compression); OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the service
  * (`tollgate` otherwise). The context manager is AsyncLocalStorage, so a span's children are what
- * runs inside it, across awaits.
+ * runs inside it, across awaits. The propagator is the W3C trace context's: a run job carries the
+ * gate's trace on in it, so a run is one trace even when another process carries it out.
  */
 import { context, diag, DiagLogLevel, propagation, trace, type DiagLogger } from "@opentelemetry/api";
 import type { Logger } from "pino";
@@ -29,10 +30,11 @@ export type TracingSettings = Pick<AppEnv["telemetry"], "tracesEndpoint" | "trac
 export async function startTracing(settings: TracingSettings, log: Logger): Promise<Tracing | undefined> {
   const url = settings.tracesEndpoint;
   if (!url) return undefined;
-  const [{ NodeTracerProvider, BatchSpanProcessor }, resources, { ATTR_SERVICE_NAME }] = await Promise.all([
+  const [{ NodeTracerProvider, BatchSpanProcessor }, resources, { ATTR_SERVICE_NAME }, { W3CTraceContextPropagator }] = await Promise.all([
     import("@opentelemetry/sdk-trace-node"),
     import("@opentelemetry/resources"),
     import("@opentelemetry/semantic-conventions"),
+    import("@opentelemetry/core"),
   ]);
   const { OTLPTraceExporter } =
     settings.tracesProtocol === "http/json"
@@ -45,7 +47,9 @@ export async function startTracing(settings: TracingSettings, log: Logger): Prom
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))] });
   diag.setLogger(diagLogger(log.child({ name: "opentelemetry" })), DiagLogLevel.WARN);
-  provider.register();
+  // A run job carries its gate's `traceparent` (src/observability/spans.ts `runTraceContext`):
+  // the W3C trace context, and only it, whatever the SDK's default propagators become.
+  provider.register({ propagator: new W3CTraceContextPropagator() });
   const conventions = semconv(settings.semconvOptIn);
   followConventions(conventions);
   log.info(

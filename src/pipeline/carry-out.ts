@@ -69,7 +69,8 @@ export interface CarryOutDeps {
 /**
  * Carries out `run`, which this worker holds under `lease` (src/stores/runs.ts `claim`). A run
  * taken over by another worker meanwhile is let go without a word (see src/pipeline/cancel.ts).
- * The work is one trace: its root span links the issue and, once opened, the pull request.
+ * The work is one run span, which links the issue and, once opened, the pull request: a child of
+ * the gate's run span when the job carries the gate's trace context, the root of a trace otherwise.
  */
 export async function carryOut(
   ctx: IssueContext,
@@ -82,7 +83,9 @@ export async function carryOut(
 ): Promise<StepResult> {
   const facts = { runId: run.id, step: "carry_out", installationId: target.installationId, restart: run.restarts } as const;
   const where = { owner: ctx.owner, repo: ctx.repo, issue: ctx.issue, cloneUrl: target.repository.cloneUrl };
-  return runSpan({ ...facts, ...where }, () => carryOutRun(ctx, run, lease, target, config, deps, log));
+  // under the gate's run span when the job carries its trace context (a follow-up run has none)
+  const parent = target.trace ? { parent: target.trace } : {};
+  return runSpan({ ...facts, ...where, ...parent }, () => carryOutRun(ctx, run, lease, target, config, deps, log));
 }
 
 async function carryOutRun(

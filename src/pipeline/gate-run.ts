@@ -23,7 +23,7 @@ import type { PhaseStore } from "../stores/phases.js";
 import type { RunRow, RunStore } from "../stores/runs.js";
 import type { IssueContext } from "./issue-context.js";
 import { PhaseRunner } from "./phase.js";
-import { runSpan } from "../observability/spans.js";
+import { runSpan, runTraceContext } from "../observability/spans.js";
 import { PHASE } from "../phases/registry.js";
 import type { Verdict } from "../phases/gate/verdict.js";
 import type { RunTarget, StepResult } from "./run-target.js";
@@ -120,7 +120,9 @@ async function gateOfRun(
   await deps.runs.setStatus(run.id, verdict.ready ? "queued" : "needs_spec", { ticketType: verdict.ticket_type });
   if (verdict.ready) {
     const target = { runId: run.id, installationId: input.installationId, repository: input.repository, issue: input.issue };
-    await deps.enqueueRun({ ...target, ...(input.retry ? { fromHumanHead: true } : {}) });
+    // the run job carries this trace on, so the gate and the rest of the run are one trace
+    const trace = runTraceContext();
+    await deps.enqueueRun({ ...target, ...(input.retry ? { fromHumanHead: true } : {}), ...(trace ? { trace } : {}) });
   }
   return { outcome: "done", detail: `gate: ${verdict.ready ? "ready" : "not ready"} (score ${verdict.score})` };
 }

@@ -1,4 +1,5 @@
 /** What a run works on, and what a pipeline step reports: the pipeline's words, not the queue's. */
+import type { TraceContext } from "../observability/spans.js";
 
 export interface RunRepository {
   id: number;
@@ -29,6 +30,8 @@ export interface RunTarget {
   fromHumanHead?: boolean;
   /** A revision of the issue's PR: the review threads to address. */
   revise?: { pr: number; branch?: string; threads: ReviewThread[] };
+  /** The gate's run span (when traces are exported): the run's carry-out joins its trace. */
+  trace?: TraceContext;
 }
 
 /** What a step did: `failed` is a failure handled with intent (the user's input is wrong), said where the user sees it. */

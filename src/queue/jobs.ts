@@ -75,6 +75,23 @@ export const reviewThreadSchema = z.object({
   body: z.string(),
 });
 
+/**
+ * The W3C trace context (https://www.w3.org/TR/trace-context/) of the span a run job continues.
+ * Only version 00 is taken (what Tollgate writes), lower-case hex, no all-zero ids: anything else
+ * in the job is refused rather than handed to the propagator.
+ */
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+/** One list member: a key (simple, or `tenant@system`), `=`, printable ASCII without `,` or `=`, no trailing space. */
+const TRACESTATE_MEMBER =
+  "(?:[a-z][a-z0-9_*/-]{0,255}|[a-z0-9][a-z0-9_*/-]{0,240}@[a-z][a-z0-9_*/-]{0,13})=[\\x20-\\x2b\\x2d-\\x3c\\x3e-\\x7e]{0,255}[\\x21-\\x2b\\x2d-\\x3c\\x3e-\\x7e]";
+/** At most 32 members, as the specification allows; 512 characters is what propagators keep. */
+const TRACESTATE = new RegExp(`^${TRACESTATE_MEMBER}(?:[ \\t]*,[ \\t]*${TRACESTATE_MEMBER}){0,31}$`);
+
+export const traceContextSchema = z.strictObject({
+  traceparent: z.string().regex(TRACEPARENT),
+  tracestate: z.string().max(512).regex(TRACESTATE).optional(),
+});
+
 /** A run whose gate passed, to be carried out (or resumed) by a worker. */
 export const runJobSchema = z.object({
   runId: z.uuid(),
@@ -96,6 +113,8 @@ export const runJobSchema = z.object({
     .optional(),
   /** Which take-over of the run this job is (0: the first job); an older one finds the run not its own. */
   restart: z.number().int().min(0).default(0),
+  /** The gate's run span, when traces are exported: the carry-out's run span joins its trace. */
+  trace: traceContextSchema.optional(),
 });
 export type RunJob = z.infer<typeof runJobSchema>;
 

@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { bearerMatches } from "./bearer.js";
 
 export const METRICS_PATH = "/metrics";
 
@@ -34,17 +34,4 @@ export function metricsHandler(registry: Registry, options: { token?: string; lo
     res.writeHead(200, { "content-type": registry.contentType, "cache-control": "no-store" }).end(body);
     return true;
   };
-}
-
-/**
- * Whether `Authorization` is `Bearer <token>`, compared in constant time: both sides are hashed
- * first, so neither the token's characters nor its length show in the time the check takes.
- */
-export function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
-  const given = createHash("sha256")
-    .update(match?.[1] ?? "")
-    .digest();
-  const expected = createHash("sha256").update(token).digest();
-  return timingSafeEqual(given, expected) && match !== null;
 }

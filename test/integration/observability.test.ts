@@ -1,8 +1,9 @@
 /**
  * What an operator sees of a whole run, driven end to end as GitHub and Anthropic would drive it
  * (test/integration/pipeline-cases.ts): `/metrics`, read with a Prometheus text-format parser,
- * says what the ledger says to the token and the micro-dollar; the traces an in-process OTLP
- * receiver gets are the run, its phases, its model calls, tool calls and commands, nested.
+ * says what the ledger says to the token and the micro-dollar; the trace an in-process OTLP
+ * receiver gets is the run (its gate's job and the run's job, one trace), its phases, its model
+ * calls, tool calls and commands, nested.
  */
 import { createServer, type Server } from "node:http";
 import nock from "nock";
@@ -66,6 +67,11 @@ async function ledgerSums(db: Database) {
 }
 
 const childrenOf = (spans: ReceivedSpan[], parent: ReceivedSpan) => spans.filter((s) => s.parentSpanId === parent.spanId);
+/** `root` and every span under it. */
+const descendantsOf = (spans: ReceivedSpan[], root: ReceivedSpan): ReceivedSpan[] => [
+  root,
+  ...childrenOf(spans, root).flatMap((child) => descendantsOf(spans, child)),
+];
 
 describe.each(DB_KINDS)("observability of a whole run on %s", (kind) => {
   const { smoke } = e2eCases(kind);
@@ -114,166 +120,182 @@ describe.each(DB_KINDS)("observability of a whole run on %s", (kind) => {
     }, 50_000);
   }
 
-  smoke("/metrics equals the ledger after a run, the operator token required, and the trace nests run → phase → calls", async () => {
-    receiver = await otlpReceiver();
-    const semconvOptIn = ["gen_ai_latest_experimental"];
-    const tracing = (await startTracing({ tracesEndpoint: receiver.url, tracesProtocol: "http/json", semconvOptIn }, captured.log))!;
-    let run: { id: string; status: string };
-    try {
-      run = await runToTheEnd(new RoutedScriptedModel(SCRIPT));
-    } finally {
-      await tracing.shutdown(); // exports every span that ended
-    }
-    expect(run.status).toBe("succeeded");
-    const db = app!.services.db;
-
-    // ---- /metrics: the operator token, then the ledger to the token and the micro-dollar
-    const served = await serve(app!.handlers);
-    http = served.server;
-    const metrics = (authorization?: string) => fetch(`${served.url}/metrics`, { headers: authorization ? { authorization } : {} });
-    const anonymous = await metrics();
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer/);
-    expect((await metrics(`Bearer ${OPERATOR_TOKEN.slice(0, -1)}x`)).status).toBe(401);
-    const answer = await metrics(`Bearer ${OPERATOR_TOKEN}`);
-    expect(answer.status).toBe(200);
-    expect(answer.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
-    const scrape = parseScrape(await answer.text());
-
-    const sums = await ledgerSums(db);
-    expect(sums.map((s) => s.phase)).toEqual(["gate", "execute", "plan", "review"].sort());
-    const tokens = scrape.samples("tollgate_tokens_total");
-    const costs = scrape.samples("tollgate_cost_usd_total");
-    expect(tokens).toHaveLength(sums.length * 4);
-    expect(costs).toHaveLength(sums.length);
-    for (const s of sums) {
-      const where = { phase: s.phase!, model: s.model!, repository: s.repository! };
-      expect(where.repository).toBe(`${O}/${R}`);
-      for (const [type, column] of [
-        ["input", "input"],
-        ["cache_write", "cache_write"],
-        ["cache_read", "cache_read"],
-        ["output", "output"],
-      ] as const) {
-        expect(tokens).toContainEqual({ labels: { ...where, type }, value: Number(s[column]) });
+  smoke(
+    "/metrics equals the ledger after a run, the operator token required, and one trace nests the gate's run → the carry-out's run → phase → calls",
+    async () => {
+      receiver = await otlpReceiver();
+      const semconvOptIn = ["gen_ai_latest_experimental"];
+      const tracing = (await startTracing({ tracesEndpoint: receiver.url, tracesProtocol: "http/json", semconvOptIn }, captured.log))!;
+      let run: { id: string; status: string };
+      try {
+        run = await runToTheEnd(new RoutedScriptedModel(SCRIPT));
+      } finally {
+        await tracing.shutdown(); // exports every span that ended
       }
-      const cost = costs.find((c) => c.labels.phase === s.phase && c.labels.model === s.model)!;
-      expect(Math.round(cost.value * 1e6)).toBe(Number(s.cost));
-      expect(cost.value).toBe(Number(s.cost) / 1e6);
-    }
-    expect(tokens).toContainEqual({
-      labels: { phase: "gate", model: "claude-opus-4-7", repository: `${O}/${R}`, type: "cache_write" },
-      value: 100,
-    });
+      expect(run.status).toBe("succeeded");
+      const db = app!.services.db;
 
-    // the GenAI histograms of this process's calls: every attempt timed, tokens of the answered ones
-    const calls = await db.query<{ attempts: number; failed: number; input: number; output: number }>(
-      `SELECT count(*)::int AS attempts, count(*) FILTER (WHERE status = 'error')::int AS failed,
+      // ---- /metrics: the operator token, then the ledger to the token and the micro-dollar
+      const served = await serve(app!.handlers);
+      http = served.server;
+      const metrics = (authorization?: string) => fetch(`${served.url}/metrics`, { headers: authorization ? { authorization } : {} });
+      const anonymous = await metrics();
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect((await metrics(`Bearer ${OPERATOR_TOKEN.slice(0, -1)}x`)).status).toBe(401);
+      const answer = await metrics(`Bearer ${OPERATOR_TOKEN}`);
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+      const scrape = parseScrape(await answer.text());
+
+      const sums = await ledgerSums(db);
+      expect(sums.map((s) => s.phase)).toEqual(["gate", "execute", "plan", "review"].sort());
+      const tokens = scrape.samples("tollgate_tokens_total");
+      const costs = scrape.samples("tollgate_cost_usd_total");
+      expect(tokens).toHaveLength(sums.length * 4);
+      expect(costs).toHaveLength(sums.length);
+      for (const s of sums) {
+        const where = { phase: s.phase!, model: s.model!, repository: s.repository! };
+        expect(where.repository).toBe(`${O}/${R}`);
+        for (const [type, column] of [
+          ["input", "input"],
+          ["cache_write", "cache_write"],
+          ["cache_read", "cache_read"],
+          ["output", "output"],
+        ] as const) {
+          expect(tokens).toContainEqual({ labels: { ...where, type }, value: Number(s[column]) });
+        }
+        const cost = costs.find((c) => c.labels.phase === s.phase && c.labels.model === s.model)!;
+        expect(Math.round(cost.value * 1e6)).toBe(Number(s.cost));
+        expect(cost.value).toBe(Number(s.cost) / 1e6);
+      }
+      expect(tokens).toContainEqual({
+        labels: { phase: "gate", model: "claude-opus-4-7", repository: `${O}/${R}`, type: "cache_write" },
+        value: 100,
+      });
+
+      // the GenAI histograms of this process's calls: every attempt timed, tokens of the answered ones
+      const calls = await db.query<{ attempts: number; failed: number; input: number; output: number }>(
+        `SELECT count(*)::int AS attempts, count(*) FILTER (WHERE status = 'error')::int AS failed,
               sum(input_tokens + cache_read_tokens + cache_write_tokens) FILTER (WHERE status = 'ok')::int AS input,
               sum(output_tokens) FILTER (WHERE status = 'ok')::int AS output FROM llm_calls`,
-    );
-    const { attempts, failed, input, output } = calls.rows[0]!;
-    expect(failed).toBe(1);
-    const durations = scrape.histograms("gen_ai_client_operation_duration_seconds");
-    expect(durations.reduce((n, d) => n + d.count, 0)).toBe(attempts);
-    expect(durations.filter((d) => d.labels.error_type === "overloaded").reduce((n, d) => n + d.count, 0)).toBe(1);
-    const usage = scrape.histograms("gen_ai_client_token_usage");
-    const tokenSum = (type: string) => usage.filter((u) => u.labels.gen_ai_token_type === type).reduce((n, u) => n + u.sum, 0);
-    expect([tokenSum("input"), tokenSum("output")]).toEqual([input, output]);
-    expect(usage.every((u) => u.labels.gen_ai_system === "anthropic")).toBe(true);
+      );
+      const { attempts, failed, input, output } = calls.rows[0]!;
+      expect(failed).toBe(1);
+      const durations = scrape.histograms("gen_ai_client_operation_duration_seconds");
+      expect(durations.reduce((n, d) => n + d.count, 0)).toBe(attempts);
+      expect(durations.filter((d) => d.labels.error_type === "overloaded").reduce((n, d) => n + d.count, 0)).toBe(1);
+      const usage = scrape.histograms("gen_ai_client_token_usage");
+      const tokenSum = (type: string) => usage.filter((u) => u.labels.gen_ai_token_type === type).reduce((n, u) => n + u.sum, 0);
+      expect([tokenSum("input"), tokenSum("output")]).toEqual([input, output]);
+      expect(usage.every((u) => u.labels.gen_ai_system === "anthropic")).toBe(true);
 
-    // runs, queues, the installation's budget left today
-    expect(scrape.samples("tollgate_runs_total")).toContainEqual({ labels: { status: "succeeded" }, value: 1 });
-    expect(scrape.samples("tollgate_runs_active")).toEqual([{ labels: {}, value: 0 }]);
-    expect(scrape.samples("tollgate_queue_jobs").some((q) => q.labels.queue === QUEUE.run && q.labels.state === "active")).toBe(true);
-    const spent = sums.reduce((n, s) => n + Number(s.cost), 0);
-    expect(scrape.samples("tollgate_budget_remaining_usd")).toEqual([
-      { labels: { installation: String(INSTALLATION_ID) }, value: (50_000_000 - spent) / 1e6 },
-    ]);
+      // runs, queues, the installation's budget left today
+      expect(scrape.samples("tollgate_runs_total")).toContainEqual({ labels: { status: "succeeded" }, value: 1 });
+      expect(scrape.samples("tollgate_runs_active")).toEqual([{ labels: {}, value: 0 }]);
+      expect(scrape.samples("tollgate_queue_jobs").some((q) => q.labels.queue === QUEUE.run && q.labels.state === "active")).toBe(true);
+      const spent = sums.reduce((n, s) => n + Number(s.cost), 0);
+      expect(scrape.samples("tollgate_budget_remaining_usd")).toEqual([
+        { labels: { installation: String(INSTALLATION_ID) }, value: (50_000_000 - spent) / 1e6 },
+      ]);
 
-    // ---- the traces: one for the gate's job, one for the run's; run → phase → chat / tool → command
-    const spans = receiver!.spans;
-    expect(receiver!.contentTypes.every((t) => t.startsWith("application/json"))).toBe(true);
-    expect(spans[0]!.resource["service.name"]).toBe("tollgate");
-    const roots = spans.filter((s) => s.parentSpanId === "");
-    expect(roots.map((r) => [r.name, r.attributes["tollgate.run.step"]]).sort()).toEqual([
-      ["run", "carry_out"],
-      ["run", "gate"],
-    ]);
-    for (const root of roots) {
-      expect(root.attributes).toMatchObject({
-        "tollgate.run.id": run.id,
-        "tollgate.repository": `${O}/${R}`,
-        "tollgate.issue.number": 1,
-        "tollgate.issue.url": `${git!.url.replace(/\.git$/, "")}/issues/1`,
-        "tollgate.run.outcome": "done",
-        "vcs.provider.name": "github",
+      // ---- one trace for the run: the gate's run span, and the carry-out's run span under it, though
+      // another job carried it out; then run → phase → chat / tool → command
+      const spans = receiver!.spans;
+      expect(receiver!.contentTypes.every((t) => t.startsWith("application/json"))).toBe(true);
+      expect(spans[0]!.resource["service.name"]).toBe("tollgate");
+      const runSpans = spans.filter((s) => s.name === "run");
+      expect(runSpans.map((r) => r.attributes["tollgate.run.step"]).sort()).toEqual(["carry_out", "gate"]);
+      const gateRoot = runSpans.find((r) => r.attributes["tollgate.run.step"] === "gate")!;
+      const carry = runSpans.find((r) => r.attributes["tollgate.run.step"] === "carry_out")!;
+      expect(spans.filter((s) => s.parentSpanId === "")).toEqual([gateRoot]);
+      expect(carry.parentSpanId).toBe(gateRoot.spanId);
+      const gateSpans = descendantsOf(spans, gateRoot).filter((s) => !descendantsOf(spans, carry).includes(s));
+      const carrySpans = descendantsOf(spans, carry);
+      expect(gateSpans.length).toBeGreaterThan(1);
+      expect(carrySpans.length).toBeGreaterThan(10);
+      expect(new Set([...gateSpans, ...carrySpans].map((s) => s.traceId))).toEqual(new Set([gateRoot.traceId]));
+      expect(gateSpans.length + carrySpans.length).toBe(spans.length); // nothing outside the run's tree
+      // what the run job carried: the gate's run span as W3C trace context (sampled)
+      const runJob = await db.query<{ data: { trace?: unknown } }>("SELECT data FROM pgboss.job WHERE name = $1", [QUEUE.run]);
+      expect(runJob.rows.map((r) => r.data.trace)).toEqual([{ traceparent: `00-${gateRoot.traceId}-${gateRoot.spanId}-01` }]);
+      for (const root of runSpans) {
+        expect(root.attributes).toMatchObject({
+          "tollgate.run.id": run.id,
+          "tollgate.repository": `${O}/${R}`,
+          "tollgate.issue.number": 1,
+          "tollgate.issue.url": `${git!.url.replace(/\.git$/, "")}/issues/1`,
+          "tollgate.run.outcome": "done",
+          "vcs.provider.name": "github",
+        });
+      }
+      // each job's spans end within its run span (the gate's ends when the run is queued, before the carry-out's)
+      for (const s of gateSpans) expect(s.endNanos).toBeLessThanOrEqual(gateRoot.endNanos);
+      for (const s of carrySpans) expect(s.endNanos).toBeLessThanOrEqual(carry.endNanos);
+      expect(carry.attributes).toMatchObject({
+        "tollgate.pr.number": 100,
+        "tollgate.pr.url": `https://github.com/${O}/${R}/pull/100`,
+        "tollgate.branch": "tollgate/issue-1",
+        "vcs.change.id": "100",
       });
-      for (const s of spans.filter((x) => x.traceId === root.traceId)) expect(s.endNanos).toBeLessThanOrEqual(root.endNanos);
-    }
-    const carry = roots.find((r) => r.attributes["tollgate.run.step"] === "carry_out")!;
-    expect(carry.attributes).toMatchObject({
-      "tollgate.pr.number": 100,
-      "tollgate.pr.url": `https://github.com/${O}/${R}/pull/100`,
-      "tollgate.branch": "tollgate/issue-1",
-      "vcs.change.id": "100",
-    });
 
-    const gateRoot = roots.find((r) => r.attributes["tollgate.run.step"] === "gate")!;
-    const [gatePhase] = childrenOf(spans, gateRoot);
-    expect(gatePhase).toMatchObject({ name: "phase gate", attributes: { "tollgate.phase": "gate", "tollgate.round": 0 } });
-    const [gateCall] = childrenOf(spans, gatePhase!);
-    const gateRow = (
-      await db.query<{ cost: number }>("SELECT cost_usd_micros::int AS cost FROM llm_calls WHERE phase = 'gate' AND run_id = $1", [run.id])
-    ).rows[0]!;
-    expect(gateCall).toMatchObject({ name: "chat claude-opus-4-7", kind: 3 });
-    expect(gateCall!.attributes).toMatchObject({
-      "gen_ai.operation.name": "chat",
-      "gen_ai.provider.name": "anthropic",
-      "gen_ai.request.model": "claude-opus-4-7",
-      "gen_ai.response.model": "claude-opus-4-7",
-      "gen_ai.response.finish_reasons": ["tool_use"],
-      // Anthropic leaves cached tokens out of input_tokens; the conventions count them in
-      "gen_ai.usage.input_tokens": 1_200 + 800 + 100,
-      "gen_ai.usage.output_tokens": 300,
-      "gen_ai.usage.cache_read.input_tokens": 800,
-      "gen_ai.usage.cache_creation.input_tokens": 100,
-      "tollgate.cost.usd": gateRow.cost / 1e6,
-      "tollgate.phase": "gate",
-      "tollgate.run.id": run.id,
-    });
-    expect(gateCall!.attributes["gen_ai.response.id"]).toMatch(/^msg_/);
-    expect(gateCall!.attributes).not.toHaveProperty("gen_ai.system");
+      const [gatePhase] = childrenOf(spans, gateRoot).filter((s) => s !== carry);
+      expect(gatePhase).toMatchObject({ name: "phase gate", attributes: { "tollgate.phase": "gate", "tollgate.round": 0 } });
+      const [gateCall] = childrenOf(spans, gatePhase!);
+      const gateRow = (
+        await db.query<{ cost: number }>("SELECT cost_usd_micros::int AS cost FROM llm_calls WHERE phase = 'gate' AND run_id = $1", [
+          run.id,
+        ])
+      ).rows[0]!;
+      expect(gateCall).toMatchObject({ name: "chat claude-opus-4-7", kind: 3 });
+      expect(gateCall!.attributes).toMatchObject({
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": "claude-opus-4-7",
+        "gen_ai.response.model": "claude-opus-4-7",
+        "gen_ai.response.finish_reasons": ["tool_use"],
+        // Anthropic leaves cached tokens out of input_tokens; the conventions count them in
+        "gen_ai.usage.input_tokens": 1_200 + 800 + 100,
+        "gen_ai.usage.output_tokens": 300,
+        "gen_ai.usage.cache_read.input_tokens": 800,
+        "gen_ai.usage.cache_creation.input_tokens": 100,
+        "tollgate.cost.usd": gateRow.cost / 1e6,
+        "tollgate.phase": "gate",
+        "tollgate.run.id": run.id,
+      });
+      expect(gateCall!.attributes["gen_ai.response.id"]).toMatch(/^msg_/);
+      expect(gateCall!.attributes).not.toHaveProperty("gen_ai.system");
 
-    const phases = childrenOf(spans, carry);
-    expect(phases.map((p) => p.name)).toEqual(
-      expect.arrayContaining(["phase setup", "phase plan", "phase execute", "phase verify", "phase review"]),
-    );
-    const execute = phases.find((p) => p.name === "phase execute")!;
-    expect(execute.attributes["tollgate.round"]).toBe(1);
-    const executeChildren = childrenOf(spans, execute);
-    expect(executeChildren.filter((s) => s.name === "chat claude-sonnet-4-6")).toHaveLength(3);
-    const commandTool = executeChildren.find((s) => s.name === "execute_tool run_command")!;
-    expect(commandTool.attributes).toMatchObject({ "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "run_command" });
-    expect(executeChildren.find((s) => s.name === "execute_tool str_replace_based_edit_tool")).toBeDefined();
-    const [agentCommand] = childrenOf(spans, commandTool);
-    expect(agentCommand).toMatchObject({
-      name: "command node",
-      attributes: { "tollgate.command.line": "node --test test/", "tollgate.command.exit_code": 0 },
-    });
-    const verify = phases.find((p) => p.name === "phase verify")!;
-    expect(childrenOf(spans, verify).map((s) => s.name)).toContain("command node");
-    const review = phases.find((p) => p.name === "phase review")!;
-    const reviewCalls = childrenOf(spans, review).filter((s) => s.name.startsWith("chat "));
-    expect(reviewCalls.map((c) => [c.attributes["error.type"], c.status])).toEqual([
-      ["overloaded", 2],
-      [undefined, 0],
-    ]);
-    // every model call attempt is a span
-    expect(spans.filter((s) => s.name.startsWith("chat ")).length).toBe(attempts);
-    // nothing of the prompts, the issue or the installation token on any span
-    const everything = JSON.stringify(spans.map((s) => s.attributes));
-    expect(everything).not.toContain(TOKEN);
-    expect(everything).not.toContain("Hello Ada");
-  });
+      const phases = childrenOf(spans, carry);
+      expect(phases.map((p) => p.name)).toEqual(
+        expect.arrayContaining(["phase setup", "phase plan", "phase execute", "phase verify", "phase review"]),
+      );
+      const execute = phases.find((p) => p.name === "phase execute")!;
+      expect(execute.attributes["tollgate.round"]).toBe(1);
+      const executeChildren = childrenOf(spans, execute);
+      expect(executeChildren.filter((s) => s.name === "chat claude-sonnet-4-6")).toHaveLength(3);
+      const commandTool = executeChildren.find((s) => s.name === "execute_tool run_command")!;
+      expect(commandTool.attributes).toMatchObject({ "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "run_command" });
+      expect(executeChildren.find((s) => s.name === "execute_tool str_replace_based_edit_tool")).toBeDefined();
+      const [agentCommand] = childrenOf(spans, commandTool);
+      expect(agentCommand).toMatchObject({
+        name: "command node",
+        attributes: { "tollgate.command.line": "node --test test/", "tollgate.command.exit_code": 0 },
+      });
+      const verify = phases.find((p) => p.name === "phase verify")!;
+      expect(childrenOf(spans, verify).map((s) => s.name)).toContain("command node");
+      const review = phases.find((p) => p.name === "phase review")!;
+      const reviewCalls = childrenOf(spans, review).filter((s) => s.name.startsWith("chat "));
+      expect(reviewCalls.map((c) => [c.attributes["error.type"], c.status])).toEqual([
+        ["overloaded", 2],
+        [undefined, 0],
+      ]);
+      // every model call attempt is a span
+      expect(spans.filter((s) => s.name.startsWith("chat ")).length).toBe(attempts);
+      // nothing of the prompts, the issue or the installation token on any span
+      const everything = JSON.stringify(spans.map((s) => s.attributes));
+      expect(everything).not.toContain(TOKEN);
+      expect(everything).not.toContain("Hello Ada");
+    },
+  );
 });

@@ -9,7 +9,7 @@ import { Counter, Registry } from "prom-client";
 import { createMetrics } from "../../../src/observability/metrics.js";
 import { serveMetrics, type MetricsServer } from "../../../src/observability/metrics-server.js";
 import { semconv } from "../../../src/observability/semconv.js";
-import { bearerMatches } from "../../../src/server/metrics.js";
+import { bearerMatches } from "../../../src/server/bearer.js";
 import { captureLog } from "../../helpers/log.js";
 import { parseScrape } from "../../helpers/prometheus.js";
 
