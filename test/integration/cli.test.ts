@@ -119,7 +119,7 @@ describe("tollgate CLI", () => {
     const { rows } = await client.query("SELECT version FROM schema_migrations");
     const boss = await client.query("SELECT count(*)::int AS n FROM pgboss.queue");
     await client.end();
-    expect(rows.map((r) => r.version).sort()).toEqual((await loadMigrations()).map((m) => m.version));
+    expect(rows.map((r) => r.version).sort((a, b) => a - b)).toEqual((await loadMigrations()).map((m) => m.version));
     expect(boss.rows[0].n).toBeGreaterThan(0);
   });
 
