@@ -10,6 +10,7 @@ import { pricesCommand, type PricesOptions } from "./prices.js";
 import { capsCommand, type CapsOptions } from "./caps.js";
 import { migrateCommand } from "./migrate.js";
 import { report, type ReportOptions } from "./report.js";
+import { evalCommand, type EvalCliOptions } from "./eval.js";
 import { runCommand, type RunOptions } from "./run.js";
 import { start } from "./start.js";
 import { worker } from "./worker.js";
@@ -94,5 +95,17 @@ program
   .option("--budget <usd>", "the run's budget in dollars (default: budget.run_usd of the repo's config)")
   .option("--script <file.json>", "replay scripted answers instead of calling the API (agent → list of answers)")
   .action(withEnv((env, log, options) => runCommand(env, log, options as unknown as RunOptions), 2));
+
+program
+  .command("eval <suite>")
+  .description("run a suite of frozen tasks through the pipeline and report resolved rate, cost per resolved task and gate precision")
+  .option("--runs <n>", "attempts per task", "3")
+  .option("--scripted", "replay each task's scripted answers instead of calling the API")
+  .option("--mirrors <dir>", "where fetched repositories are (<owner>+<name>/repo)", "/work/.mirror")
+  .option("--out <file>", "also write the report to this file")
+  .option("--format <format>", "markdown or json", "markdown")
+  .action((suite: string, options: Record<string, unknown>) =>
+    withEnv((env, log, opts) => evalCommand(env, log, suite, opts as EvalCliOptions), 2)(options),
+  );
 
 await program.parseAsync();

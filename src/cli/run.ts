@@ -16,6 +16,7 @@ import { detectSandbox } from "../sandbox/sandbox.js";
 import type { AppEnv } from "../config/env.js";
 import { parseRepoConfig, REPO_CONFIG_PATH, RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import { localRepoSummary } from "../context/local-summary.js";
+import type { Database } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
 import { openDatabase } from "../db/open.js";
 import { sanitize } from "../github/sanitize.js";
@@ -58,7 +59,7 @@ export function readIssueFile(file: string): { title: string; body: string } {
   };
 }
 
-function gitOf(repo: string): { branch: string; name: string } {
+export function gitOf(repo: string): { branch: string; name: string } {
   const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
   try {
     if (git("rev-parse", "--is-inside-work-tree") !== "true") throw new Error("not a work tree");
@@ -75,7 +76,7 @@ function gitOf(repo: string): { branch: string; name: string } {
   return { branch, name: path.basename(git("rev-parse", "--show-toplevel")) };
 }
 
-function localConfig(repo: string): RepoConfig {
+export function localConfig(repo: string): RepoConfig {
   const file = path.join(repo, REPO_CONFIG_PATH);
   if (!existsSync(file)) return parseRepoConfig({});
   let raw: unknown;
@@ -92,7 +93,7 @@ function localConfig(repo: string): RepoConfig {
   }
 }
 
-function scriptedModel(file: string): RoutedScriptedModel {
+export function scriptedModel(file: string): RoutedScriptedModel {
   let scripts: unknown;
   try {
     scripts = JSON.parse(readFileSync(file, "utf8"));
@@ -111,9 +112,104 @@ const slug = (text: string) =>
     .replace(/^-|-$/g, "")
     .slice(0, 40) || "issue";
 
+/** One local run: what `tollgate run` and `tollgate eval` share. */
+export interface LocalRunInput {
+  /** A git work tree on a branch; the change is left on `branch` in it. */
+  repo: string;
+  issue: { title: string; body: string };
+  branch: string;
+  config: RepoConfig;
+  budgetMicros: number;
+  /** Scripted answers instead of the API. */
+  port?: RoutedScriptedModel;
+  signal?: AbortSignal;
+}
+
+export interface LocalRunResult {
+  runId: string;
+  /** The gate's comment; `ready` false means nothing more ran. */
+  verdict: string;
+  ready: boolean;
+  ticketType: string;
+  status: "needs_spec" | "succeeded" | "draft" | "stopped" | "cancelled";
+  /** The report of a run that left a change on its branch. */
+  body?: string;
+  draft?: boolean;
+  reason?: string;
+}
+
+export async function runLocal(env: AppEnv, log: Logger, db: Database, input: LocalRunInput): Promise<LocalRunResult> {
+  const { repo, issue, config } = input;
+  const { branch: baseBranch, name } = gitOf(repo);
+  const stores = openStores(db);
+  const runId = await stores.runs.createLocal(name, input.budgetMicros);
+  const runLog = log.child({ run: runId });
+  const services = modelServices(env, db, input.port);
+  const model = meteredModel(services, config, runLog, input.budgetMicros);
+  const phases = new PhaseRunner(stores.phases, runId, runLog, { signal: input.signal });
+  const text = sanitize(`Title: ${issue.title}\n\nBody:\n${issue.body || "(empty)"}`).text;
+
+  // the gate
+  const gate = (
+    await phases.run(PHASE.gate, 0, async () =>
+      runGate(model, { issue: text, repoSummary: await localRepoSummary(repo, name, baseBranch) }, { runId, iteration: 0 }),
+    )
+  ).value;
+  const verdict = renderGateComment({
+    verdict: gate.verdict,
+    gateCostMicros: gate.costMicros,
+    expected: null,
+    status: gate.verdict.ready ? "ready: planning." : "not ready: nothing more was run.",
+    needsSpecLabel: "ai-needs-spec",
+    triggerLabel: "ai-ready",
+  });
+  const ticketType = gate.verdict.ticket_type;
+  if (!gate.verdict.ready) {
+    await stores.runs.setStatus(runId, "needs_spec", { ticketType });
+    return { runId, verdict, ready: false, ticketType, status: "needs_spec" };
+  }
+
+  const report = runReporter({ db, runs: stores.runs, prices: services.prices, config, runId });
+  const outcome: RunOutcome = await runPipeline({
+    env: {
+      model,
+      db,
+      config,
+      sandbox: detectSandbox(runLog, { allowUnsafe: env.allowUnsandboxed }),
+      runId,
+      signal: input.signal,
+      log: runLog,
+    },
+    host: { source: { remoteUrl: repo, branch: baseBranch }, identity: TOLLGATE_IDENTITY, publish: async () => ({}) },
+    phases,
+    runsRoot: runsRoot(env.dataDir),
+    setup: {
+      cache: { store: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes), scope: { repository: `local/${path.basename(repo)}` } },
+      extraEnv: env.setup.env,
+    },
+    issue: { title: issue.title, text },
+    branch: input.branch,
+    report,
+  });
+  const status =
+    outcome.status === "passed" ? "succeeded" : outcome.status === "cancelled" ? "cancelled" : "published" in outcome ? "draft" : "stopped";
+  await stores.runs.setStatus(runId, status, { ticketType });
+  if (!("published" in outcome)) return { runId, verdict, ready: true, ticketType, status, reason: outcome.reason };
+  return {
+    runId,
+    verdict,
+    ready: true,
+    ticketType,
+    status,
+    body: await report(outcome.state),
+    draft: outcome.draft,
+    reason: outcome.reason,
+  };
+}
+
 export async function runCommand(env: AppEnv, log: Logger, options: RunOptions): Promise<void> {
   const repo = path.resolve(options.repo);
-  const { branch: baseBranch, name } = gitOf(repo);
+  gitOf(repo);
   const issue = readIssueFile(options.issue);
   const config = localConfig(repo);
   const budgetMicros = usdToMicros(options.budget === undefined ? config.budget.run_usd : Number(options.budget));
@@ -132,76 +228,20 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
   process.once("SIGINT", onSignal);
   try {
     await migrate(db);
-    const stores = openStores(db);
-    const runId = await stores.runs.createLocal(name, budgetMicros);
-    const runLog = log.child({ run: runId });
-    const services = modelServices(env, db, port);
-    const model = meteredModel(services, config, runLog, budgetMicros);
-    const phases = new PhaseRunner(stores.phases, runId, runLog, { signal: controller.signal });
-    const text = sanitize(`Title: ${issue.title}\n\nBody:\n${issue.body || "(empty)"}`).text;
     const out = path.resolve(options.out ?? `tollgate-report-${slug(issue.title)}.md`);
-
-    // the gate
-    const gate = (
-      await phases.run(PHASE.gate, 0, async () =>
-        runGate(model, { issue: text, repoSummary: await localRepoSummary(repo, name, baseBranch) }, { runId, iteration: 0 }),
-      )
-    ).value;
-    const verdict = renderGateComment({
-      verdict: gate.verdict,
-      gateCostMicros: gate.costMicros,
-      expected: null,
-      status: gate.verdict.ready ? "ready: planning." : "not ready: nothing more was run.",
-      needsSpecLabel: "ai-needs-spec",
-      triggerLabel: "ai-ready",
-    });
-    if (!gate.verdict.ready) {
-      await stores.runs.setStatus(runId, "needs_spec", { ticketType: gate.verdict.ticket_type });
-      await report(out, verdict);
-      process.exitCode = 2;
-      return;
-    }
-
     const branch = `tollgate/${slug(path.basename(options.issue, path.extname(options.issue)))}`;
-    const outcome: RunOutcome = await runPipeline({
-      env: {
-        model,
-        db,
-        config,
-        sandbox: detectSandbox(runLog, { allowUnsafe: env.allowUnsandboxed }),
-        runId,
-        signal: controller.signal,
-        log: runLog,
-      },
-      host: { source: { remoteUrl: repo, branch: baseBranch }, identity: TOLLGATE_IDENTITY, publish: async () => ({}) },
-      phases,
-      runsRoot: runsRoot(env.dataDir),
-      setup: {
-        cache: { store: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes), scope: { repository: `local/${path.basename(repo)}` } },
-        extraEnv: env.setup.env,
-      },
-      issue: { title: issue.title, text },
-      branch,
-      report: runReporter({ db, runs: stores.runs, prices: services.prices, config, runId }),
-    });
-    const status =
-      outcome.status === "passed"
-        ? "succeeded"
-        : outcome.status === "cancelled"
-          ? "cancelled"
-          : "published" in outcome
-            ? "draft"
-            : "stopped";
-    await stores.runs.setStatus(runId, status, { ticketType: gate.verdict.ticket_type });
-    if ("published" in outcome) {
-      const body = await runReporter({ db, runs: stores.runs, prices: services.prices, config, runId })(outcome.state);
+    const result = await runLocal(env, log, db, { repo, issue, branch, config, budgetMicros, port, signal: controller.signal });
+    if (!result.ready) {
+      await report(out, result.verdict);
+      process.exitCode = 2;
+    } else if (result.body !== undefined) {
       await report(
         out,
-        `${verdict}\n\n---\n\n# ${issue.title}\n\nBranch \`${branch}\` in ${repo}${outcome.draft ? " (a draft: see why below)" : ""}.\n\n${body}`,
+        `${result.verdict}\n\n---\n\n# ${issue.title}\n\nBranch \`${branch}\` in ${repo}${result.draft ? " (a draft: see why below)" : ""}.\n\n${result.body}`,
       );
-      if (outcome.draft) process.exitCode = 2;
+      if (result.draft) process.exitCode = 2;
     } else {
-      await report(out, `${verdict}\n\n---\n\nThe run ended without a change to show: ${outcome.reason}`);
+      await report(out, `${result.verdict}\n\n---\n\nThe run ended without a change to show: ${result.reason}`);
       process.exitCode = 2;
     }
   } finally {

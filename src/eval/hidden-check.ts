@@ -1,0 +1,84 @@
+/**
+ * The hidden check that decides whether a task was resolved: the run's branch cloned afresh, its
+ * dependencies set up as the run's were (the same cache), the hidden files added (files the
+ * agents never saw), and the task's command run in the sandbox. Exit 0 is resolved.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { RepoConfig } from "../config/repo-config.js";
+import { workTree } from "../phases/agent-env.js";
+import { TOLLGATE_IDENTITY } from "../pipeline/carry-out.js";
+import { CommandRunner } from "../agents/tools/command.js";
+import type { Sandbox } from "../sandbox/sandbox.js";
+import type { DependencyCache } from "../setup/cache.js";
+import { runSetup } from "../setup/setup.js";
+import { Workspace } from "../workspace/workspace.js";
+import type { EvalTask } from "./suite.js";
+
+export interface HiddenCheckInput {
+  /** The task's repository, with the run's branch in it. */
+  repo: string;
+  branch: string;
+  task: EvalTask;
+  hidden: Map<string, Buffer>;
+  config: RepoConfig;
+  sandbox: Sandbox;
+  cache?: DependencyCache;
+  extraEnv?: Record<string, string>;
+  /** An empty folder to work in. */
+  dir: string;
+  log: Logger;
+}
+
+export interface HiddenCheckResult {
+  passed: boolean;
+  /** How the command ended, or why it did not run. */
+  detail: string;
+  /** Its last lines. */
+  tail: string;
+}
+
+export async function hiddenCheck(input: HiddenCheckInput): Promise<HiddenCheckResult> {
+  const { task } = input;
+  const hidden = task.hidden!;
+  const ws = await Workspace.clone({
+    remoteUrl: input.repo,
+    dir: path.join(input.dir, "check"),
+    branch: input.branch,
+    identity: TOLLGATE_IDENTITY,
+  });
+  try {
+    const setup = await runSetup({
+      ws,
+      config: input.config,
+      sandbox: input.sandbox,
+      ...(input.cache ? { cache: { store: input.cache, scope: { repository: `eval/${task.id}` } } } : {}),
+      extraEnv: input.extraEnv,
+      log: input.log,
+    });
+    const failed = setup.output.commands.find((c) => c.exitCode !== 0);
+    if (failed) return { passed: false, detail: `setup failed: \`${failed.argv.join(" ")}\``, tail: setup.output.tail ?? "" };
+    for (const [file, content] of input.hidden) {
+      await mkdir(path.dirname(path.join(ws.dir, file)), { recursive: true });
+      await writeFile(path.join(ws.dir, file), content);
+    }
+    const tree = workTree(setup.installed, ws);
+    const runner = new CommandRunner({
+      cwd: tree.dir,
+      allow: [hidden.command],
+      sandbox: input.sandbox,
+      readOnly: tree.readOnly,
+      binds: tree.binds,
+      runDir: tree.runDir,
+      env: tree.env,
+      timeoutMs: hidden.timeout_seconds * 1000,
+    });
+    const result = await runner.run(hidden.command);
+    const tail = result.output.split("\n").slice(-30).join("\n");
+    const detail = result.timedOut ? "timed out" : result.limit ? `stopped at the ${result.limit} limit` : `exit ${result.exitCode}`;
+    return { passed: result.exitCode === 0 && !result.timedOut, detail, tail };
+  } finally {
+    await ws.remove();
+  }
+}
