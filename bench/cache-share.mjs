@@ -1,7 +1,7 @@
 // bench/cache-share: what share of an agent loop's input tokens Anthropic's prompt cache would
 // serve, given how Tollgate lays out its requests (src/llm/prompt-cache.ts, src/agents/loop.ts).
 //
-// It builds the requests of a 10-turn loop (the real tool definitions, a system prompt, a repo
+// It builds the requests of 10-turn loops (one, four and twelve tool calls per turn) (the real tool definitions, a system prompt, a repo
 // map as stable context, and turns of tool calls and results), and replays them against a model
 // of the documented caching rules:
 //   - the prefix is tools → system → messages, matched byte for byte;
@@ -88,44 +88,90 @@ const repoMap = Array.from(
   { length: 160 },
   (_, i) => `src/module${i}.ts: export function handler${i}(input: Input${i}): Output${i}; class Service${i}`,
 ).join("\n");
-const prefix = cachedPrefix({ tools, system, context: repoMap });
-const toolsMarked = prefix.tools;
-let messages = [{ role: "user", content: "Work unit 1 of issue #42: add a --verbose flag to the CLI (src/cli/main.ts) and a test." }];
-const requests = [];
-for (let turn = 1; turn <= 10; turn++) {
-  messages = withMovingBreakpoint(messages);
-  requests.push({ tools: toolsMarked, system: prefix.system, messages: structuredClone(messages) });
-  const id = `toolu_${turn}`;
-  const result = Array.from(
-    { length: 40 + ((turn * 17) % 60) },
-    (_, i) => `${String(i + 1).padStart(6)}\tconst line${turn}_${i} = compute(${i}, options.verbose);`,
-  ).join("\n");
-  messages = [
-    ...messages,
-    {
-      role: "assistant",
-      content: [
-        { type: "text", text: `Step ${turn}: looking at the next file.` },
-        { type: "tool_use", id, name: "str_replace_based_edit_tool", input: { command: "view", path: `src/module${turn}.ts` } },
-      ],
-    },
-    { role: "user", content: [{ type: "tool_result", tool_use_id: id, content: result }] },
-  ];
+/** The layout before issue 17: system and map both marked, one moving breakpoint on the newest message. */
+function oldPrefix() {
+  const p = cachedPrefix({ tools, system, context: repoMap });
+  return { tools: p.tools, system: [{ type: "text", text: system, cache_control: { type: "ephemeral" } }, p.system.at(-1)] };
+}
+function oldMoving(messages) {
+  return messages.map((m, i) => {
+    const content = typeof m.content === "string" ? [{ type: "text", text: m.content }] : m.content;
+    return {
+      role: m.role,
+      content: content.map((b, j) => {
+        const { cache_control: _drop, ...rest } = b;
+        return i === messages.length - 1 && j === content.length - 1 ? { ...rest, cache_control: { type: "ephemeral" } } : rest;
+      }),
+    };
+  });
+}
+
+/** The requests of a 10-turn loop whose every turn makes `parallel` tool calls (viewing files). */
+function loop(parallel, layout) {
+  const prefix = layout === "old" ? oldPrefix() : cachedPrefix({ tools, system, context: repoMap });
+  const moving = layout === "old" ? oldMoving : withMovingBreakpoint;
+  let messages = [{ role: "user", content: "Work unit 1 of issue #42: add a --verbose flag to the CLI (src/cli/main.ts) and a test." }];
+  const requests = [];
+  for (let turn = 1; turn <= 10; turn++) {
+    messages = moving(messages);
+    requests.push({ tools: prefix.tools, system: prefix.system, messages: structuredClone(messages) });
+    const calls = Array.from({ length: parallel }, (_, k) => ({
+      id: `toolu_${turn}_${k}`,
+      result: Array.from(
+        { length: Math.max(8, Math.round((40 + ((turn * 17 + k * 7) % 60)) / parallel)) },
+        (_, i) => `${String(i + 1).padStart(6)}\tconst line${turn}_${k}_${i} = compute(${i}, options.verbose);`,
+      ).join("\n"),
+    }));
+    messages = [
+      ...messages,
+      {
+        role: "assistant",
+        content: [
+          { type: "text", text: `Step ${turn}: looking at the next file${parallel > 1 ? "s" : ""}.` },
+          ...calls.map((c, k) => ({
+            type: "tool_use",
+            id: c.id,
+            name: "str_replace_based_edit_tool",
+            input: { command: "view", path: `src/module${turn}_${k}.ts` },
+          })),
+        ],
+      },
+      { role: "user", content: calls.map((c) => ({ type: "tool_result", tool_use_id: c.id, content: c.result })) },
+    ];
+  }
+  return requests;
 }
 
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
-console.log("bench/cache-share: a 10-turn execute loop (4 tools, ~1.5k-token system prompt, ~2k-token repo map)");
-console.log("| turn | input tokens | cache read (Sonnet, min 1,024) | share | cache read (Opus 4.5+ / Haiku 4.5, min 4,096) | share |");
-console.log("|---:|---:|---:|---:|---:|---:|");
-const sonnet = simulate(requests, 1_024);
-const opus = simulate(requests, 4_096);
-sonnet.forEach((s, i) =>
-  console.log(
-    `| ${i + 1} | ${s.total.toLocaleString("en-US")} | ${s.read.toLocaleString("en-US")} | ${pct(s.share)} | ${opus[i].read.toLocaleString("en-US")} | ${pct(opus[i].share)} |`,
-  ),
-);
 const from2 = (rows) => rows.slice(1).reduce((a, r) => a + r.read, 0) / rows.slice(1).reduce((a, r) => a + r.total, 0);
-console.log(`turns 2–10, cache share of input tokens: Sonnet ${pct(from2(sonnet))}, Opus/Haiku ${pct(from2(opus))} (target ≥ 85%)`);
+const written = (rows) => rows.reduce((a, r) => a + r.written, 0);
+const MINIMUMS = [
+  [1_024, "Sonnet 4.x (1,024)"],
+  [2_048, "Sonnet 4.6 as some report it (2,048)"],
+  [4_096, "Opus 4.5+ / Haiku 4.5 (4,096)"],
+];
+console.log("bench/cache-share: 10-turn execute loops (4 tools, ~1.5k-token system prompt, ~2k-token repo map)");
+console.log("share of input tokens read from the cache over turns 2–10, and tokens written to it over the loop\n");
+console.log("| tool calls per turn | layout | " + MINIMUMS.map(([, name]) => `${name}: read / written`).join(" | ") + " |");
+console.log("|---:|---|" + MINIMUMS.map(() => "---:|").join(""));
+for (const parallel of [1, 4, 12]) {
+  for (const layout of ["old", "new"]) {
+    const requests = loop(parallel, layout);
+    const cells = MINIMUMS.map(([min]) => {
+      const rows = simulate(requests, min);
+      return `${pct(from2(rows))} / ${written(rows).toLocaleString("en-US")}`;
+    });
+    const name = layout === "old" ? "before (system + map marked, 1 moving)" : "now (map marked, 2 moving)";
+    console.log(`| ${parallel} | ${name} | ${cells.join(" | ")} |`);
+  }
+}
+
+// Which of the stable breakpoints can write at all, per model: a prefix under the minimum is never cached.
+const stable = cachedPrefix({ tools, system, context: repoMap });
+const toolsTokens = tokens(stable.tools);
+const systemTokens = toolsTokens + tokens(stable.system);
 console.log(
-  `lowest single turn from 2 on: Sonnet ${pct(Math.min(...sonnet.slice(1).map((r) => r.share)))}, Opus/Haiku ${pct(Math.min(...opus.slice(1).map((r) => r.share)))}`,
+  `\nthe tools' breakpoint ends a ${toolsTokens.toLocaleString("en-US")}-token prefix; the map's a ${systemTokens.toLocaleString("en-US")}-token one`,
 );
+for (const [min, name] of MINIMUMS)
+  console.log(`- ${name}: tools ${toolsTokens >= min ? "cached" : "never cached"}, map ${systemTokens >= min ? "cached" : "never cached"}`);

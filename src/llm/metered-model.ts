@@ -18,7 +18,7 @@ import type { ModelPort, ModelRequest, ModelResponse, Usage } from "./model.js";
 import { UNKNOWN_USAGE, ZERO_USAGE } from "./model.js";
 import { usdToMicros } from "./money.js";
 import type { PriceBook } from "./pricing.js";
-import { cacheUse } from "./prompt-cache.js";
+import { cacheUse, MAX_BREAKPOINTS } from "./prompt-cache.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { completeUsage } from "./usage.js";
 import { observeModelAttempt, type ModelTelemetry } from "../observability/model-calls.js";
@@ -62,6 +62,11 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 8000, fallbackAfter: 2 };
+
+/** A request with more cache breakpoints than the API takes (a bug in how it was built). */
+export class TooManyBreakpointsError extends FinalError {
+  override name = "TooManyBreakpointsError";
+}
 
 /** A model with no price: its calls could not be counted against any budget, so none is made. */
 export class UnpricedModelError extends FinalError {
@@ -177,6 +182,11 @@ export class MeteredModel {
     const { context } = call;
     const { tier, models } = this.modelFor(context.phase, call.tier);
     const cache = cacheUse(call.request);
+    // the API answers a fifth breakpoint with a 400: a mistake in how the request was built, refused before it is paid for
+    if (cache.breakpoints > MAX_BREAKPOINTS)
+      throw new TooManyBreakpointsError(
+        `the ${context.phase} request carries ${cache.breakpoints} cache breakpoints; the API allows ${MAX_BREAKPOINTS}`,
+      );
     const inputEstimate = estimateInputTokens(call.request);
     const log = this.#d.log.child({ phase: context.phase, agent: context.agent, run: context.runId });
     let modelIndex = 0;

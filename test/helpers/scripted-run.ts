@@ -25,6 +25,8 @@ export interface ScriptedRun {
   run: { id: string; status: string; pr_number: number | null };
   /** The pull request's body, as the app wrote it. */
   prBody: string;
+  /** Every request the model was sent, by agent. */
+  model: RoutedScriptedModel;
   close(): Promise<void>;
 }
 
@@ -68,7 +70,7 @@ export async function scriptedRun(kind: DbKind, log: Logger): Promise<ScriptedRu
       return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
     }, 50_000);
     if (run.status !== "succeeded" || gh.pulls.length !== 1) throw new Error(`the scripted run ended ${run.status}`);
-    return { app, gh, run, prBody: gh.pulls[0]!.body, close };
+    return { app, gh, run, prBody: gh.pulls[0]!.body, model, close };
   } catch (error) {
     await close();
     throw error;

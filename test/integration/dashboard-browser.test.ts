@@ -16,6 +16,7 @@ import nock from "nock";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { dashboardHandler } from "../../src/dashboard/handler.js";
 import { formatUsd } from "../../src/llm/money.js";
+import { cacheUse, MAX_BREAKPOINTS } from "../../src/llm/prompt-cache.js";
 import { PRICE_OVERRIDES } from "../../src/llm/prices.js";
 import { PriceBook } from "../../src/llm/pricing.js";
 import { captureLog } from "../helpers/log.js";
@@ -74,6 +75,13 @@ describe("the dashboard in a browser, after a scripted run", () => {
     await new Promise((resolve) => server?.close(resolve));
     await run?.close();
     nock.enableNetConnect();
+  });
+
+  it("ran on requests the API takes: never more than four cache breakpoints", () => {
+    // (the run the pages show is a whole pipeline: gate, plan, execute, review; every request it sent)
+    expect(run.model.requests.length).toBeGreaterThanOrEqual(5);
+    for (const { route, request } of run.model.requests)
+      expect([route, cacheUse(request).breakpoints <= MAX_BREAKPOINTS]).toEqual([route, true]);
   });
 
   /** A page that fails the test on any console error or uncaught exception. */

@@ -7,16 +7,17 @@ const tools = [
 ];
 
 describe("prompt caching helpers", () => {
-  it("marks the last tool, the system prompt and the stable context", () => {
+  it("marks the last tool and the end of the system text (the stable context when there is one)", () => {
     const prefix = cachedPrefix({ tools, system: "You plan changes.", context: "repo map…" });
     expect(prefix.tools?.map((t) => t.cache_control)).toEqual([undefined, { type: "ephemeral" }]);
     expect(prefix.system).toEqual([
-      { type: "text", text: "You plan changes.", cache_control: { type: "ephemeral" } },
+      { type: "text", text: "You plan changes." },
       { type: "text", text: "repo map…", cache_control: { type: "ephemeral" } },
     ]);
+    expect(cachedPrefix({ system: "Review." }).system).toEqual([{ type: "text", text: "Review.", cache_control: { type: "ephemeral" } }]);
   });
 
-  it("moves the one conversation breakpoint to the newest turn, staying within 4 in all", () => {
+  it("moves the conversation's two breakpoints to the newest turn, staying within 4 in all", () => {
     const prefix = cachedPrefix({ tools, system: "s", context: "c" });
     let messages: Message[] = [{ role: "user", content: "Plan issue #3" }];
     const turns: Message[][] = [];
@@ -25,18 +26,21 @@ describe("prompt caching helpers", () => {
       turns.push(messages);
       const use = cacheUse({ ...prefix, messages });
       expect(use.breakpoints).toBeLessThanOrEqual(MAX_BREAKPOINTS);
-      expect(use.breakpoints).toBe(4);
+      expect(use.breakpoints).toBe(turn === 0 ? 3 : 4);
       messages = [
         ...messages,
         { role: "assistant", content: [{ type: "tool_use", id: `t${turn}`, name: "view", input: { path: "a.ts" } }] },
         { role: "user", content: [{ type: "tool_result", tool_use_id: `t${turn}`, content: "file text" }] },
       ];
     }
-    // the newest block carries the breakpoint; nothing earlier does
+    // the newest block and the assistant turn before it carry the two moving breakpoints; nothing earlier does
     const last = turns[3]!;
     const marked = last.flatMap((m) => (typeof m.content === "string" ? [] : m.content)).filter((b) => b.cache_control);
-    expect(marked).toHaveLength(1);
-    expect(marked[0]).toMatchObject({ type: "tool_result", tool_use_id: "t2" });
+    expect(marked).toHaveLength(2);
+    expect(marked[0]).toMatchObject({ type: "tool_use", id: "t2" });
+    expect(marked[1]).toMatchObject({ type: "tool_result", tool_use_id: "t2" });
+    // the first turn has only one message to mark
+    expect(cacheUse({ ...prefix, messages: turns[0]! }).breakpoints).toBe(3);
   });
 
   it("keeps the prefix byte-identical from turn to turn, so it is read from the cache", () => {
