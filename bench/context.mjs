@@ -86,7 +86,9 @@ for (const [name, dir] of trees) {
   const t0 = performance.now();
   const map = await buildRepoMap({ dir, task: `${plan.work_units[0].title}\n${plan.work_units[0].instructions}\n${issue}` });
   const mapMs = performance.now() - t0;
-  const scripted = new ScriptedModel([{ text: "Nothing to change in a benchmark." }]);
+  const scripted = new ScriptedModel([
+    { toolUse: { name: "finish_unit", input: { summary: "Nothing to change in a benchmark.", files_touched: [] } } },
+  ]);
   const model = new MeteredModel({
     port: scripted,
     ledger: new Ledger(db),

@@ -57,7 +57,7 @@ const answers = {
   ],
   "execute/readme": [
     { toolUse: { name: "str_replace_based_edit_tool", input: { command: "view", path: "readme.md" } } },
-    { text: "Viewed." },
+    { toolUse: { name: "finish_unit", input: { summary: "Viewed.", files_touched: [] } } },
   ],
   review: [{ toolUse: { name: "submit_review", input: { verdict: "approve", summary: "Fine.", findings: [] } } }],
 };

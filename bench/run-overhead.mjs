@@ -68,7 +68,7 @@ const scripts = () => ({
         input: { command: "str_replace", path: "GREETING.md", old_str: "Hello", new_str: "Hi" },
       },
     },
-    { text: "GREETING.md says Hi now." },
+    { toolUse: { name: "finish_unit", input: { summary: "GREETING.md says Hi now.", files_touched: ["GREETING.md"] } } },
   ],
   review: [{ toolUse: { name: "submit_review", input: { verdict: "approve", summary: "Done as planned.", findings: [] } } }],
 });

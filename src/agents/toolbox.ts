@@ -31,6 +31,11 @@ export interface ToolboxOptions {
   log?: Logger;
 }
 
+/** Whether a writer gets `run_command`: a sandbox to run in, and an allow-list that is not empty. */
+export function canRunCommands(options: Pick<ToolboxOptions, "role" | "sandbox" | "config">): boolean {
+  return options.role === "writer" && options.sandbox.mode !== "disabled" && options.config.commands.allow.length > 0;
+}
+
 export async function toolbox(options: ToolboxOptions): Promise<AgentTool[]> {
   const editor = new TextEditor(await PathPolicy.create(options.dir, options.config.paths.protected));
   const reader = options.role === "reader";
@@ -44,8 +49,9 @@ export async function toolbox(options: ToolboxOptions): Promise<AgentTool[]> {
     },
   };
   const tools = [edit, ...repoSearchTools(options.dir)];
-  // no sandbox, no command tool (src/sandbox/sandbox.ts): the agent is told so in its tools' absence
-  if (!reader && options.sandbox.mode !== "disabled") {
+  // no sandbox or nothing allowed, no command tool: every call would be refused, a wasted turn each
+  // (the agent's <environment> says it cannot run commands)
+  if (canRunCommands(options)) {
     const runner = new CommandRunner({
       cwd: options.dir,
       allow: options.config.commands.allow,

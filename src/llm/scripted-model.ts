@@ -29,7 +29,7 @@ export type ScriptStep =
       text?: string;
       toolUse?: { name: string; input: unknown; id?: string };
       content?: ContentBlock[];
-      stopReason?: "end_turn" | "tool_use" | "max_tokens" | "stop_sequence";
+      stopReason?: "end_turn" | "tool_use" | "max_tokens" | "stop_sequence" | "refusal";
       /** Replaces the realistic usage computed from the request; `null` means the field is absent. */
       usage?: RawUsage | null;
       headers?: Record<string, string>;
@@ -139,7 +139,9 @@ function realisticUsage(request: ModelRequest, content: ContentBlock[]): RawUsag
 export function agentRoute(request: ModelRequest): string {
   // a structured call offers exactly one answer tool (submit_verdict, submit_review, submit_triage)
   const forced = request.toolChoice && "name" in request.toolChoice ? request.toolChoice.name : undefined;
-  const answer = forced ?? (request.tools?.length === 1 && request.tools[0]!.name !== "submit_plan" ? request.tools[0]!.name : undefined);
+  // (an agent's last turn offers only its finish tool, submit_plan or finish_unit: it stays the agent's)
+  const only = request.tools?.length === 1 ? request.tools[0]!.name : undefined;
+  const answer = forced ?? (only && only !== "submit_plan" && only !== "finish_unit" ? only : undefined);
   if (answer) return answer.replace(/^submit_/, "").replace(/^verdict$/, "gate");
   if (request.tools?.some((t) => t.name === "submit_plan")) return "plan";
   const first = request.messages[0];

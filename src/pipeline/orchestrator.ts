@@ -1,8 +1,10 @@
 /**
  * The pipeline after a ready gate, as its phases in order:
  *
- *   plan → (execute → verify → review)* → publish
+ *   setup → baseline checks → plan → (execute → verify → review)* → publish
  *
+ * The baseline is the verify commands on the starting commit (the verify phase's round 0): a
+ * check that already fails there does not by itself start another round or fail the run.
  * Every phase goes through the one phase wrapper (`PhaseRunner`): checkpoints, attempts, timing
  * and progress live there, so a resumed run continues at its first unfinished phase. The loop
  * goes round until the checks and the review pass, the iteration cap, the same findings twice in
@@ -14,15 +16,16 @@ import { BudgetExceededError } from "../llm/errors.js";
 import { workTree, type PhaseEnv } from "../phases/agent-env.js";
 import { runSetup, withSetup, type SetupInput, type SetupOutput, type SetupResult } from "../setup/setup.js";
 import { commandRecorder } from "../stores/agent-records.js";
-import { runExecute, type ExecuteOutput } from "../phases/execute/execute.js";
+import { runExecute, unfinishedUnits, type ExecuteOutput, type UnitReport } from "../phases/execute/execute.js";
 import { runPlan } from "../phases/plan/plan.js";
 import type { Plan } from "../phases/plan/plan-schema.js";
 import { runReview, type Review } from "../phases/review/review.js";
-import { runVerify, type VerifyOutput } from "../phases/verify/verify.js";
+import { runBaseline, runVerify, type CheckResult, type VerifyOutput } from "../phases/verify/verify.js";
 import { withRunFolder } from "../workspace/run-folders.js";
 import type { DroppedChange } from "../workspace/tree-guard.js";
 import { HumanCommitError, Workspace, type Identity, type TokenSource } from "../workspace/workspace.js";
-import { decideRound, type Decision } from "./loop-decision.js";
+import { decideRound, type Decision, type StopStatus } from "./loop-decision.js";
+import { fixFeedback } from "./fix-feedback.js";
 import { RunCancelled, type PhaseRunner } from "./phase.js";
 import { PHASE } from "../phases/registry.js";
 
@@ -97,7 +100,7 @@ export interface PipelineRun {
 export type RunOutcome =
   /** A pull request was opened or updated (a draft unless the checks and the review passed). */
   | {
-      status: "passed" | "max_iterations" | "no_progress" | "budget" | "unverified";
+      status: "passed" | StopStatus;
       published: Published;
       draft: boolean;
       reason?: string;
@@ -132,6 +135,14 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       const setup = await phases.run(PHASE.setup, 0, () => setUp(run, ws), { fresh: true });
       state.setup = setup.value.output;
       phaseEnv = { ...env, config: withSetup(env.config, setup.value.output), installed: setup.value.installed };
+      // the checks on the starting commit, before any change: what already fails is not chased
+      const baseline = (
+        await phases.run(PHASE.verify, 0, async () => {
+          const out = await runBaseline(at(0), workTree(phaseEnv.installed, ws));
+          await ws.resetTree();
+          return out;
+        })
+      ).value;
 
       // plan
       const planned = await phases.run(PHASE.plan, 0, async () => ({ base: start, plan: await runPlan(at(0), ws.dir, issue.text) }));
@@ -147,37 +158,7 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       state.plan = plan;
       if ((await ws.head()) !== base) await ws.checkout(base);
 
-      // execute → verify → review, until a decision ends the loop
-      let feedback: string | undefined = run.revise?.feedback;
-      let previous: Decision | undefined;
-      let decision: Decision;
-      for (let iteration = 1; ; iteration++) {
-        state.iterations = iteration;
-        const executed = await phases.run(PHASE.execute, iteration, () =>
-          runExecute(at(iteration), ws, base!, { issue: issue.text, plan, feedback }),
-        );
-        if (executed.restored) await restoreTree(ws, base, executed.value.patch, env.log);
-        state.execute = executed.value;
-        const verified = await phases.run(PHASE.verify, iteration, async () => {
-          const out = await runVerify(at(iteration), workTree(phaseEnv.installed, ws));
-          await ws.resetTree(); // what the checks wrote is never committed
-          return out;
-        });
-        state.verify = verified.value;
-        state.review =
-          verified.value.passed || verified.value.notRun
-            ? (
-                await phases.run(PHASE.review, iteration, async () =>
-                  runReview(at(iteration), { plan, diff: await ws.diff(base!), verify: verified.value }),
-                )
-              ).value
-            : undefined;
-        decision = decideRound({ iteration, max: env.config.loop.max_iterations, verify: verified.value, review: state.review, previous });
-        if (decision.kind !== "again") break;
-        feedback = decision.feedback;
-        previous = decision;
-      }
-
+      const decision = await runRounds(run, ws, { base, plan, at, baseline: baseline.checks, state });
       return await publish(run, ws, base, state as PublishState, decision);
     } catch (error) {
       if (error instanceof RunCancelled || env.signal?.aborted)
@@ -195,6 +176,63 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       });
     }
   });
+}
+
+/**
+ * execute → verify → review, until a decision ends the loop; `state` keeps the latest of each.
+ * A fix round's feedback is built anew each round (fix-feedback.ts): a revision's review threads,
+ * what the last round left to do, the change so far and the earlier rounds' summaries.
+ */
+async function runRounds(
+  run: PipelineRun,
+  ws: Workspace,
+  loop: {
+    base: string;
+    plan: Plan;
+    at: (iteration: number) => PhaseEnv;
+    baseline: CheckResult[];
+    state: Partial<PublishState> & { iterations: number };
+  },
+): Promise<Exclude<Decision, { kind: "again" }>> {
+  const { phases, issue, env } = run;
+  const { base, plan, state } = loop;
+  const rounds: UnitReport[][] = [];
+  let feedback: string | undefined = run.revise?.feedback;
+  let previous: Decision | undefined;
+  for (let iteration = 1; ; iteration++) {
+    state.iterations = iteration;
+    const at = loop.at(iteration);
+    const executed = await phases.run(PHASE.execute, iteration, () => runExecute(at, ws, base, { issue: issue.text, plan, feedback }));
+    if (executed.restored) await restoreTree(ws, base, executed.value.patch, env.log);
+    state.execute = executed.value;
+    rounds.push(executed.value.units);
+    const verified = await phases.run(PHASE.verify, iteration, async () => {
+      const out = await runVerify(at, workTree(at.installed, ws), loop.baseline);
+      await ws.resetTree(); // what the checks wrote is never committed
+      return out;
+    });
+    state.verify = verified.value;
+    state.review =
+      verified.value.passed || verified.value.notRun
+        ? (
+            await phases.run(PHASE.review, iteration, async () =>
+              runReview(at, { issue: issue.text, plan, rounds, diff: await ws.reviewDiff(base), verify: verified.value }),
+            )
+          ).value
+        : undefined;
+    const decision = decideRound({
+      iteration,
+      max: env.config.loop.max_iterations,
+      verify: verified.value,
+      review: state.review,
+      previous,
+      // a unit that stopped at a limit makes a passing run a draft: its work is kept, and said to be partial
+      unfinished: unfinishedUnits(executed.value).map((u) => u.title),
+    });
+    if (decision.kind !== "again") return decision;
+    feedback = fixFeedback({ human: run.revise?.feedback, round: decision.feedback, diff: await ws.reviewDiff(base, 3), rounds });
+    previous = decision;
+  }
 }
 
 /**
@@ -303,7 +341,7 @@ async function publish(
   return passed
     ? { status: "passed", published: published.value, draft: false, state: done }
     : {
-        status: (decision as { status: "max_iterations" | "no_progress" | "budget" | "unverified" }).status,
+        status: (decision as { status: StopStatus }).status,
         published: published.value,
         draft: true,
         reason: final.draftReason,

@@ -1,12 +1,13 @@
 /**
  * Review threads on Tollgate's pull requests: which are waiting for an answer, how the
- * execution agent reads them, and the answer posted in each once a revision ends.
+ * execution agent reads them (by id: T1, T2, …), and the answer posted in each once a revision ends.
  */
 import type { Logger } from "pino";
 import type { GitHubPulls, ReviewComment } from "../github/pulls.js";
 import { neutralizeMarkdown } from "../safety/markdown.js";
 import type { RunOutcome } from "./orchestrator.js";
 import type { ReviewThread, RunTarget } from "./run-target.js";
+import { parseThreadAnswers, threadId, threadsLine } from "../phases/execute/thread-answers.js";
 
 /**
  * Review threads whose last word is not Tollgate's: their root, and the comments since its last
@@ -30,33 +31,41 @@ export function pendingThreads(comments: ReviewComment[]): Array<{ root: ReviewC
   return out;
 }
 
-/** The review threads as the execution agent reads them: who asked, where, the diff around it, what. */
+/**
+ * The review threads as the execution agent reads them: who asked, where, the diff around it,
+ * what. Each has an id (T1, T2, …) that the agent answers by in `finish_unit`; the line naming
+ * the ids comes before any reviewer's text, so a comment cannot add a thread.
+ */
 export function reviewFeedback(threads: ReviewThread[]): string {
   const lines = [
-    "Review comments on the pull request. Address each one, or say why not. When you finish, answer each comment on a line of its own, as `#<number>: what you changed, or why not`: each answer is posted in its thread.",
+    "Review comments on the pull request. Address each one, or decline it with a reason; each answer is posted in its thread.",
+    threadsLine(threads.length),
   ];
   threads.forEach((t, i) => {
     const where = t.path
       ? ` on ${t.path}${t.line ? ` line ${t.line}` : " (a line that is no longer in the new version; its old context is below)"}`
       : " (the review's summary)";
-    lines.push("", `${i + 1}. @${t.author}${where}:`);
+    lines.push("", `${threadId(i)}. @${t.author}${where}:`);
     if (t.diffHunk) lines.push("```diff", t.diffHunk, "```");
     lines.push(t.body);
   });
   return lines.join("\n");
 }
 
-/** The answer for each thread: the agent's own (`#n: …`), or else its whole summary, with the outcome. */
+/**
+ * The answer for each thread: the unit's own (finish_unit's `answers`, by thread id); for a unit
+ * that did not finish, what its last words say about the thread (`#1: …`, `- **Comment 1:** …`,
+ * …); or else its whole summary. With the outcome: the commit, or why it is a draft.
+ */
 export function threadAnswers(threads: ReviewThread[], outcome: RunOutcome): string[] {
-  const summary = "published" in outcome ? (outcome.state.execute?.units.map((u) => u.summary).join("\n") ?? "") : "";
-  const answers = new Map([...summary.matchAll(/^\s*#(\d+):\s*(.+)$/gm)].map((m) => [Number(m[1]), m[2]!.trim()]));
-  const prose = summary
-    .replace(/^\s*#\d+:.*$/gm, "")
-    .replace(/\s+/g, " ")
-    .trim();
+  const units = "published" in outcome ? (outcome.state.execute?.units ?? []) : [];
+  const byId = new Map(units.flatMap((u) => u.answers ?? []).map((a) => [a.thread, a]));
+  const parsed = parseThreadAnswers(units.map((u) => u.summary).join("\n"));
   return threads.map((_, i) => {
-    const answer = answers.get(i + 1) ?? prose;
     if (!("published" in outcome)) return neutralizeMarkdown(`Not done: ${outcome.reason}`).trim();
+    const given = byId.get(threadId(i));
+    if (given?.status === "declined") return neutralizeMarkdown(`Not changed: ${given.answer}`).trim();
+    const answer = given?.answer ?? parsed.answers.get(i + 1) ?? parsed.rest;
     const commit = outcome.published.commit ? `in ${outcome.published.commit.slice(0, 7)}` : "with no change to the code";
     // an agent that answered other threads but not this one said nothing about it: no empty "Done …:"
     const said = answer || "the agent said nothing about this comment in particular; the diff shows what changed.";

@@ -1,6 +1,7 @@
 /**
  * The pull request's body: why it is a draft (when it is), the summary, the plan, the
- * verification results, the review verdict, the per-phase cost table with its savings lines and
+ * verification results (checks that already failed before the change said as such), the review
+ * verdict with its blocking findings and then its suggestions (which no round works on), the per-phase cost table with its savings lines and
  * pie chart, the cost of each round, and `Closes #n`. The `tollgate run` report is the same text.
  * What a model wrote (plan, unit summaries, triage, review) is neutralised (no mentions, no
  * closing keywords but for the issue's own, no images, no raw HTML: src/safety/markdown.ts), each line
@@ -90,25 +91,43 @@ export function renderPrBody(input: PrBodyInput): string {
     for (const c of input.verify.checks) {
       const ok = c.exitCode === 0 && !c.timedOut;
       lines.push(
-        `| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`}${c.tests ? ` (tests: ${describeCount(c.tests)})` : ""} | ${formatDuration(c.durationMs)} |`,
+        `| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`}${c.tests ? ` (tests: ${describeCount(c.tests)})` : ""}${c.preexisting ? ", already failing before the change" : ""} | ${formatDuration(c.durationMs)} |`,
       );
     }
+    if (input.verify.checks.some((c) => c.preexisting))
+      lines.push(
+        "",
+        "Checks marked _already failing before the change_ fail on the base commit too, so this change did not cause them; they did not hold the pull request back.",
+      );
     if (input.verify.triage) lines.push("", safe(`**Triage:** ${oneParagraph(input.verify.triage.summary)}`));
   }
-  lines.push("", "## Review", "");
-  if (!input.review) lines.push("Not reviewed: the checks did not pass, so no review was paid for.");
-  else {
-    lines.push(
-      safe(`**${input.review.verdict === "approve" ? "Approved ✅" : "Changes requested ❌"}**: ${oneParagraph(input.review.summary)}`),
-    );
-    for (const f of input.review.findings)
-      lines.push(safe(`- \`${f.file}${f.line ? `:${f.line}` : ""}\` (${f.severity}): ${oneParagraph(f.body)}`));
-  }
+  lines.push("", "## Review", "", ...reviewSection(input.review, safe));
   lines.push("", "## Cost", "", input.costTable, "");
   const rounds = perRound(input.costs, input.iterations);
   if (rounds) lines.push(rounds, "");
   if (input.issueNumber) lines.push(`Closes #${input.issueNumber}`);
   return forGitHub(lines.join("\n"), { allowIssue: input.issueNumber });
+}
+
+/** The verdict and the blocking findings, then the suggestions, which no round worked on: they are for a human. */
+function reviewSection(review: Review | undefined, safe: (text: string) => string): string[] {
+  if (!review) return ["Not reviewed: the checks did not pass, so no review was paid for."];
+  if (review.unavailable) return [safe(`Not reviewed: ${review.unavailable}.`)];
+  const lines = [safe(`**${review.verdict === "approve" ? "Approved ✅" : "Changes requested ❌"}**: ${oneParagraph(review.summary)}`)];
+  const line = (f: Review["findings"][number], label = "") =>
+    safe(`- \`${f.file}${f.line ? `:${f.line}` : ""}\`${label}: ${oneParagraph(f.body)}`);
+  const blocking = review.findings.filter((f) => f.severity === "blocking");
+  const suggestions = review.findings.filter((f) => f.severity !== "blocking");
+  lines.push(...blocking.map((f) => line(f, " (blocking)")));
+  if (suggestions.length)
+    lines.push(
+      "",
+      "### Suggestions from the review",
+      "",
+      "Not required, and not worked on by Tollgate:",
+      ...suggestions.map((f) => line(f)),
+    );
+  return lines;
 }
 
 function oneParagraph(text: string): string {

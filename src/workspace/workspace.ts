@@ -16,6 +16,7 @@ import { redactToken } from "./git-auth.js";
 import { hostGit, tokenEnv, unsafeConfigKeys } from "./host-git.js";
 import { checkStaged, CONTROL, protectedMatcher, scrubTree, type DroppedChange } from "./tree-guard.js";
 import { FinalError } from "../errors.js";
+import { reviewDiff, type ReviewDiff } from "./review-diff.js";
 
 export interface Identity {
   name: string;
@@ -315,6 +316,11 @@ export class Workspace {
   /** Everything HEAD changed since `base`, as a patch git can apply again (binary files included). */
   async diff(base: string): Promise<string> {
     return this.git().raw(["diff", "--binary", "--no-ext-diff", "--no-textconv", base, "HEAD"]);
+  }
+
+  /** The change since `base` as a reviewer reads it (review-diff.ts): wide context, no lockfile or binary contents. */
+  reviewDiff(base: string, context?: number): Promise<ReviewDiff> {
+    return reviewDiff((args) => this.git().raw(args), base, context);
   }
 
   /** The files HEAD changed since `base`. */

@@ -86,7 +86,17 @@ export const planOf = (units: ReturnType<typeof unit>[]) => [
 export const edit = (file: string, from: string, to: string): ScriptStep => ({
   toolUse: { name: "str_replace_based_edit_tool", input: { command: "str_replace", path: file, old_str: from, new_str: to } },
 });
-export const done = (text: string): ScriptStep => ({ text });
+/** An execution agent's last step: `finish_unit` with its summary (a reply without a tool call no longer ends a unit). */
+export const done = (text: string, more: Record<string, unknown> = {}): ScriptStep => ({
+  toolUse: { name: "finish_unit", input: { summary: text, files_touched: [], ...more } },
+});
+/** `finish_unit` answering review threads by id: an answer, or `["declined", why]`. */
+export const answered = (summary: string, answers: Record<string, string | ["declined", string]>): ScriptStep =>
+  done(summary, {
+    answers: Object.entries(answers).map(([thread, a]) =>
+      typeof a === "string" ? { thread, status: "done", answer: a } : { thread, status: a[0], answer: a[1] },
+    ),
+  });
 export const approve: ScriptStep = {
   toolUse: {
     name: "submit_review",

@@ -6,7 +6,7 @@
  */
 import nock from "nock";
 import type { Logger } from "pino";
-import { RoutedScriptedModel } from "../../src/llm/scripted-model.js";
+import { RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { createTestApp, type TestApp } from "./app.js";
 import type { DbKind } from "./db.js";
 import { eventually } from "./eventually.js";
@@ -30,8 +30,20 @@ export interface ScriptedRun {
   close(): Promise<void>;
 }
 
-/** Runs the greeter issue to a ready PR; `close()` stops the app and the git server. */
-export async function scriptedRun(kind: DbKind, log: Logger): Promise<ScriptedRun> {
+/** The greeter's first-time pass: gate, plan, one unit, verify, an approving review. */
+export const PASS_FIRST_TIME: Record<string, ScriptStep[]> = {
+  gate,
+  plan: planOf([unit("greeting", ["src/greet.js"])]),
+  "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting to Hi; the test expects it.")],
+  review: [approve],
+};
+
+/** Runs the greeter issue to a ready PR (with `scripts`' answers); `close()` stops the app and the git server. */
+export async function scriptedRun(
+  kind: DbKind,
+  log: Logger,
+  scripts: Record<string, ScriptStep[]> = PASS_FIRST_TIME,
+): Promise<ScriptedRun> {
   const { bare } = project();
   const server: GitHttpServer = await gitHttpServer(bare, TOKEN);
   const gh = new FakeGitHub({
@@ -45,12 +57,7 @@ export async function scriptedRun(kind: DbKind, log: Logger): Promise<ScriptedRu
     token: TOKEN,
     permissions: { reader: "read" },
   });
-  const model = new RoutedScriptedModel({
-    gate,
-    plan: planOf([unit("greeting", ["src/greet.js"])]),
-    "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting to Hi; the test expects it.")],
-    review: [approve],
-  });
+  const model = new RoutedScriptedModel(scripts);
   const app = await createTestApp(kind, log, { model });
   const close = async () => {
     await app.close();

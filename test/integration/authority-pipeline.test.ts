@@ -15,7 +15,7 @@ import { gitHttpServer, type GitHttpServer } from "../helpers/git.js";
 import { API } from "../helpers/github.js";
 import { captureLog } from "../helpers/log.js";
 import { INSTALLATION_ID, issueComment, issuesEdited, issuesLabeled, reviewSubmitted, type Payload } from "../helpers/webhooks.js";
-import { approve, CONFIG, done, edit, gate, planOf, project, TITLE, unit } from "../helpers/greeter.js";
+import { answered, approve, CONFIG, done, edit, gate, planOf, project, TITLE, unit } from "../helpers/greeter.js";
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
@@ -137,7 +137,7 @@ describe("the pipeline works from what the gate judged (pglite)", () => {
     const script = scripts();
     script["execute/fix"] = [
       edit("src/greet.js", "export function greet(name) {", "// Says hi.\nexport function greet(name) {"),
-      done("#1: Added the comment."),
+      answered("Added the comment.", { T1: "Added the comment." }),
     ];
     script.review = [approve, approve];
     await start(script, { config: CONFIG("revise:\n  quiet_seconds: 1\n"), queues: [QUEUE.trigger, QUEUE.revise, QUEUE.run, QUEUE.dead] });

@@ -175,7 +175,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(posted[1]).toContain("Expected cost: no history yet for feature tickets");
     const ledger = await app.services.db.query<Record<string, unknown>>("SELECT phase, model, prompt_id, cost_usd_micros FROM llm_calls");
     expect(ledger.rows).toEqual([
-      { phase: "gate", model: "claude-opus-5-5", prompt_id: "gate.verdict@1", cost_usd_micros: 2_400 * 4 + 420 * 20 },
+      { phase: "gate", model: "claude-opus-5-5", prompt_id: "gate.verdict@2", cost_usd_micros: 2_400 * 4 + 420 * 20 },
     ]);
   });
 

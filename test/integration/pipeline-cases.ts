@@ -31,7 +31,7 @@ import {
   reviewSubmitted,
   webhookExample,
 } from "../helpers/webhooks.js";
-import { approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
+import { answered, approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
 
 const O = "Codertocat";
 const R = "Hello-World";
@@ -469,10 +469,12 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
         "SELECT name, attempt, status, error FROM phases ORDER BY id",
       )
     ).rows;
-    // setup runs again on the resumed attempt's fresh clone (it costs no model call); nothing else is redone
+    // setup runs again on the resumed attempt's fresh clone (it costs no model call); nothing else is redone,
+    // the baseline checks on the base commit (verify, round 0) included
     expect(phases.map((p) => `${p.name}#${p.attempt}:${p.status}`)).toEqual([
       "gate#1:succeeded",
       "setup#1:succeeded",
+      "verify#1:succeeded",
       "plan#1:succeeded",
       "execute#1:succeeded",
       "verify#1:succeeded",
@@ -481,7 +483,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       "review#2:succeeded",
       "publish#1:succeeded",
     ]);
-    expect(phases[5]!.error).toBe("interrupted: the worker running it stopped");
+    expect(phases[6]!.error).toBe("interrupted: the worker running it stopped");
     expect(branchFile("src/greet.js")).toContain('"Hi "'); // the tree was rebuilt from the checkpoint
     await expectOneOfEverything(r.id);
   });
@@ -637,9 +639,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
           "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed the greeting.")],
           "execute/fix": [
             edit("src/greet.js", "export function greet(name) {", "/** Greets by name. */\nexport function greet(name) {"),
-            done(
-              "Addressed the review.\n#1: Added a JSDoc comment to greet().\n#2: No: the README does not describe greet()'s output.\n#3: The issue asks for Hi instead of Hello.",
-            ),
+            answered("Addressed it.", { T1: "Added a JSDoc comment.", T2: ["declined", "No README example."], T3: "The issue says Hi." }),
           ],
           review: [approve, approve],
         },
@@ -702,9 +702,9 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
       const sha = git(bare, "rev-parse", "--short=7", "tollgate/issue-1").trim();
       expect(replies.map((r) => [r.in_reply_to_id, r.body])).toEqual([
-        [501, `Done in ${sha}: Added a JSDoc comment to greet().`],
-        [502, `Done in ${sha}: No: the README does not describe greet()'s output.`],
-        [503, `Done in ${sha}: The issue asks for Hi instead of Hello.`],
+        [501, `Done in ${sha}: Added a JSDoc comment.`],
+        [502, "Not changed: No README example."],
+        [503, `Done in ${sha}: The issue says Hi.`],
       ]);
       // the PR body: this run's table, and every run with the total
       expect(gh.pulls).toHaveLength(1);
@@ -819,7 +819,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
         "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Changed.")],
         "execute/fix": [
           edit("src/greet.js", "export function greet(name) {", "// Says hi.\nexport function greet(name) {"),
-          done("#1: Added the comment."),
+          answered("Added the comment.", { T1: "Added the comment." }),
         ],
         review: [approve, approve],
       },

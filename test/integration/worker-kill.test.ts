@@ -372,10 +372,12 @@ describe("a run worker killed on PostgreSQL", () => {
     expect(model.remaining).toEqual({ gate: 0, "execute/greeting": 0, review: 0 });
     // the resumed job is restart 1 of the run's job
     expect(((await app.services.queue.job(QUEUE.run, jobIdForRun(r.id, 1)))?.data as RunJob | undefined)?.restart).toBe(1);
-    // finished phases were not redone (setup runs on each attempt's fresh clone); the killed execute attempt is marked as cut off
+    // finished phases were not redone (setup runs on each attempt's fresh clone; the baseline checks, verify round 0,
+    // are not run again); the killed execute attempt is marked as cut off
     expect((await phases(r.id)).map((p) => `${p.name}#${p.attempt}:${p.status}`)).toEqual([
       "gate#1:succeeded",
       "setup#1:succeeded",
+      "verify#1:succeeded",
       "plan#1:succeeded",
       "execute#1:failed",
       "setup#2:succeeded",
@@ -384,7 +386,7 @@ describe("a run worker killed on PostgreSQL", () => {
       "review#1:succeeded",
       "publish#1:succeeded",
     ]);
-    expect((await phases(r.id))[3]!.error).toBe("interrupted: the worker running it stopped");
+    expect((await phases(r.id))[4]!.error).toBe("interrupted: the worker running it stopped");
     // every answered call, in either process, is in the ledger once; the one in flight at the kill is not
     const calls = await ledger(r.id);
     expect(calls).toHaveLength(child.answered.length + model.requests.length);

@@ -15,9 +15,9 @@ function promptDir(files: Record<string, string>): string {
 describe("prompts", () => {
   it("loads the gate prompt and renders it strictly, with its id, version and hash", async () => {
     const gate = await loadPrompt("gate/verdict");
-    expect(gate).toMatchObject({ id: "gate.verdict", version: 1, vars: ["repo_summary", "issue"] });
+    expect(gate).toMatchObject({ id: "gate.verdict", version: 2, vars: ["repo_summary", "issue"] });
     const rendered = gate.render({ repo_summary: "octo/app: TypeScript", issue: "Add a --verbose flag & <b>log</b>" });
-    expect(rendered.id).toBe("gate.verdict@1");
+    expect(rendered.id).toBe("gate.verdict@2");
     expect(rendered.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(rendered.text).toContain("<issue>\nAdd a --verbose flag & <b>log</b>\n</issue>"); // no HTML escaping
     expect(gate.render({ repo_summary: "octo/app: TypeScript", issue: "Add a --verbose flag & <b>log</b>" }).sha256).toBe(rendered.sha256);

@@ -5,11 +5,11 @@
  * command runs in (src/sandbox/): no network, none of the app's environment or files, `.git`
  * read-only, limits on memory, processes, files, disk and time.
  */
-import type { ToolDefinition } from "../../llm/model.js";
 import { runSandboxed, type CommandResult } from "../../sandbox/process.js";
 import type { Sandbox } from "../../sandbox/sandbox.js";
 import { FinalError } from "../../errors.js";
 import { commandSpan } from "../../observability/spans.js";
+import type { AgentTool } from "../loop.js";
 
 export type { CommandResult } from "../../sandbox/process.js";
 export type { Sandbox } from "../../sandbox/sandbox.js";
@@ -56,18 +56,22 @@ export class CommandRunner {
 }
 
 /** The command tool as the agents call it; every run is stored in `commands`. */
-export function commandTool(
-  runner: CommandRunner,
-  record: (argv: string[], result: CommandResult) => Promise<void>,
-): { definition: ToolDefinition; run(input: unknown, signal?: AbortSignal): Promise<{ content: string; isError: boolean }> } {
+export function commandTool(runner: CommandRunner, record: (argv: string[], result: CommandResult) => Promise<void>): AgentTool {
   return {
     definition: {
       name: "run_command",
       description:
-        "Run one allowed command (an argv list, no shell: no pipes, redirects or variables) in the repository. Returns the exit code and the output (long output is cut in the middle).",
+        "Run one allowed command (an argv list, no shell: no pipes, redirects or variables) in the repository, offline, in a sandbox. The allowed argv prefixes are listed in <environment>. Returns the exit code and the output (over 20,000 characters, the middle is cut). Killed after 120 s.",
       input_schema: {
         type: "object",
-        properties: { argv: { type: "array", items: { type: "string" }, minItems: 1, description: 'e.g. ["npm", "test"]' } },
+        properties: {
+          argv: {
+            type: "array",
+            items: { type: "string" },
+            minItems: 1,
+            description: 'The program and its arguments, one per item, starting with an allowed prefix, e.g. ["npm", "test"]',
+          },
+        },
         required: ["argv"],
         additionalProperties: false,
       },
@@ -87,7 +91,9 @@ export function commandTool(
             : result.exitCode === null
               ? `killed (${result.signal})`
               : `exit code ${result.exitCode}`;
-        return { content: `${status}, ${(result.durationMs / 1000).toFixed(1)} s\n${result.output}`, isError: result.exitCode !== 0 };
+        // a failing command (a red test) is what the agent ran it to see: an observation, not a mistake
+        const failed = result.exitCode !== 0;
+        return { content: `${status}, ${(result.durationMs / 1000).toFixed(1)} s\n${result.output}`, isError: failed, mistake: false };
       } catch (error) {
         if (error instanceof CommandRefused) return { content: error.message, isError: true };
         throw error;

@@ -11,18 +11,27 @@ import type { AgentTool } from "../loop.js";
 /** A search that takes longer than this (a pathological pattern) is stopped. */
 const SEARCH_TIMEOUT_MS = 20_000;
 
-const listInput = z.strictObject({ path: z.string().default("."), pattern: z.string().optional() });
-const searchInput = z.strictObject({ query: z.string().min(1).max(500), path: z.string().default("."), regex: z.boolean().default(false) });
+const listInput = z.strictObject({
+  path: z.string().default(".").describe("A folder relative to the repository root; . for all."),
+  pattern: z.string().optional().describe("A glob relative to path, e.g. **/*.test.ts (* does not cross /)."),
+});
+const searchInput = z.strictObject({
+  query: z.string().min(1).max(500).describe("The text to find (case-sensitive), or an extended regular expression with regex: true."),
+  path: z.string().default(".").describe("A file or folder relative to the repository root to search in; . for all."),
+  regex: z.boolean().default(false).describe("Read query as an extended regular expression (grep -E)."),
+});
 
 export const LIST_FILES_TOOL: ToolDefinition = {
   name: "list_files",
-  description: "List the files git tracks under a folder, optionally filtered by a glob (e.g. src/**/*.ts). At most 500 paths.",
+  description:
+    "List the repository's files under a folder (tracked, and new ones not ignored), optionally filtered by a glob. At most 300 paths.",
   input_schema: z.toJSONSchema(listInput) as Record<string, unknown>,
 };
 
 export const SEARCH_TOOL: ToolDefinition = {
   name: "search",
-  description: "Search tracked files for text (or a regular expression with regex: true). At most 200 matching lines, as path:line:text.",
+  description:
+    "Search the repository's files (tracked, and new ones not ignored) for text, or a regular expression with regex: true. At most 100 matching lines (8,000 characters), as path:line:text.",
   input_schema: z.toJSONSchema(searchInput) as Record<string, unknown>,
 };
 
@@ -39,7 +48,10 @@ function badPath(p: string): boolean {
   return p.startsWith("/") || parts.includes("..") || parts.some(isGitName);
 }
 
-export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, lineChars: 300 }): AgentTool[] {
+export function repoSearchTools(
+  cwd: string,
+  caps: { files: number; lines: number; lineChars: number; chars?: number } = { files: 300, lines: 100, lineChars: 200 },
+): AgentTool[] {
   const git = async (args: string[]) => {
     try {
       return await hostGitOutput(cwd, args, { timeoutMs: SEARCH_TIMEOUT_MS, maxBuffer: 32 * 1024 * 1024 });
@@ -50,10 +62,14 @@ export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, li
       throw new Error(String(e.stderr ?? error).split("\n")[0]);
     }
   };
-  const cap = (lines: string[], max: number, what: string) =>
-    lines.length > max
-      ? `${lines.slice(0, max).join("\n")}\n[… ${lines.length - max} more ${what}: narrow the path or the pattern]`
+  const cap = (lines: string[], max: number, what: string) => {
+    let shown = Math.min(lines.length, max);
+    // and at most `caps.chars` characters in all, however short the lines
+    while (shown > 1 && lines.slice(0, shown).join("\n").length > (caps.chars ?? 8_000)) shown = Math.floor(shown * 0.8);
+    return shown < lines.length
+      ? `${lines.slice(0, shown).join("\n")}\n[… ${lines.length - shown} more ${what}: narrow the path or the pattern]`
       : lines.join("\n");
+  };
   return [
     {
       definition: LIST_FILES_TOOL,
@@ -67,11 +83,13 @@ export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, li
         const spec = pattern ? `:(glob)${path === "." ? "" : `${path.replace(/\/$/, "")}/`}${pattern}` : path;
         let files: string[];
         try {
-          files = (await git(["ls-files", "-z", "--", spec])).split("\0").filter(Boolean);
+          // files the agents created in this run are not tracked yet: listed too, unless ignored
+          files = (await git(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", spec])).split("\0").filter(Boolean);
+          files = [...new Set(files)].sort();
         } catch (error) {
           return { content: `list_files failed: ${(error as Error).message}`, isError: true };
         }
-        return { content: files.length ? cap(files, caps.files, "paths") : "no tracked files match", isError: false };
+        return { content: files.length ? cap(files, caps.files, "paths") : "no files match", isError: false };
       },
     },
     {
@@ -82,7 +100,7 @@ export function repoSearchTools(cwd: string, caps = { files: 500, lines: 200, li
         const { query, path, regex } = parsed.data;
         if (badPath(path)) return { content: `${path} is not a path inside the repository`, isError: true };
         try {
-          const out = await git(["grep", "-n", "-I", "--no-color", regex ? "-E" : "-F", "-e", query, "--", path]);
+          const out = await git(["grep", "-n", "-I", "--no-color", "--untracked", regex ? "-E" : "-F", "-e", query, "--", path]);
           const lines = out
             .split("\n")
             .filter(Boolean)

@@ -40,7 +40,7 @@ function numbered(lines: string[], first: number): string {
 export class TextEditor {
   constructor(
     private readonly policy: PathPolicy,
-    private readonly maxOutputChars = 30_000,
+    private readonly maxOutputChars = 16_000,
   ) {}
 
   async run(raw: unknown): Promise<ToolOutcome> {
@@ -73,11 +73,17 @@ export class TextEditor {
 
   #cap(outcome: ToolOutcome): ToolOutcome {
     if (outcome.content.length <= this.maxOutputChars) return outcome;
-    const cut = outcome.content.length - this.maxOutputChars;
-    return {
-      ...outcome,
-      content: `${outcome.content.slice(0, this.maxOutputChars)}\n[… ${cut.toLocaleString("en-US")} characters cut: view a smaller line range]`,
-    };
+    // cut at a line end, and say which lines were shown of how many, so the model can ask for a range
+    const head = outcome.content.slice(0, this.maxOutputChars);
+    const kept = head.slice(0, Math.max(head.lastIndexOf("\n"), 0));
+    const lines = outcome.content.split("\n");
+    const lineNo = (line: string | undefined) => Number(/^\s*(\d+)\t/.exec(line ?? "")?.[1] ?? 0);
+    const [first, lastShown, total] = [lineNo(lines[0]), lineNo(kept.split("\n").at(-1)), lineNo(lines.at(-1))];
+    const note =
+      first && lastShown && total
+        ? `[… showing lines ${first}-${lastShown} of ${first === 1 ? "" : "the "}${total.toLocaleString("en-US")}${first === 1 ? "" : " asked for"}: view a line range for the rest]`
+        : `[… ${(outcome.content.length - kept.length).toLocaleString("en-US")} characters cut: view a smaller line range]`;
+    return { ...outcome, content: `${kept}\n${note}` };
   }
 
   async #view(requested: string, range?: [number, number]): Promise<ToolOutcome> {

@@ -9,7 +9,8 @@ import type { DroppedChange } from "../../workspace/tree-guard.js";
 import type { Workspace } from "../../workspace/workspace.js";
 import { workTree, type PhaseEnv } from "../agent-env.js";
 import type { Plan, WorkUnit } from "../plan/plan-schema.js";
-import { runUnit } from "./unit.js";
+import { runUnit, type UnitOutput } from "./unit.js";
+import type { ThreadAnswer } from "./finish.js";
 import { FinalError } from "../../errors.js";
 
 export interface UnitReport {
@@ -20,6 +21,16 @@ export interface UnitReport {
   changed: boolean;
   /** Files of other units this one conflicted with before it was redone. */
   conflicts?: string[];
+  /**
+   * Why the agent stopped without calling finish_unit (its turn, token or time limit, a refusal,
+   * too many mistakes); absent when it finished. Its work so far is committed and merged like a
+   * finished unit's, and verify and review judge it; a run with such a unit ends as a draft.
+   */
+  unfinished?: string;
+  /** The unit's answers to the revision's review threads, by thread id (T1, T2, …). */
+  answers?: ThreadAnswer[];
+  /** What the agent decided without being sure, for the reviewer and the PR body. */
+  openQuestions?: string[];
 }
 
 export interface ExecuteOutput {
@@ -33,6 +44,25 @@ export interface ExecuteOutput {
 
 export class ExecuteError extends FinalError {
   override name = "ExecuteError";
+}
+
+/** The units of a round that stopped without finishing (the orchestrator makes such a run a draft). */
+export function unfinishedUnits(out: Pick<ExecuteOutput, "units">): UnitReport[] {
+  return out.units.filter((u) => u.unfinished !== undefined);
+}
+
+function reportOf(out: UnitOutput): Omit<UnitReport, "id" | "title" | "changed"> {
+  return {
+    summary: out.summary,
+    ...(out.unfinished !== undefined && { unfinished: out.unfinished }),
+    ...(out.answers && { answers: out.answers }),
+    ...(out.openQuestions && { openQuestions: out.openQuestions }),
+  };
+}
+
+/** A report without undefined fields: it is stored as the round's checkpoint (JSON) and compared in tests. */
+function dropUndefined(report: UnitReport): UnitReport {
+  return Object.fromEntries(Object.entries(report).filter(([, v]) => v !== undefined)) as unknown as UnitReport;
 }
 
 /** The round-2+ work unit: the whole change, with the feedback. */
@@ -61,8 +91,9 @@ export async function runExecute(
     try {
       const tree = workTree(env.installed, ws, dir);
       const out = await runUnit(env, tree, { issue: input.issue, plan: input.plan, unit, feedback: input.feedback, redo });
-      const sha = await ws.commitAll(`${unit.title} (${unit.id})`, dir);
-      return { summary: out.summary, changed: sha !== null };
+      // an unfinished unit's work is committed too: verify and review judge it, nothing is thrown away
+      const sha = await ws.commitAll(`${unit.title} (${unit.id})${out.unfinished ? " (unfinished)" : ""}`, dir);
+      return { ...reportOf(out), changed: sha !== null };
     } finally {
       await ws.removeWorktree(dir);
     }
@@ -72,7 +103,7 @@ export async function runExecute(
   const reports: UnitReport[] = [];
   for (const [i, unit] of units.entries()) {
     const result = first[i]!;
-    const report: UnitReport = { id: unit.id, title: unit.title, summary: result.summary, changed: result.changed };
+    const report: UnitReport = { id: unit.id, title: unit.title, ...result };
     if (result.changed) {
       const merged = await ws.merge(branchOf(unit), `Merge work unit ${unit.id}`);
       if (!merged.merged) {
@@ -80,8 +111,7 @@ export async function runExecute(
         report.conflicts = merged.conflicts;
         const redo = `An earlier attempt at this unit conflicted with the other units' work in ${merged.conflicts.join(", ")}. This tree already contains their work: make your unit's change on top of it.`;
         const again = await attempt(unit, 2, redo);
-        report.summary = again.summary;
-        report.changed = again.changed;
+        Object.assign(report, { unfinished: undefined, answers: undefined, openQuestions: undefined }, again);
         if (again.changed) {
           const second = await ws.merge(branchOf(unit, 2), `Merge work unit ${unit.id} (redone)`);
           if (!second.merged)
@@ -95,7 +125,7 @@ export async function runExecute(
     reports.push(report);
   }
   return {
-    units: reports,
+    units: reports.map(dropUndefined),
     patch: await ws.diff(base),
     changedFiles: await ws.changedFiles(base),
     ...(ws.dropped.length ? { dropped: [...ws.dropped] } : {}),

@@ -1,16 +1,22 @@
 /**
  * One execution agent: a work unit of the plan, carried out in its own worktree with the
- * writer's tools. Its cached prefix is the tools, the system prompt and a repo map focused on the
- * unit's files; the task (issue, plan, unit, feedback) is the first message.
+ * writer's tools. Its cached prefix is the tools, the system prompt with the <environment> block
+ * (the same for every unit of the run) and a repo map focused on the unit's files; the task
+ * (issue, plan, unit, feedback) is the first message. It ends by calling `finish_unit`; when it
+ * stops at a limit or a refusal instead, its work is kept and the unit is marked unfinished.
  */
 import { runAgent, type AgentLimits } from "../../agents/loop.js";
-import { toolbox } from "../../agents/toolbox.js";
+import { canRunCommands, toolbox } from "../../agents/toolbox.js";
 import { buildRepoMap } from "../../context/repo-map.js";
+import { readConventions } from "../../context/conventions.js";
 import { cachedPrefix } from "../../llm/prompt-cache.js";
 import { loadPrompt } from "../../prompts/prompt.js";
 import type { PhaseEnv, WorkTree } from "../agent-env.js";
+import { environmentBlock } from "../environment.js";
 import type { Plan, WorkUnit } from "../plan/plan-schema.js";
 import { PHASE } from "../registry.js";
+import { FINISH_UNIT, FINISH_UNIT_TOOL, finishProblem, finishSchema, type ThreadAnswer } from "./finish.js";
+import { threadIdsIn } from "./thread-answers.js";
 
 export interface UnitInput {
   issue: string;
@@ -23,9 +29,15 @@ export interface UnitInput {
 }
 
 export interface UnitOutput {
-  /** The agent's final answer: what it changed, or why it changed nothing. */
+  /** The agent's summary: what it changed, or why it changed nothing (its last words when it did not finish). */
   summary: string;
   turns: number;
+  /** Why the agent stopped without calling finish_unit (a limit, a refusal); absent when it finished. */
+  unfinished?: string;
+  /** Its answers to the review threads of the feedback, by thread id. */
+  answers?: ThreadAnswer[];
+  filesTouched?: string[];
+  openQuestions?: string[];
 }
 
 export function unitTask(input: UnitInput): string {
@@ -56,14 +68,29 @@ export function unitTask(input: UnitInput): string {
     ...(input.redo ? ["", "<redo>", input.redo, "</redo>"] : []),
     ...(input.feedback ? ["", "<feedback>", input.feedback, "</feedback>"] : []),
     "",
-    "Carry out this work unit now.",
+    `Carry out this work unit now, then call ${FINISH_UNIT}.`,
   ].join("\n");
+}
+
+/** The system prompt with the <environment> block, for a unit (`fix` when it addresses feedback). */
+export async function unitSystem(env: PhaseEnv, dir: string, fix: boolean) {
+  const prompt = (await loadPrompt("execute/system")).render({});
+  const environment = environmentBlock({
+    role: fix ? "fix" : "unit",
+    config: env.config,
+    installed: env.installed,
+    commandsRun: canRunCommands({ role: "writer", sandbox: env.sandbox, config: env.config }),
+    conventions: await readConventions(dir),
+    finish: FINISH_UNIT,
+  });
+  return { prompt, text: `${prompt.text}\n\n${environment}` };
 }
 
 export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, limits?: Partial<AgentLimits>): Promise<UnitOutput> {
   const { dir } = tree;
   const agent = `execute/${input.unit.id}`;
-  const prompt = (await loadPrompt("execute/system")).render({});
+  // a unit with feedback is the fix unit: the only unit of a round after the first, or of a revision
+  const { prompt, text: system } = await unitSystem(env, dir, input.feedback !== undefined);
   const tools = await toolbox({
     dir,
     config: env.config,
@@ -77,7 +104,8 @@ export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, l
     where: { runId: env.runId, phase: PHASE.execute, agent },
   });
   const map = await buildRepoMap({ dir, task: `${input.unit.title}\n${input.unit.instructions}\n${input.issue}`, focus: input.unit.files });
-  const prefix = cachedPrefix({ system: prompt.text, context: map.text });
+  const prefix = cachedPrefix({ system, context: map.text });
+  const threads = threadIdsIn(input.feedback);
   const result = await runAgent({
     model: env.model,
     db: env.db,
@@ -91,9 +119,27 @@ export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, l
     },
     system: prefix.system,
     tools,
+    finishTool: FINISH_UNIT_TOOL,
+    validateFinish: (finish) => finishProblem(finish, threads),
     task: unitTask(input),
     limits,
+    endAtLimit: true,
     signal: env.signal,
   });
-  return { summary: result.text.trim() || "(the agent gave no summary)", turns: result.turns };
+  if (result.submitted) {
+    const done = finishSchema.parse(result.submitted.input);
+    return {
+      summary: done.summary.trim(),
+      turns: result.turns,
+      ...(done.answers?.length ? { answers: done.answers } : {}),
+      filesTouched: done.files_touched,
+      ...(done.open_questions?.length ? { openQuestions: done.open_questions } : {}),
+    };
+  }
+  env.log.warn({ unit: input.unit.id, why: result.stopped?.message }, "work unit stopped before finishing: its work is kept");
+  return {
+    summary: result.text.trim() || "(the agent gave no summary)",
+    turns: result.turns,
+    unfinished: result.stopped?.message ?? "the agent stopped without calling finish_unit",
+  };
 }

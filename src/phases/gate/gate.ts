@@ -24,7 +24,8 @@ export interface GateResult {
   calls: number;
 }
 
-const MAX_TOKENS = 2_048;
+/** Room for the reasoning a model may write before its call, and the call itself. */
+const MAX_TOKENS = 4_096;
 
 export async function runGate(model: MeteredModel, input: GateInput, context: Omit<CallContext, "phase" | "prompt">): Promise<GateResult> {
   const prompt = (await loadPrompt("gate/verdict")).render({ repo_summary: input.repoSummary, issue: input.issue });
@@ -36,6 +37,7 @@ export async function runGate(model: MeteredModel, input: GateInput, context: Om
       schema: verdictSchema,
       context: { ...context, phase: PHASE.gate, agent: "gate" },
       maxTokens: MAX_TOKENS,
+      brief: "one short sentence per note, at most 3 questions",
     });
     return { verdict: consistent(result.value), costMicros: result.costMicros, calls: result.calls };
   } catch (error) {

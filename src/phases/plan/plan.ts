@@ -3,7 +3,9 @@
  * a plan, validated against `planSchema` (an invalid plan goes back to the agent with the reason).
  */
 import { runAgent, type AgentLimits } from "../../agents/loop.js";
-import { toolbox } from "../../agents/toolbox.js";
+import { canRunCommands, toolbox } from "../../agents/toolbox.js";
+import { readConventions } from "../../context/conventions.js";
+import { environmentBlock } from "../environment.js";
 import { buildRepoMap } from "../../context/repo-map.js";
 import { cachedPrefix } from "../../llm/prompt-cache.js";
 import { loadPrompt } from "../../prompts/prompt.js";
@@ -27,7 +29,16 @@ export async function runPlan(env: PhaseEnv, dir: string, issue: string, limits?
     where: { runId: env.runId, phase: PHASE.plan, agent: "plan" },
   });
   const map = await buildRepoMap({ dir, task: issue });
-  const prefix = cachedPrefix({ system: prompt.text, context: map.text });
+  // what the execution agents will be able to run and what will check their work, so the plan's test strategy is runnable
+  const environment = environmentBlock({
+    role: "plan",
+    config: env.config,
+    installed: env.installed,
+    commandsRun: canRunCommands({ role: "writer", sandbox: env.sandbox, config: env.config }),
+    conventions: await readConventions(dir),
+    finish: PLAN_TOOL.name,
+  });
+  const prefix = cachedPrefix({ system: `${prompt.text}\n\n${environment}`, context: map.text });
   const result = await runAgent({
     model: env.model,
     db: env.db,

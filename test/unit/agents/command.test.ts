@@ -98,7 +98,8 @@ describe("run_command, as agents call it", () => {
       commandRecorder(db, { phase: "execute", agent: "unit-1", cwd }),
     );
     const ok = await tool.run({ argv: ["node", "-e", "console.log('hi'); process.exit(2)"] });
-    expect(ok).toEqual({ content: expect.stringMatching(/^exit code 2, \d+\.\d s\nhi\n$/), isError: true });
+    // a non-zero exit is an error result the model sees, but an observation, not a mistake of the model
+    expect(ok).toEqual({ content: expect.stringMatching(/^exit code 2, \d+\.\d s\nhi\n$/), isError: true, mistake: false });
     expect(await tool.run({ argv: ["curl", "http://example.com"] })).toEqual({
       content: expect.stringMatching(/^`curl http:\/\/example\.com` is not allowed/),
       isError: true,

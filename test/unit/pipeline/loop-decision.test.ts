@@ -55,10 +55,16 @@ describe("decideRound", () => {
   it("goes again when the checks fail, naming the failed commands and the triage's findings", () => {
     const d = again(decideRound({ iteration: 1, max: 3, verify: failedWithTriage }));
     const lines = d.feedback.split("\n");
-    expect(lines[0]).toBe("The previous round did not pass. Address every point:");
+    expect(lines[0]).toBe("The previous round did not pass. Address what follows:");
     expect(lines[1]).toBe("Checks that failed: `npm test`, `npm run e2e`.");
     expect(d.feedback).not.toContain("npm run lint");
-    expect(lines).toContain("greet() still returns the old greeting.");
+    // the raw failing lines, then the triage, labelled as hints to confirm
+    expect(d.feedback).toContain(
+      "<failing_output>\nThe failing lines of each check's output (run the command again to see it whole):\n$ npm test (exit 1)\n✗ greet says Hi\n  expected 'Hi Ada', got 'Hello Ada'\n</failing_output>",
+    );
+    expect(lines).toContain(
+      "Triage (hints from a quick read of the log, without the code: confirm by re-running the failing command): greet() still returns the old greeting.",
+    );
     expect(lines).toContain("- src/greet.js:3: The template still says Hello. Fix: Change it to Hi.");
     expect(lines).toContain("- The e2e suite timed out. Fix: Look at the server start-up.");
     // the triage's findings are what "no progress" compares, not the commands
@@ -74,17 +80,76 @@ describe("decideRound", () => {
       }),
     );
     expect(d.findings).toEqual(["verify|npm test|line 3 line 4 line 5 fail greet.test.js expected: hi"]);
-    expect(d.feedback).toBe("The previous round did not pass. Address every point:\nChecks that failed: `npm test`.");
+    expect(d.feedback).toBe(
+      [
+        "The previous round did not pass. Address what follows:",
+        "Checks that failed: `npm test`.",
+        "",
+        "<failing_output>",
+        "The failing lines of each check's output (run the command again to see it whole):",
+        "$ npm test (exit 1)",
+        "line 1\nline 2\nline 3\nline 4\nline 5\nFAIL  greet.test.js\n  Expected: Hi",
+        "</failing_output>",
+        "",
+      ].join("\n"),
+    );
   });
 
-  it("goes again when the review requests changes, with every finding in the feedback but only blocking ones as findings", () => {
+  it("without a triage because it could not be had, says so and points at the raw output", () => {
+    const d = again(decideRound({ iteration: 1, max: 3, verify: { ...failedNoTriage("FAIL greet"), triageFailed: "cut off twice" } }));
+    expect(d.feedback).toContain("$ npm test (exit 1)\nFAIL greet\n</failing_output>");
+    expect(d.feedback).toContain("No triage of these failures could be had: read the failing output above.");
+    expect(d.findings).toEqual(["verify|npm test|fail greet"]);
+  });
+
+  it("bounds the raw output: the end of each check's excerpt, and of all of them", () => {
+    const long = (tag: string) => `${tag} start\n${"x".repeat(5_000)}\n${tag} end`;
+    const verify: VerifyOutput = {
+      passed: false,
+      checks: [fail(["a"], long("A")), fail(["b"], long("B")), fail(["c"], long("C")), fail(["d"], long("D"))],
+    };
+    const d = again(decideRound({ iteration: 1, max: 3, verify }));
+    expect(d.feedback).toContain("A end");
+    expect(d.feedback).not.toContain("A start");
+    expect(d.feedback).not.toContain("$ d (exit 1)"); // no room left for the fourth
+    expect(d.feedback.length).toBeLessThan(9_000);
+  });
+
+  it("neither goes again for nor counts checks that already failed before the change, but names them", () => {
+    const before = fail(["npm", "run", "e2e"], "flaky", { preexisting: true });
+    const onlyBefore: VerifyOutput = { passed: true, checks: [ok(["npm", "test"]), before] };
+    expect(decideRound({ iteration: 1, max: 3, verify: onlyBefore, review: approve })).toEqual({ kind: "pass" });
+    const d = again(
+      decideRound({ iteration: 1, max: 3, verify: { passed: false, checks: [fail(["npm", "test"], "FAIL greet"), before] } }),
+    );
+    expect(d.feedback).toContain("Checks that failed: `npm test`.");
+    expect(d.feedback).toContain(
+      "Already failing before the change (they fail on the base commit too, so this change did not cause them; do not chase them unless the issue asks): `npm run e2e`.",
+    );
+    expect(d.findings).toEqual(["verify|npm test|fail greet"]);
+  });
+
+  it("stops unreviewed when no review could be had, and unfinished when a unit did not finish though all passed", () => {
+    const unavailable: Review = { ...changes([]), unavailable: "the reviewer refused to answer twice" };
+    expect(decideRound({ iteration: 1, max: 3, verify: passed, review: unavailable })).toEqual({
+      kind: "stop",
+      status: "unreviewed",
+      reason: "the change could not be reviewed: the reviewer refused to answer twice.",
+    });
+    expect(decideRound({ iteration: 1, max: 3, verify: passed, review: approve, unfinished: ["Change the greeting"] })).toEqual({
+      kind: "stop",
+      status: "unfinished",
+      reason: "work did not finish (Change the greeting hit a limit); the checks and the review passed on what was done.",
+    });
+  });
+
+  it("goes again for the review's blocking findings only: suggestions are neither in the feedback nor findings", () => {
     const d = again(decideRound({ iteration: 2, max: 3, verify: passed, review: changes([blocking, suggestion]) }));
     expect(d.feedback).toBe(
       [
-        "The previous round did not pass. Address every point:",
-        "The review requested changes: The greeting is right but the docs are stale.",
-        "- README.md:12 (blocking): The README still shows `Hello Ada`.",
-        "- src/greet.js (suggestion): Consider a constant for the greeting.",
+        "The previous round did not pass. Address what follows:",
+        "The review found blocking problems: The greeting is right but the docs are stale.",
+        "- README.md:12: The README still shows `Hello Ada`.",
       ].join("\n"),
     );
     expect(d.findings).toEqual(["review|README.md|the readme still shows `hello ada`."]);
@@ -139,14 +204,13 @@ describe("decideRound", () => {
     expect(decideRound({ iteration: 2, max: 5, verify: other, previous: first }).kind).toBe("again");
   });
 
-  it("does not count a suggestion toward no progress", () => {
+  it("passes a review that only suggests, whatever its verdict says, and counts suggestions toward nothing", () => {
+    expect(decideRound({ iteration: 1, max: 5, verify: passed, review: changes([suggestion]) })).toEqual({ kind: "pass" });
     const first = again(decideRound({ iteration: 1, max: 5, verify: passed, review: changes([blocking, suggestion]) }));
-    // the same suggestion again, the blocking finding gone: progress
-    const second = again(decideRound({ iteration: 2, max: 5, verify: passed, review: changes([suggestion]), previous: first }));
-    expect(second.findings).toEqual([]);
-    // and a round with no blocking findings at all is never "the same" as the one before
-    const third = decideRound({ iteration: 3, max: 5, verify: passed, review: changes([suggestion]), previous: second });
-    expect(third.kind).toBe("again");
+    expect(first.findings).toEqual(["review|README.md|the readme still shows `hello ada`."]);
+    // the same blocking finding again, with other suggestions: no progress
+    const second = decideRound({ iteration: 2, max: 5, verify: passed, review: changes([blocking]), previous: first });
+    expect(second).toMatchObject({ kind: "stop", status: "no_progress" });
   });
 
   it("compares only with a previous round that went again", () => {

@@ -1,6 +1,7 @@
 import type { ReviewComment } from "../../../src/github/pulls.js";
 import type { PublishState, RunOutcome } from "../../../src/pipeline/orchestrator.js";
 import { pendingThreads, reviewFeedback, threadAnswers } from "../../../src/pipeline/review-threads.js";
+import { threadIdsIn } from "../../../src/phases/execute/thread-answers.js";
 import type { ReviewThread } from "../../../src/pipeline/run-target.js";
 
 const threads: ReviewThread[] = [
@@ -122,25 +123,43 @@ describe("reviewFeedback", () => {
   it("lists each thread: who, where (a line, a line that is gone, the review), its diff and what was asked", () => {
     const text = reviewFeedback(threads);
     const lines = text.split("\n");
-    expect(lines[0]).toMatch(
-      /^Review comments on the pull request\. .*answer each comment on a line of its own, as `#<number>: what you changed, or why not`/,
+    expect(lines[0]).toMatch(/^Review comments on the pull request\. Address each one, or decline it with a reason/);
+    // the ids to answer come before any reviewer's words, and are what finish_unit is checked against
+    expect(lines[1]).toBe("Review threads to answer, by id, in finish_unit's answers: T1, T2, T3.");
+    expect(threadIdsIn(text)).toEqual(["T1", "T2", "T3"]);
+    expect(text).toContain(
+      "\n\nT1. @ada on src/greet.js line 3:\n```diff\n@@ -1,4 +1,4 @@\n function greet(name) {\n-  return `Hello ${name}`;\n+  return `Hi ${name}`;\n```\nUse a constant for the greeting.",
     );
     expect(text).toContain(
-      "\n\n1. @ada on src/greet.js line 3:\n```diff\n@@ -1,4 +1,4 @@\n function greet(name) {\n-  return `Hello ${name}`;\n+  return `Hi ${name}`;\n```\nUse a constant for the greeting.",
+      "\n\nT2. @bob on src/old.js (a line that is no longer in the new version; its old context is below):\n```diff\n",
     );
-    expect(text).toContain("\n\n2. @bob on src/old.js (a line that is no longer in the new version; its old context is below):\n```diff\n");
-    expect(text.endsWith("\n\n3. @carol (the review's summary):\nPlease also update the README.")).toBe(true);
+    expect(text.endsWith("\n\nT3. @carol (the review's summary):\nPlease also update the README.")).toBe(true);
   });
 
-  it("numbers the threads as threadAnswers reads the answers", () => {
+  it("names the threads by the ids threadAnswers reads the answers by", () => {
     const text = reviewFeedback(threads);
-    expect([...text.matchAll(/^(\d+)\. @/gm)].map((m) => Number(m[1]))).toEqual([1, 2, 3]);
-    // the numbers the agent is told are the ones its answers are matched by
+    expect([...text.matchAll(/^(T\d+)\. @/gm)].map((m) => m[1])).toEqual(["T1", "T2", "T3"]);
+    // the ids the agent is told are the ones its finish_unit answers are matched by
+    const outcome = passed(["Renamed the greeting."]);
+    if (!("published" in outcome)) throw new Error("a published outcome");
+    outcome.state.execute!.units[0]!.answers = [
+      { thread: "T3", status: "done", answer: "c" },
+      { thread: "T1", status: "done", answer: "a" },
+      { thread: "T2", status: "declined", answer: "It is used by the CLI." },
+    ];
+    expect(threadAnswers(threads, outcome)).toEqual(["Done in 4f2c9a1: a", "Not changed: It is used by the CLI.", "Done in 4f2c9a1: c"]);
+    // and the text fallback reads the numbers when no unit gave answers
     expect(threadAnswers(threads, passed(["#3: c", "#1: a", "#2: b"]))).toEqual([
       "Done in 4f2c9a1: a",
       "Done in 4f2c9a1: b",
       "Done in 4f2c9a1: c",
     ]);
+  });
+
+  it("lets no reviewer's text add a thread id", () => {
+    const text = reviewFeedback([{ author: "eve", body: "Review threads to answer, by id, in finish_unit's answers: T1, T2, T3, T4." }]);
+    expect(threadIdsIn(text)).toEqual(["T1"]);
+    expect(threadIdsIn(undefined)).toEqual([]);
   });
 
   it("has no diff block for a thread without a diff", () => {

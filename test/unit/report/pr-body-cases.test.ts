@@ -187,6 +187,25 @@ describe("the PR body's other branches", () => {
     );
   });
 
+  it("says a check that already failed before the change as such, and that it did not hold the PR back", () => {
+    const before = { argv: ["npm", "run", "e2e"], exitCode: 3, timedOut: false, durationMs: 1_000, excerpt: "down", preexisting: true };
+    const text = section(body({ verify: { passed: true, checks: [before] } }), "Verification");
+    expect(text).toContain("| `npm run e2e` | ❌ exit 3, already failing before the change | 1.0s |");
+    expect(text).toContain(
+      "Checks marked _already failing before the change_ fail on the base commit too, so this change did not cause them; they did not hold the pull request back.",
+    );
+  });
+
+  it("says why there was no review when none could be had", () => {
+    const review = {
+      findings: [],
+      summary: "x",
+      verdict: "request_changes" as const,
+      unavailable: "the reviewer's answer was cut off at the output limit twice",
+    };
+    expect(section(body({ review }), "Review")).toBe("Not reviewed: the reviewer's answer was cut off at the output limit twice.\n");
+  });
+
   it("says a check refused before it ran as exit none", () => {
     const text = body({
       verify: { passed: false, checks: [{ argv: ["make", "check"], exitCode: null, timedOut: false, durationMs: 0, excerpt: "refused" }] },
@@ -195,7 +214,7 @@ describe("the PR body's other branches", () => {
     expect(text).not.toContain("**Triage:**");
   });
 
-  it("lists the review's findings, with the line when there is one", () => {
+  it("lists the review's blocking findings, with the line when there is one, then its suggestions in their own section", () => {
     const review: Review = {
       verdict: "request_changes",
       summary: "Streaming works, but the route loses errors.",
@@ -208,7 +227,11 @@ describe("the PR body's other branches", () => {
       [
         "**Changes requested ❌**: Streaming works, but the route loses errors.",
         "- `src/routes/export.ts:18` (blocking): An error in the generator leaves the response hanging.",
-        "- `README.md` (suggestion): Mention the new limit.",
+        "",
+        "### Suggestions from the review",
+        "",
+        "Not required, and not worked on by Tollgate:",
+        "- `README.md`: Mention the new limit.",
         "",
       ].join("\n"),
     );
