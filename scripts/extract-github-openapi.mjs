@@ -13,6 +13,8 @@ import { fileURLToPath } from "node:url";
 export const ENDPOINTS = [
   "POST /app/installations/{installation_id}/access_tokens",
   "GET /app",
+  "GET /app/hook/deliveries",
+  "POST /app/hook/deliveries/{delivery_id}/attempts",
   "GET /repos/{owner}/{repo}",
   "GET /repos/{owner}/{repo}/languages",
   "GET /repos/{owner}/{repo}/readme",

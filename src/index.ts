@@ -14,6 +14,7 @@ import { healthHandler } from "./server/health.js";
 import { metricsHandler } from "./server/metrics.js";
 import type { TollgateMetrics } from "./observability/metrics.js";
 import type { CacheStats } from "./setup/cache.js";
+import type { CatchUpReport } from "./webhooks/catch-up.js";
 import { onIssueChanged } from "./webhooks/issues-changed.js";
 import { onIssuesLabeled } from "./webhooks/issues-labeled.js";
 import { onIssueComment } from "./webhooks/issue-comment.js";
@@ -33,11 +34,13 @@ export interface AppDeps {
   metrics?: TollgateMetrics;
   /** The operator token (TOLLGATE_DASHBOARD_TOKEN): when set, `/metrics` asks for it. */
   metricsToken?: string;
+  /** What the last catch-up sweep did (src/app/catch-up.ts), which `/health` reports. */
+  catchUp?: () => CatchUpReport | undefined;
 }
 
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
   return (app, { addHandler }) => {
-    addHandler(healthHandler(deps.db, deps.queue, app.log, undefined, deps.cache));
+    addHandler(healthHandler(deps.db, deps.queue, app.log, undefined, deps.cache, deps.catchUp));
     if (deps.metrics) addHandler(metricsHandler(deps.metrics.registry, { token: deps.metricsToken, log: app.log }));
     if (deps.dashboard) addHandler(deps.dashboard);
     const enqueue = (delivery: Delivery, job: TriggerJob) =>

@@ -12,6 +12,7 @@ import type { OperatorCaps } from "../llm/budget.js";
 import { dashboardHandler } from "../dashboard/handler.js";
 import { priceBook } from "./model.js";
 import type { Services } from "./services.js";
+import type { CatchUpReport } from "../webhooks/catch-up.js";
 
 /** The HTTP server: Probot's webhook endpoint, Tollgate's handlers, `/health` and `/dashboard`. */
 export async function startServer(
@@ -21,6 +22,8 @@ export async function startServer(
   log: Logger,
   // the process's metrics, shared with its workers (src/cli/start.ts); this server's own otherwise
   metrics: TollgateMetrics = webMetrics(env, services),
+  // the catch-up of missed deliveries (src/app/catch-up.ts), whose last sweep /health reports
+  catchUp?: () => CatchUpReport | undefined,
 ): Promise<Server> {
   const App = Probot.defaults({
     appId: credentials.appId,
@@ -62,6 +65,7 @@ export async function startServer(
       dashboard,
       metrics,
       metricsToken: env.dashboard.token,
+      catchUp,
     }),
   );
   await server.start();

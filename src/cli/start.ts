@@ -4,6 +4,7 @@ import { openServices } from "../app/services.js";
 import { startServer, webMetrics } from "../app/server.js";
 import { modelServices } from "../app/model.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
+import { appOctokit, CatchUp } from "../app/catch-up.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
 import { detectSandbox } from "../sandbox/sandbox.js";
@@ -36,11 +37,16 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
   const services = await openServices(await openDatabase(env, log), log);
   shutdown.add(() => services.close()); // finish the jobs in hand, then close the database
   const metrics = webMetrics(env, services); // the server's, and the histograms of this process's model calls
-  const server = await startServer(env, env.github, services, log, metrics).catch(async (error: unknown) => {
+  const catchUpLog = log.child({ name: "catch-up" });
+  const catchUp = new CatchUp(appOctokit(env.github, env, catchUpLog), services.deliveries, catchUpLog, env.catchUp);
+  const server = await startServer(env, env.github, services, log, metrics, () => catchUp.report()).catch(async (error: unknown) => {
     await services.close();
     throw error;
   });
   shutdown.add(() => server.stop()); // first of all: no new webhooks
+  // once the server listens, so that what GitHub sends again finds it up; stopped before the server
+  catchUp.start();
+  shutdown.add(() => catchUp.stop());
   if (options.workers !== false) {
     const models = { ...modelServices(env, services.db), telemetry: { genAi: metrics.genAi } };
     await startWorkers(services, githubFactory(env.github, env, log), log, models, {

@@ -133,6 +133,12 @@ const schema = z.object({
   OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
   OTEL_SEMCONV_STABILITY_OPT_IN: optionalString,
+  TOLLGATE_CATCHUP_HOURS: z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, "must be a whole number of hours (0 turns catch-up off)")
+    .transform(Number)
+    .optional(),
   TOLLGATE_UNSAFE_NO_SANDBOX: z
     .enum(["", "0", "1", "false", "true"], { message: "must be 1 (run repository commands WITHOUT a sandbox, unsafe) or 0" })
     .optional()
@@ -194,7 +200,19 @@ export interface AppEnv {
    * adds to setup commands (TOLLGATE_SETUP_ENV: a registry mirror, never a secret).
    */
   setup: { cacheMaxBytes: number; env: Record<string, string> };
+  /**
+   * Catch-up of missed deliveries (src/app/catch-up.ts): how many hours back the web process
+   * looks for failed deliveries to have redelivered (TOLLGATE_CATCHUP_HOURS; 0: off).
+   */
+  catchUp: { lookbackHours: number };
 }
+
+/**
+ * How long GitHub keeps an app's webhook deliveries, in hours: 3 days on github.com (and
+ * GitHub Enterprise Cloud), 7 on GitHub Enterprise Server (docs.github.com, "Redelivering
+ * webhooks"). Nothing older can be listed or redelivered.
+ */
+export const DELIVERY_RETENTION_HOURS = { github: 72, enterpriseServer: 168 } as const;
 
 export type Environment = Record<string, string | undefined>;
 
@@ -249,12 +267,21 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
       workerMetricsPort: e.TOLLGATE_WORKER_METRICS_PORT,
     },
     setup: { cacheMaxBytes: Math.round(e.TOLLGATE_CACHE_MAX_GB * 1024 ** 3), env: setupVariables(e.TOLLGATE_SETUP_ENV) },
+    catchUp: { lookbackHours: catchUpHours(e.TOLLGATE_CATCHUP_HOURS, e.GHE_HOST !== undefined) },
     caps: {
       dailyMicros: usdToMicros(e.TOLLGATE_DAILY_USD),
       runMicros: usdToMicros(e.TOLLGATE_RUN_USD_MAX),
       warnAt: e.TOLLGATE_CAP_WARN_AT,
     },
   };
+}
+
+/** TOLLGATE_CATCHUP_HOURS: by default, and at most, as far back as GitHub keeps deliveries. */
+function catchUpHours(hours: number | undefined, enterpriseServer: boolean): number {
+  const kept = enterpriseServer ? DELIVERY_RETENTION_HOURS.enterpriseServer : DELIVERY_RETENTION_HOURS.github;
+  if (hours === undefined) return kept;
+  if (hours > kept) throw new EnvError(`TOLLGATE_CATCHUP_HOURS must be at most ${kept}: GitHub keeps deliveries that long`);
+  return hours;
 }
 
 /** The app's OAuth client: both or neither. */

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { ping, type Database } from "../db/database.js";
 import type { JobQueue } from "../queue/queue.js";
 import type { CacheStats } from "../setup/cache.js";
+import type { CatchUpReport } from "../webhooks/catch-up.js";
 
 export const HEALTH_PATH = "/health";
 /** How long `/health` reuses the dependency cache's size. */
@@ -12,7 +13,14 @@ const CACHE_STATS_MS = 30_000;
  * `GET /health`: 200 with the database and queue status when both answer, 503 otherwise.
  * Load balancers and the Docker HEALTHCHECK call it.
  */
-export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeoutMs = 2000, cache?: { stats(): Promise<CacheStats> }) {
+export function healthHandler(
+  db: Database,
+  queue: JobQueue,
+  log: Logger,
+  timeoutMs = 2000,
+  cache?: { stats(): Promise<CacheStats> },
+  catchUp?: () => CatchUpReport | undefined,
+) {
   // the cache's size is read from every entry's file: once per CACHE_STATS_MS, not on every probe
   let stats: { at: number; value: Promise<CacheStats> } | undefined;
   const cacheStats = () => {
@@ -38,6 +46,8 @@ export function healthHandler(db: Database, queue: JobQueue, log: Logger, timeou
       queue: { ok: jobs.ok, ...(jobs.ok ? { queues: jobs.value } : {}) },
       // the dependency cache of setup steps (src/setup/cache.ts): informative, never a reason for a 503
       ...(deps?.ok ? { dependencyCache: deps.value } : {}),
+      // the last sweep for missed deliveries (src/app/catch-up.ts): informative too
+      ...(catchUp?.() ? { catchUp: catchUp() } : {}),
       ms: Date.now() - started,
     };
     res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));

@@ -53,6 +53,13 @@ export class DeliveryStore {
     return rows.length > 0;
   }
 
+  /** Which of these delivery ids Tollgate has recorded, whatever became of them. */
+  async recorded(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await this.db.query<{ id: string }>("SELECT id FROM deliveries WHERE id = ANY($1::text[])", [ids]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   async get(id: string) {
     const { rows } = await this.db.query<{
       id: string;

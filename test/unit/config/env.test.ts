@@ -107,6 +107,17 @@ describe("loadEnv", () => {
     );
   });
 
+  it("looks back for missed deliveries as long as GitHub keeps them (3 days; 7 on Enterprise Server), at most that, 0 for off", () => {
+    expect(loadEnv(registered, cwd).catchUp).toEqual({ lookbackHours: 72 });
+    expect(loadEnv({ ...registered, GHE_HOST: "github.example.com" }, cwd).catchUp).toEqual({ lookbackHours: 168 });
+    expect(loadEnv({ ...registered, TOLLGATE_CATCHUP_HOURS: "0" }, cwd).catchUp).toEqual({ lookbackHours: 0 });
+    expect(loadEnv({ ...registered, TOLLGATE_CATCHUP_HOURS: "12" }, cwd).catchUp).toEqual({ lookbackHours: 12 });
+    expect(errorOf({ ...registered, TOLLGATE_CATCHUP_HOURS: "73" })).toBe(
+      "TOLLGATE_CATCHUP_HOURS must be at most 72: GitHub keeps deliveries that long",
+    );
+    expect(errorOf({ ...registered, TOLLGATE_CATCHUP_HOURS: "a day" })).toContain("TOLLGATE_CATCHUP_HOURS must be a whole number of hours");
+  });
+
   it("reads extra prices from TOLLGATE_PRICES_FILE, and names a bad entry", () => {
     const file = path.join(cwd, "prices.json");
     writeFileSync(

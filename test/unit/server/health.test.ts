@@ -28,3 +28,14 @@ it("/health reads the dependency cache's size once per 30 s, not on every probe"
   expect((await get(handler)).dependencyCache).toEqual({ entries: 2, bytes: 0, maxBytes: 1 });
   now.mockRestore();
 });
+
+it("/health reports the last catch-up sweep when there is one, and nothing before", async () => {
+  const db = { kind: "pglite", query: async () => ({ rows: [{ "?column?": 1 }] }) } as unknown as Database;
+  const queue = { stats: async () => [] } as unknown as JobQueue;
+  const last: { report?: { lastRunAt: string; redelivered: number; skipped: number; failed: number; error?: string } } = {};
+  const handler = healthHandler(db, queue, captureLog().log, 2000, undefined, () => last.report);
+  expect(await get(handler)).not.toHaveProperty("catchUp");
+  last.report = { lastRunAt: "2025-06-01T12:00:00.000Z", redelivered: 3, skipped: 1, failed: 0, error: "GitHub answered HTTP 500" };
+  expect((await get(handler)).catchUp).toEqual(last.report);
+  expect((await get(handler)).status).toBe("ok"); // informative: never a reason for a 503
+});
