@@ -29,6 +29,8 @@ export interface CatchUpOptions {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+/** The longest shutdown waits for a sweep in progress. */
+const STOP_WAIT_MS = 1_000;
 
 /** The app's own Octokit (its JWT: no installation), which the deliveries endpoints take. */
 export function appOctokit(
@@ -79,11 +81,15 @@ export class CatchUp {
     this.#timer = setInterval(tick, this.#o.intervalMs).unref();
   }
 
-  /** Stops the timer and ends a sweep in progress at its next redelivery. */
+  /**
+   * Stops the timer and ends a sweep in progress at its next redelivery. Shutdown waits for that
+   * sweep at most STOP_WAIT_MS: a request to a GitHub that does not answer (Octokit retries it)
+   * must not hold SIGTERM, and a sweep left unfinished loses nothing (the next start sweeps again).
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#timer);
-    await this.#running?.catch(() => undefined);
+    if (this.#running) await Promise.race([this.#running.catch(() => undefined), sleep(STOP_WAIT_MS)]);
   }
 
   /** One sweep (a sweep already running is waited for, not doubled). */

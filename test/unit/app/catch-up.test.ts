@@ -65,4 +65,21 @@ describe("CatchUp", () => {
     expect(await catchUp.sweep()).toMatchObject({ redelivered: 3, skipped: 4 });
     expect(calls.posts).toBe(3);
   });
+
+  it("does not let a GitHub that never answers hold shutdown: stop() waits for a sweep at most a second", async () => {
+    let asked = 0;
+    // the app's token request hangs, as a request to an unreachable GitHub does while Octokit retries it
+    const hanging = () => {
+      asked++;
+      return new Promise<Octokit>(() => undefined);
+    };
+    const catchUp = new CatchUp(hanging, noneRecorded, captureLog().log, { lookbackHours: 72 });
+    catchUp.start();
+    await eventually(async () => asked === 1);
+    const t0 = Date.now();
+    await catchUp.stop();
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(5_000);
+  });
 });
