@@ -3,7 +3,8 @@
  * dependencies set up as the run's were (the same cache), the hidden files added (files the
  * agents never saw), and the task's command run in the sandbox. Exit 0 is resolved.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
@@ -60,8 +61,14 @@ export async function hiddenCheck(input: HiddenCheckInput): Promise<HiddenCheckR
     const failed = setup.output.commands.find((c) => c.exitCode !== 0);
     if (failed) return { passed: false, detail: `setup failed: \`${failed.argv.join(" ")}\``, tail: setup.output.tail ?? "" };
     for (const [file, content] of input.hidden) {
+      const link = await symlinkOnTheWay(ws.dir, file);
+      if (link) return { passed: false, detail: `the branch has a symlink at ${link}, where a hidden file goes: not written`, tail: "" };
       await mkdir(path.dirname(path.join(ws.dir, file)), { recursive: true });
-      await writeFile(path.join(ws.dir, file), content);
+      // O_EXCL with O_NOFOLLOW: a file the branch put there, or a link made meanwhile, is never written through
+      await rm(path.join(ws.dir, file), { force: true });
+      await writeFile(path.join(ws.dir, file), content, {
+        flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      });
     }
     const tree = workTree(setup.installed, ws);
     const runner = new CommandRunner({
@@ -81,4 +88,20 @@ export async function hiddenCheck(input: HiddenCheckInput): Promise<HiddenCheckR
   } finally {
     await ws.remove();
   }
+}
+
+/**
+ * The first part of `file`'s path under `root` that is a symlink, if any. The run's branch was
+ * written by agents: a link there (`test/hidden -> /home/…`) would carry a hidden file's write out
+ * of the checkout, onto the host.
+ */
+async function symlinkOnTheWay(root: string, file: string): Promise<string | undefined> {
+  const parts = file.split(/[\\/]/);
+  for (let i = 1; i <= parts.length; i++) {
+    const rel = parts.slice(0, i).join("/");
+    const info = await lstat(path.join(root, rel)).catch(() => undefined);
+    if (!info) return undefined; // nothing there yet: the rest is made by us
+    if (info.isSymbolicLink()) return rel;
+  }
+  return undefined;
 }
