@@ -12,7 +12,7 @@ const server = new Server({
   log,
 });
 await server.load((app) => {
-  app.on("issues.labeled", async () => undefined);
+  app.onAny(async () => undefined);
 });
 await server.start();
 process.on("SIGTERM", () => server.stop().then(() => process.exit(0)));

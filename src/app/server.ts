@@ -3,7 +3,10 @@ import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import { DependencyCache } from "../setup/cache.js";
 import { tollgateApp } from "../index.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { limitWebhookBody } from "../server/body-limit.js";
+import { webhookPost } from "../server/webhook-path.js";
+import type { IntakePressure } from "../queue/intake.js";
 import { createMetrics, type TollgateMetrics } from "../observability/metrics.js";
 import { semconv } from "../observability/semconv.js";
 import { timeWebhookAck } from "../observability/webhook-ack.js";
@@ -38,7 +41,8 @@ export async function startServer(
     override async getNodeMiddleware(options?: Parameters<Probot["getNodeMiddleware"]>[0]) {
       const path = options?.path ?? env.webhookPath;
       const limited = limitWebhookBody(await super.getNodeMiddleware(options), path);
-      return metrics.webhookAck ? timeWebhookAck(limited, path, metrics.webhookAck) : limited;
+      const counted = services.intake ? countIntake(limited, path, services.intake) : limited;
+      return metrics.webhookAck ? timeWebhookAck(counted, path, metrics.webhookAck) : counted;
     }
   }
   const server = new Server({
@@ -76,6 +80,17 @@ export async function startServer(
     await stop();
   };
   return server;
+}
+
+type AsyncHandler = (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
+
+/** Each webhook delivery is counted as it arrives, so this process's workers make way for a burst. */
+function countIntake(handler: AsyncHandler, path: string, intake: IntakePressure): AsyncHandler {
+  const isWebhook = webhookPost(path);
+  return (req, res) => {
+    if (isWebhook(req)) intake.arrived();
+    return handler(req, res);
+  };
 }
 
 /** The web process's metrics: the database's (ledger, runs, queues, budgets) and its own. */

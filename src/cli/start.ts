@@ -7,6 +7,7 @@ import { githubFactory, startWorkers } from "../app/workers.js";
 import { appOctokit, CatchUp } from "../app/catch-up.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
+import { IntakePressure } from "../queue/intake.js";
 import { detectSandbox } from "../sandbox/sandbox.js";
 import { startTracing } from "../observability/tracing.js";
 import { CliError } from "./errors.js";
@@ -34,7 +35,9 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
   const shutdown = onShutdown(log);
   const tracing = await startTracing(env.telemetry, log);
   if (tracing) shutdown.add(() => tracing.shutdown()); // last of all: the spans of the jobs finished while stopping
-  const services = await openServices(await openDatabase(env, log), log);
+  // with workers in this process, they make way for the webhooks in a burst
+  const intake = options.workers !== false ? new IntakePressure() : undefined;
+  const services = await openServices(await openDatabase(env, log), log, { intake });
   shutdown.add(() => services.close()); // finish the jobs in hand, then close the database
   const metrics = webMetrics(env, services); // the server's, and the histograms of this process's model calls
   const catchUpLog = log.child({ name: "catch-up" });

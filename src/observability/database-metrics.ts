@@ -38,6 +38,7 @@ function shared<T>(load: () => Promise<T>): () => Promise<T> {
 export function registerDatabaseMetrics(registry: Registry, db: MetricsDatabase): void {
   const totals = shared(() => db.source.ledgerTotals());
   const runs = shared(() => db.source.runsByStatus());
+  const queues = shared(() => db.queue.stats());
   const now = db.now ?? Date.now;
   const registers = [registry];
 
@@ -95,9 +96,20 @@ export function registerDatabaseMetrics(registry: Registry, db: MetricsDatabase)
     labelNames: ["queue", "state"],
     registers,
     async collect() {
-      const stats = await db.queue.stats();
+      const stats = await queues();
       queue.reset();
       for (const q of stats) for (const state of ["queued", "active", "failed"] as const) queue.set({ queue: q.name, state }, q[state]);
+    },
+  });
+  const oldest: Gauge<"queue"> = new Gauge({
+    name: "tollgate_queue_oldest_waiting_seconds",
+    help: "How long the oldest job of each queue that is due has waited for a worker, in seconds (0 when none waits).",
+    labelNames: ["queue"],
+    registers,
+    async collect() {
+      const stats = await queues();
+      oldest.reset();
+      for (const q of stats) oldest.set({ queue: q.name }, q.oldestWaitingSeconds ?? 0);
     },
   });
   const budget: Gauge<"installation"> = new Gauge({

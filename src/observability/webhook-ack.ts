@@ -5,29 +5,18 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Histogram } from "prom-client";
+import { webhookPost } from "../server/webhook-path.js";
 
 type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
 
 export function timeWebhookAck(handler: NodeHandler, path: string, histogram: Histogram<"code">): NodeHandler {
-  const webhookPath = trimSlashes(path);
+  const isWebhook = webhookPost(path);
   return (req, res) => {
-    if (req.method === "POST" && pathOf(req.url) === webhookPath) {
+    if (isWebhook(req)) {
       const started = process.hrtime.bigint();
       // "finish": the whole answer was handed to the connection (a request cut off never answers)
       res.once("finish", () => histogram.observe({ code: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9));
     }
     return handler(req, res);
   };
-}
-
-function pathOf(url: string | undefined): string | undefined {
-  try {
-    return trimSlashes(new URL(url ?? "", "http://localhost").pathname);
-  } catch {
-    return undefined;
-  }
-}
-
-function trimSlashes(path: string): string {
-  return path.replace(/\/+$/, "") || "/";
 }

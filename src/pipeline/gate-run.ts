@@ -17,7 +17,8 @@ import type { MeteredModel } from "../llm/metered-model.js";
 import { usdToMicros } from "../llm/money.js";
 import { runGate } from "../phases/gate/gate.js";
 import { issueText } from "../phases/gate/input.js";
-import { renderFailure, renderGateComment } from "../report/gate-comment.js";
+import { readyStatus, renderFailure, renderGateComment } from "../report/gate-comment.js";
+import type { QueueInspection } from "../stores/queue-inspection.js";
 import { expectedCost } from "../stores/history.js";
 import type { PhaseStore } from "../stores/phases.js";
 import type { RunRow, RunStore } from "../stores/runs.js";
@@ -38,6 +39,8 @@ export interface GateRunDeps {
   model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
   /** Sends a ready run on to its pipeline. */
   enqueueRun: (target: RunTarget) => Promise<void>;
+  /** How many runs wait for a worker, which a ready verdict tells (src/stores/queue-inspection.ts). */
+  queueInfo: Pick<QueueInspection, "waitingRuns">;
 }
 
 export interface GateRunInput {
@@ -206,9 +209,7 @@ async function postVerdict(
     await gh.ensureLabel(NEEDS_SPEC_LABEL, "d93f0b", "Tollgate: the issue needs more detail before work starts");
     await gh.addLabels(issue, [NEEDS_SPEC_LABEL]);
   }
-  const status = verdict.ready
-    ? "ready: planning starts shortly; this comment shows the progress."
-    : `not ready: labelled \`${NEEDS_SPEC_LABEL}\`.`;
+  const status = verdict.ready ? readyStatus(await deps.queueInfo.waitingRuns()) : `not ready: labelled \`${NEEDS_SPEC_LABEL}\`.`;
   const comment = { verdict, gateCostMicros: result.costMicros, expected, status, needsSpecLabel: NEEDS_SPEC_LABEL };
   await gh.upsertSticky(issue, renderGateComment({ ...comment, triggerLabel: config.trigger.label }));
 }

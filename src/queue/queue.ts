@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { bossDatabase } from "../db/boss-adapter.js";
 import type { Database } from "../db/database.js";
 import { QueueInspection, type QueueStats } from "../stores/queue-inspection.js";
+import type { IntakePressure } from "./intake.js";
 import { QUEUE, RETRY, RUN_EXPIRE_SECONDS, RUN_RETRY, type QueueName } from "./jobs.js";
 
 const QUEUE_SETUP_LOCK = 7_146_830_298;
@@ -14,6 +15,8 @@ export interface JobQueueOptions {
   retry?: { retryLimit: number; retryDelay: number; retryBackoff: boolean };
   /** The run queue's retry policy (default RUN_RETRY). */
   runRetry?: { retryLimit: number; retryDelay: number; retryBackoff: boolean };
+  /** This process's webhook intake: while it is in a burst, a fetched job waits before it starts (src/queue/intake.ts). */
+  intake?: Pick<IntakePressure, "whenCalm">;
 }
 
 export interface JobContext<T> {
@@ -41,6 +44,7 @@ export class JobQueue {
   readonly #inspect: QueueInspection;
   readonly #retry: NonNullable<JobQueueOptions["retry"]>;
   readonly #runRetry: JobQueueOptions["runRetry"];
+  readonly #intake: JobQueueOptions["intake"];
   /** This process's workers, by queue: a job sent here wakes them instead of waiting for a poll. */
   readonly #local = new Map<QueueName, string[]>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -52,6 +56,7 @@ export class JobQueue {
     this.#inspect = new QueueInspection(db);
     this.#retry = options.retry ?? RETRY;
     this.#runRetry = options.runRetry;
+    this.#intake = options.intake;
     this.#boss = new PgBoss({
       db: bossDatabase(db),
       schema: "pgboss",
@@ -151,6 +156,7 @@ export class JobQueue {
     for (let i = 0; i < concurrency; i++) {
       const id = await this.#boss.work<T>(name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds }, async ([job]) => {
         if (!job) return;
+        await this.#intake?.whenCalm();
         await handler({
           id: job.id,
           data: job.data,

@@ -71,3 +71,10 @@ export function renderConfigError(problems: string[], file: string): string {
 export function renderFailure(what: string, reason: string): string {
   return [`### Tollgate stopped: ${what}`, "", reason, "", "Remove and add the label again to retry."].join("\n");
 }
+
+/** Where a ready run stands: next, or behind `ahead` runs that wait for a worker. */
+export function readyStatus(ahead: number): string {
+  if (ahead === 0) return "ready: planning starts shortly; this comment shows the progress.";
+  const runs = ahead === 1 ? "1 run waits" : `${ahead} runs wait`;
+  return `ready, and queued: number ${ahead + 1} in line (${runs} for a worker ahead of it). Planning starts when a worker is free; this comment shows the progress from then, and \`/status\` says where it is meanwhile.`;
+}

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import getRawBody from "raw-body";
+import { webhookPost } from "./webhook-path.js";
 
 /**
  * GitHub caps webhook payloads at 25 MB and does not deliver a larger one ("Payloads are capped at
@@ -27,9 +28,9 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown
  * Every other request goes to `handler` untouched.
  */
 export function limitWebhookBody(handler: NodeHandler, path: string, limit = WEBHOOK_BODY_LIMIT) {
-  const webhookPath = withoutTrailingSlashes(path);
+  const isWebhook = webhookPost(path);
   return async (req: IncomingMessage, res: ServerResponse): Promise<unknown> => {
-    if (req.method !== "POST" || pathname(req.url) !== webhookPath) return handler(req, res);
+    if (!isWebhook(req)) return handler(req, res);
     const declared = req.headers["content-length"];
     if (declared !== undefined) {
       // Node's parser has checked that it is a number and will deliver no more than it says.
@@ -61,17 +62,4 @@ async function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer |
   } catch (error) {
     return (error as { type?: string }).type === "entity.too.large" ? "too large" : "aborted";
   }
-}
-
-/** The request's path as `@octokit/webhooks` compares it with the webhook path. */
-function pathname(url: string | undefined): string | undefined {
-  try {
-    return new URL(withoutTrailingSlashes(url ?? ""), "http://localhost").pathname;
-  } catch {
-    return undefined; // the webhook handler answers an unparseable URL
-  }
-}
-
-function withoutTrailingSlashes(path: string): string {
-  return path.replace(/\/+$/, "") || "/";
 }

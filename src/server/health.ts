@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ping, type Database } from "../db/database.js";
-import type { JobQueue } from "../queue/queue.js";
+import { QUEUE } from "../queue/jobs.js";
+import type { JobQueue, QueueStats } from "../queue/queue.js";
 import type { CacheStats } from "../setup/cache.js";
 import type { CatchUpReport } from "../webhooks/catch-up.js";
 
@@ -43,7 +44,7 @@ export function healthHandler(
     const body = {
       status: ok ? "ok" : "unavailable",
       database: { ok: database.ok, kind: db.kind },
-      queue: { ok: jobs.ok, ...(jobs.ok ? { queues: jobs.value } : {}) },
+      queue: { ok: jobs.ok, ...(jobs.ok ? { queues: jobs.value, backlog: backlog(jobs.value!) } : {}) },
       // the dependency cache of setup steps (src/setup/cache.ts): informative, never a reason for a 503
       ...(deps?.ok ? { dependencyCache: deps.value } : {}),
       // the last sweep for missed deliveries (src/app/catch-up.ts): informative too
@@ -53,6 +54,13 @@ export function healthHandler(
     res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
     return true;
   };
+}
+
+/** Jobs due that no worker has taken, over the work queues (dead letters wait for a person, not a worker). */
+function backlog(queues: QueueStats[]): { waiting: number; oldestWaitingSeconds: number | null } {
+  const work = queues.filter((q) => q.name !== QUEUE.dead);
+  const oldest = work.map((q) => q.oldestWaitingSeconds).filter((s): s is number => s !== null);
+  return { waiting: work.reduce((n, q) => n + q.waiting, 0), oldestWaitingSeconds: oldest.length ? Math.max(...oldest) : null };
 }
 
 async function probe<T>(fn: () => Promise<T>, timeoutMs: number): Promise<{ ok: boolean; value?: T; error?: string }> {

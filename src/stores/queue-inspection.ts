@@ -10,24 +10,44 @@ export interface QueueStats {
   queued: number;
   active: number;
   failed: number;
+  /** Of the queued, those due now that no worker has taken yet (a retry waiting out its delay is not), and the oldest one's wait. */
+  waiting: number;
+  oldestWaitingSeconds: number | null;
 }
 
 const ALL: QueueName[] = [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead];
+const QUEUED = ["created", "retry"];
 
 export class QueueInspection {
   constructor(private readonly db: Database) {}
 
-  /** Jobs per queue and state, in one query. */
+  /** Jobs per queue and state, and each queue's backlog, in one query. */
   async stats(): Promise<QueueStats[]> {
-    const { rows } = await this.db.query<{ name: string; state: string; n: number }>(
-      "SELECT name, state, count(*)::int AS n FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state",
+    const { rows } = await this.db.query<{ name: string; state: string; n: number; due: number; oldest: number | null }>(
+      `SELECT name, state, count(*)::int AS n, count(*) FILTER (WHERE start_after <= now())::int AS due,
+         extract(epoch FROM now() - min(start_after) FILTER (WHERE start_after <= now()))::float8 AS oldest
+       FROM pgboss.job WHERE name = ANY($1) GROUP BY name, state`,
       [ALL],
     );
     return ALL.map((name) => {
-      const count = (...states: string[]) =>
-        rows.filter((r) => r.name === name && states.includes(r.state)).reduce((sum, r) => sum + Number(r.n), 0);
-      return { name, queued: count("created", "retry"), active: count("active"), failed: count("failed") };
+      const of = (states: string[]) => rows.filter((r) => r.name === name && states.includes(r.state));
+      const count = (...states: string[]) => of(states).reduce((sum, r) => sum + Number(r.n), 0);
+      const oldest = of(QUEUED).reduce<number | null>(
+        (max, r) => (r.oldest === null ? max : Math.max(max ?? 0, Math.round(r.oldest))),
+        null,
+      );
+      const waiting = of(QUEUED).reduce((sum, r) => sum + Number(r.due), 0);
+      return { name, queued: count(...QUEUED), active: count("active"), failed: count("failed"), waiting, oldestWaitingSeconds: oldest };
     });
+  }
+
+  /** How many run jobs are due and not yet taken by a worker: the line a ready run joins. */
+  async waitingRuns(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state IN ('created', 'retry') AND start_after <= now()",
+      [QUEUE.run],
+    );
+    return rows[0]?.n ?? 0;
   }
 
   /** The ids of a queue's active jobs. */

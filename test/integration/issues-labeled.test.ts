@@ -168,6 +168,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(posted).toHaveLength(2);
     expect(posted[0]).toMatch(/^<!-- tollgate:sticky -->\n### Tollgate\n\nChecking whether this issue is specified well enough/);
     expect(posted[1]).toContain("### Tollgate spec gate: ready ✅ (score 84/100)");
+    expect(posted[1]).toContain("ready: planning starts shortly"); // no run waits for a worker ahead of it
     expect(posted[1]).toContain("- [x] ✅ **Problem**: The CLI cannot print debug output.");
     expect(posted[1]).toContain("- [ ] ⚠️ **Test plan**: A unit test is implied.");
     // the default deep tier, Opus 5.5: $4 in, $20 out per million tokens
@@ -177,6 +178,26 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(ledger.rows).toEqual([
       { phase: "gate", model: "claude-opus-5-5", prompt_id: "gate.verdict@2", cost_usd_micros: 2_400 * 4 + 420 * 20 },
     ]);
+  });
+
+  it("says in the verdict that a ready run is queued, and where, when runs already wait for a worker", async () => {
+    play(gateAnswer(true));
+    const posted: string[] = [];
+    const github = [
+      ...firstGate(posted, { title: "Add a --verbose flag", body: "The CLI should print each request when --verbose is given." }),
+      nock("https://api.github.com")
+        .delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`)
+        .reply(404, { message: "Label does not exist" }),
+    ];
+    // two runs of other issues wait for a worker (this app works the trigger queue only)
+    for (const id of ["waiting-1", "waiting-2"]) await app.services.queue.send(QUEUE.run, { runId: id }, jobIdForRun(id));
+    await receive("d-queued", issuesLabeled("ai-ready"));
+    await app.startWorkers(1, { queues: [QUEUE.trigger] });
+    expect(await delivery("d-queued")).toMatchObject({ status: "done", detail: "gate: ready (score 84)" });
+    for (const scope of github) expect(scope.isDone()).toBe(true);
+    expect(posted[1]).toContain("### Tollgate spec gate: ready ✅ (score 84/100)");
+    expect(posted[1]).toContain("ready, and queued: number 3 in line (2 runs wait for a worker ahead of it)");
+    expect(posted[1]).not.toContain("planning starts shortly");
   });
 
   it("stops a ticket that is not ready: questions posted, ai-needs-spec created and added, run needs_spec", async () => {

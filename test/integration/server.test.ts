@@ -4,6 +4,7 @@ import type { Server } from "probot";
 import { openServices, type Services } from "../../src/app/services.js";
 import { startServer } from "../../src/app/server.js";
 import { loadEnv } from "../../src/config/env.js";
+import { IntakePressure } from "../../src/queue/intake.js";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { APP_ID, WEBHOOK_SECRET } from "../helpers/app.js";
 import { freePort, freshDatabase } from "../helpers/db.js";
@@ -18,6 +19,7 @@ describe("the HTTP server", () => {
   let server: Server;
   let base: string;
   const captured = captureLog();
+  const intake = new IntakePressure();
 
   beforeAll(async () => {
     nock.disableNetConnect();
@@ -29,7 +31,7 @@ describe("the HTTP server", () => {
       PORT: String(await freePort()),
       HOST: "127.0.0.1",
     });
-    services = await openServices(await freshDatabase("pglite"), captured.log, { maintenance: false });
+    services = await openServices(await freshDatabase("pglite"), captured.log, { maintenance: false, intake });
     server = await startServer(env, env.github!, services, captured.log);
     base = `http://127.0.0.1:${server.port}`;
   });
@@ -56,6 +58,8 @@ describe("the HTTP server", () => {
     expect([forged.status, unsigned.status]).toEqual([400, 400]);
     expect(await deliveries()).toEqual([]);
     expect(await jobs()).toBe(0);
+    // counted as load all the same: the workers make way for a flood of forgeries too
+    expect(intake.stats().deliveries).toBe(2);
   });
 
   it("answers 200 to a signed delivery, having recorded and enqueued it", async () => {
@@ -64,6 +68,9 @@ describe("the HTTP server", () => {
     expect(response.status).toBe(200);
     expect(await deliveries()).toEqual(["signed-1"]);
     expect(await jobs()).toBe(1);
+    expect(intake.stats().deliveries).toBe(3);
+    await fetch(`${base}/health`);
+    expect(intake.stats().deliveries).toBe(3); // only the webhook path counts
   });
 
   it("reports database and queue status on /health", async () => {
@@ -73,7 +80,14 @@ describe("the HTTP server", () => {
     expect(body).toMatchObject({
       status: "ok",
       database: { ok: true, kind: "pglite" },
-      queue: { ok: true, queues: expect.arrayContaining([{ name: QUEUE.trigger, queued: 1, active: 0, failed: 0 }]) },
+      queue: {
+        ok: true,
+        queues: expect.arrayContaining([
+          { name: QUEUE.trigger, queued: 1, active: 0, failed: 0, waiting: 1, oldestWaitingSeconds: expect.any(Number) },
+        ]),
+        // the backlog: due jobs no worker has taken (this server has none), and how long the oldest has waited
+        backlog: { waiting: 1, oldestWaitingSeconds: expect.any(Number) },
+      },
       dependencyCache: { entries: 0, bytes: 0, maxBytes: 10 * 1024 ** 3 },
     });
   });

@@ -169,6 +169,11 @@ describe.each(DB_KINDS)("the database metrics on %s", (kind) => {
     expect(jobs).toContainEqual({ labels: { queue: QUEUE.trigger, state: "queued" }, value: 1 });
     expect(jobs).toContainEqual({ labels: { queue: QUEUE.run, state: "active" }, value: 0 });
     expect(new Set(jobs.map((j) => j.labels.queue))).toEqual(new Set(Object.values(QUEUE)));
+    // the backlog: the trigger job is due and no worker took it; nothing waits in the run queue
+    const oldest = (await scrape()).samples("tollgate_queue_oldest_waiting_seconds");
+    expect(oldest.find((o) => o.labels.queue === QUEUE.trigger)?.value).toBeGreaterThanOrEqual(0);
+    expect(oldest).toContainEqual({ labels: { queue: QUEUE.run }, value: 0 });
+    expect(oldest).toHaveLength(Object.values(QUEUE).length);
   });
 
   it("says what is left of each installation's daily cap today (UTC)", async () => {

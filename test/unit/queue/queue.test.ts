@@ -212,9 +212,54 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     expect((await queue.job(QUEUE.trigger, jobIdForDelivery("d-7")))?.state).toBe("created");
   });
 
-  it("reports queued, active and failed counts", async () => {
+  it("reports queued, active and failed counts, and the backlog: jobs due that no worker took, and the oldest one's wait", async () => {
     await enqueueDelivery(deliveries, queue, delivery("d-8"), { queue: QUEUE.trigger, data: job("d-8") });
+    await queue.sendOnce(QUEUE.trigger, job("d-9"), "later", 3600); // not due for an hour: not a backlog
+    await db.query("UPDATE pgboss.job SET start_after = now() - interval '90 seconds' WHERE id = $1", [jobIdForDelivery("d-8")]);
     const stats = await queue.stats();
-    expect(stats.find((s) => s.name === QUEUE.trigger)).toEqual({ name: QUEUE.trigger, queued: 1, active: 0, failed: 0 });
+    expect(stats.find((s) => s.name === QUEUE.trigger)).toEqual({
+      name: QUEUE.trigger,
+      queued: 2,
+      active: 0,
+      failed: 0,
+      waiting: 1,
+      oldestWaitingSeconds: expect.any(Number),
+    });
+    expect(stats.find((s) => s.name === QUEUE.trigger)!.oldestWaitingSeconds).toBeGreaterThanOrEqual(90);
+    expect(stats.find((s) => s.name === QUEUE.run)).toMatchObject({ waiting: 0, oldestWaitingSeconds: null });
+  });
+
+  it("starts a fetched job only once the webhook intake lets it (a burst holds the workers)", async () => {
+    let calm!: () => void;
+    const waits: string[] = [];
+    const intake = {
+      whenCalm: () => {
+        waits.push("asked");
+        return new Promise<void>((resolve) => (calm = resolve));
+      },
+    };
+    const held = new JobQueue(db, captured.log, { maintenance: false, intake });
+    await held.start();
+    const handled: string[] = [];
+    await startWorker({
+      queue: held,
+      deliveries,
+      log: captured.log,
+      name: QUEUE.trigger,
+      schema: triggerJobSchema,
+      concurrency: 1,
+      pollingIntervalSeconds: 0.5,
+      handle: async (data) => {
+        handled.push(data.deliveryId);
+        return { outcome: "done" };
+      },
+    });
+    await enqueueDelivery(deliveries, held, delivery("d-10"), { queue: QUEUE.trigger, data: job("d-10") });
+    await eventually(async () => waits.length === 1);
+    expect(handled).toEqual([]); // fetched, and waiting for the burst to end
+    calm();
+    await eventually(async () => (await deliveries.get("d-10"))?.status === "done");
+    expect(handled).toEqual(["d-10"]);
+    await held.stop(5000);
   });
 });

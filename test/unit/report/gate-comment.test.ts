@@ -1,5 +1,11 @@
 import type { Verdict } from "../../../src/phases/gate/verdict.js";
-import { renderConfigError, renderFailure, renderGateComment, type GateCommentInput } from "../../../src/report/gate-comment.js";
+import {
+  readyStatus,
+  renderConfigError,
+  renderFailure,
+  renderGateComment,
+  type GateCommentInput,
+} from "../../../src/report/gate-comment.js";
 import { expectGolden } from "../../helpers/golden.js";
 
 const ready: Verdict = {
@@ -125,5 +131,14 @@ describe("the failure comment", () => {
     expect(text).toBe(
       "### Tollgate stopped: the gate could not read the issue\n\nThe model's answer did not match the verdict's schema three times.\n\nRemove and add the label again to retry.",
     );
+  });
+});
+
+describe("where a ready run stands", () => {
+  it("is next when no run waits for a worker, and says its place behind those that do", () => {
+    expect(readyStatus(0)).toBe("ready: planning starts shortly; this comment shows the progress.");
+    expect(readyStatus(1)).toMatch(/^ready, and queued: number 2 in line \(1 run waits for a worker ahead of it\)\. /);
+    expect(readyStatus(41)).toMatch(/^ready, and queued: number 42 in line \(41 runs wait for a worker ahead of it\)\. /);
+    expect(readyStatus(41)).toContain("`/status` says where it is meanwhile");
   });
 });
