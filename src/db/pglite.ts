@@ -8,6 +8,7 @@ import lockfile from "proper-lockfile";
 import type { Database, Queryable } from "./database.js";
 import { INT8_OID, parseInt8 } from "./database.js";
 import { FinalError } from "../errors.js";
+import { PriorityLanes } from "./priority.js";
 
 /** Two processes writing one embedded database would corrupt it. */
 export class DatabaseInUseError extends FinalError {
@@ -116,11 +117,13 @@ function wrap(db: PGlite, unlock: () => Promise<void>): EmbeddedDatabase {
     },
   });
   const base = asQueryable(db);
+  // one statement or transaction at a time, the webhook path's first (src/db/priority.ts)
+  const lanes = new PriorityLanes();
   return {
     kind: "pglite",
-    query: base.query,
-    exec: base.exec,
-    transaction: (fn) => db.transaction((tx) => fn(asQueryable(tx))),
+    query: (sql, params) => lanes.run(() => base.query(sql, params)),
+    exec: (sql) => lanes.run(() => base.exec(sql)),
+    transaction: (fn) => lanes.run(() => db.transaction((tx) => fn(asQueryable(tx)))),
     // The embedded database belongs to this one process: there is nobody to exclude.
     exclusive: (_key, fn) => fn(),
     async close() {

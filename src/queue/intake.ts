@@ -4,15 +4,15 @@
  * behind job work on the same event loop and, on the embedded database, the same database thread.
  *
  * A burst is `busyPerSecond` deliveries or more over the last `windowMs`. A job waits until the
- * burst is over, and never longer than `maxDeferMs`: under load that never lets up, jobs still
- * start, one wait apart per worker, and the backlog shows on `/health`.
+ * burst is over; under load that never lets up, one job of the process starts every
+ * `maxDeferMs`, so work still moves (a trickle), and the backlog shows on `/health`.
  */
 export interface IntakeOptions {
   /** Deliveries per second from which the web path has priority (default 50). */
   busyPerSecond?: number;
   /** The window the rate is measured over (default 250 ms). */
   windowMs?: number;
-  /** The longest a job waits for a burst to end (default 2 s). */
+  /** While a burst lasts, one waiting job starts this often (default every 2 s). */
   maxDeferMs?: number;
   now?: () => number;
 }
@@ -32,6 +32,8 @@ export class IntakePressure {
   /** The arrival times of the last `busyPerSecond × windowMs` deliveries, as a ring. */
   readonly #ring: number[];
   #next = 0;
+  /** When the last job started during the burst, or when the burst began. */
+  #trickled = Number.NEGATIVE_INFINITY;
   #stats: IntakeStats = { deliveries: 0, deferredJobs: 0, deferredMs: 0 };
 
   constructor(options: IntakeOptions = {}) {
@@ -44,9 +46,11 @@ export class IntakePressure {
 
   /** A webhook delivery arrived (counted before its signature is checked: an attack is load too). */
   arrived(): void {
+    const wasBusy = this.busy();
     this.#ring[this.#next] = this.#now();
     this.#next = (this.#next + 1) % this.#ring.length;
     this.#stats.deliveries++;
+    if (!wasBusy && this.busy()) this.#trickled = this.#now(); // a burst begins: the first trickle is one interval in
   }
 
   /** True while the last window saw a burst: the oldest of the last `size` arrivals is recent. */
@@ -54,13 +58,21 @@ export class IntakePressure {
     return this.#now() - this.#ring[this.#next]! < this.#windowMs;
   }
 
-  /** Resolves at once when there is no burst; otherwise when it ends, or after `maxDeferMs`. */
+  /**
+   * Resolves at once when there is no burst; otherwise when it ends, or when this job is the one
+   * that may start in this `maxDeferMs` of the burst.
+   */
   async whenCalm(sleep: (ms: number) => Promise<void> = defaultSleep): Promise<void> {
     if (!this.busy()) return;
     const started = this.#now();
     const step = Math.max(1, Math.floor(this.#windowMs / 2));
-    for (let waited = 0; this.busy() && waited < this.#maxDeferMs; waited = this.#now() - started) {
-      await sleep(Math.min(step, this.#maxDeferMs - waited));
+    while (this.busy()) {
+      const sinceTrickle = this.#now() - this.#trickled;
+      if (sinceTrickle >= this.#maxDeferMs) {
+        this.#trickled = this.#now();
+        break;
+      }
+      await sleep(Math.min(step, this.#maxDeferMs - sinceTrickle));
     }
     this.#stats.deferredJobs++;
     this.#stats.deferredMs += this.#now() - started;
