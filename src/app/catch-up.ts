@@ -5,12 +5,15 @@
  * (src/webhooks/catch-up.ts decides which). A redelivery keeps its X-GitHub-Delivery, so one
  * that arrives twice still makes one job, and the handlers check the issue as it is now.
  */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { Probot, type ProbotOctokit } from "probot";
 import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import { deliveryPages, HookRateLimitError, redeliver, type DeliveryAttempt } from "../github/hook-deliveries.js";
 import type { Octokit } from "../github/issues.js";
 import type { DeliveryStore } from "../stores/deliveries.js";
+import type { LeaseStore } from "../stores/leases.js";
 import { failedEvents, pastWindow, planCatchUp, type CatchUpReport } from "../webhooks/catch-up.js";
 
 export interface CatchUpOptions {
@@ -24,11 +27,36 @@ export interface CatchUpOptions {
   maxPages?: number;
   /** Between two redeliveries (default 500 ms), so a backlog does not arrive as one burst. */
   spacingMs?: number;
+  /** With several web processes, one sweeps at a time and the others skip (src/stores/leases.ts). */
+  lease?: SweepLease;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
 
+export interface SweepLease {
+  /** True when this process may sweep now: no other process is sweeping or has just swept. */
+  claim(): Promise<boolean>;
+  /** The sweep is over: the others skip for a short while more. */
+  release(): Promise<void>;
+}
+
+/** A sweep is claimed for this long: a process that dies sweeping frees it then. */
+const CLAIM_SECONDS = 300;
+/** After a sweep, the other processes' timers (set at about the same time) skip theirs for this long. */
+const QUIET_SECONDS = 60;
+
+/** The catch-up's lease on the `leases` table, held by this process. */
+export function sweepLease(leases: Pick<LeaseStore, "claim" | "hold">): SweepLease {
+  const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+  return {
+    claim: () => leases.claim("catch-up", holder, CLAIM_SECONDS),
+    release: () => leases.hold("catch-up", holder, QUIET_SECONDS),
+  };
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+/** The one process there is: no lease to take. */
+const alone: SweepLease = { claim: async () => true, release: async () => undefined };
 /** The longest shutdown waits for a sweep in progress. */
 const STOP_WAIT_MS = 1_000;
 
@@ -65,7 +93,7 @@ export class CatchUp {
     private readonly log: Logger,
     options: CatchUpOptions,
   ) {
-    this.#o = { intervalMs: 600_000, maxRedeliveries: 100, maxPages: 20, spacingMs: 500, now: Date.now, sleep, ...options };
+    this.#o = { intervalMs: 600_000, maxRedeliveries: 100, maxPages: 20, spacingMs: 500, now: Date.now, sleep, lease: alone, ...options };
   }
 
   /** What the last sweep did, for /health (undefined before the first, or when catch-up is off). */
@@ -105,6 +133,11 @@ export class CatchUp {
       return this.#report!;
     }
     const report: CatchUpReport = { lastRunAt: new Date(now).toISOString(), redelivered: 0, skipped: 0, failed: 0 };
+    if (!(await this.#o.lease.claim())) {
+      this.log.info("another Tollgate process is sweeping for missed deliveries, or just did: this one skips its sweep");
+      this.#report = { ...report, sweptElsewhere: true };
+      return this.#report;
+    }
     try {
       const app = await this.app();
       const since = new Date(now - this.#o.lookbackHours * 3_600_000);
@@ -116,6 +149,8 @@ export class CatchUp {
       this.log.info({ ...report, skippedBy: plan.skipped, listed: attempts.length }, "catch-up of missed webhook deliveries");
     } catch (error) {
       report.error = this.#failure(error);
+    } finally {
+      await this.#o.lease.release().catch((error: unknown) => this.log.warn({ err: error }, "the catch-up lease could not be released"));
     }
     this.#report = report;
     return report;

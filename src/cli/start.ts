@@ -4,7 +4,7 @@ import { openServices } from "../app/services.js";
 import { startServer, webMetrics } from "../app/server.js";
 import { modelServices } from "../app/model.js";
 import { githubFactory, startWorkers } from "../app/workers.js";
-import { appOctokit, CatchUp } from "../app/catch-up.js";
+import { appOctokit, CatchUp, sweepLease } from "../app/catch-up.js";
 import { rawEnvironment, type AppEnv } from "../config/env.js";
 import { openDatabase } from "../db/open.js";
 import { IntakePressure } from "../queue/intake.js";
@@ -41,7 +41,10 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
   shutdown.add(() => services.close()); // finish the jobs in hand, then close the database
   const metrics = webMetrics(env, services); // the server's, and the histograms of this process's model calls
   const catchUpLog = log.child({ name: "catch-up" });
-  const catchUp = new CatchUp(appOctokit(env.github, env, catchUpLog), services.deliveries, catchUpLog, env.catchUp);
+  const catchUp = new CatchUp(appOctokit(env.github, env, catchUpLog), services.deliveries, catchUpLog, {
+    ...env.catchUp,
+    lease: sweepLease(services.leases), // several web processes: one sweeps
+  });
   const server = await startServer(env, env.github, services, log, metrics, () => catchUp.report()).catch(async (error: unknown) => {
     await services.close();
     throw error;

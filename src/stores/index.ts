@@ -7,6 +7,7 @@ import { CommentCommandStore } from "./comment-commands.js";
 import { BudgetStore } from "./budget.js";
 import { DeliveryStore } from "./deliveries.js";
 import { Ledger } from "./ledger.js";
+import { LeaseStore } from "./leases.js";
 import { PhaseStore } from "./phases.js";
 import { QueueInspection } from "./queue-inspection.js";
 import { RefusalStore } from "./refusals.js";
@@ -21,6 +22,7 @@ export interface Stores {
   commands: CommentCommandStore;
   queueInfo: QueueInspection;
   refusals: RefusalStore;
+  leases: LeaseStore;
 }
 
 export function openStores(db: Database): Stores {
@@ -33,5 +35,6 @@ export function openStores(db: Database): Stores {
     commands: new CommentCommandStore(db),
     queueInfo: new QueueInspection(db),
     refusals: new RefusalStore(db),
+    leases: new LeaseStore(db),
   };
 }

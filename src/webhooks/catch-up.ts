@@ -72,4 +72,6 @@ export interface CatchUpReport {
   failed: number;
   /** Why the sweep stopped early, if it did (the rate limit, or GitHub's answer). */
   error?: string;
+  /** Another web process of the deployment held the sweep (it was sweeping, or had just swept): this one skipped. */
+  sweptElsewhere?: boolean;
 }

@@ -1,4 +1,7 @@
-import { CatchUp } from "../../../src/app/catch-up.js";
+import { CatchUp, sweepLease } from "../../../src/app/catch-up.js";
+import type { Database } from "../../../src/db/database.js";
+import { LeaseStore } from "../../../src/stores/leases.js";
+import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 import type { Octokit } from "../../../src/github/issues.js";
 import { eventually } from "../../helpers/eventually.js";
 import { captureLog } from "../../helpers/log.js";
@@ -81,5 +84,42 @@ describe("CatchUp", () => {
     const waited = Date.now() - t0;
     expect(waited).toBeGreaterThanOrEqual(900);
     expect(waited).toBeLessThan(5_000);
+  });
+});
+
+describe.each(DB_KINDS)("catch-up with several web processes on %s", (kind) => {
+  let db: Database;
+  beforeEach(async () => (db = await freshDatabase(kind)));
+  afterEach(() => db.close());
+
+  it("lets one process sweep: the others skip while it sweeps and for a while after", async () => {
+    const { app, calls } = fakeApp(3, 20);
+    const processes = [0, 1, 2].map(
+      () =>
+        new CatchUp(async () => app, noneRecorded, captureLog().log, {
+          lookbackHours: 72,
+          spacingMs: 0,
+          lease: sweepLease(new LeaseStore(db)),
+        }),
+    );
+    const reports = await Promise.all(processes.map((p) => p.sweep()));
+    expect(calls.posts).toBe(3); // each missed delivery asked for once, not once per process
+    expect(reports.filter((r) => r.sweptElsewhere)).toHaveLength(2);
+    expect(reports.find((r) => !r.sweptElsewhere)).toMatchObject({ redelivered: 3 });
+    // just after: a second round of timers finds the lease held for the quiet minute
+    expect((await Promise.all(processes.map((p) => p.sweep()))).every((r) => r.sweptElsewhere)).toBe(true);
+    expect(calls.lists).toBe(1);
+  });
+
+  it("hands the lease on once its holder's time is up, and never to two holders at once", async () => {
+    const leases = new LeaseStore(db);
+    expect(await leases.claim("catch-up", "a", 60)).toBe(true);
+    expect(await leases.claim("catch-up", "b", 60)).toBe(false);
+    expect(await leases.claim("catch-up", "a", 60)).toBe(false); // its holder too waits for its time to be up
+    await leases.hold("catch-up", "b", 0); // not b's to shorten
+    expect(await leases.claim("catch-up", "b", 60)).toBe(false);
+    await leases.hold("catch-up", "a", 0); // a process that died holding it: its time runs out
+    const claims = await Promise.all(["b", "c", "d"].map((holder) => leases.claim("catch-up", holder, 60)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
   });
 });

@@ -12,6 +12,7 @@ const TABLES = [
   "dashboard_sessions",
   "deliveries",
   "installation_caps",
+  "leases",
   "ledger_daily",
   "ledger_totals",
   "llm_calls",
