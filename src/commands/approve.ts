@@ -5,6 +5,8 @@
  */
 import { NEEDS_SPEC_LABEL } from "../pipeline/gate-run.js";
 import { PHASE } from "../phases/registry.js";
+import { jobIdForRun } from "../queue/job-id.js";
+import { queuedText } from "../report/gate-comment.js";
 import type { Verdict } from "../phases/gate/verdict.js";
 import { followUp, runActive, type CommandHandler } from "./command.js";
 import type { Command } from "./parse.js";
@@ -31,9 +33,10 @@ export const approve: CommandHandler<Extract<Command, { name: "approve" }>> = {
     if ("active" in started) return runActive(call, started.active.id);
     await ctx.gh.removeLabel(ctx.issue, NEEDS_SPEC_LABEL);
     await call.react("+1");
+    const ahead = await deps.queueInfo.runsAhead(jobIdForRun(started.queued));
     await ctx.gh.upsertSticky(
       ctx.issue,
-      `### Tollgate: approved\n\n@${job.sender.login} approved this issue over the spec gate's verdict (score ${gate.verdict?.score ?? "?"}/100): planning starts shortly.`,
+      `### Tollgate: approved\n\n@${job.sender.login} approved this issue over the spec gate's verdict (score ${gate.verdict?.score ?? "?"}/100): ${ahead ? queuedText(ahead) : "planning starts shortly"}.`,
     );
     return { outcome: "done", detail: `gate overridden by ${job.sender.login}`, runId: started.queued };
   },

@@ -5,6 +5,8 @@
 import { gateRun } from "../pipeline/gate-run.js";
 import { PHASE, phasesBefore, type ReusablePhase } from "../phases/registry.js";
 import type { Verdict } from "../phases/gate/verdict.js";
+import { jobIdForRun } from "../queue/job-id.js";
+import { queuedText } from "../report/gate-comment.js";
 import { followUp, runActive, type ActingCall, type CommandHandler, type CommandOutcome } from "./command.js";
 import type { Command } from "./parse.js";
 
@@ -60,6 +62,9 @@ async function retryFrom(call: ActingCall<Retry>, from: Exclude<ReusablePhase, "
   if ("active" in started) return runActive(call, started.active.id);
   const runId = started.queued;
   await call.react("+1");
-  await call.reply(`Retrying from ${from}: run \`${runId}\` reuses the ${reuse.join(" and ")} of run \`${source}\`.`);
+  const ahead = await deps.queueInfo.runsAhead(jobIdForRun(runId));
+  await call.reply(
+    `Retrying from ${from}: run \`${runId}\` reuses the ${reuse.join(" and ")} of run \`${source}\`${ahead ? `; it is ${queuedText(ahead)}` : ""}.`,
+  );
   return { outcome: "done", detail: `retry from ${from}`, runId };
 }

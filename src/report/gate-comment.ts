@@ -75,6 +75,10 @@ export function renderFailure(what: string, reason: string): string {
 /** Where a ready run stands: next, or behind `ahead` runs that wait for a worker. */
 export function readyStatus(ahead: number): string {
   if (ahead === 0) return "ready: planning starts shortly; this comment shows the progress.";
-  const runs = ahead === 1 ? "1 run waits" : `${ahead} runs wait`;
-  return `ready, and queued: number ${ahead + 1} in line (${runs} for a worker ahead of it). Planning starts when a worker is free; this comment shows the progress from then, and \`/status\` says where it is meanwhile.`;
+  return `ready, and ${queuedText(ahead)}. Planning starts when a worker is free; this comment shows the progress from then, and \`/status\` says where it is meanwhile.`;
+}
+
+/** "queued: number 3 in line (2 runs wait for a worker ahead of it)". */
+export function queuedText(ahead: number): string {
+  return `queued: number ${ahead + 1} in line (${ahead === 1 ? "1 run waits" : `${ahead} runs wait`} for a worker ahead of it)`;
 }

@@ -50,6 +50,17 @@ export class QueueInspection {
     return rows[0]?.n ?? 0;
   }
 
+  /** How many due run jobs wait ahead of this one (0 when it is next, or a worker already has it). */
+  async runsAhead(jobId: string): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pgboss.job j,
+         (SELECT created_on FROM pgboss.job WHERE name = $2 AND id = $1 AND state IN ('created', 'retry')) me
+       WHERE j.name = $2 AND j.state IN ('created', 'retry') AND j.start_after <= now() AND j.created_on < me.created_on`,
+      [jobId, QUEUE.run],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
   /** The ids of a queue's active jobs. */
   async activeIds(name: QueueName): Promise<string[]> {
     const { rows } = await this.db.query<{ id: string }>("SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'", [name]);

@@ -6,6 +6,7 @@
  */
 import nock from "nock";
 import { HELP } from "../../src/commands/parse.js";
+import { jobIdForRun } from "../../src/queue/job-id.js";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { DB_KINDS, e2eCases } from "../helpers/db.js";
@@ -212,6 +213,8 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
 
   smoke("/approve from a maintainer overrides a held-back gate and records who; a writer may not", async () => {
     const held = await seedRun("needs_spec", { gate: { verdict: { ...readyVerdict, ready: false, score: 41 } } });
+    // two runs of other issues wait for a worker: the approved run joins the line behind them
+    for (const id of ["waiting-1", "waiting-2"]) await app.services.queue.send(QUEUE.run, { runId: id }, jobIdForRun(id));
     await handled(await say("/approve")); // Codertocat has write, not maintain
     await handled(await say("/approve", { sender: { login: "maint", type: "User" } }));
     const [, approved] = await runs();
@@ -224,7 +227,9 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     ).rows[0]!.output;
     expect(gateOut).toMatchObject({ verdict: { ready: true, score: 41 }, approved_by: "maint" });
     expect(gh.replies()[0]).toMatch(/^@Codertocat, only people with maintain or admin access/);
-    expect(gh.sticky).toContain("`@maint` approved this issue over the spec gate's verdict (score 41/100)");
+    expect(gh.sticky).toContain(
+      "`@maint` approved this issue over the spec gate's verdict (score 41/100): queued: number 3 in line (2 runs wait for a worker ahead of it).",
+    );
     expect((await recorded()).map((r) => [r.sender, r.outcome])).toEqual([
       ["Codertocat", "refused"],
       ["maint", "done"],
