@@ -7,6 +7,7 @@ import type { ApplicationFunction } from "probot";
 import type { Database } from "./db/database.js";
 import type { DeliveryStore } from "./stores/deliveries.js";
 import { enqueueDelivery } from "./queue/enqueue.js";
+import { IntakeWriter } from "./queue/intake-writer.js";
 import type { Delivery } from "./stores/deliveries.js";
 import { EDIT_DEBOUNCE_SECONDS, QUEUE, type TriggerJob } from "./queue/jobs.js";
 import type { JobQueue } from "./queue/queue.js";
@@ -43,13 +44,17 @@ export function tollgateApp(deps: AppDeps): ApplicationFunction {
     addHandler(healthHandler(deps.db, deps.queue, app.log, undefined, deps.cache, deps.catchUp));
     if (deps.metrics) addHandler(metricsHandler(deps.metrics.registry, { token: deps.metricsToken, log: app.log }));
     if (deps.dashboard) addHandler(deps.dashboard);
+    // the webhook path's writes, in groups when deliveries come in a burst (src/queue/intake-writer.ts)
+    const writer = new IntakeWriter(deps.deliveries, deps.queue, app.log);
     const enqueue = (delivery: Delivery, job: TriggerJob) =>
-      enqueueDelivery(deps.deliveries, deps.queue, delivery, {
-        queue: QUEUE.trigger,
-        data: job,
-        // edits of one issue are folded together; a label or a close is acted on at once
-        ...(job.kind === "edited" ? { debounce: { key: `${job.repository.id}#${job.issue.number}`, seconds: EDIT_DEBOUNCE_SECONDS } } : {}),
-      });
+      // edits of one issue are folded together; a label or a close is acted on at once
+      job.kind === "edited"
+        ? enqueueDelivery(deps.deliveries, deps.queue, delivery, {
+            queue: QUEUE.trigger,
+            data: job,
+            debounce: { key: `${job.repository.id}#${job.issue.number}`, seconds: EDIT_DEBOUNCE_SECONDS },
+          })
+        : writer.enqueue(delivery, { queue: QUEUE.trigger, data: job });
     app.on("issues.labeled", onIssuesLabeled(enqueue));
     app.on(
       ["pull_request_review.submitted", "pull_request_review_comment.created", "pull_request.closed"],
@@ -67,7 +72,7 @@ export function tollgateApp(deps: AppDeps): ApplicationFunction {
     );
     app.on(
       "issue_comment.created",
-      onIssueComment((delivery, job) => enqueueDelivery(deps.deliveries, deps.queue, delivery, { queue: QUEUE.command, data: job })),
+      onIssueComment((delivery, job) => writer.enqueue(delivery, { queue: QUEUE.command, data: job })),
     );
     app.on(["issues.edited", "issues.unlabeled", "issues.closed"], onIssueChanged(enqueue));
   };

@@ -92,6 +92,13 @@ export class JobQueue {
     return sent;
   }
 
+  /** Sends jobs in one statement; a job whose id is already queued is kept. */
+  async sendMany<T extends object>(name: QueueName, jobs: Array<{ data: T; id: string }>): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.#boss.insert(jobs.map((j) => ({ name, id: j.id, data: j.data })));
+    this.#wake(name);
+  }
+
   /**
    * Sends a job to start after `seconds`, unless a job with the same key is still waiting in this
    * queue (a queue with the `short` policy): returns false when it was folded into that one.

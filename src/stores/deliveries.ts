@@ -36,6 +36,38 @@ export class DeliveryStore {
   }
 
   /**
+   * `record()` for many deliveries in one statement (the webhook path's group commit): the answer
+   * for each, in order. The same id twice in one call is recorded once; both are told "send",
+   * and the job id keeps one job.
+   */
+  async recordMany(items: Array<{ delivery: Delivery; jobId: string }>): Promise<Array<"send" | "seen">> {
+    if (items.length === 0) return [];
+    const column = <T>(pick: (d: Delivery, jobId: string) => T) => items.map((i) => pick(i.delivery, i.jobId));
+    const { rows } = await this.db.query<{ id: string; status: string | null }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[])
+           AS t (id, event, action, installation_id, repository, sender, job_id)
+       ), inserted AS (
+         INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id)
+         SELECT * FROM input ON CONFLICT (id) DO NOTHING RETURNING id
+       )
+       SELECT input.id, d.status FROM input LEFT JOIN deliveries d ON d.id = input.id`,
+      [
+        column((d) => d.id),
+        column((d) => d.event),
+        column((d) => d.action ?? null),
+        column((d) => d.installationId ?? null),
+        column((d) => d.repository ?? null),
+        column((d) => d.sender ?? null),
+        column((_, jobId) => jobId),
+      ],
+    );
+    // the join sees the table as it was before this statement: a new row has no status yet
+    const seen = new Set(rows.filter((r) => r.status !== null && r.status !== "received").map((r) => r.id));
+    return items.map((i) => (seen.has(i.delivery.id) ? "seen" : "send"));
+  }
+
+  /**
    * Records what became of a delivery. With `onlyIfOpen`, a delivery already finished keeps its
    * outcome. Returns false when no row was changed.
    */
