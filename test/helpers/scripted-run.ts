@@ -1,23 +1,18 @@
 /**
- * One whole run, as GitHub and Anthropic drive it (the greeter project passing first time): an
- * `issues.labeled` delivery through `probot.receive`, the real queue and workers, GitHub played
- * by nock (FakeGitHub), git over a local `git http-backend`, and a scripted model with realistic
- * usage. For tests that need a finished run to look at (the dashboard, /metrics, traces).
+ * One whole run, as GitHub and Anthropic drive it (the greeter project passing first time, through
+ * test/helpers/pipeline.ts), for tests that need a finished run to look at (the dashboard,
+ * /metrics, traces).
  */
-import nock from "nock";
 import type { Logger } from "pino";
-import { RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
-import { createTestApp, type TestApp } from "./app.js";
+import type { RoutedScriptedModel, ScriptStep } from "../../src/llm/scripted-model.js";
+import type { TestApp } from "./app.js";
 import type { DbKind } from "./db.js";
-import { eventually } from "./eventually.js";
-import { FakeGitHub } from "./fake-github.js";
-import { gitHttpServer, type GitHttpServer } from "./git.js";
-import { approve, CONFIG, done, edit, gate, planOf, project, TITLE, unit } from "./greeter.js";
-import { INSTALLATION_ID, issuesLabeled } from "./webhooks.js";
+import type { FakeGitHub } from "./fake-github.js";
+import { approve, done, edit, gate, planOf, unit } from "./greeter.js";
+import { E2E_OWNER, E2E_REPO, runEnded, startPipeline } from "./pipeline.js";
 
-export const RUN_OWNER = "Codertocat";
-export const RUN_REPO = "Hello-World";
-const TOKEN = "ghs_e2einstallationtoken00000000000000001";
+export const RUN_OWNER = E2E_OWNER;
+export const RUN_REPO = E2E_REPO;
 
 export interface ScriptedRun {
   app: TestApp;
@@ -44,38 +39,9 @@ export async function scriptedRun(
   log: Logger,
   scripts: Record<string, ScriptStep[]> = PASS_FIRST_TIME,
 ): Promise<ScriptedRun> {
-  const { bare } = project();
-  const server: GitHttpServer = await gitHttpServer(bare, TOKEN);
-  const gh = new FakeGitHub({
-    owner: RUN_OWNER,
-    repo: RUN_REPO,
-    issue: 1,
-    installationId: INSTALLATION_ID,
-    title: TITLE,
-    body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.",
-    config: CONFIG(),
-    token: TOKEN,
-    permissions: { reader: "read" },
-  });
-  const model = new RoutedScriptedModel(scripts);
-  const app = await createTestApp(kind, log, { model });
-  const close = async () => {
-    await app.close();
-    await server.close();
-    nock.cleanAll();
-  };
+  const { app, gh, model, close } = await startPipeline(kind, log, scripts, { permissions: { reader: "read" } });
   try {
-    const payload = issuesLabeled("ai-ready");
-    payload.repository.clone_url = server.url;
-    payload.repository.default_branch = "main";
-    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
-    await app.startWorkers(2);
-    const run = await eventually(async () => {
-      const { rows } = await app.services.db.query<{ id: string; status: string; pr_number: number | null }>(
-        "SELECT id, status, pr_number FROM runs",
-      );
-      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
-    }, 50_000);
+    const run = await runEnded(app);
     if (run.status !== "succeeded" || gh.pulls.length !== 1) throw new Error(`the scripted run ended ${run.status}`);
     return { app, gh, run, prBody: gh.pulls[0]!.body, model, close };
   } catch (error) {

@@ -9,18 +9,18 @@ import { readdirSync } from "node:fs";
 import path from "node:path";
 import nock from "nock";
 import { costRows, runSummaries } from "../../src/stores/cost-rows.js";
-import { QUEUE, type QueueName, type RunJob } from "../../src/queue/jobs.js";
+import { QUEUE, type RunJob } from "../../src/queue/jobs.js";
 import { ModelCallError } from "../../src/llm/errors.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import { PRICE_OVERRIDES } from "../../src/llm/prices.js";
 import { PriceBook } from "../../src/llm/pricing.js";
-import { agentRoute, RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
+import { agentRoute, type RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { renderCostTable } from "../../src/report/cost-table.js";
-import { createTestApp, type TestApp } from "../helpers/app.js";
+import type { TestApp } from "../helpers/app.js";
 import { DB_KINDS, e2eCases, type DbKind } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
-import { FakeGitHub, TOLLGATE_BOT_ID } from "../helpers/fake-github.js";
-import { git, gitHttpServer, humanCommit, type GitHttpServer } from "../helpers/git.js";
+import { TOLLGATE_BOT_ID, type FakeGitHub } from "../helpers/fake-github.js";
+import { git, humanCommit, type GitHttpServer } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
 import {
   INSTALLATION_ID,
@@ -31,11 +31,8 @@ import {
   reviewSubmitted,
   webhookExample,
 } from "../helpers/webhooks.js";
-import { answered, approve, CONFIG, done, edit, gate, planOf, project, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
-
-const O = "Codertocat";
-const R = "Hello-World";
-const TOKEN = "ghs_e2einstallationtoken00000000000000001";
+import { answered, approve, CONFIG, done, edit, gate, planOf, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
+import { E2E_TOKEN as TOKEN, runEnded, startPipeline, type Pipeline, type PipelineOptions } from "../helpers/pipeline.js";
 
 /**
  * The pipeline's end-to-end cases, in two halves (every other case, in the order written), one
@@ -60,33 +57,12 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
   let server: GitHttpServer;
   let bare: string;
   let model: RoutedScriptedModel;
+  let pipeline: Pipeline | undefined;
   const captured = captureLog("info");
 
-  async function start(
-    scripts: Record<string, ScriptStep[]>,
-    options: { config?: string; wrap?: (port: ModelPort) => ModelPort; queues?: QueueName[] } = {},
-  ) {
-    bare = project().bare;
-    server = await gitHttpServer(bare, TOKEN);
-    gh = new FakeGitHub({
-      owner: O,
-      repo: R,
-      issue: 1,
-      installationId: INSTALLATION_ID,
-      title: TITLE,
-      body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.",
-      config: options.config ?? CONFIG(),
-      token: TOKEN,
-      permissions: { reader: "read" },
-    });
-    model = new RoutedScriptedModel(scripts);
-    const port = options.wrap ? options.wrap(model) : model;
-    app = await createTestApp(kind, captured.log, { model: port });
-    const payload = issuesLabeled("ai-ready");
-    payload.repository.clone_url = server.url;
-    payload.repository.default_branch = "main";
-    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
-    await app.startWorkers(2, { queues: options.queues });
+  async function start(scripts: Record<string, ScriptStep[]>, options: Omit<PipelineOptions, "permissions" | "token"> = {}) {
+    pipeline = await startPipeline(kind, captured.log, scripts, { ...options, permissions: { reader: "read" } });
+    ({ app, gh, server, bare, model } = pipeline);
   }
 
   const run = async () =>
@@ -95,11 +71,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
         "SELECT id, status, iterations, pr_number, error FROM runs",
       )
     ).rows[0]!;
-  const finished = () =>
-    eventually(async () => {
-      const r = await run();
-      return r && !["queued", "running"].includes(r.status) && r;
-    }, 50_000);
+  const finished = () => runEnded(app);
   /** The first run other than `firstId` (a retry, a later run, a revision) once it has ended. */
   const laterRunEnded = (firstId: string) =>
     eventually(async () => {
@@ -124,10 +96,9 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
   const zombies: Array<() => void> = [];
 
   afterEach(async () => {
-    await app?.close();
+    await pipeline?.close();
+    pipeline = undefined;
     for (const release of zombies.splice(0)) release();
-    await server?.close();
-    nock.cleanAll();
     expect(app.github.errors).toEqual([]);
     // the run's folder is gone, whatever happened
     expect(readdirSync(path.join(app.dataDir, "runs")).length).toBe(0);
@@ -562,8 +533,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
     expect(gh.pulls.map((p) => [p.number, p.draft])).toEqual([[100, false]]);
     // the label is added again: a second run of the same issue
     const payload = issuesLabeled("ai-ready");
-    payload.repository.clone_url = server.url;
-    payload.repository.default_branch = "main";
+    pipeline!.atServer(payload);
     await app.probot.receive({ id: "d-second", name: "issues", payload } as never);
     const second = (await laterRunEnded(first.id))[0]!;
     expect(second.status).toBe("draft");
@@ -594,8 +564,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
     const first = await finished();
     expect(first.status).toBe("draft");
     const comment = issueComment("/retry execute");
-    comment.repository.clone_url = server.url;
-    comment.repository.default_branch = "main";
+    pipeline!.atServer(comment);
     await app.probot.receive({ id: "d-retry", name: "issue_comment", payload: comment } as never);
     const second = (await laterRunEnded(first.id))[0]!;
     expect(second.status).toBe("succeeded");
@@ -668,8 +637,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
           created_at: now,
         });
         const payload = reviewCommentCreated(c);
-        payload.repository.clone_url = server.url;
-        payload.repository.default_branch = "main";
+        pipeline!.atServer(payload);
         await app.probot.receive({ id: `d-review-${c.id}`, name: "pull_request_review_comment", payload } as never);
       }
       // a review on a pull request Tollgate did not open is not even recorded
@@ -785,8 +753,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       created_at: new Date().toISOString(),
     });
     const payload = reviewCommentCreated({ id: 601, body: "Use a template literal.", path: "src/greet.js", line: 2 });
-    payload.repository.clone_url = server.url;
-    payload.repository.default_branch = "main";
+    pipeline!.atServer(payload);
     await app.probot.receive({ id: "d-review-601", name: "pull_request_review_comment", payload } as never);
     const revision = await eventually(async () => {
       const rows = (
@@ -838,8 +805,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       submitted_at: new Date(Date.now() + 1000).toISOString(),
     });
     const payload = reviewSubmitted({ id: 701, body: "Add a comment above greet()." });
-    payload.repository.clone_url = server.url;
-    payload.repository.default_branch = "main";
+    pipeline!.atServer(payload);
     await app.probot.receive({ id: "d-review-701", name: "pull_request_review", payload } as never);
     const revision = await eventually(async () => {
       const rows = (await app.services.db.query<{ status: string; error: string }>("SELECT status, error FROM runs WHERE kind = 'revise'"))
@@ -871,8 +837,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
     expect(first.status).toBe("succeeded");
     humanCommit(bare, "tollgate/issue-1");
     const comment = issueComment("/retry");
-    comment.repository.clone_url = server.url;
-    comment.repository.default_branch = "main";
+    pipeline!.atServer(comment);
     await app.probot.receive({ id: "d-retry-human", name: "issue_comment", payload: comment } as never);
     const second = (await laterRunEnded(first.id))[0]!;
     expect(second.status).toBe("succeeded");

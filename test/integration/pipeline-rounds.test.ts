@@ -1,21 +1,18 @@
 /**
- * Runs that used to be lost, driven end to end like pipeline-cases.ts (GitHub played by nock, git
+ * Runs that used to be lost, driven end to end by test/helpers/pipeline.ts (GitHub played by nock, git
  * over `git http-backend`, the checks run for real in the sandbox, a scripted model) on the
  * embedded database: a triage answer cut off twice, a review refused twice, a review that only
  * suggests, and a check that already failed before the change. Each ends with its work kept, in
  * a pull request (a draft when it must be), never as a failed run.
  */
 import nock from "nock";
-import { RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
-import { createTestApp, type TestApp } from "../helpers/app.js";
-import { eventually } from "../helpers/eventually.js";
-import { FakeGitHub } from "../helpers/fake-github.js";
-import { git, gitHttpServer, type GitHttpServer } from "../helpers/git.js";
+import type { RoutedScriptedModel, ScriptStep } from "../../src/llm/scripted-model.js";
+import type { TestApp } from "../helpers/app.js";
+import type { FakeGitHub } from "../helpers/fake-github.js";
+import { git } from "../helpers/git.js";
 import { captureLog } from "../helpers/log.js";
-import { INSTALLATION_ID, issuesLabeled } from "../helpers/webhooks.js";
-import { approve, CONFIG, done, edit, gate, planOf, project, TITLE, unit } from "../helpers/greeter.js";
-
-const TOKEN = "ghs_e2einstallationtoken00000000000000001";
+import { approve, CONFIG, done, edit, gate, planOf, unit } from "../helpers/greeter.js";
+import { runEnded, startPipeline, type Pipeline } from "../helpers/pipeline.js";
 const plan = planOf([unit("greeting", ["src/greet.js"])]);
 const review = (findings: unknown[], verdict = "request_changes"): ScriptStep => ({
   toolUse: { name: "submit_review", input: { findings, summary: "The greeting changed as planned.", verdict } },
@@ -31,46 +28,21 @@ describe("rounds that degrade instead of failing", () => {
   afterAll(() => nock.enableNetConnect());
   let app: TestApp;
   let gh: FakeGitHub;
-  let server: GitHttpServer;
   let bare: string;
   let model: RoutedScriptedModel;
+  let pipeline: Pipeline | undefined;
   const captured = captureLog("info");
 
   async function start(scripts: Record<string, ScriptStep[]>, config = CONFIG()) {
-    bare = project().bare;
-    server = await gitHttpServer(bare, TOKEN);
-    gh = new FakeGitHub({
-      owner: "Codertocat",
-      repo: "Hello-World",
-      issue: 1,
-      installationId: INSTALLATION_ID,
-      title: TITLE,
-      body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.",
-      config,
-      token: TOKEN,
-      permissions: { reader: "read" },
-    });
-    model = new RoutedScriptedModel(scripts);
-    app = await createTestApp("pglite", captured.log, { model });
-    const payload = issuesLabeled("ai-ready");
-    payload.repository.clone_url = server.url;
-    payload.repository.default_branch = "main";
-    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
-    await app.startWorkers(2);
+    pipeline = await startPipeline("pglite", captured.log, scripts, { config, permissions: { reader: "read" } });
+    ({ app, gh, bare, model } = pipeline);
   }
-  const finished = () =>
-    eventually(async () => {
-      const { rows } = await app.services.db.query<{ status: string; iterations: number; error: string | null }>(
-        "SELECT status, iterations, error FROM runs",
-      );
-      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows[0];
-    }, 50_000);
+  const finished = () => runEnded(app);
   const requestsOf = (route: string) => model.requests.filter((q) => q.route === route).map((q) => q.request);
 
   afterEach(async () => {
-    await app?.close();
-    await server?.close();
-    nock.cleanAll();
+    await pipeline?.close();
+    pipeline = undefined;
   });
 
   it("a triage cut off twice: the fix round gets the raw failing output, and the run passes", async () => {

@@ -1,58 +1,34 @@
 /**
- * The setup step end to end, as GitHub and Anthropic drive a run (see pipeline-cases.ts for the
- * harness's pieces): an `issues.labeled` delivery through `probot.receive`, the real queue and
+ * The setup step end to end, as GitHub and Anthropic drive a run (see test/helpers/pipeline.ts for
+ * the harness's pieces): an `issues.labeled` delivery through `probot.receive`, the real queue and
  * sandbox, git over `git http-backend`, nock for GitHub, a scripted model. Setup needs no
  * database of its own, so these run on the embedded one.
  */
 import nock from "nock";
-import { RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
-import { createTestApp, type TestApp } from "../helpers/app.js";
-import { eventually } from "../helpers/eventually.js";
-import { FakeGitHub } from "../helpers/fake-github.js";
-import { gitHttpServer, type GitHttpServer } from "../helpers/git.js";
+import type { RoutedScriptedModel, ScriptStep } from "../../src/llm/scripted-model.js";
+import type { TestApp } from "../helpers/app.js";
+import type { FakeGitHub } from "../helpers/fake-github.js";
 import { captureLog } from "../helpers/log.js";
-import { approve, CONFIG, done, edit, gate, planOf, project, TITLE, unit } from "../helpers/greeter.js";
-import { INSTALLATION_ID, issuesLabeled } from "../helpers/webhooks.js";
+import { approve, CONFIG, done, edit, gate, planOf, unit } from "../helpers/greeter.js";
+import { runEnded, startPipeline, type Pipeline } from "../helpers/pipeline.js";
 
-const TOKEN = "ghs_e2einstallationtoken00000000000000002";
 let app: TestApp;
 let gh: FakeGitHub;
-let server: GitHttpServer;
 let model: RoutedScriptedModel;
+let pipeline: Pipeline | undefined;
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
 afterEach(async () => {
-  await app?.close();
-  await server?.close();
-  nock.cleanAll();
+  await pipeline?.close();
+  pipeline = undefined;
   expect(app.github.errors).toEqual([]);
 });
 
 async function start(scripts: Record<string, ScriptStep[]>, config: string) {
-  const { bare } = project();
-  server = await gitHttpServer(bare, TOKEN);
-  gh = new FakeGitHub({
-    owner: "Codertocat",
-    repo: "Hello-World",
-    issue: 1,
-    installationId: INSTALLATION_ID,
-    title: TITLE,
-    body: "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.",
-    config,
-    token: TOKEN,
-  });
-  model = new RoutedScriptedModel(scripts);
-  app = await createTestApp("pglite", captureLog("info").log, { model });
-  const payload = issuesLabeled("ai-ready");
-  payload.repository.clone_url = server.url;
-  payload.repository.default_branch = "main";
-  await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
-  await app.startWorkers(2);
-  return eventually(async () => {
-    const r = (await app.services.db.query<{ status: string; error: string | null }>("SELECT status, error FROM runs")).rows[0];
-    return r && !["queued", "running"].includes(r.status) && r;
-  }, 50_000);
+  pipeline = await startPipeline("pglite", captureLog("info").log, scripts, { config, token: "ghs_e2einstallationtoken00000000000000002" });
+  ({ app, gh, model } = pipeline);
+  return runEnded(app);
 }
 
 const ledger = async () => (await app.services.db.query<{ phase: string }>("SELECT phase FROM llm_calls ORDER BY id")).rows;
