@@ -9,6 +9,8 @@ export default {
   },
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   globalSetup: "<rootDir>/test/helpers/global-setup.ts",
+  // the slowest files first, also when no earlier run's timings are there (a fresh clone)
+  testSequencer: "<rootDir>/test/helpers/slow-first.mjs",
   globalTeardown: "<rootDir>/test/helpers/global-teardown.ts",
   testTimeout: 60000,
   // Two test files at a time: the end-to-end tests mostly wait on git and sandboxed commands, so
