@@ -117,14 +117,22 @@ function pick(seq) {
 }
 
 // A fake GitHub on loopback: installation tokens, and no tollgate.yml anywhere (defaults).
+// A fake GitHub on loopback, enough for the workers' jobs to end (mostly as ignored) rather than
+// fail and come back as retries in later rounds: installation tokens, no tollgate.yml anywhere
+// (defaults), every issue open without the trigger label, every sender a reader, and comments
+// and reactions accepted.
 const github = createServer((req, res) => {
-  if (req.method === "POST" && /\/app\/installations\/\d+\/access_tokens$/.test(req.url)) {
-    res
-      .writeHead(201, { "content-type": "application/json" })
-      .end(JSON.stringify({ token: "ghs_bench", expires_at: new Date(Date.now() + 3600e3).toISOString() }));
-  } else {
-    res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ message: "Not Found" }));
-  }
+  const json = (status, body) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  const path = req.url.replace(/^\/api\/v3/, "").split("?")[0];
+  req.resume();
+  if (req.method === "POST" && /^\/app\/installations\/\d+\/access_tokens$/.test(path))
+    return json(201, { token: "ghs_bench", expires_at: new Date(Date.now() + 3600e3).toISOString() });
+  if (req.method === "GET" && /^\/repos\/[^/]+\/[^/]+\/issues\/\d+$/.test(path))
+    return json(200, { ...example("issues", "opened").issue, state: "open", labels: [], pull_request: undefined });
+  if (req.method === "GET" && /\/collaborators\/[^/]+\/permission$/.test(path)) return json(200, { permission: "read", role_name: "read" });
+  if (req.method === "GET" && /\/(comments|reactions|events|timeline)$/.test(path)) return json(200, []);
+  if (req.method === "POST" && /\/(comments|reactions)$/.test(path)) return json(201, { id: 1 });
+  json(404, { message: "Not Found" });
 });
 await new Promise((r) => github.listen(0, "127.0.0.1", r));
 const githubHost = `127.0.0.1:${github.address().port}`;
@@ -207,6 +215,21 @@ async function load(url, count) {
   return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Waits (at most 60 s) until no job is due or running, as /health reports it. */
+async function settled(healthUrl) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const health = await fetch(healthUrl).then((r) => r.json());
+    const queues = health.queue?.queues ?? [];
+    if (queues.every((q) => q.active === 0) && (health.queue?.backlog?.waiting ?? 0) === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  console.error(
+    "Tollgate's jobs did not settle within 60 s; measuring on",
+    JSON.stringify((await fetch(healthUrl).then((r) => r.json())).queue),
+  );
+}
+
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 function summary(samples, seconds) {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -247,6 +270,9 @@ for (let r = 0; r < rounds; r++) {
     const { latencies, seconds } = await load(target.url, perRound);
     results[name].latencies.push(...latencies);
     results[name].seconds += seconds;
+    // Tollgate's workers then work off the burst's jobs: the next round waits for that, so that
+    // they do not take the machine from the bare app's round (or from Tollgate's next)
+    if (name === "tollgate") await settled(tollgate.url.replace(/\/api\/github\/webhooks$/, "/health"));
   }
 }
 bare.child.kill("SIGTERM");

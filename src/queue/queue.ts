@@ -158,21 +158,30 @@ export class JobQueue {
     this.#timers.add(timer);
   }
 
-  /** Starts `concurrency` polling workers on a queue. */
+  /**
+   * Starts `concurrency` polling workers on a queue. A worker that finished a job fetches the next
+   * at once: pg-boss would otherwise wait out its polling interval after every job, and a backlog
+   * would drain at one job a second per worker. It sleeps only when a fetch finds nothing.
+   */
   async work<T>(name: QueueName, concurrency: number, handler: JobHandler<T>, pollingIntervalSeconds = 1): Promise<void> {
     for (let i = 0; i < concurrency; i++) {
-      const id = await this.#boss.work<T>(name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds }, async ([job]) => {
+      const worker: { id?: string } = {};
+      worker.id = await this.#boss.work<T>(name, { includeMetadata: true, batchSize: 1, pollingIntervalSeconds }, async ([job]) => {
         if (!job) return;
-        await this.#intake?.whenCalm();
-        await handler({
-          id: job.id,
-          data: job.data,
-          retryCount: job.retryCount,
-          retryLimit: job.retryLimit,
-          lastTry: job.retryCount >= job.retryLimit,
-        });
+        try {
+          await this.#intake?.whenCalm();
+          await handler({
+            id: job.id,
+            data: job.data,
+            retryCount: job.retryCount,
+            retryLimit: job.retryLimit,
+            lastTry: job.retryCount >= job.retryLimit,
+          });
+        } finally {
+          if (worker.id && this.#started) this.#boss.notifyWorker(worker.id); // there may be more: look again now
+        }
       });
-      this.#local.set(name, [...(this.#local.get(name) ?? []), id]);
+      this.#local.set(name, [...(this.#local.get(name) ?? []), worker.id]);
     }
   }
 

@@ -229,6 +229,28 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     expect(stats.find((s) => s.name === QUEUE.run)).toMatchObject({ waiting: 0, oldestWaitingSeconds: null });
   });
 
+  it("works off a backlog job after job, not one job per polling interval", async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `d-backlog-${i}`);
+    for (const id of ids) await enqueueDelivery(deliveries, queue, delivery(id), { queue: QUEUE.trigger, data: job(id) });
+    const handled: string[] = [];
+    // a polling interval of a minute: six jobs one interval apart would take five minutes
+    await startWorker({
+      queue,
+      deliveries,
+      log: captured.log,
+      name: QUEUE.trigger,
+      schema: triggerJobSchema,
+      concurrency: 1,
+      pollingIntervalSeconds: 60,
+      handle: async (data) => {
+        handled.push(data.deliveryId);
+        return { outcome: "done" };
+      },
+    });
+    await eventually(async () => handled.length === ids.length, 15_000);
+    expect(handled.sort()).toEqual([...ids].sort());
+  });
+
   it("starts a fetched job only once the webhook intake lets it (a burst holds the workers)", async () => {
     let calm!: () => void;
     const waits: string[] = [];
