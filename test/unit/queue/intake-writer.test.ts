@@ -64,6 +64,9 @@ describe.each(DB_KINDS)("the webhook path's group commit on %s", (kind) => {
     await Promise.all([first, ...[1, 2, 3].map((i) => writer.enqueue(delivery(`wave-${i}`), { queue: QUEUE.trigger, data: {} }))]);
     expect(statements).toEqual(["deliveries", "jobs", "deliveries", "jobs"]);
     expect(await count("deliveries")).toBe(44);
+    // what catch-up asks before it has GitHub send a delivery again
+    expect(await deliveries.recorded(["burst-0", "wave-3", "never-arrived"])).toEqual(new Set(["burst-0", "wave-3"]));
+    expect(await deliveries.recorded([])).toEqual(new Set());
   });
 
   it("makes one row and one job of the same delivery sent at once, and nothing of one already handled", async () => {
