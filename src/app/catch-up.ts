@@ -7,12 +7,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { Probot, type ProbotOctokit } from "probot";
+import type { ProbotOctokit } from "probot";
 import type { Logger } from "pino";
 import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
 import { deliveryPages, HookRateLimitError, redeliver, type DeliveryAttempt } from "../github/hook-deliveries.js";
 import type { Octokit } from "../github/issues.js";
 import type { DeliveryStore } from "../stores/deliveries.js";
+import { appProbot } from "./workers.js";
 import type { LeaseStore } from "../stores/leases.js";
 import { failedEvents, pastWindow, planCatchUp, type CatchUpReport } from "../webhooks/catch-up.js";
 
@@ -67,14 +68,7 @@ export function appOctokit(
   log: Logger,
   Octokit?: typeof ProbotOctokit,
 ): () => Promise<Octokit> {
-  const probot = new Probot({
-    Octokit,
-    appId: credentials.appId,
-    privateKey: credentials.privateKey,
-    secret: credentials.webhookSecret,
-    baseUrl: env.githubApiUrl,
-    log: log.child({ name: "github" }),
-  });
+  const probot = appProbot(credentials, env, log, Octokit);
   return async () => (await probot.auth()) as Octokit;
 }
 

@@ -47,13 +47,14 @@ export type AppGitHubFactory = GitHubFactory & { readonly identity: (installatio
 /** What the workers take: a factory that may say the app's identity (without, commits are by TOLLGATE_IDENTITY). */
 type WorkersGitHub = GitHubFactory & Partial<Pick<AppGitHubFactory, "identity">>;
 
-export function githubFactory(
+/** A Probot of the app's credentials, for its Octokits (an installation's, or the app's own JWT). */
+export function appProbot(
   credentials: GitHubAppCredentials,
   env: Pick<AppEnv, "githubApiUrl">,
   log: Logger,
   Octokit?: typeof ProbotOctokit,
-): AppGitHubFactory {
-  const probot = new Probot({
+): Probot {
+  return new Probot({
     Octokit,
     appId: credentials.appId,
     privateKey: credentials.privateKey,
@@ -61,6 +62,15 @@ export function githubFactory(
     baseUrl: env.githubApiUrl,
     log: log.child({ name: "github" }),
   });
+}
+
+export function githubFactory(
+  credentials: GitHubAppCredentials,
+  env: Pick<AppEnv, "githubApiUrl">,
+  log: Logger,
+  Octokit?: typeof ProbotOctokit,
+): AppGitHubFactory {
+  const probot = appProbot(credentials, env, log, Octokit);
   const forInstallation = async (installationId: number) => (await probot.auth(installationId)) as Octokit;
   // with no installation, Probot's Octokit is the app's own (its JWT), which GET /app needs
   const identity = appIdentity(async () => (await probot.auth()) as Octokit, TOLLGATE_IDENTITY, log);

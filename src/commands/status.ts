@@ -20,7 +20,7 @@ export const status: CommandHandler<Extract<Command, { name: "status" }>> = {
     }
     const [phase, costs] = await Promise.all([deps.phases.latest(active.id), phaseCosts(deps.db, active.id)]);
     let where = phase ? `${phase.name}${phase.iteration ? ` (round ${phase.iteration})` : ""}, ${phase.status}` : "starting";
-    if (active.status === "queued") where = `queued, number ${await deps.queueInfo.placeInLine(jobIdForRun(active.id))} in line`;
+    if (active.status === "queued") where = `queued, number ${(await deps.queueInfo.runsAhead(jobIdForRun(active.id))) + 1} in line`;
     await call.reply(
       `Run \`${active.id}\`: ${where}. Spent ${formatSpend(costs)}${active.budget_usd_micros ? ` of ${formatUsd(active.budget_usd_micros)}` : ""}.`,
     );

@@ -66,14 +66,4 @@ export class QueueInspection {
     const { rows } = await this.db.query<{ id: string }>("SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'", [name]);
     return rows.map((r) => r.id);
   }
-
-  /** How many run jobs wait ahead of this one, itself included (1 when it is next or not found). */
-  async placeInLine(jobId: string): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pgboss.job WHERE name = $2 AND state IN ('created', 'retry')
-         AND created_on <= coalesce((SELECT created_on FROM pgboss.job WHERE id = $1), now())`,
-      [jobId, QUEUE.run],
-    );
-    return Math.max(1, rows[0]?.n ?? 1);
-  }
 }

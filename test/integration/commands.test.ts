@@ -158,6 +158,15 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
     expect(gh.replies()).toEqual([`Run \`${id}\`: execute (round 2), running. Spent $0.0045 of $5.00.`]);
   });
 
+  it("/status tells a queued run's place in line: behind the runs sent before it, as long as it waits", async () => {
+    await app.services.queue.send(QUEUE.run, { runId: "other-issue" }, jobIdForRun("other-issue"));
+    const id = await seedRun("queued");
+    await app.services.queue.send(QUEUE.run, { runId: id }, jobIdForRun(id));
+    await app.services.queue.send(QUEUE.run, { runId: "later-issue" }, jobIdForRun("later-issue")); // behind it: not counted
+    await handled(await say("/status"));
+    expect(gh.replies()).toEqual([`Run \`${id}\`: queued, number 2 in line. Spent $0.00 of $5.00.`]);
+  });
+
   it("/budget raises the active run's cap, up to the operator's per-run ceiling", async () => {
     const id = await seedRun("running");
     await handled(await say("/budget 80"));
