@@ -279,13 +279,26 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
 
   it("never lets parallel calls pass a cap: 8 at once against a cap that fits 3", async () => {
     const runId = await insertRun(db);
-    const steps = Array.from({ length: 8 }, () => ({ text: "ok", usage, latencyMs: 50 }));
+    const steps = Array.from({ length: 8 }, () => ({ text: "ok", usage }));
     const probe = meteredSetup(db, captured.log, []);
     const worst = probe.model.worstCaseOf("execute", request)!;
-    const cap = worst * 3 + worst / 2; // three fit, a fourth does not
+    const cap = worst * 3 + worst / 2; // three fit, a fourth does not, while none has settled
     const { model, scripted } = meteredSetup(db, captured.log, steps, { config: { budget: { run_usd: cap / 1_000_000 } } });
+    // The calls that got a reservation are held in flight until every one of the 8 has been let through or
+    // refused: a settled call gives back what its worst case exceeded, which would (rightly) let a later one in.
+    let decided = 0;
+    let releaseAll!: () => void;
+    const inFlight = new Promise<void>((resolve) => (releaseAll = resolve));
+    const decide = () => ++decided === 8 && releaseAll();
+    const answer = scripted.call.bind(scripted);
+    scripted.call = async (...args) => (decide(), await inFlight, answer(...args));
     const results = await Promise.allSettled(
-      Array.from({ length: 8 }, () => model.call({ context: { runId, phase: "execute" }, request })),
+      Array.from({ length: 8 }, () =>
+        model.call({ context: { runId, phase: "execute" }, request }).catch((error: unknown) => {
+          decide();
+          throw error;
+        }),
+      ),
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(3);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason);
