@@ -6,11 +6,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApplicationFunction } from "probot";
 import type { Database } from "./db/database.js";
 import type { DeliveryStore } from "./stores/deliveries.js";
-import { enqueueDelivery } from "./queue/enqueue.js";
 import { IntakeWriter } from "./queue/intake-writer.js";
 import type { Delivery } from "./stores/deliveries.js";
 import { EDIT_DEBOUNCE_SECONDS, QUEUE, type TriggerJob } from "./queue/jobs.js";
 import type { JobQueue } from "./queue/queue.js";
+import type { Outbox } from "./queue/outbox.js";
+import type { IntakePressure } from "./queue/intake.js";
 import { healthHandler } from "./server/health.js";
 import { metricsHandler } from "./server/metrics.js";
 import type { TollgateMetrics } from "./observability/metrics.js";
@@ -25,6 +26,10 @@ export interface AppDeps {
   db: Database;
   queue: JobQueue;
   deliveries: DeliveryStore;
+  /** Sends the jobs the webhook path records (src/queue/outbox.ts). */
+  outbox: Outbox;
+  /** This process's webhook intake: in a burst, deliveries are answered once recorded (src/queue/intake.ts). */
+  intake?: Pick<IntakePressure, "busy" | "stats">;
   /** The dependency cache, whose size `/health` reports. */
   cache?: { stats(): Promise<CacheStats> };
   /** The dashboard's routes (src/dashboard/handler.ts), when the server has them. */
@@ -41,32 +46,35 @@ export interface AppDeps {
 
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
   return (app, { addHandler }) => {
-    addHandler(healthHandler(deps.db, deps.queue, app.log, undefined, deps.cache, deps.catchUp));
+    addHandler(healthHandler({ ...deps, log: app.log }));
     if (deps.metrics) addHandler(metricsHandler(deps.metrics.registry, { token: deps.metricsToken, log: app.log }));
     if (deps.dashboard) addHandler(deps.dashboard);
     // the webhook path's writes, in groups when deliveries come in a burst (src/queue/intake-writer.ts)
-    const writer = new IntakeWriter(deps.deliveries, deps.queue, app.log);
+    const writer = new IntakeWriter(deps.deliveries, deps.outbox, app.log, () => deps.intake?.busy() ?? false);
     const enqueue = (delivery: Delivery, job: TriggerJob) =>
-      // edits of one issue are folded together; a label or a close is acted on at once
-      job.kind === "edited"
-        ? enqueueDelivery(deps.deliveries, deps.queue, delivery, {
-            queue: QUEUE.trigger,
-            data: job,
-            debounce: { key: `${job.repository.id}#${job.issue.number}`, seconds: EDIT_DEBOUNCE_SECONDS },
-          })
-        : writer.enqueue(delivery, { queue: QUEUE.trigger, data: job });
+      writer.enqueue(delivery, {
+        queue: QUEUE.trigger,
+        data: job,
+        // edits of one issue are folded together; a label or a close is acted on at once
+        fold:
+          job.kind === "edited"
+            ? { debounce: { key: `${job.repository.id}#${job.issue.number}`, seconds: EDIT_DEBOUNCE_SECONDS } }
+            : undefined,
+      });
     app.on("issues.labeled", onIssuesLabeled(enqueue));
     app.on(
       ["pull_request_review.submitted", "pull_request_review_comment.created", "pull_request.closed"],
       onPullRequestActivity((delivery, job) =>
-        enqueueDelivery(deps.deliveries, deps.queue, delivery, {
+        writer.enqueue(delivery, {
           queue: QUEUE.revise,
           data: job,
           // one waiting revision per PR; a close is its own job, at once
-          once:
-            job.kind === "review"
-              ? { key: `${job.repository.id}#${job.pr.number}`, afterSeconds: deps.reviewWaitSeconds ?? 30 }
-              : { key: delivery.id, afterSeconds: 0 },
+          fold: {
+            once:
+              job.kind === "review"
+                ? { key: `${job.repository.id}#${job.pr.number}`, afterSeconds: deps.reviewWaitSeconds ?? 30 }
+                : { key: delivery.id, afterSeconds: 0 },
+          },
         }),
       ),
     );

@@ -35,10 +35,11 @@ export async function start(env: AppEnv, log: Logger, options: { workers?: boole
   const shutdown = onShutdown(log);
   const tracing = await startTracing(env.telemetry, log);
   if (tracing) shutdown.add(() => tracing.shutdown()); // last of all: the spans of the jobs finished while stopping
-  // with workers in this process, they make way for the webhooks in a burst
-  const intake = options.workers !== false ? new IntakePressure() : undefined;
-  const services = await openServices(await openDatabase(env, log), log, { intake });
+  // the deliveries' rate: in a burst they are answered once recorded, and this process's workers make way
+  const intake = new IntakePressure();
+  const services = await openServices(await openDatabase(env, log), log, { intake, workersYield: options.workers !== false });
   shutdown.add(() => services.close()); // finish the jobs in hand, then close the database
+  services.outbox.start(); // what a crash left recorded and unsent goes to the queue now
   const metrics = webMetrics(env, services); // the server's, and the histograms of this process's model calls
   const catchUpLog = log.child({ name: "catch-up" });
   const catchUp = new CatchUp(appOctokit(env.github, env, catchUpLog), services.deliveries, catchUpLog, {

@@ -1,23 +1,34 @@
 /**
- * The webhook path's writes, committed in groups. Each delivery that Tollgate acts on costs a
- * delivery row and a job; in a burst, one statement for many rows costs about what one row does
- * (on the embedded database, 2–3 ms a delivery one at a time against 0.2 ms in tens: bench
- * notes in docs/benchmarks.md). The deliveries that arrive while a group is being written form
- * the next group, so an idle server writes each delivery at once, as before, and a busy one
- * writes them together. The order of `enqueueDelivery` is kept: every delivery row is written
- * before its job, and a delivery already handled sends no job.
+ * The webhook path's writes, committed in groups. Each delivery that Tollgate acts on is recorded
+ * with the job it becomes (the outbox: src/queue/outbox.ts); in a burst, one statement for many
+ * rows costs about what one row does (on the embedded database, 2–3 ms a statement however
+ * many rows it writes: bench notes in docs/benchmarks.md). The deliveries that arrive while a
+ * group is being written form the next group, so an idle server writes each delivery at once and
+ * a busy one writes them together.
+ *
+ * Idle, a group's jobs are sent before its deliveries are answered; in a burst the answer goes
+ * after the record alone (durable: a crash leaves the jobs to the next start), and the jobs
+ * follow within the outbox's burst delay, many to a statement.
  */
 import type { Logger } from "pino";
-import type { Delivery, DeliveryStore } from "../stores/deliveries.js";
-import { enqueueDelivery, type EnqueueResult } from "./enqueue.js";
+import type { Delivery, DeliveryStore, JobFold } from "../stores/deliveries.js";
 import { jobIdForDelivery } from "./job-id.js";
 import type { QueueName } from "./jobs.js";
-import type { JobQueue } from "./queue.js";
+import type { Outbox } from "./outbox.js";
+
+/** `recorded`: the delivery is recorded and its job sent or on its way; `duplicate`: it was recorded before. */
+export type EnqueueResult = "recorded" | "duplicate";
+
+export interface IntakeJob {
+  queue: QueueName;
+  data: object;
+  /** Folds into a job already waiting (edits debounced, one revision per PR) instead of a job of its own. */
+  fold?: JobFold;
+}
 
 interface Pending {
   delivery: Delivery;
-  queue: QueueName;
-  data: object;
+  job: IntakeJob;
   resolve: (result: EnqueueResult) => void;
   reject: (error: unknown) => void;
 }
@@ -29,16 +40,18 @@ export class IntakeWriter {
   #waiting: Pending[] = [];
   #writing = false;
 
+  /** `busy`: whether deliveries arrive in a burst now (src/queue/intake.ts); never, by default. */
   constructor(
     private readonly deliveries: DeliveryStore,
-    private readonly queue: JobQueue,
+    private readonly outbox: Outbox,
     private readonly log: Logger,
+    private readonly busy: () => boolean = () => false,
   ) {}
 
-  /** Records the delivery and sends its job (with the delivery's job id), in the next group. */
-  enqueue(delivery: Delivery, job: { queue: QueueName; data: object }): Promise<EnqueueResult> {
+  /** Records the delivery with its job, in the next group. */
+  enqueue(delivery: Delivery, job: IntakeJob): Promise<EnqueueResult> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ delivery, ...job, resolve, reject });
+      this.#waiting.push({ delivery, job, resolve, reject });
       if (this.#writing) return;
       this.#writing = true;
       setImmediate(() => void this.#drain());
@@ -64,25 +77,25 @@ export class IntakeWriter {
   }
 
   async #write(group: Pending[]): Promise<void> {
+    let answers: Array<"new" | "seen">;
     try {
-      const answers = await this.deliveries.recordMany(
-        group.map((p) => ({ delivery: p.delivery, jobId: jobIdForDelivery(p.delivery.id) })),
-      );
-      const send = group.filter((_, i) => answers[i] === "send");
-      for (const name of new Set(send.map((p) => p.queue))) {
-        await this.queue.sendMany(
-          name,
-          send.filter((p) => p.queue === name).map((p) => ({ data: p.data, id: jobIdForDelivery(p.delivery.id) })),
-        );
-      }
-      group.forEach((p, i) => p.resolve(answers[i] === "send" ? "enqueued" : "duplicate"));
+      answers = await this.deliveries.recordMany(group.map((p) => ({ delivery: p.delivery, job: outboxJob(p) })));
     } catch (error) {
       if (group.length === 1) return group[0]!.reject(error);
       // one bad delivery must not fail the others: each is written alone, and fails alone
       this.log.warn({ err: error, deliveries: group.length }, "a group of webhook writes failed: writing them one by one");
-      for (const p of group) {
-        await enqueueDelivery(this.deliveries, this.queue, p.delivery, { queue: p.queue, data: p.data }).then(p.resolve, p.reject);
-      }
+      for (const p of group) await this.#write([p]);
+      return;
     }
+    if (answers.includes("new")) {
+      if (this.busy()) this.outbox.soon();
+      else await this.outbox.send().catch(() => undefined); // recorded, so answered all the same: the outbox logs it and tries again
+    }
+    group.forEach((p, i) => p.resolve(answers[i] === "new" ? "recorded" : "duplicate"));
   }
+}
+
+function outboxJob(p: Pending) {
+  const { queue, data, fold } = p.job;
+  return { queue, data, fold, id: fold ? null : jobIdForDelivery(p.delivery.id) };
 }

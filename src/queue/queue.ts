@@ -1,7 +1,7 @@
 import PgBoss from "pg-boss";
 import type { Logger } from "pino";
 import { bossDatabase } from "../db/boss-adapter.js";
-import type { Database } from "../db/database.js";
+import type { Database, Queryable } from "../db/database.js";
 import { QueueInspection, type QueueStats } from "../stores/queue-inspection.js";
 import type { IntakePressure } from "./intake.js";
 import { QUEUE, RETRY, RUN_EXPIRE_SECONDS, RUN_RETRY, type QueueName } from "./jobs.js";
@@ -92,20 +92,27 @@ export class JobQueue {
     return sent;
   }
 
-  /** Sends jobs in one statement; a job whose id is already queued is kept. */
-  async sendMany<T extends object>(name: QueueName, jobs: Array<{ data: T; id: string }>): Promise<void> {
+  /**
+   * Sends jobs in one statement; a job whose id is already queued is kept. In the caller's
+   * transaction `tx`, the caller wakes the workers once it commits (`wake`).
+   */
+  async sendMany<T extends object>(name: QueueName, jobs: Array<{ data: T; id: string }>, tx?: Queryable): Promise<void> {
     if (jobs.length === 0) return;
-    await this.#boss.insert(jobs.map((j) => ({ name, id: j.id, data: j.data })));
-    this.#wake(name);
+    await this.#boss.insert(
+      jobs.map((j) => ({ name, id: j.id, data: j.data })),
+      tx ? { db: bossDatabase(tx) } : {},
+    );
+    if (!tx) this.#wake(name);
   }
 
   /**
    * Sends a job to start after `seconds`, unless a job with the same key is still waiting in this
    * queue (a queue with the `short` policy): returns false when it was folded into that one.
    */
-  async sendOnce<T extends object>(name: QueueName, data: T, key: string, seconds: number): Promise<boolean> {
-    const sent = (await this.#boss.send(name, data, { singletonKey: key, startAfter: seconds })) !== null;
-    if (sent) this.#wake(name, seconds);
+  async sendOnce<T extends object>(name: QueueName, data: T, key: string, seconds: number, tx?: Queryable): Promise<boolean> {
+    const sent =
+      (await this.#boss.send(name, data, { singletonKey: key, startAfter: seconds, ...(tx && { db: bossDatabase(tx) }) })) !== null;
+    if (sent && !tx) this.#wake(name, seconds);
     return sent;
   }
 
@@ -113,10 +120,15 @@ export class JobQueue {
    * Sends a job unless one with the same key is already planned in this window of `seconds`
    * or the next (pg-boss's debounce); returns false when it was folded into such a job.
    */
-  async sendDebounced<T extends object>(name: QueueName, data: T, key: string, seconds: number): Promise<boolean> {
-    const sent = (await this.#boss.sendDebounced(name, data, {}, seconds, key)) !== null;
-    if (sent) this.#wake(name);
+  async sendDebounced<T extends object>(name: QueueName, data: T, key: string, seconds: number, tx?: Queryable): Promise<boolean> {
+    const sent = (await this.#boss.sendDebounced(name, data, tx ? { db: bossDatabase(tx) } : {}, seconds, key)) !== null;
+    if (sent && !tx) this.#wake(name);
     return sent;
+  }
+
+  /** Wakes this process's idle workers of a queue, now or when a delayed job falls due (after `send…` in a transaction). */
+  wake(name: QueueName, afterSeconds = 0): void {
+    this.#wake(name, afterSeconds);
   }
 
   /**

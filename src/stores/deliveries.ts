@@ -12,46 +12,49 @@ export interface Delivery {
 
 export type DeliveryOutcome = "done" | "ignored" | "failed";
 
+/** How a job folds into the jobs already waiting: debounced per key, or one waiting job per key. */
+export type JobFold = { debounce: { key: string; seconds: number } } | { once: { key: string; afterSeconds: number } };
+
+/** The job a delivery becomes, recorded with it. */
+export interface OutboxJob {
+  queue: string;
+  data: object;
+  /** The job's id (from the delivery's), so sending it twice keeps one; none for a job that folds. */
+  id: string | null;
+  fold?: JobFold;
+}
+
+/** A recorded job taken to be sent. */
+export interface ClaimedJob extends OutboxJob {
+  deliveryId: string;
+}
+
 /** The `deliveries` table: what Tollgate received and what became of it. */
 export class DeliveryStore {
   constructor(private readonly db: Database) {}
 
-  /**
-   * Records a delivery with the id of the job it becomes. Returns `"seen"` only when the
-   * delivery was already handled (done, ignored or failed); otherwise (new, recorded but not
-   * finished, or being recorded by a concurrent copy) `"send"`: sending its job again is safe,
-   * the job id makes the queue keep one.
-   */
-  async record(d: Delivery, jobId: string | null = null): Promise<"send" | "seen"> {
-    const { rows } = await this.db.query<{ inserted: boolean; status: string | null }>(
-      `WITH inserted AS (
-         INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING id
-       )
-       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, (SELECT status FROM deliveries WHERE id = $1) AS status`,
-      [d.id, d.event, d.action ?? null, d.installationId ?? null, d.repository ?? null, d.sender ?? null, jobId],
-    );
-    const row = rows[0]!;
-    return row.inserted || row.status === null || row.status === "received" ? "send" : "seen";
+  /** Records one delivery (see `recordMany`). */
+  async record(d: Delivery, job?: OutboxJob): Promise<"new" | "seen"> {
+    return (await this.recordMany([{ delivery: d, job }]))[0]!;
   }
 
   /**
-   * `record()` for many deliveries in one statement (the webhook path's group commit): the answer
-   * for each, in order. The same id twice in one call is recorded once; both are told "send",
-   * and the job id keeps one job.
+   * Records deliveries, each with the job it becomes (the outbox: src/queue/outbox.ts sends the
+   * jobs), in one statement. The answer for each, in order: `"new"`, or `"seen"` when the delivery
+   * was recorded before, which leaves it as it was (its job, if any, is sent or will be). The same
+   * id twice in one call is recorded once, and the second is `"seen"`.
    */
-  async recordMany(items: Array<{ delivery: Delivery; jobId: string }>): Promise<Array<"send" | "seen">> {
+  async recordMany(items: Array<{ delivery: Delivery; job?: OutboxJob }>): Promise<Array<"new" | "seen">> {
     if (items.length === 0) return [];
-    const column = <T>(pick: (d: Delivery, jobId: string) => T) => items.map((i) => pick(i.delivery, i.jobId));
-    const { rows } = await this.db.query<{ id: string; status: string | null }>(
+    const column = <T>(pick: (d: Delivery, job: OutboxJob | undefined) => T) => items.map((i) => pick(i.delivery, i.job));
+    const { rows } = await this.db.query<{ id: string }>(
       `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[])
-           AS t (id, event, action, installation_id, repository, sender, job_id)
-       ), inserted AS (
-         INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id)
-         SELECT * FROM input ON CONFLICT (id) DO NOTHING RETURNING id
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::uuid[], $8::text[],
+                              $9::jsonb[], $10::jsonb[])
+           AS t (id, event, action, installation_id, repository, sender, job_id, job_queue, job_data, job_fold)
        )
-       SELECT input.id, d.status FROM input LEFT JOIN deliveries d ON d.id = input.id`,
+       INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id, job_queue, job_data, job_fold)
+       SELECT DISTINCT ON (id) * FROM input ON CONFLICT (id) DO NOTHING RETURNING id`,
       [
         column((d) => d.id),
         column((d) => d.event),
@@ -59,12 +62,60 @@ export class DeliveryStore {
         column((d) => d.installationId ?? null),
         column((d) => d.repository ?? null),
         column((d) => d.sender ?? null),
-        column((_, jobId) => jobId),
+        column((_, job) => job?.id ?? null),
+        column((_, job) => job?.queue ?? null),
+        column((_, job) => (job ? JSON.stringify(job.data) : null)),
+        column((_, job) => (job?.fold ? JSON.stringify(job.fold) : null)),
       ],
     );
-    // the join sees the table as it was before this statement: a new row has no status yet
-    const seen = new Set(rows.filter((r) => r.status !== null && r.status !== "received").map((r) => r.id));
-    return items.map((i) => (seen.has(i.delivery.id) ? "seen" : "send"));
+    const inserted = new Set(rows.map((r) => r.id));
+    return items.map((i) => (inserted.delete(i.delivery.id) ? "new" : "seen"));
+  }
+
+  /**
+   * Takes up to `limit` recorded jobs that were not sent yet, oldest first, marks them sent (their
+   * data cleared) and hands them to `send` in the same transaction, with the transaction to send
+   * them in: when `send` throws, all is rolled back and the jobs are left to be taken again. Rows
+   * another transaction holds (another process's pass) are skipped.
+   */
+  async takeUnsent<T>(limit: number, send: (jobs: ClaimedJob[], tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: string; job_queue: string; job_id: string | null; job_data: object; job_fold: JobFold | null }>(
+        `WITH claimed AS (
+           SELECT id, job_data FROM deliveries WHERE job_queue IS NOT NULL AND dispatched_at IS NULL
+           ORDER BY received_at LIMIT $1 FOR UPDATE SKIP LOCKED
+         )
+         UPDATE deliveries d SET dispatched_at = now(), job_data = NULL FROM claimed c WHERE d.id = c.id
+         RETURNING d.id, d.job_queue, d.job_id, c.job_data, d.job_fold`,
+        [limit],
+      );
+      const jobs = rows.map((r) => ({
+        deliveryId: r.id,
+        queue: r.job_queue,
+        id: r.job_id,
+        data: r.job_data,
+        fold: r.job_fold ?? undefined,
+      }));
+      return send(jobs, tx);
+    });
+  }
+
+  /** A recorded job that cannot be sent: its delivery fails with the reason, and the job is not taken again. */
+  async unsendable(id: string, reason: string): Promise<void> {
+    await this.db.query(
+      `UPDATE deliveries SET dispatched_at = now(), job_data = NULL, status = 'failed', detail = $2, finished_at = now()
+       WHERE id = $1 AND dispatched_at IS NULL`,
+      [id, reason],
+    );
+  }
+
+  /** How many recorded jobs wait to be sent, and since when (`/health`). */
+  async unsent(): Promise<{ count: number; oldestSeconds: number }> {
+    const { rows } = await this.db.query<{ n: number; oldest: number | null }>(
+      `SELECT count(*)::int AS n, extract(epoch FROM now() - min(received_at))::float8 AS oldest
+       FROM deliveries WHERE job_queue IS NOT NULL AND dispatched_at IS NULL`,
+    );
+    return { count: rows[0]!.n, oldestSeconds: rows[0]!.oldest ?? 0 };
   }
 
   /**

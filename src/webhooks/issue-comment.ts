@@ -1,7 +1,7 @@
 import type { Context } from "probot";
 import { parseCommand } from "../commands/parse.js";
 import type { Delivery } from "../stores/deliveries.js";
-import type { EnqueueResult } from "../queue/enqueue.js";
+import type { EnqueueResult } from "../queue/intake-writer.js";
 import type { CommandJob } from "../queue/jobs.js";
 import { issueDelivery, jobRepository } from "./job-fields.js";
 

@@ -1,7 +1,7 @@
 import type { Context } from "probot";
 import { issueDelivery, jobRepository } from "./job-fields.js";
 import type { Delivery } from "../stores/deliveries.js";
-import type { EnqueueResult } from "../queue/enqueue.js";
+import type { EnqueueResult } from "../queue/intake-writer.js";
 import type { TriggerJob } from "../queue/jobs.js";
 
 export type EnqueueTrigger = (delivery: Delivery, job: TriggerJob) => Promise<EnqueueResult>;

@@ -1,6 +1,6 @@
 import type { Context } from "probot";
 import type { Delivery } from "../stores/deliveries.js";
-import type { EnqueueResult } from "../queue/enqueue.js";
+import type { EnqueueResult } from "../queue/intake-writer.js";
 import type { ReviseJob } from "../queue/jobs.js";
 import { issueDelivery, jobRepository } from "./job-fields.js";
 

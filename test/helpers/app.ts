@@ -18,6 +18,8 @@ import type { Sandbox } from "../../src/sandbox/sandbox.js";
 import { handleRun } from "../../src/jobs/run.js";
 import type { JobResult } from "../../src/queue/worker.js";
 import { tollgateApp } from "../../src/index.js";
+import type { IntakePressure } from "../../src/queue/intake.js";
+import type { OutboxOptions } from "../../src/queue/outbox.js";
 import { webMetrics } from "../../src/app/server.js";
 import type { TollgateMetrics } from "../../src/observability/metrics.js";
 import type { NodeHandler } from "../../src/server/body-limit.js";
@@ -65,6 +67,10 @@ export async function createTestApp(
     operatorCaps?: OperatorCaps;
     /** TOLLGATE_DASHBOARD_TOKEN, which `/metrics` then asks for. */
     token?: string;
+    /** The web path's count of deliveries (src/queue/intake.ts), which a test puts in a burst. */
+    intake?: IntakePressure;
+    /** The outbox's settings (its burst delay, which a test may never end). */
+    outbox?: OutboxOptions;
   } = {},
 ): Promise<TestApp> {
   const github = new GitHubRequestValidator();
@@ -74,6 +80,8 @@ export async function createTestApp(
     maintenance: false,
     retry: { retryLimit: 1, retryDelay: 1, retryBackoff: false },
     runRetry: { retryLimit: 1, retryDelay: 1, retryBackoff: false },
+    intake: options.intake,
+    outbox: options.outbox,
   });
   const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit });
   const metrics = webMetrics({ telemetry: { semconvOptIn: [] }, caps: options.operatorCaps ?? DEFAULT_OPERATOR_CAPS }, services);

@@ -5,14 +5,13 @@
  * receiver gets is the run (its gate's job and the run's job, one trace), its phases, its model
  * calls, tool calls and commands, nested.
  */
-import { createServer, type Server } from "node:http";
 import nock from "nock";
 import type { Database } from "../../src/db/database.js";
 import type { ModelPort } from "../../src/llm/model.js";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { RoutedScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { startTracing } from "../../src/observability/tracing.js";
-import type { NodeHandler } from "../../src/server/body-limit.js";
+import type { Server } from "node:http";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { DB_KINDS, e2eCases } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
@@ -20,6 +19,7 @@ import { FakeGitHub } from "../helpers/fake-github.js";
 import { gitHttpServer, type GitHttpServer } from "../helpers/git.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, TITLE, unit } from "../helpers/greeter.js";
 import { captureLog } from "../helpers/log.js";
+import { serve } from "../helpers/http.js";
 import { otlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../helpers/otlp.js";
 import { parseScrape } from "../helpers/prometheus.js";
 import { INSTALLATION_ID, issuesLabeled } from "../helpers/webhooks.js";
@@ -43,16 +43,6 @@ const SCRIPT: Record<string, ScriptStep[]> = {
   // the review's first attempt is turned away (529), its retry answers
   review: [{ error: { status: 529, type: "overloaded_error", message: "Overloaded" } }, approve],
 };
-
-/** Serves the app's handlers as Probot's server would, on loopback. */
-async function serve(handlers: NodeHandler[]): Promise<{ url: string; server: Server }> {
-  const server = createServer(async (req, res) => {
-    for (const handle of handlers) if (await handle(req, res)) return;
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
-}
 
 /** The ledger summed as the metrics label it: by phase, model and repository. */
 async function ledgerSums(db: Database) {

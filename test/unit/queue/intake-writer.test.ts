@@ -1,11 +1,13 @@
-import type { Database } from "../../../src/db/database.js";
+import type { Database, Queryable } from "../../../src/db/database.js";
 import { DeliveryStore } from "../../../src/stores/deliveries.js";
 import { IntakeWriter } from "../../../src/queue/intake-writer.js";
 import { jobIdForDelivery } from "../../../src/queue/job-id.js";
 import { QUEUE } from "../../../src/queue/jobs.js";
 import { JobQueue } from "../../../src/queue/queue.js";
+import { Outbox } from "../../../src/queue/outbox.js";
 import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
 import { captureLog } from "../../helpers/log.js";
+import { eventually } from "../../helpers/eventually.js";
 
 const delivery = (id: string, installationId = 1) => ({
   id,
@@ -21,23 +23,35 @@ describe.each(DB_KINDS)("the webhook path's group commit on %s", (kind) => {
   let queue: JobQueue;
   let writer: IntakeWriter;
   let deliveries: DeliveryStore;
+  let outbox: Outbox;
   const statements: string[] = [];
+  let busy = false;
+  /** Ends the outbox's burst delay (src/queue/outbox.ts `soon`). */
+  let burstDelayOver: () => void;
   const captured = captureLog();
 
   beforeEach(async () => {
     const real = await freshDatabase(kind);
-    // the same database, counting the statements that write deliveries and jobs
-    db = Object.assign(Object.create(real) as Database, {
-      query: (sql: string, params?: unknown[]) => {
-        if (/INSERT INTO (deliveries|pgboss\.job)/.test(sql)) statements.push(/deliveries/.test(sql) ? "deliveries" : "jobs");
-        return real.query(sql, params);
-      },
+    // the same database, counting the statements that write deliveries and jobs (the outbox sends in transactions)
+    const counting = (q: Queryable): Queryable =>
+      Object.assign(Object.create(q) as Queryable, {
+        query: (sql: string, params?: unknown[]) => {
+          if (/INSERT INTO (deliveries|pgboss\.job)/.test(sql)) statements.push(/deliveries/.test(sql) ? "deliveries" : "jobs");
+          return q.query(sql, params);
+        },
+      });
+    db = Object.assign(counting(real) as Database, {
+      transaction: <T>(fn: (tx: Queryable) => Promise<T>) => real.transaction((tx) => fn(counting(tx))),
     });
     statements.length = 0;
     queue = new JobQueue(db, captured.log, { maintenance: false });
     await queue.start();
     deliveries = new DeliveryStore(db);
-    writer = new IntakeWriter(deliveries, queue, captured.log);
+    burstDelayOver = () => undefined;
+    const wait = () => new Promise<void>((resolve) => (burstDelayOver = resolve));
+    outbox = new Outbox(db, deliveries, queue, captured.log, { wait });
+    writer = new IntakeWriter(deliveries, outbox, captured.log, () => busy);
+    busy = false;
   });
   afterEach(async () => {
     await queue.stop(5000);
@@ -49,7 +63,7 @@ describe.each(DB_KINDS)("the webhook path's group commit on %s", (kind) => {
   it("writes a burst of deliveries in a few statements, each with its row and its job", async () => {
     const ids = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
     const results = await Promise.all(ids.map((id) => writer.enqueue(delivery(id), { queue: QUEUE.trigger, data: { deliveryId: id } })));
-    expect(results).toEqual(ids.map(() => "enqueued"));
+    expect(results).toEqual(ids.map(() => "recorded"));
     expect(await count("deliveries")).toBe(40);
     const jobs = await db.query<{ id: string; data: { deliveryId: string } }>("SELECT id, data FROM pgboss.job WHERE name = $1", [
       QUEUE.trigger,
@@ -69,8 +83,34 @@ describe.each(DB_KINDS)("the webhook path's group commit on %s", (kind) => {
     expect(await deliveries.recorded([])).toEqual(new Set());
   });
 
+  it("in a burst, answers once the deliveries are recorded, and sends their jobs together soon after", async () => {
+    busy = true;
+    const ids = Array.from({ length: 12 }, (_, i) => `storm-${i}`);
+    const first = await Promise.all(
+      ids.slice(0, 6).map((id) => writer.enqueue(delivery(id), { queue: QUEUE.trigger, data: { deliveryId: id } })),
+    );
+    expect(first).toEqual(ids.slice(0, 6).map(() => "recorded"));
+    // answered: recorded, and not a job yet
+    expect(await count(`pgboss.job WHERE name = '${QUEUE.trigger}'`)).toBe(0);
+    expect(await deliveries.unsent()).toMatchObject({ count: 6 });
+    const rest = await Promise.all(
+      ids.slice(6).map((id) => writer.enqueue(delivery(id), { queue: QUEUE.trigger, data: { deliveryId: id } })),
+    );
+    expect(rest).toEqual(ids.slice(6).map(() => "recorded"));
+    // when the outbox's burst delay is over, every job, sent in one statement
+    expect(await count(`pgboss.job WHERE name = '${QUEUE.trigger}'`)).toBe(0);
+    burstDelayOver();
+    await eventually(async () => (await deliveries.unsent()).count === 0);
+    expect(await count(`pgboss.job WHERE name = '${QUEUE.trigger}'`)).toBe(12);
+    expect(statements).toEqual(["deliveries", "deliveries", "jobs"]);
+    const jobs = await db.query<{ id: string; data: { deliveryId: string } }>("SELECT id, data FROM pgboss.job WHERE name = $1", [
+      QUEUE.trigger,
+    ]);
+    expect(new Map(jobs.rows.map((j) => [j.data.deliveryId, j.id]))).toEqual(new Map(ids.map((id) => [id, jobIdForDelivery(id)])));
+  });
+
   it("makes one row and one job of the same delivery sent at once, and nothing of one already handled", async () => {
-    await deliveries.record(delivery("handled"), jobIdForDelivery("handled"));
+    await deliveries.record(delivery("handled"));
     await deliveries.finish("handled", "done");
     const results = await Promise.all([
       ...Array.from({ length: 5 }, () => writer.enqueue(delivery("twice"), { queue: QUEUE.command, data: { deliveryId: "twice" } })),

@@ -1,6 +1,7 @@
 import type { Database } from "../../../src/db/database.js";
 import { DeliveryStore } from "../../../src/stores/deliveries.js";
-import { enqueueDelivery } from "../../../src/queue/enqueue.js";
+import { IntakeWriter } from "../../../src/queue/intake-writer.js";
+import { Outbox } from "../../../src/queue/outbox.js";
 import { jobIdForDelivery } from "../../../src/queue/job-id.js";
 import { QUEUE, triggerJobSchema, type TriggerJob } from "../../../src/queue/jobs.js";
 import { JobQueue } from "../../../src/queue/queue.js";
@@ -27,13 +28,19 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   let db: Database;
   let queue: JobQueue;
   let deliveries: DeliveryStore;
+  let outbox: Outbox;
+  let writer: IntakeWriter;
   const captured = captureLog();
+  // what the webhook path does: record the delivery with its job, and send the job
+  const enqueue = (id: string, data: object = job(id)) => writer.enqueue(delivery(id), { queue: QUEUE.trigger, data });
 
   beforeEach(async () => {
     db = await freshDatabase(kind);
     queue = new JobQueue(db, captured.log, { maintenance: false, retry: { retryLimit: 1, retryDelay: 1, retryBackoff: false } });
     await queue.start();
     deliveries = new DeliveryStore(db);
+    outbox = new Outbox(db, deliveries, queue, captured.log);
+    writer = new IntakeWriter(deliveries, outbox, captured.log);
   });
   afterEach(async () => {
     await queue.stop(5000);
@@ -44,21 +51,29 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1", [name])).rows[0]!.n;
 
   it("turns the same delivery sent 5 times at once into one delivery row and one job", async () => {
-    const results = await Promise.all(
-      Array.from({ length: 5 }, () => enqueueDelivery(deliveries, queue, delivery("d-1"), { queue: QUEUE.trigger, data: job("d-1") })),
-    );
-    expect(results.filter((r) => r === "enqueued")).toHaveLength(1);
+    const results = await Promise.all(Array.from({ length: 5 }, () => enqueue("d-1")));
+    expect(results.filter((r) => r === "recorded")).toHaveLength(1);
     expect(await jobCount(QUEUE.trigger)).toBe(1);
     expect(await deliveries.get("d-1")).toMatchObject({ status: "received", job_id: jobIdForDelivery("d-1") });
     // and again later, as a redelivery
-    expect(await enqueueDelivery(deliveries, queue, delivery("d-1"), { queue: QUEUE.trigger, data: job("d-1") })).toBe("duplicate");
+    expect(await enqueue("d-1")).toBe("duplicate");
+    expect(await outbox.send()).toBe(0);
     expect(await jobCount(QUEUE.trigger)).toBe(1);
   });
 
-  it("sends the job again when the delivery was recorded but its job never confirmed (crash between the two)", async () => {
-    await deliveries.record(delivery("d-2"), jobIdForDelivery("d-2")); // the process died before sending
-    expect(await enqueueDelivery(deliveries, queue, delivery("d-2"), { queue: QUEUE.trigger, data: job("d-2") })).toBe("enqueued");
-    expect(await jobCount(QUEUE.trigger)).toBe(1);
+  it("sends a job that was recorded but never sent (the process died before the outbox's pass) at the next pass, once", async () => {
+    const intent = { queue: QUEUE.trigger, data: job("d-2"), id: jobIdForDelivery("d-2") };
+    expect(await deliveries.record(delivery("d-2"), intent)).toBe("new"); // the process died here
+    expect(await jobCount(QUEUE.trigger)).toBe(0);
+    expect(await deliveries.unsent()).toMatchObject({ count: 1 });
+    // the next start's pass; GitHub's redelivery of it (catch-up) changes nothing
+    expect(await outbox.send()).toBe(1);
+    expect(await enqueue("d-2")).toBe("duplicate");
+    expect(await outbox.send()).toBe(0);
+    expect(await queue.job(QUEUE.trigger, jobIdForDelivery("d-2"))).toMatchObject({ state: "created", data: job("d-2") });
+    expect(await deliveries.unsent()).toMatchObject({ count: 0 });
+    // the row keeps no payload once its job is sent
+    expect((await db.query("SELECT job_data FROM deliveries WHERE id = 'd-2'")).rows[0]).toEqual({ job_data: null });
   });
 
   it("runs a job and records the delivery's outcome", async () => {
@@ -76,7 +91,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
         return { outcome: "done", detail: "ran" };
       },
     });
-    await enqueueDelivery(deliveries, queue, delivery("d-3"), { queue: QUEUE.trigger, data: job("d-3") });
+    await enqueue("d-3");
     const row = await eventually(async () => {
       const d = await deliveries.get("d-3");
       return d?.status === "done" && d;
@@ -100,7 +115,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
         throw new Error(`GitHub answered 502 (try ${tries})`);
       },
     });
-    await enqueueDelivery(deliveries, queue, delivery("d-4"), { queue: QUEUE.trigger, data: job("d-4") });
+    await enqueue("d-4");
     const row = await eventually(async () => {
       const d = await deliveries.get("d-4");
       return d?.status === "failed" && d;
@@ -119,7 +134,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   });
 
   it("skips a job whose delivery was already handled (a job re-sent after the queue archived the first)", async () => {
-    await deliveries.record(delivery("d-9"), jobIdForDelivery("d-9"));
+    await deliveries.record(delivery("d-9"));
     await deliveries.finish("d-9", "done", "first run");
     let calls = 0;
     await startWorker({
@@ -152,7 +167,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
       pollingIntervalSeconds: 0.5,
       handle: async () => ({ outcome: "done" }),
     });
-    await enqueueDelivery(deliveries, queue, delivery("d-5"), { queue: QUEUE.trigger, data: { deliveryId: "d-5", issue: "no" } });
+    await enqueue("d-5", { deliveryId: "d-5", issue: "no" });
     const row = await eventually(async () => {
       const d = await deliveries.get("d-5");
       return d?.status === "failed" && d;
@@ -163,8 +178,8 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   });
 
   it("marks a dead-lettered job's delivery failed when nothing recorded why (expired, or cut off by a shutdown)", async () => {
-    await deliveries.record(delivery("d-10"), jobIdForDelivery("d-10"));
-    await deliveries.record(delivery("d-11"), jobIdForDelivery("d-11"));
+    await deliveries.record(delivery("d-10"));
+    await deliveries.record(delivery("d-11"));
     await deliveries.finish("d-11", "failed", "GitHub answered 502");
     await queue.work<{ deliveryId?: string }>(
       QUEUE.dead,
@@ -201,10 +216,10 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
         },
       });
     });
-    await enqueueDelivery(deliveries, queue, delivery("d-6"), { queue: QUEUE.trigger, data: job("d-6") });
+    await enqueue("d-6");
     await started;
     const stopping = queue.stop(10_000);
-    await enqueueDelivery(deliveries, queue, delivery("d-7"), { queue: QUEUE.trigger, data: job("d-7") });
+    await enqueue("d-7");
     setTimeout(() => release(), 1500); // longer than two polling intervals
     await stopping;
     expect((await deliveries.get("d-6"))?.status).toBe("done");
@@ -213,7 +228,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   });
 
   it("reports queued, active and failed counts, and the backlog: jobs due that no worker took, and the oldest one's wait", async () => {
-    await enqueueDelivery(deliveries, queue, delivery("d-8"), { queue: QUEUE.trigger, data: job("d-8") });
+    await enqueue("d-8");
     await queue.sendOnce(QUEUE.trigger, job("d-9"), "later", 3600); // not due for an hour: not a backlog
     await db.query("UPDATE pgboss.job SET start_after = now() - interval '90 seconds' WHERE id = $1", [jobIdForDelivery("d-8")]);
     const stats = await queue.stats();
@@ -231,7 +246,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
 
   it("works off a backlog job after job, not one job per polling interval", async () => {
     const ids = Array.from({ length: 6 }, (_, i) => `d-backlog-${i}`);
-    for (const id of ids) await enqueueDelivery(deliveries, queue, delivery(id), { queue: QUEUE.trigger, data: job(id) });
+    for (const id of ids) await enqueue(id);
     const handled: string[] = [];
     // a polling interval of a minute: six jobs one interval apart would take five minutes
     await startWorker({
@@ -276,7 +291,8 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
         return { outcome: "done" };
       },
     });
-    await enqueueDelivery(deliveries, held, delivery("d-10"), { queue: QUEUE.trigger, data: job("d-10") });
+    const heldWriter = new IntakeWriter(deliveries, new Outbox(db, deliveries, held, captured.log), captured.log);
+    await heldWriter.enqueue(delivery("d-10"), { queue: QUEUE.trigger, data: job("d-10") });
     await eventually(async () => waits.length === 1);
     expect(handled).toEqual([]); // fetched, and waiting for the burst to end
     calm();

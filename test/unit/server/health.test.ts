@@ -18,7 +18,7 @@ it("/health reads the dependency cache's size once per 30 s, not on every probe"
   const queue = { stats: async () => [] } as unknown as JobQueue;
   let reads = 0;
   const cache = { stats: async () => ({ entries: ++reads, bytes: 0, maxBytes: 1 }) };
-  const handler = healthHandler(db, queue, captureLog().log, 2000, cache);
+  const handler = healthHandler({ db, queue, log: captureLog().log, cache });
   const now = jest.spyOn(Date, "now");
   now.mockReturnValue(1_000_000);
   expect((await get(handler)).dependencyCache).toEqual({ entries: 1, bytes: 0, maxBytes: 1 });
@@ -33,7 +33,7 @@ it("/health reports the last catch-up sweep when there is one, and nothing befor
   const db = { kind: "pglite", query: async () => ({ rows: [{ "?column?": 1 }] }) } as unknown as Database;
   const queue = { stats: async () => [] } as unknown as JobQueue;
   const last: { report?: { lastRunAt: string; redelivered: number; skipped: number; failed: number; error?: string } } = {};
-  const handler = healthHandler(db, queue, captureLog().log, 2000, undefined, () => last.report);
+  const handler = healthHandler({ db, queue, log: captureLog().log, catchUp: () => last.report });
   expect(await get(handler)).not.toHaveProperty("catchUp");
   last.report = { lastRunAt: "2025-06-01T12:00:00.000Z", redelivered: 3, skipped: 1, failed: 0, error: "GitHub answered HTTP 500" };
   expect((await get(handler)).catchUp).toEqual(last.report);
