@@ -93,3 +93,19 @@ export async function insertRun(
   );
   return rows[0]!.id;
 }
+
+/**
+ * Holds the scripted model's answers in flight until the returned function is called, so a test
+ * decides what happens while a call is out (instead of a latency that may run out first).
+ */
+export function holdAnswers(model: ScriptedModel): () => void {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const answer = model.call.bind(model);
+  model.call = async (request, options) => {
+    const response = await answer(request, options);
+    await released;
+    return response;
+  };
+  return release;
+}

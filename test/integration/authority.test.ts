@@ -21,6 +21,7 @@ import { DB_KINDS, e2eCases } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { API } from "../helpers/github.js";
 import { captureLog } from "../helpers/log.js";
+import { holdAnswers } from "../helpers/llm.js";
 import { INSTALLATION_ID, issueComment, issuesEdited, issuesLabeled, issuesUnlabeled, type Payload } from "../helpers/webhooks.js";
 
 beforeAll(() => nock.disableNetConnect());
@@ -366,12 +367,16 @@ describe.each(DB_KINDS)("who may start a run, on %s", (kind) => {
     gh.access = { Codertocat: "write", maint: "maintain" };
     gh.labelledBy("Codertocat");
     await seedRun("needs_spec", { verdict: verdict(false) });
-    model = new ScriptedModel([gateAnswer(false, 1_500)]);
+    model = new ScriptedModel([gateAnswer(false)]);
+    // The new run's gate answer is held in flight until /approve has been handled. (A fixed latency could
+    // run out first on a busy machine: /approve would then meet a run that ended needs_spec, and approve it.)
+    const answerGate = holdAnswers(model);
     await app.startWorkers(2, { queues: [QUEUE.trigger, QUEUE.command, QUEUE.dead] });
     const label = await receive("issues", issuesLabeled("ai-ready"));
     await eventually(async () => model.requests.length === 1); // the new run's gate is in flight
     const approve = await receive("issue_comment", issueComment("/approve", { sender: { login: "maint", type: "User" } }));
     expect(await handled(approve)).toMatchObject({ status: "ignored" });
+    answerGate();
     expect(await handled(label)).toMatchObject({ status: "done", detail: "gate: not ready (score 30)" });
     const all = await runs();
     expect(all.map((r) => r.status)).toEqual(["needs_spec", "needs_spec"]); // nothing queued, nothing changed

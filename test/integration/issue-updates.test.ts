@@ -1,6 +1,6 @@
 /** After the first trigger: edits re-run the gate, the label's removal or a close cancels. */
 import nock from "nock";
-import { QUEUE } from "../../src/queue/jobs.js";
+import { EDIT_DEBOUNCE_SECONDS, QUEUE } from "../../src/queue/jobs.js";
 import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { eventually } from "../helpers/eventually.js";
@@ -14,6 +14,7 @@ import {
   type FakeComment,
 } from "../helpers/github.js";
 import { captureLog } from "../helpers/log.js";
+import { holdAnswers } from "../helpers/llm.js";
 import {
   INSTALLATION_ID,
   issuesClosed,
@@ -46,6 +47,16 @@ const answer = (ready: boolean, latencyMs = 0): ScriptStep => ({
   usage: { input_tokens: 1_000, output_tokens: 200, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
   latencyMs,
 });
+
+/**
+ * Waits, when fewer than `marginSeconds` are left of pg-boss's current debounce window (windows of
+ * `seconds`, aligned on the epoch by the database's clock), for the next one to begin.
+ */
+async function notNearDebounceWindowEnd(db: TestApp["services"]["db"], seconds: number, marginSeconds: number): Promise<void> {
+  const { rows } = await db.query<{ epoch: number }>("SELECT extract(epoch FROM now())::float8 AS epoch");
+  const left = seconds - (rows[0]!.epoch % seconds);
+  if (left < marginSeconds) await new Promise((resolve) => setTimeout(resolve, left * 1000 + 100));
+}
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
@@ -110,6 +121,9 @@ describe("issue updates", () => {
   });
 
   it("folds a burst of edits into at most two gate runs (debounced)", async () => {
+    // The four edits fall in one of pg-boss's debounce windows: a burst that straddles two (which the
+    // wall clock alone decides) rightly makes a third job.
+    await notNearDebounceWindowEnd(app.services.db, EDIT_DEBOUNCE_SECONDS, 10);
     for (const id of ["b-1", "b-2", "b-3", "b-4"]) await receive(id, "issues", issuesEdited(["ai-ready"]));
     const { rows } = await app.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1", [
       QUEUE.trigger,
@@ -134,7 +148,10 @@ describe("issue updates", () => {
   });
 
   it("cancels a run whose trigger label is removed during the gate: no verdict, a cancelled comment", async () => {
-    model = new ScriptedModel([answer(true, 1_500)]);
+    model = new ScriptedModel([answer(true)]);
+    // The gate's answer is held in flight until the label's removal has been handled. (A fixed latency
+    // could run out first on a busy machine: the gate would end ready, before the removal was seen.)
+    const answerGate = holdAnswers(model);
     const posted: string[] = [];
     const github = [
       installationToken(INSTALLATION_ID),
@@ -150,6 +167,7 @@ describe("issue updates", () => {
     await eventually(async () => model.requests.length === 1); // the gate's model call is in flight
     await receive("c-2", "issues", issuesUnlabeled("ai-ready"));
     expect(await delivery("c-2")).toMatchObject({ status: "done" });
+    answerGate();
     expect(await delivery("c-1")).toMatchObject({ status: "done", detail: "cancelled during the gate" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
     expect(await runs()).toEqual(["cancelled"]);

@@ -280,13 +280,36 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
   });
 
   it("runs two work units in parallel and merges both", async () => {
-    await start({
-      gate,
-      plan: planOf([unit("greeting", ["src/greet.js"]), unit("farewell", ["src/farewell.js"])]),
-      "execute/greeting": [{ ...edit("src/greet.js", '"Hello "', '"Hi "'), latencyMs: 400 }, done("Greeting changed.")],
-      "execute/farewell": [{ ...edit("src/farewell.js", '"Bye "', '"Goodbye "'), latencyMs: 400 }, done("Farewell changed.")],
-      review: [approve],
+    // Each unit's first call is held in flight until the other unit has made its first call too: the
+    // units run at once or the run never gets past the first unit's first call. (A fixed latency
+    // instead was not always long enough: on a busy machine a unit still making its worktree and repo
+    // map asked its first question after the other had asked its second.)
+    const units = ["execute/greeting", "execute/farewell"];
+    const asked = new Set<string>();
+    let bothAsked!: () => void;
+    const together = new Promise<void>((resolve) => (bothAsked = resolve));
+    const wrap = (port: ModelPort): ModelPort => ({
+      provider: port.provider,
+      call: async (request, options) => {
+        const route = agentRoute(request);
+        if (units.includes(route) && !asked.has(route)) {
+          asked.add(route);
+          if (asked.size === units.length) bothAsked();
+          await together;
+        }
+        return port.call(request, options);
+      },
     });
+    await start(
+      {
+        gate,
+        plan: planOf([unit("greeting", ["src/greet.js"]), unit("farewell", ["src/farewell.js"])]),
+        "execute/greeting": [edit("src/greet.js", '"Hello "', '"Hi "'), done("Greeting changed.")],
+        "execute/farewell": [edit("src/farewell.js", '"Bye "', '"Goodbye "'), done("Farewell changed.")],
+        review: [approve],
+      },
+      { wrap },
+    );
     expect(await finished()).toMatchObject({ status: "succeeded" });
     // both agents asked their first question before either asked its second
     const order = model.requests.filter((q) => q.route.startsWith("execute/")).map((q) => q.route);
@@ -612,7 +635,8 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
           ],
           review: [approve, approve],
         },
-        { config: CONFIG("revise:\n  quiet_seconds: 1\n"), queues: [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead] },
+        // the revise queue is worked once every review delivery is in (below)
+        { config: CONFIG("revise:\n  quiet_seconds: 1\n"), queues: [QUEUE.trigger, QUEUE.command, QUEUE.run, QUEUE.dead] },
       );
       const first = await finished();
       expect(first.status).toBe("succeeded");
@@ -647,6 +671,9 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
         payload: reviewCommentCreated({ id: 900, body: "x", path: "a", line: 1 }, { number: 7, headRef: "feature" }),
       } as never);
       expect(await app.services.deliveries.get("d-review-other")).toBeUndefined();
+      // Only now may the revision's job start. (With its workers running from the start, it started a
+      // second after the first comment's delivery: on a busy machine, before the last comments were in.)
+      await app.startWorkers(2, { queues: [QUEUE.revise] });
 
       const revision = await laterRunEnded(first.id);
       expect(revision).toEqual([expect.objectContaining({ kind: "revise", status: "succeeded" })]); // one run for the three

@@ -6,9 +6,14 @@ import type { Octokit } from "../../../src/github/issues.js";
 import { eventually } from "../../helpers/eventually.js";
 import { captureLog } from "../../helpers/log.js";
 
-/** The app's Octokit as far as catch-up uses it: one page of `failed` failed deliveries, and redeliveries that take `postMs`. */
-function fakeApp(failed: number, postMs = 0) {
+/**
+ * The app's Octokit as far as catch-up uses it: one page of `failed` failed deliveries, and
+ * redeliveries that take `postMs`, or, the n-th for which `hold(n)` gives a promise, until it settles.
+ */
+function fakeApp(failed: number, postMs = 0, hold: (n: number) => Promise<void> | undefined = () => undefined) {
   const calls = { lists: 0, posts: 0 };
+  /** How many redeliveries had been asked for when each listing (each sweep) began. */
+  const postsAtList: number[] = [];
   const items = Array.from({ length: failed }, (_, i) => ({
     id: i + 1,
     guid: `g${i}`,
@@ -23,16 +28,17 @@ function fakeApp(failed: number, postMs = 0) {
     paginate: {
       iterator: async function* () {
         calls.lists++;
+        postsAtList.push(calls.posts);
         yield { data: items };
       },
     },
     request: async () => {
-      calls.posts++;
-      await new Promise((r) => setTimeout(r, postMs));
+      const n = ++calls.posts;
+      await (hold(n) ?? new Promise((r) => setTimeout(r, postMs)));
       return { status: 202 };
     },
   } as unknown as Octokit;
-  return { app, calls };
+  return { app, calls, postsAtList };
 }
 const noneRecorded = { recorded: async () => new Set<string>() };
 
@@ -49,12 +55,20 @@ describe("CatchUp", () => {
   });
 
   it("sweeps at start and then every interval, never two sweeps at once, and stops between redeliveries", async () => {
-    const { app, calls } = fakeApp(5, 60);
+    // The second sweep's first redelivery (the 6th) is held in flight until stop() has been called:
+    // stop() comes while that sweep has redeliveries left, however late this test gets to call it.
+    let secondSweepAsks!: () => void;
+    const asking = new Promise<void>((resolve) => (secondSweepAsks = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const { app, calls, postsAtList } = fakeApp(5, 60, (n) => (n === 6 ? (secondSweepAsks(), answered) : undefined));
     const catchUp = new CatchUp(async () => app, noneRecorded, captureLog().log, { lookbackHours: 72, intervalMs: 800, spacingMs: 10 });
     catchUp.start();
-    await eventually(async () => calls.lists >= 2, 5000); // the first sweep (~350 ms) ran whole before the second began
-    expect(calls.posts).toBeGreaterThanOrEqual(5);
-    await catchUp.stop();
+    await asking;
+    expect(postsAtList).toEqual([0, 5]); // the first sweep (~350 ms) ran whole before the second began
+    const stopping = catchUp.stop();
+    answer();
+    await stopping;
     const { lists, posts } = calls;
     expect(posts).toBeLessThan(10); // the second sweep was cut short
     await new Promise((r) => setTimeout(r, 900));

@@ -28,11 +28,14 @@ describe("run folders", () => {
     const dir = root();
     let releaseOld!: () => void;
     const oldHolds = new Promise<void>((resolve) => (releaseOld = resolve));
+    let oldWorks!: () => void;
+    const oldWorking = new Promise<void>((resolve) => (oldWorks = resolve));
     const old = withRunFolder(dir, "run-3", "stalled", async (repo) => {
       mkdirSync(repo, { recursive: true });
+      oldWorks();
       await oldHolds; // stalled past its heartbeat
     });
-    await new Promise((r) => setTimeout(r, 20));
+    await oldWorking; // the stalled attempt has its folder (a fixed wait may not be enough on a busy machine)
     await withRunFolder(dir, "run-3", "new", async (repo) => {
       mkdirSync(repo, { recursive: true });
       writeFileSync(path.join(repo, "work.txt"), "the new attempt's tree");
