@@ -149,7 +149,8 @@ async function freePort() {
 async function startProcess(args, extraEnv, readyPath) {
   const cwd = mkdtempSync(path.join(tmpdir(), "tollgate-bench-"));
   const port = await freePort();
-  const child = spawn(process.execPath, args, {
+  // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles both servers
+  const child = spawn(process.execPath, [...(env.BENCH_NODE_ARGS?.split(" ") ?? []), ...args], {
     cwd,
     env: {
       PATH: env.PATH,
