@@ -20,6 +20,8 @@ import type { ReviseJob } from "../queue/jobs.js";
 import type { JobResult } from "../queue/worker.js";
 import type { RunRow } from "../stores/runs.js";
 import { JobContext } from "./context.js";
+import { jobIdForRun } from "../queue/job-id.js";
+import { queuedText } from "../report/gate-comment.js";
 import type { JobDeps } from "./deps.js";
 
 export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () => number }, log: Logger): Promise<JobResult> {
@@ -72,6 +74,15 @@ export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () =>
   }
   const runId = started.queued;
   log.info({ run: runId, pr: job.pr.number, threads: threads.length }, "revision queued");
+  // behind other runs, the reviewers hear it where they wrote: the issue's sticky comment only changes once it starts
+  const ahead = await deps.queueInfo.runsAhead(jobIdForRun(runId));
+  if (ahead)
+    await ctx.gh.comment(
+      job.pr.number,
+      `### Tollgate: revision ${queuedText(ahead)}
+
+The revision for ${threads.length === 1 ? "1 review thread" : `${threads.length} review threads`} starts when a worker is free; \`/status\` on the issue says where it is meanwhile.`,
+    );
   return { outcome: "done", detail: `revision run ${runId} for ${threads.length} thread(s)` };
 }
 

@@ -673,6 +673,9 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       expect(await app.services.deliveries.get("d-review-other")).toBeUndefined();
       // Only now may the revision's job start. (With its workers running from the start, it started a
       // second after the first comment's delivery: on a busy machine, before the last comments were in.)
+      // The queue says two runs wait ahead of the revision's: the reviewers hear its place on the PR.
+      const runsAhead = app.services.queueInfo.runsAhead.bind(app.services.queueInfo);
+      app.services.queueInfo.runsAhead = async (jobId) => (await runsAhead(jobId)) + 2;
       await app.startWorkers(2, { queues: [QUEUE.revise] });
 
       const revision = await laterRunEnded(first.id);
@@ -693,6 +696,9 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       // a new commit on top of the first
       expect(branchLog()).toEqual(["tollgate[bot]|Address review comments (#1)", `tollgate[bot]|${TITLE} (#1)`, "Human|initial"]);
       expect(branchFile("src/greet.js")).toContain("/** Greets by name. */");
+      expect(gh.comments.filter((c) => c.issue === 100).map((c) => c.body)).toEqual([
+        "### Tollgate: revision queued: number 3 in line (2 runs wait for a worker ahead of it)\n\nThe revision for 3 review threads starts when a worker is free; `/status` on the issue says where it is meanwhile.",
+      ]);
       // an answer in each writer's thread, none in the reader's
       const replies = gh.reviewComments.filter((c) => c.user.type === "Bot");
       const sha = git(bare, "rev-parse", "--short=7", "tollgate/issue-1").trim();
