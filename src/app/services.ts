@@ -34,7 +34,10 @@ export async function openServices(
     const queue = new JobQueue(database, log.child({ name: "queue" }), { ...queueOptions, intake: workersYield ? intake : undefined });
     await queue.start();
     const stores = openStores(database);
-    const outbox = new Outbox(database, stores.deliveries, queue, log.child({ name: "outbox" }), outboxOptions);
+    const outbox = new Outbox(database, stores.deliveries, queue, log.child({ name: "outbox" }), {
+      busy: intake && (() => intake.busy()),
+      ...outboxOptions,
+    });
     return {
       db: database,
       queue,

@@ -3,8 +3,9 @@
  * groups: src/queue/intake-writer.ts) and answers GitHub; this sends the recorded jobs to the
  * queue, in the transaction that marks them sent, so a job is sent once, or stays recorded until
  * it is. Idle, the web path waits for its jobs to be sent before it answers, as it always did; in
- * a burst it answers after the record alone, and the jobs follow a few at a time (`soon`). What a
- * crash left unsent is sent at the next start, and a periodic pass picks up what any process left.
+ * a burst it answers after the record alone, and the jobs follow when the burst is over, or every
+ * 2 s while it lasts (`soon`), 50 to a transaction. What a crash left unsent is sent at the next
+ * start, and a periodic pass picks up what any process left.
  */
 import type { Logger } from "pino";
 import { ping, type Database, type Queryable } from "../db/database.js";
@@ -15,18 +16,28 @@ import type { JobQueue } from "./queue.js";
 export interface OutboxOptions {
   /** A pass over what is left unsent, this often (default 5 s), once `start`ed. */
   sweepMs?: number;
-  /** In a burst, recorded jobs wait at most this long to be sent (default 250 ms). */
+  /** In a burst, recorded jobs are sent once it is over, looked at this often (default 250 ms)... */
   burstDelayMs?: number;
+  /** ...or after this long while it lasts (default 2 s), so other processes' workers get them. */
+  maxBurstDelayMs?: number;
+  /** Whether deliveries still arrive in a burst (src/queue/intake.ts); never, by default. */
+  busy?: () => boolean;
   /** How the burst delay is waited out (tests end it when they choose). */
   wait?: (ms: number) => Promise<void>;
 }
 
-/** Jobs sent in one transaction at most; more take another. */
-const BATCH = 200;
+/**
+ * Jobs sent in one transaction at most; more take another, after the requests that came in
+ * meanwhile were read. On the embedded database a transaction holds the process's thread, and
+ * the webhook path's records wait for it: small ones keep that wait to a few ms.
+ */
+const BATCH = 50;
 
 export class Outbox {
   readonly #sweepMs: number;
   readonly #burstDelayMs: number;
+  readonly #maxBurstDelayMs: number;
+  readonly #busy: () => boolean;
   readonly #wait: (ms: number) => Promise<void>;
   /** The pass in progress or done, and the one asked for after it (not started yet). */
   #current: Promise<number> = Promise.resolve(0);
@@ -44,6 +55,8 @@ export class Outbox {
   ) {
     this.#sweepMs = options.sweepMs ?? 5_000;
     this.#burstDelayMs = options.burstDelayMs ?? 250;
+    this.#maxBurstDelayMs = options.maxBurstDelayMs ?? 2_000;
+    this.#busy = options.busy ?? (() => false);
     this.#wait = options.wait ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -62,14 +75,19 @@ export class Outbox {
     return next;
   }
 
-  /** Sends the recorded jobs within `burstDelayMs`, together with those recorded until then. */
+  /** Sends the recorded jobs once the burst is over (or `maxBurstDelayMs` on), with those recorded until then. */
   soon(): void {
     if (this.#soon || this.#stopped) return;
     this.#soon = true;
-    void this.#wait(this.#burstDelayMs).then(() => {
+    void (async () => {
+      let waited = 0;
+      do {
+        await this.#wait(this.#burstDelayMs);
+        waited += this.#burstDelayMs;
+      } while (this.#busy() && waited < this.#maxBurstDelayMs && !this.#stopped);
       this.#soon = false;
       if (!this.#stopped) this.send().catch(() => undefined); // logged in the pass; the rows stay for the next
-    });
+    })();
   }
 
   /** Sends what is left now (a crash's leftovers), then every `sweepMs`. */
@@ -96,6 +114,7 @@ export class Outbox {
         const batch = await this.#batch(BATCH).catch((error: unknown) => this.#isolate(error));
         sent += batch;
         if (batch < BATCH) return sent;
+        await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
       this.log.error({ err: error, sent }, "recorded webhook jobs could not be queued: they stay recorded and are retried");

@@ -108,6 +108,31 @@ describe.each(DB_KINDS)("the webhook outbox on %s", (kind) => {
     expect(await jobs(QUEUE.trigger)).toHaveLength(450);
   });
 
+  it("in a burst, sends once it is over, or after the longest delay while it lasts", async () => {
+    let waits = 0;
+    let burstEndsAfter = 2; // waits
+    const wait = async () => void waits++;
+    const bursty = new Outbox(db, deliveries, queue, captured.log, {
+      wait,
+      burstDelayMs: 250,
+      maxBurstDelayMs: 1_000,
+      busy: () => waits < burstEndsAfter,
+    });
+    await deliveries.record(delivery("in-burst"), plain("in-burst"));
+    bursty.soon();
+    bursty.soon(); // one is enough
+    await eventually(async () => (await deliveries.unsent()).count === 0);
+    expect(waits).toBe(2); // looked again while the burst lasted, sent when it was over
+    // a burst that never ends: sent after 1 s all the same, for other processes' workers
+    waits = 0;
+    burstEndsAfter = Infinity;
+    await deliveries.record(delivery("long-burst"), plain("long-burst"));
+    bursty.soon();
+    await eventually(async () => (await deliveries.unsent()).count === 0);
+    expect(waits).toBe(4);
+    expect(await jobs(QUEUE.trigger)).toHaveLength(2);
+  });
+
   it("shares one pass among the calls made while it runs, and sends at start what a crash left", async () => {
     await deliveries.record(delivery("left"), plain("left")); // recorded, then the process died
     const restarted = new Outbox(db, deliveries, queue, captured.log, { sweepMs: 60_000 });
