@@ -77,12 +77,14 @@ export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () =>
   // behind other runs, the reviewers hear it where they wrote: the issue's sticky comment only changes once it starts
   const ahead = await deps.queueInfo.runsAhead(jobIdForRun(runId));
   if (ahead)
-    await ctx.gh.comment(
-      job.pr.number,
-      `### Tollgate: revision ${queuedText(ahead)}
-
-The revision for ${threads.length === 1 ? "1 review thread" : `${threads.length} review threads`} starts when a worker is free; \`/status\` on the issue says where it is meanwhile.`,
-    );
+    await ctx.gh
+      .comment(
+        job.pr.number,
+        `### Tollgate: revision ${queuedText(ahead)}\n\nThe revision for ${threads.length === 1 ? "1 review thread" : `${threads.length} review threads`} starts when a worker is free; \`/status\` on the issue says where it is meanwhile.`,
+      )
+      .catch((error: unknown) =>
+        log.warn({ err: error, pr: job.pr.number }, "the revision is queued, but saying so on the pull request failed"),
+      );
   return { outcome: "done", detail: `revision run ${runId} for ${threads.length} thread(s)` };
 }
 

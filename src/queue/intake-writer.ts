@@ -83,17 +83,35 @@ export class IntakeWriter {
     } catch (error) {
       if (group.length === 1) return group[0]!.reject(error);
       // one bad delivery must not fail the others: each is written alone, and fails alone
-      this.log.warn({ err: error, deliveries: group.length }, "a group of webhook writes failed: writing them one by one");
+      // the message alone: a database error carries the statement's parameters, the group's webhook content
+      this.log.warn(
+        { reason: (error as Error)?.message, deliveries: group.length },
+        "a group of webhook writes failed: writing them one by one",
+      );
       for (const p of group) await this.#write([p]);
       return;
     }
     if (answers.includes("new")) {
       if (this.busy()) this.outbox.soon();
-      else await this.outbox.send().catch(() => undefined); // recorded, so answered all the same: the outbox logs it and tries again
+      else await this.#sent(); // recorded, so answered all the same if the jobs are late: the outbox logs it and tries again
     }
     group.forEach((p, i) => p.resolve(answers[i] === "new" ? "recorded" : "duplicate"));
   }
+
+  /**
+   * The outbox's pass, for at most SEND_WAIT_MS: a pass also sends what other processes or a
+   * crash left recorded, and the deliveries behind this group are not written until it ends.
+   */
+  async #sent(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, SEND_WAIT_MS)));
+    await Promise.race([this.outbox.send().catch(() => undefined), late]);
+    clearTimeout(timer);
+  }
 }
+
+/** How long an idle server waits for its deliveries' jobs to be sent before it answers. */
+const SEND_WAIT_MS = 1_000;
 
 function outboxJob(p: Pending) {
   const { queue, data, fold } = p.job;

@@ -10,7 +10,7 @@
 import type { Logger } from "pino";
 import { ping, type Database, type Queryable } from "../db/database.js";
 import type { ClaimedJob, DeliveryStore } from "../stores/deliveries.js";
-import type { QueueName } from "./jobs.js";
+import { QUEUE, type QueueName } from "./jobs.js";
 import type { JobQueue } from "./queue.js";
 
 export interface OutboxOptions {
@@ -45,6 +45,7 @@ export class Outbox {
   #soon = false;
   #sweep: NodeJS.Timeout | undefined;
   #stopped = false;
+  #started = false;
 
   constructor(
     private readonly db: Database,
@@ -61,8 +62,9 @@ export class Outbox {
   }
 
   /**
-   * Sends every job recorded before this call (and any recorded meanwhile): resolves with how
-   * many were sent when they are. Calls while a pass runs share the next one.
+   * Sends every job recorded before this call (and any recorded meanwhile): resolves, when they
+   * are, with how many were taken (sent, or set aside as unsendable). Calls while a pass runs
+   * share the next one.
    */
   send(): Promise<number> {
     if (this.#next) return this.#next;
@@ -93,17 +95,25 @@ export class Outbox {
   /** Sends what is left now (a crash's leftovers), then every `sweepMs`. */
   start(): void {
     this.#stopped = false;
+    this.#started = true;
     const pass = () => void this.send().catch(() => undefined);
     pass();
     this.#sweep = setInterval(pass, this.#sweepMs);
     this.#sweep.unref();
   }
 
-  /** Stops the timers and sends what was recorded, so a clean stop leaves nothing behind. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the timers and, where it was started (a web process), sends what was recorded, so a
+   * clean stop leaves nothing behind; what a slow database leaves is sent at the next start.
+   */
+  async stop(timeoutMs = 5_000): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#sweep);
-    await this.send().catch(() => undefined);
+    if (!this.#started) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([this.send().catch(() => undefined), late]);
+    clearTimeout(timer);
   }
 
   async #pass(): Promise<number> {
@@ -117,7 +127,7 @@ export class Outbox {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
-      this.log.error({ err: error, sent }, "recorded webhook jobs could not be queued: they stay recorded and are retried");
+      this.log.error({ reason: errorText(error), sent }, "recorded webhook jobs could not be queued: they stay recorded and are retried");
       throw error;
     }
   }
@@ -130,6 +140,8 @@ export class Outbox {
     const woken: Array<{ queue: QueueName; afterSeconds: number }> = [];
     const count = await this.deliveries.takeUnsent(limit, async (jobs, tx) => {
       claimed.push(...jobs.map((j) => j.deliveryId));
+      const unknown = jobs.find((j) => !QUEUES.has(j.queue));
+      if (unknown) throw new UnknownQueueError(`the queue "${unknown.queue}" does not exist in this version of Tollgate`);
       for (const queue of new Set(jobs.filter((j) => !j.fold).map((j) => j.queue as QueueName))) {
         const plain = jobs.filter((j) => !j.fold && j.queue === queue);
         await this.queue.sendMany(
@@ -139,7 +151,8 @@ export class Outbox {
         );
         woken.push({ queue, afterSeconds: 0 });
       }
-      for (const job of jobs.filter((j) => j.fold)) {
+      // in key order, so that two processes' passes take pg-boss's singleton keys in the same order
+      for (const job of jobs.filter((j) => j.fold).sort((a, b) => foldKey(a).localeCompare(foldKey(b)))) {
         const afterSeconds = await this.#sendFolding(tx, job);
         if (afterSeconds !== undefined) woken.push({ queue: job.queue as QueueName, afterSeconds });
       }
@@ -151,28 +164,30 @@ export class Outbox {
 
   /**
    * A batch failed: its jobs are sent one at a time, so the others do not wait on one that
-   * cannot be sent. That one, when the database answers otherwise (the fault is the job's, not
-   * an outage), is recorded as failed with the reason, where the operator sees it, instead of
-   * blocking every job behind it at each pass. Rethrows when the database itself fails.
+   * cannot be sent. That one, when the fault is the job's (data the queue refuses, a queue this
+   * version does not have) and not the database's or the connection's, is set aside: its delivery
+   * fails with the reason, where the operator sees it, and its job data is kept. Any other error
+   * is rethrown and the jobs stay recorded for the next pass. Returns how many were taken.
    */
   async #isolate(cause: unknown): Promise<number> {
-    this.log.warn({ err: cause }, "a batch of recorded webhook jobs could not be queued: sending them one at a time");
-    let sent = 0;
+    this.log.warn({ reason: errorText(cause) }, "a batch of recorded webhook jobs could not be queued: sending them one at a time");
+    let taken = 0;
     for (let i = 0; i < BATCH; i++) {
       const claimed: string[] = [];
       try {
-        const one = await this.#batch(1, claimed);
-        if (one === 0) break;
-        sent++;
+        if ((await this.#batch(1, claimed)) === 0) break;
       } catch (error) {
-        await ping(this.db); // throws when the database is the fault
-        if (claimed.length !== 1) throw error;
-        const reason = `its job could not be queued: ${(error as Error)?.message ?? error}`;
-        await this.deliveries.unsendable(claimed[0]!, reason);
-        this.log.error({ err: error, delivery: claimed[0] }, "a recorded webhook job cannot be queued: its delivery is marked failed");
+        if (claimed.length !== 1 || !isTheJobsFault(error)) throw error;
+        await ping(this.db); // throws when the database is the fault after all
+        await this.deliveries.unsendable(claimed[0]!, `its job could not be queued: ${errorText(error)}`);
+        this.log.error(
+          { delivery: claimed[0], reason: errorText(error) },
+          "a recorded webhook job cannot be queued: its delivery is marked failed",
+        );
       }
+      taken++;
     }
-    return sent;
+    return taken;
   }
 
   /** A job that folds into one already waiting: sends it, or records its delivery as folded. When sent, its delay. */
@@ -190,3 +205,25 @@ export class Outbox {
     return undefined;
   }
 }
+
+const QUEUES = new Set<string>(Object.values(QUEUE));
+
+class UnknownQueueError extends Error {
+  override name = "UnknownQueueError";
+}
+
+const foldKey = (job: ClaimedJob) => `${job.queue} ${job.fold && ("once" in job.fold ? job.fold.once.key : job.fold.debounce.key)}`;
+
+/**
+ * Whether an error sending one job is that job's fault: data or a class of it the queue refuses
+ * (pg-boss's argument checks; PostgreSQL's data exceptions 22, integrity violations 23), or a
+ * queue that does not exist. Timeouts, lost connections and full disks are not: retried later.
+ */
+function isTheJobsFault(error: unknown): boolean {
+  if (error instanceof UnknownQueueError) return true;
+  const { name, code } = error as { name?: string; code?: string };
+  return name === "AssertionError" || code === "ERR_ASSERTION" || /^2[23]/.test(code ?? "");
+}
+
+/** An error's message alone: a database error carries its statement's parameters, webhook content the log need not hold. */
+const errorText = (error: unknown) => (error as Error)?.message ?? String(error);

@@ -92,10 +92,13 @@ export class DeliveryStore {
     });
   }
 
-  /** A recorded job that cannot be sent: its delivery fails with the reason, and the job is not taken again. */
+  /**
+   * A recorded job that cannot be sent: its delivery fails with the reason, and the job is not
+   * taken again. Its data stays, for the operator to see or send by hand.
+   */
   async unsendable(id: string, reason: string): Promise<void> {
     await this.db.query(
-      `UPDATE deliveries SET dispatched_at = now(), job_data = NULL, status = 'failed', detail = $2, finished_at = now()
+      `UPDATE deliveries SET dispatched_at = now(), status = 'failed', detail = $2, finished_at = now()
        WHERE id = $1 AND dispatched_at IS NULL`,
       [id, reason],
     );

@@ -67,12 +67,26 @@ describe.each(DB_KINDS)("the webhook outbox on %s", (kind) => {
     // written by an older Tollgate, or damaged: pg-boss refuses a debounce of "soon" seconds
     const broken = { debounce: { key: "7#3", seconds: "soon" as unknown as number } };
     await deliveries.record(delivery("broken"), { queue: QUEUE.trigger, data: { deliveryId: "broken" }, id: null, fold: broken });
+    // recorded by a version that had a queue this one does not (pg-boss would drop its job without a word)
+    await deliveries.record(delivery("renamed"), {
+      queue: "tollgate-renamed",
+      data: { deliveryId: "renamed" },
+      id: jobIdForDelivery("renamed"),
+    });
     await deliveries.record(delivery("after"), plain("after"));
-    expect(await outbox.send()).toBe(2);
+    expect(await outbox.send()).toBe(4); // taken: two sent, two set aside
     expect((await jobs(QUEUE.trigger)).map((j) => j.data.deliveryId).sort()).toEqual(["after", "before"]);
     const row = await deliveries.get("broken");
     expect(row).toMatchObject({ status: "failed" });
     expect(row!.detail).toMatch(/^its job could not be queued: /);
+    expect(await deliveries.get("renamed")).toMatchObject({
+      status: "failed",
+      detail: 'its job could not be queued: the queue "tollgate-renamed" does not exist in this version of Tollgate',
+    });
+    // the job's data is kept, for the operator
+    expect((await db.query("SELECT job_data FROM deliveries WHERE id = 'renamed'")).rows[0]).toEqual({
+      job_data: { deliveryId: "renamed" },
+    });
     expect(await deliveries.unsent()).toMatchObject({ count: 0 });
     expect(captured.lines().some((l) => l.level === 50 && l.delivery === "broken")).toBe(true);
     // and it is not taken again
@@ -97,6 +111,17 @@ describe.each(DB_KINDS)("the webhook outbox on %s", (kind) => {
     down = false;
     expect(await flaky.send()).toBe(2);
     expect(await jobs(QUEUE.trigger)).toHaveLength(2);
+  });
+
+  it("keeps a job that fails for another reason than its own (a timeout) recorded, for the next pass", async () => {
+    await deliveries.record(delivery("slow"), plain("slow"));
+    const timeout = Object.assign(new Error("canceling statement due to statement timeout"), { code: "57014" });
+    const slow = Object.assign(Object.create(queue) as JobQueue, { sendMany: () => Promise.reject(timeout) });
+    const timingOut = new Outbox(db, deliveries, slow, captured.log);
+    await expect(timingOut.send()).rejects.toThrow("statement timeout");
+    expect(await deliveries.get("slow")).toMatchObject({ status: "received" });
+    expect(await deliveries.unsent()).toMatchObject({ count: 1 });
+    expect(await outbox.send()).toBe(1);
   });
 
   it("sends each job once when several processes' outboxes pass at the same time", async () => {
