@@ -19,6 +19,7 @@ import { FakeGitHub } from "../helpers/fake-github.js";
 import { gitHttpServer, type GitHttpServer } from "../helpers/git.js";
 import { approve, CONFIG, done, edit, gate, planOf, project, TITLE, unit } from "../helpers/greeter.js";
 import { captureLog } from "../helpers/log.js";
+import { E2E_TOKEN } from "../helpers/pipeline.js";
 import { serve } from "../helpers/http.js";
 import { otlpReceiver, type OtlpReceiver, type ReceivedSpan } from "../helpers/otlp.js";
 import { parseScrape } from "../helpers/prometheus.js";
@@ -26,7 +27,6 @@ import { INSTALLATION_ID, issuesLabeled } from "../helpers/webhooks.js";
 
 const O = "Codertocat";
 const R = "Hello-World";
-const TOKEN = "ghs_e2einstallationtoken00000000000000001";
 const OPERATOR_TOKEN = "operator-token-0123456789abcdef0123456789abcdef";
 const BODY = "`greet('Ada')` returns `Hello Ada`; it should return `Hi Ada`. The test in test/greet.test.js says so.";
 
@@ -86,7 +86,7 @@ describe.each(DB_KINDS)("observability of a whole run on %s", (kind) => {
 
   async function runToTheEnd(model: ModelPort): Promise<{ id: string; status: string }> {
     const { bare } = project();
-    git = await gitHttpServer(bare, TOKEN);
+    git = await gitHttpServer(bare, E2E_TOKEN);
     new FakeGitHub({
       owner: O,
       repo: R,
@@ -95,7 +95,7 @@ describe.each(DB_KINDS)("observability of a whole run on %s", (kind) => {
       title: TITLE,
       body: BODY,
       config: CONFIG(),
-      token: TOKEN,
+      token: E2E_TOKEN,
     });
     app = await createTestApp(kind, captured.log, { model, token: OPERATOR_TOKEN });
     const payload = issuesLabeled("ai-ready");
@@ -284,7 +284,7 @@ describe.each(DB_KINDS)("observability of a whole run on %s", (kind) => {
       expect(spans.filter((s) => s.name.startsWith("chat ")).length).toBe(attempts);
       // nothing of the prompts, the issue or the installation token on any span
       const everything = JSON.stringify(spans.map((s) => s.attributes));
-      expect(everything).not.toContain(TOKEN);
+      expect(everything).not.toContain(E2E_TOKEN);
       expect(everything).not.toContain("Hello Ada");
     },
   );

@@ -33,6 +33,21 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   const captured = captureLog();
   // what the webhook path does: record the delivery with its job, and send the job
   const enqueue = (id: string, data: object = job(id)) => writer.enqueue(delivery(id), { queue: QUEUE.trigger, data });
+  /** One trigger worker on `on` (this test's queue by default), polling every `pollingIntervalSeconds`. */
+  const workTriggers = (
+    handle: Parameters<typeof startWorker<typeof triggerJobSchema>>[0]["handle"],
+    { on = queue, pollingIntervalSeconds = 0.5 }: { on?: JobQueue; pollingIntervalSeconds?: number } = {},
+  ) =>
+    startWorker({
+      queue: on,
+      deliveries,
+      log: captured.log,
+      name: QUEUE.trigger,
+      schema: triggerJobSchema,
+      concurrency: 1,
+      pollingIntervalSeconds,
+      handle,
+    });
 
   beforeEach(async () => {
     db = await freshDatabase(kind);
@@ -78,18 +93,9 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
 
   it("runs a job and records the delivery's outcome", async () => {
     const seen: string[] = [];
-    await startWorker({
-      queue,
-      deliveries,
-      log: captured.log,
-      name: QUEUE.trigger,
-      schema: triggerJobSchema,
-      concurrency: 1,
-      pollingIntervalSeconds: 0.5,
-      handle: async (data) => {
-        seen.push(data.deliveryId);
-        return { outcome: "done", detail: "ran" };
-      },
+    await workTriggers(async (data) => {
+      seen.push(data.deliveryId);
+      return { outcome: "done", detail: "ran" };
     });
     await enqueue("d-3");
     const row = await eventually(async () => {
@@ -102,18 +108,9 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
 
   it("retries a failing job, then records the failure with its error and dead-letters it", async () => {
     let tries = 0;
-    await startWorker({
-      queue,
-      deliveries,
-      log: captured.log,
-      name: QUEUE.trigger,
-      schema: triggerJobSchema,
-      concurrency: 1,
-      pollingIntervalSeconds: 0.5,
-      handle: async () => {
-        tries++;
-        throw new Error(`GitHub answered 502 (try ${tries})`);
-      },
+    await workTriggers(async () => {
+      tries++;
+      throw new Error(`GitHub answered 502 (try ${tries})`);
     });
     await enqueue("d-4");
     const row = await eventually(async () => {
@@ -137,18 +134,9 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     await deliveries.record(delivery("d-9"));
     await deliveries.finish("d-9", "done", "first run");
     let calls = 0;
-    await startWorker({
-      queue,
-      deliveries,
-      log: captured.log,
-      name: QUEUE.trigger,
-      schema: triggerJobSchema,
-      concurrency: 1,
-      pollingIntervalSeconds: 0.5,
-      handle: async () => {
-        calls++;
-        return { outcome: "done", detail: "second run" };
-      },
+    await workTriggers(async () => {
+      calls++;
+      return { outcome: "done", detail: "second run" };
     });
     await queue.send(QUEUE.trigger, job("d-9"), jobIdForDelivery("d-9"));
     await eventually(async () => (await queue.job(QUEUE.trigger, jobIdForDelivery("d-9")))?.state === "completed");
@@ -157,16 +145,7 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   });
 
   it("fails a job whose data does not match its schema, saying why", async () => {
-    await startWorker({
-      queue,
-      deliveries,
-      log: captured.log,
-      name: QUEUE.trigger,
-      schema: triggerJobSchema,
-      concurrency: 1,
-      pollingIntervalSeconds: 0.5,
-      handle: async () => ({ outcome: "done" }),
-    });
+    await workTriggers(async () => ({ outcome: "done" }));
     await enqueue("d-5", { deliveryId: "d-5", issue: "no" });
     const row = await eventually(async () => {
       const d = await deliveries.get("d-5");
@@ -201,19 +180,10 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
   it("on stop, takes no new job and lets the one in hand finish", async () => {
     let release!: () => void;
     const started = new Promise<void>((resolve) => {
-      void startWorker({
-        queue,
-        deliveries,
-        log: captured.log,
-        name: QUEUE.trigger,
-        schema: triggerJobSchema,
-        concurrency: 1,
-        pollingIntervalSeconds: 0.5,
-        handle: async (data) => {
-          resolve();
-          await new Promise<void>((r) => (release = r));
-          return { outcome: "done", detail: data.deliveryId };
-        },
+      void workTriggers(async (data) => {
+        resolve();
+        await new Promise<void>((r) => (release = r));
+        return { outcome: "done", detail: data.deliveryId };
       });
     });
     await enqueue("d-6");
@@ -249,19 +219,13 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     for (const id of ids) await enqueue(id);
     const handled: string[] = [];
     // a polling interval of a minute: six jobs one interval apart would take five minutes
-    await startWorker({
-      queue,
-      deliveries,
-      log: captured.log,
-      name: QUEUE.trigger,
-      schema: triggerJobSchema,
-      concurrency: 1,
-      pollingIntervalSeconds: 60,
-      handle: async (data) => {
+    await workTriggers(
+      async (data) => {
         handled.push(data.deliveryId);
         return { outcome: "done" };
       },
-    });
+      { pollingIntervalSeconds: 60 },
+    );
     await eventually(async () => handled.length === ids.length, 15_000);
     expect(handled.sort()).toEqual([...ids].sort());
   });
@@ -278,19 +242,13 @@ describe.each(DB_KINDS)("job queue on %s", (kind) => {
     const held = new JobQueue(db, captured.log, { maintenance: false, intake });
     await held.start();
     const handled: string[] = [];
-    await startWorker({
-      queue: held,
-      deliveries,
-      log: captured.log,
-      name: QUEUE.trigger,
-      schema: triggerJobSchema,
-      concurrency: 1,
-      pollingIntervalSeconds: 0.5,
-      handle: async (data) => {
+    await workTriggers(
+      async (data) => {
         handled.push(data.deliveryId);
         return { outcome: "done" };
       },
-    });
+      { on: held },
+    );
     const heldWriter = new IntakeWriter(deliveries, new Outbox(db, deliveries, held, captured.log), captured.log);
     await heldWriter.enqueue(delivery("d-10"), { queue: QUEUE.trigger, data: job("d-10") });
     await eventually(async () => waits.length === 1);
