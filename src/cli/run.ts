@@ -32,6 +32,7 @@ import { runReporter } from "../pipeline/run-report.js";
 import { renderGateComment } from "../report/gate-comment.js";
 import { runsRoot } from "../workspace/run-folders.js";
 import { DependencyCache } from "../setup/cache.js";
+import { localCacheRepository } from "./cache-scope.js";
 import { CliError } from "./errors.js";
 
 export interface RunOptions {
@@ -184,7 +185,7 @@ export async function runLocal(env: AppEnv, log: Logger, db: Database, input: Lo
     phases,
     runsRoot: runsRoot(env.dataDir),
     setup: {
-      cache: { store: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes), scope: { repository: `local/${path.basename(repo)}` } },
+      cache: { store: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes), scope: { repository: localCacheRepository(repo) } },
       extraEnv: env.setup.env,
     },
     issue: { title: issue.title, text },

@@ -1,19 +1,27 @@
 /**
  * The repository's own instructions for coding agents (AGENTS.md, CLAUDE.md, CONTRIBUTING.md,
- * .github/copilot-instructions.md), read from the checkout for the plan and execute prompts.
- * They are written by whoever can push to the repository, so they are data: capped (1,500 tokens
- * in all by default), wrapped in tags the text cannot close, and never read through a symlink
- * (a link could point at a file outside the checkout, or at a secret of the host).
+ * .github/copilot-instructions.md), for the plan and execute prompts. They are read through git
+ * from the run's starting commit, never from a working tree: setup's install scripts and earlier
+ * agents write the trees, and what they write there must not reach a prompt. Only a regular file
+ * of that commit is read (a symlink, a folder or a submodule in its place is not). What is read
+ * is data: it goes through the one sanitizer for untrusted text (HTML comments, invisible
+ * characters, hidden elements, secrets), is capped (1,500 tokens in all by default), and is
+ * wrapped in tags the text cannot close.
  */
-import { constants } from "node:fs";
-import { lstat, open } from "node:fs/promises";
-import path from "node:path";
+import { sanitize } from "../github/sanitize.js";
 import { approxTokens } from "../llm/tokens.js";
+import { hostGitOutput } from "../workspace/host-git.js";
 
 export const CONVENTION_FILES = ["AGENTS.md", "CLAUDE.md", "CONTRIBUTING.md", ".github/copilot-instructions.md"] as const;
 
 /** No file is read past this many bytes, whatever the token cap: a huge file costs nothing but its head. */
 const MAX_READ_BYTES = 64 * 1024;
+
+/** A commit as Tollgate names it: a full sha, or HEAD of the tree it is given (never an option or a range). */
+const COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64}|HEAD)$/;
+
+/** A regular file's entry in `git ls-tree -z -l` (mode 100644 or 100755; 120000 is a symlink). */
+const REGULAR_ENTRY = /^100(?:644|755) blob ([0-9a-f]{40,64}) +(\d+)\t(.+)$/s;
 
 export interface ConventionFile {
   path: string;
@@ -22,16 +30,24 @@ export interface ConventionFile {
   cut: boolean;
 }
 
-/** The convention files of the checkout at `dir`, in a fixed order, cut to fit `maxTokens` in all. */
-export async function readConventions(dir: string, maxTokens = 1_500): Promise<ConventionFile[]> {
+/**
+ * The convention files of `commit` (a sha, or `HEAD` of the repository at `dir`), sanitized, in a
+ * fixed order, cut to fit `maxTokens` in all.
+ */
+export async function readConventions(dir: string, commit: string, maxTokens = 1_500): Promise<ConventionFile[]> {
+  if (!COMMIT.test(commit)) throw new Error(`convention files are read from a commit's sha, not from "${commit}"`);
+  const blobs = await regularBlobs(dir, commit);
   const out: ConventionFile[] = [];
   let left = maxTokens * 4; // approxTokens counts 4 characters a token
   for (const rel of CONVENTION_FILES) {
     if (left <= 0) break;
-    const text = await readRegular(dir, rel);
-    if (text === undefined || !text.trim()) continue;
-    const trimmed = text.trim();
-    const cut = trimmed.length > left;
+    const blob = blobs.get(rel);
+    if (!blob) continue;
+    const raw = await blobHead(dir, blob.sha);
+    if (raw.includes("\0")) continue; // not text
+    const trimmed = sanitize(raw).text.trim();
+    if (!trimmed) continue;
+    const cut = trimmed.length > left || blob.size > MAX_READ_BYTES;
     const kept = cut ? trimmed.slice(0, left) : trimmed;
     out.push({ path: rel, text: kept, cut });
     left -= kept.length;
@@ -39,25 +55,27 @@ export async function readConventions(dir: string, maxTokens = 1_500): Promise<C
   return out;
 }
 
-/** A regular file at `rel`, not through a symlink at any level; undefined when missing or anything else. */
-async function readRegular(dir: string, rel: string): Promise<string | undefined> {
-  let at = dir;
-  for (const part of rel.split("/")) {
-    at = path.join(at, part);
-    const info = await lstat(at).catch(() => undefined);
-    if (!info || info.isSymbolicLink()) return undefined;
+/** The blob of each convention file that is a regular file in `commit`, by path. */
+async function regularBlobs(dir: string, commit: string): Promise<Map<string, { sha: string; size: number }>> {
+  // ls-tree never descends through a symlink: `.github` as a link to a folder shows no file under it
+  const listing = await hostGitOutput(dir, ["ls-tree", "-z", "-l", "--full-tree", commit, "--", ...CONVENTION_FILES]);
+  const blobs = new Map<string, { sha: string; size: number }>();
+  for (const entry of listing.split("\0")) {
+    const regular = REGULAR_ENTRY.exec(entry);
+    if (regular) blobs.set(regular[3]!, { sha: regular[1]!, size: Number(regular[2]) });
   }
-  // O_NOFOLLOW: a symlink swapped in after the check is refused too
-  const handle = await open(at, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined);
-  if (!handle) return undefined;
+  return blobs;
+}
+
+/** The first MAX_READ_BYTES of a blob, as text. */
+async function blobHead(dir: string, sha: string): Promise<string> {
   try {
-    if (!(await handle.stat()).isFile()) return undefined;
-    const buffer = Buffer.alloc(MAX_READ_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, MAX_READ_BYTES, 0);
-    const text = buffer.subarray(0, bytesRead).toString("utf8");
-    return text.includes("\0") ? undefined : text;
-  } finally {
-    await handle.close();
+    return await hostGitOutput(dir, ["cat-file", "blob", sha], { maxBuffer: MAX_READ_BYTES });
+  } catch (error) {
+    // past maxBuffer git is stopped and what came so far is kept: the head is all that is wanted
+    const e = error as { code?: string; stdout?: string };
+    if (e.code === "ERR_CHILD_PROCESS_STDIO_MAXBUFFER" && typeof e.stdout === "string") return e.stdout;
+    throw error;
   }
 }
 

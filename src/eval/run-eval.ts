@@ -62,7 +62,7 @@ async function oneAttempt(
   o: EvalOptions & { task: EvalTask; attempt: number; dir: string; sandbox: ReturnType<typeof detectSandbox>; cache: DependencyCache },
 ): Promise<Attempt> {
   const { task } = o;
-  const repo = prepareTaskRepo(o.suite, task, path.join(o.dir, "repo"), o.mirrors);
+  const repo = await prepareTaskRepo(o.suite, task, path.join(o.dir, "repo"), o.mirrors);
   const config = localConfig(repo.dir);
   const branch = `tollgate/${task.id}`;
   const base = { task: task.id, attempt: o.attempt, expect: task.expect };
@@ -94,6 +94,7 @@ async function oneAttempt(
   const check = await hiddenCheck({
     repo: repo.dir,
     branch,
+    baseBranch: "main",
     task,
     hidden: repo.hidden,
     config,

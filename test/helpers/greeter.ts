@@ -9,8 +9,8 @@ import { TEST_TIERS } from "./llm.js";
 
 export const TITLE = "greet() should say hi, not hello";
 
-/** A small Node project in a bare repository: a function, its test, a README. */
-export function project(): { bare: string; seed: string } {
+/** A small Node project in a bare repository: a function, its test, a README, and `files` (path → content) when given. */
+export function project(files: Record<string, string> = {}): { bare: string; seed: string } {
   const base = mkdtempSync(path.join(tmpdir(), "tollgate-e2e-"));
   const bare = path.join(base, "Hello-World.git");
   const seed = path.join(base, "seed");
@@ -29,6 +29,10 @@ export function project(): { bare: string; seed: string } {
     'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { greet } from "../src/greet.js";\ntest("greets", () => assert.equal(greet("Ada"), "Hi Ada"));\n',
   );
   writeFileSync(path.join(seed, "package.json"), '{ "name": "greeter", "type": "module" }\n');
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(seed, rel)), { recursive: true });
+    writeFileSync(path.join(seed, rel), content);
+  }
   git(seed, "add", "-A");
   git(seed, "-c", "user.name=Human", "-c", "user.email=human@example.com", "commit", "-q", "-m", "initial");
   git(seed, "push", "-q", bare, "main");

@@ -32,6 +32,8 @@ export interface PipelineOptions {
   queues?: QueueName[];
   /** The installation token git and GitHub demand (default E2E_TOKEN). */
   token?: string;
+  /** More files in the greeter's first commit (path → content). */
+  files?: Record<string, string>;
   /** Access of users other than the owner (default: none listed). */
   permissions?: Record<string, "admin" | "maintain" | "write" | "triage" | "read" | "none">;
 }
@@ -65,7 +67,7 @@ export async function startPipeline(
   options: PipelineOptions = {},
 ): Promise<Pipeline> {
   const token = options.token ?? E2E_TOKEN;
-  const { bare } = project();
+  const { bare } = project(options.files);
   const server = await gitHttpServer(bare, token);
   const gh = new FakeGitHub({
     owner: E2E_OWNER,

@@ -19,6 +19,8 @@ import { FINISH_UNIT, FINISH_UNIT_TOOL, finishProblem, finishSchema, type Thread
 import { threadIdsIn } from "./thread-answers.js";
 
 export interface UnitInput {
+  /** The run's starting commit (the base every unit's work is measured from): the convention files are read from it. */
+  base: string;
   issue: string;
   plan: Plan;
   unit: WorkUnit;
@@ -73,14 +75,15 @@ export function unitTask(input: UnitInput): string {
 }
 
 /** The system prompt with the <environment> block, for a unit (`fix` when it addresses feedback). */
-export async function unitSystem(env: PhaseEnv, dir: string, fix: boolean) {
+export async function unitSystem(env: PhaseEnv, dir: string, fix: boolean, base: string) {
   const prompt = (await loadPrompt("execute/system")).render({});
   const environment = environmentBlock({
     role: fix ? "fix" : "unit",
     config: env.config,
     installed: env.installed,
     commandsRun: canRunCommands({ role: "writer", sandbox: env.sandbox, config: env.config }),
-    conventions: await readConventions(dir),
+    // from the run's starting commit: this tree holds what setup installed and earlier agents wrote
+    conventions: await readConventions(dir, base),
     finish: FINISH_UNIT,
   });
   return { prompt, text: `${prompt.text}\n\n${environment}` };
@@ -90,7 +93,7 @@ export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, l
   const { dir } = tree;
   const agent = `execute/${input.unit.id}`;
   // a unit with feedback is the fix unit: the only unit of a round after the first, or of a revision
-  const { prompt, text: system } = await unitSystem(env, dir, input.feedback !== undefined);
+  const { prompt, text: system } = await unitSystem(env, dir, input.feedback !== undefined, input.base);
   const tools = await toolbox({
     dir,
     config: env.config,

@@ -35,7 +35,8 @@ export async function runPlan(env: PhaseEnv, dir: string, issue: string, limits?
     config: env.config,
     installed: env.installed,
     commandsRun: canRunCommands({ role: "writer", sandbox: env.sandbox, config: env.config }),
-    conventions: await readConventions(dir),
+    // from the commit the plan is made on (the run's starting commit, checked out in `dir`), never the tree setup wrote
+    conventions: await readConventions(dir, "HEAD"),
     finish: PLAN_TOOL.name,
   });
   const prefix = cachedPrefix({ system: `${prompt.text}\n\n${environment}`, context: map.text });

@@ -39,7 +39,7 @@ describe("evaluation suites", () => {
     expect(() => loadSuite(suiteWith(`name: x\ntasks:\n${escape}`))).toThrow(SuiteError);
   });
 
-  it("starts a mirror task from its commit's parent and keeps the commit's tests hidden", () => {
+  it("starts a mirror task from its commit's parent and keeps the commit's tests hidden", async () => {
     const mirrors = mkdtempSync(path.join(tmpdir(), "tollgate-mirrors-"));
     const seed = mkdtempSync(path.join(tmpdir(), "tollgate-seed-"));
     git(seed, "init", "-q", "-b", "main");
@@ -57,7 +57,7 @@ describe("evaluation suites", () => {
       `name: x\ntasks:\n  - id: f\n    issue: { title: f should return 2 }\n    repository: { mirror: octo/lib, commit: ${commit} }\n    hidden: { paths: [lib.test.js], command: [node, --test] }\n`,
     );
     const suite = loadSuite(dir);
-    const repo = prepareTaskRepo(suite, suite.tasks[0]!, path.join(dir, "attempt"), mirrors);
+    const repo = await prepareTaskRepo(suite, suite.tasks[0]!, path.join(dir, "attempt"), mirrors);
     expect(readFileSync(path.join(repo.dir, "lib.js"), "utf8")).toBe("export const f = () => 1;\n");
     expect(git(repo.dir, "ls-files").trim()).toBe("lib.js");
     expect(repo.hidden.get("lib.test.js")!.toString()).toBe("// f() is 2\n");
@@ -66,7 +66,9 @@ describe("evaluation suites", () => {
       `name: x\ntasks:\n  - id: f\n    issue: { title: t }\n    repository: { mirror: octo/lib, commit: ${"a".repeat(40)} }\n    hidden: { paths: [x], command: [x] }\n`,
     );
     const s2 = loadSuite(stale);
-    expect(() => prepareTaskRepo(s2, s2.tasks[0]!, path.join(stale, "attempt"), mirrors)).toThrow(/is not in .*fetch the repository first/);
+    await expect(prepareTaskRepo(s2, s2.tasks[0]!, path.join(stale, "attempt"), mirrors)).rejects.toThrow(
+      /is not in .*fetch the repository first/,
+    );
   });
 
   it("groups attempts by prompt version, a held-back ticket with the runs of the same gate prompt", () => {
