@@ -41,6 +41,23 @@ export type CreateRunResult =
   /** Another run of the same issue is queued or running. */
   | { created: false; reason: "active"; run: RunRow };
 
+/**
+ * How many times a run is taken over after its worker stopped: once. A worker that stops twice
+ * on the same run was most likely stopped by it (a setup that exhausted the machine, a crash it
+ * causes), and resuming it again would only stop the next worker, and with it every other run of
+ * the process. The take-over past this one only says so (src/jobs/run-sweep.ts).
+ */
+export const MAX_RESTARTS = 1;
+
+/** Why a run past MAX_RESTARTS is failed, for the issue and the run's record. */
+export const STOPPED_TWICE =
+  "its worker stopped twice while running it (a crash, or a command that exhausted the machine): it is not resumed again; `/retry` starts it anew";
+
+/** The reason a run at take-over number `restarts` may not go on, or undefined when it may. */
+export function notResumed(restarts: number): string | undefined {
+  return restarts > MAX_RESTARTS ? STOPPED_TWICE : undefined;
+}
+
 const COLUMNS =
   "id, kind, status, delivery_id, owner, repo, issue_number, budget_usd_micros, pr_number, restarts, authorized_by, created_at";
 
