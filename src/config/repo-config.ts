@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { MODEL_PHASES } from "../phases/registry.js";
 import { FinalError } from "../errors.js";
+import { repoEnvSchema } from "./repo-env.js";
 
 export const TIERS = ["deep", "standard", "light"] as const;
 export const PHASES = MODEL_PHASES;
@@ -120,6 +121,7 @@ export const repoConfigSchema = z
       })
       .prefault({})
       .describe("How Tollgate checks a change."),
+    env: repoEnvSchema,
     commands: z
       .strictObject({
         allow: z.array(argv).max(50).default([]).describe("Argv prefixes the agents may run."),
@@ -170,6 +172,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((k) => `\`${at ? `${at}.` : ""}${k}\`: unknown key`).join("; ");
   }
+  // a record's key (a name in `env`): what is wrong with the key, not zod's "Invalid key in record"
+  if (issue.code === "invalid_key") return `\`${at}\`: ${issue.issues.map((i) => i.message).join("; ")}`;
   return `\`${at || "(top level)"}\`: ${issue.message}`;
 }
 

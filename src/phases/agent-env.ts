@@ -26,18 +26,22 @@ export interface WorkTree {
   dir: string;
   readOnly: string[];
   runDir?: string;
-  /** What setup gives the tree's commands: variables (PATH, offline caches) and read-only binds. */
+  /** What the tree's commands get: the repository's `env:`, setup's variables (PATH, offline caches), read-only binds. */
   env?: Record<string, string>;
   binds?: Array<{ from: string; to: string }>;
 }
 
-/** The work tree at `dir` (the main checkout by default) of a workspace, with what setup installed. */
+/**
+ * The work tree at `dir` (the main checkout by default) of a workspace, with what setup installed
+ * and the repository's `env:` (`config.env`), which every command in it gets under Tollgate's own.
+ */
 export function workTree(
   installed: Installed | undefined,
   ws: { dir: string; readOnlyPaths(dir?: string): string[] },
   dir = ws.dir,
+  repoEnv: Record<string, string> = {},
 ): WorkTree {
-  const setting = laterCommand(installed, ws.dir, dir);
+  const setting = laterCommand(installed, ws.dir, dir, repoEnv);
   return {
     dir,
     readOnly: [...ws.readOnlyPaths(dir), ...setting.readOnly],

@@ -31,7 +31,7 @@ export function runReporter(deps: {
       budgetMicros: summary?.budgetMicros ?? null,
       iterations: state.iterations,
     });
-    const body = renderPrBody({ ...state, issueNumber: deps.issueNumber, costTable, costs });
+    const body = renderPrBody({ ...state, repoEnv: deps.config.env, issueNumber: deps.issueNumber, costTable, costs });
     return deps.issueRuns ? `${body}\n\n${await everyRun(deps.runs, await deps.issueRuns(), deps.runId)}` : body;
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The pull request's body: why it is a draft (when it is), the summary, the plan, the
- * verification results (checks that already failed before the change said as such), the review
+ * verification results (checks that already failed before the change said as such, with their
+ * last lines, and that they verify nothing), the review
  * verdict with its blocking findings and then its suggestions (which no round works on), the per-phase cost table with its savings lines and
  * pie chart, the cost of each round, and `Closes #n`. The `tollgate run` report is the same text.
  * What a model wrote (plan, unit summaries, triage, review) is neutralised (no mentions, no
@@ -12,12 +13,13 @@ import { ROUND_PHASES, type PhaseName } from "../phases/registry.js";
 import type { ExecuteOutput } from "../phases/execute/execute.js";
 import type { Plan } from "../phases/plan/plan-schema.js";
 import type { Review } from "../phases/review/review.js";
-import type { VerifyOutput } from "../phases/verify/verify.js";
+import type { CheckResult, VerifyOutput } from "../phases/verify/verify.js";
 import type { DroppedChange } from "../workspace/tree-guard.js";
 import { forGitHub, neutralizeMarkdown } from "../safety/markdown.js";
+import { maskSecrets } from "../safety/secrets.js";
 import { formatDuration } from "./cost-table.js";
 import { formatSpend } from "./progress.js";
-import { setupSection } from "./setup-summary.js";
+import { fenced, setupSection } from "./setup-summary.js";
 import { describeCount } from "../phases/verify/test-summary.js";
 import type { SetupOutput } from "../setup/setup.js";
 
@@ -27,6 +29,8 @@ export interface PrBodyInput {
   issueNumber?: number;
   /** The setup step's record (src/setup/setup.ts). */
   setup?: SetupOutput;
+  /** The repository's `env:` (.github/tollgate.yml), which its commands had: listed in the Setup section. */
+  repoEnv?: Record<string, string>;
   /** Set when the PR is a draft: why the checks did not pass. */
   draftReason?: string;
   plan: Plan;
@@ -78,7 +82,7 @@ export function renderPrBody(input: PrBodyInput): string {
     for (const d of input.dropped) lines.push(`- \`${d.path.replace(/`/g, "'")}\`: ${d.why}`);
     lines.push("");
   }
-  if (input.setup) lines.push(...setupSection(input.setup));
+  if (input.setup) lines.push(...setupSection(input.setup, input.repoEnv));
   lines.push("## Verification", "");
   if (!input.verify) lines.push("Not run.");
   else if (input.verify.notRun) lines.push(`Not run: ${input.verify.notRun}.`);
@@ -94,11 +98,7 @@ export function renderPrBody(input: PrBodyInput): string {
         `| \`${c.argv.join(" ").replace(/\|/g, "\\|")}\` | ${ok ? "✅ passed" : c.timedOut ? "❌ timed out" : `❌ exit ${c.exitCode ?? "none"}`}${c.tests ? ` (tests: ${describeCount(c.tests)})` : ""}${c.preexisting ? ", already failing before the change" : ""} | ${formatDuration(c.durationMs)} |`,
       );
     }
-    if (input.verify.checks.some((c) => c.preexisting))
-      lines.push(
-        "",
-        "Checks marked _already failing before the change_ fail on the base commit too, so this change did not cause them; they did not hold the pull request back.",
-      );
+    lines.push(...notVerified(input.verify.checks.filter((c) => c.preexisting)));
     if (input.verify.triage) lines.push("", safe(`**Triage:** ${oneParagraph(input.verify.triage.summary)}`));
   }
   lines.push("", "## Review", "", ...reviewSection(input.review, safe));
@@ -108,6 +108,45 @@ export function renderPrBody(input: PrBodyInput): string {
   if (input.issueNumber) lines.push(`Closes #${input.issueNumber}`);
   return forGitHub(lines.join("\n"), { allowIssue: input.issueNumber });
 }
+
+/** Checks whose last lines a PR shows at most, and how much of each. */
+const SHOWN_PREEXISTING = 5;
+const TAIL_LINES = 20;
+const TAIL_CHARS = 3_000;
+
+/**
+ * Checks that already failed on the starting commit: the PR says plainly that they verify
+ * nothing, and shows each one's last lines (masked, folded, in a fence no output can close), so
+ * a reader can tell a real failure of the project's from an environment the checks lack.
+ */
+function notVerified(checks: CheckResult[]): string[] {
+  if (!checks.length) return [];
+  const names = checks.map((c) => `\`${c.argv.join(" ").replace(/`/g, "'")}\``).join(", ");
+  const their = checks.length > 1 ? "Their" : "Its";
+  const lines = [
+    "",
+    "Checks marked _already failing before the change_ fail on the base commit too, so this change did not cause them; they did not hold the pull request back.",
+    "",
+    "> [!WARNING]",
+    `> This change is **not verified** by ${names}: a check that already fails cannot tell whether the change works. ${their} last lines are below, to tell a failure of the project's own from one of the environment (a service, a variable or a tool the project's CI has and these checks did not; see Setup).`,
+  ];
+  for (const c of checks.slice(0, SHOWN_PREEXISTING)) {
+    const how = c.timedOut ? "timed out" : `exit ${c.exitCode ?? "none"}`;
+    lines.push("", `<details><summary>Last lines of <code>${escapeHtml(c.argv.join(" "))}</code> (${how})</summary>`, "");
+    lines.push(...fenced(maskSecrets(lastLines(c.excerpt.trimEnd()))), "", "</details>");
+  }
+  if (checks.length > SHOWN_PREEXISTING)
+    lines.push("", `(${checks.length - SHOWN_PREEXISTING} more already failing checks, whose last lines are not shown.)`);
+  return lines;
+}
+
+/** The end of a check's failing output (its excerpt ends with the output's last lines, whole). */
+function lastLines(excerpt: string): string {
+  const tail = excerpt.split("\n").slice(-TAIL_LINES).join("\n");
+  return tail.length > TAIL_CHARS ? `[…]${tail.slice(-TAIL_CHARS)}` : tail;
+}
+
+const escapeHtml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** The verdict and the blocking findings, then the suggestions, which no round worked on: they are for a human. */
 function reviewSection(review: Review | undefined, safe: (text: string) => string): string[] {

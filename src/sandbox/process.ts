@@ -8,7 +8,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { promisify } from "node:util";
+import { promisify, stripVTControlCharacters } from "node:util";
 import { commandCgroup, prlimitArgs, rlimitHit, type CommandCgroup, type SandboxLimits } from "./limits.js";
 import type { Sandbox } from "./sandbox.js";
 import { EGRESS_PORT, EGRESS_SOCKET_IN_SANDBOX, FORWARDER, proxyEnv } from "./egress.js";
@@ -55,8 +55,16 @@ export interface SandboxedCommand {
   signal?: AbortSignal;
 }
 
-/** The whole environment a command gets: nothing of the app's. */
-export const BASE_ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8", CI: "true", TERM: "dumb", NO_COLOR: "1" };
+/**
+ * The whole environment a command gets, and nothing of the app's: what a GitHub-hosted runner
+ * gives a step that programs read (`CI=true`, a UTF-8 locale, the system's PATH; HOME is added
+ * per command), and its clock's zone (runners run in UTC; the host's own zone would make date
+ * tests fail here alone). Nothing that changes a program's output (no `NO_COLOR`, no
+ * `TERM=dumb`, no `FORCE_COLOR`: a runner sets none, and test suites that check their colours
+ * fail under them) and nothing a runner would not say (no `GITHUB_ACTIONS`). A repository adds
+ * its own with `env:` in .github/tollgate.yml (src/config/repo-env.ts).
+ */
+export const BASE_ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8", CI: "true", TZ: "UTC" };
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"];
 /** The node that runs the egress forwarder in the sandbox: this one when it lives in the system's folders (bound read-only). */
 const SYSTEM_NODE = SYSTEM_DIRS.some((d) => process.execPath.startsWith(`${d}/`)) ? process.execPath : "node";
@@ -215,20 +223,37 @@ function overDisk(size: number | undefined, startSize: number, limits: SandboxLi
   return size !== undefined && (size - startSize > limits.commandDiskBytes || size > limits.runDiskBytes);
 }
 
-/** A command's output as it comes: all of it up to `max` characters, then its head and its tail. */
-class OutputCollector {
+/** An escape sequence cut off at the end of a chunk: its rest comes with the next one. */
+// eslint-disable-next-line no-control-regex -- matching escape sequences is the point
+const UNFINISHED_ESCAPE = /\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]{0,200}|)$/;
+
+/**
+ * A command's output as it comes, without terminal escape sequences (colours, cursor moves, links:
+ * with no `NO_COLOR`, test runners colour their output under `CI=true`, and nobody who reads it,
+ * model or person, is a terminal): all of it up to `max` characters, then its head and its tail.
+ */
+export class OutputCollector {
   private kept = "";
   private head = "";
   private tail = "";
   private chars = 0;
+  /** The start of an escape sequence the last chunk ended in. */
+  private pending = "";
   bytes = 0;
 
   constructor(private readonly max: number) {}
 
   add(chunk: Buffer): void {
-    const max = this.max;
     this.bytes += chunk.length;
-    const text = chunk.toString("utf8");
+    let raw = this.pending + chunk.toString("utf8");
+    const unfinished = UNFINISHED_ESCAPE.exec(raw);
+    this.pending = unfinished ? unfinished[0] : "";
+    if (unfinished) raw = raw.slice(0, unfinished.index);
+    this.keep(stripVTControlCharacters(raw));
+  }
+
+  private keep(text: string): void {
+    const max = this.max;
     this.chars += text.length;
     if (!this.head) {
       this.kept += text;
@@ -240,6 +265,8 @@ class OutputCollector {
   }
 
   text(): string {
+    if (this.pending) this.keep(stripVTControlCharacters(this.pending)); // the output ended inside one
+    this.pending = "";
     return this.head
       ? `${this.head}\n[… ${(this.chars - this.max).toLocaleString("en-US")} characters of output cut …]\n${this.tail}`
       : this.kept;

@@ -28,6 +28,7 @@ describe("repo config", () => {
       revise: { quiet_seconds: 60 },
       setup: { timeout_seconds: 900 }, // commands absent: detected from the repository (src/setup/detect.ts)
       verify: { timeout_seconds: 600 },
+      env: {}, // commands get a hosted runner's environment and nothing more (src/sandbox/process.ts)
       commands: { allow: [] },
       paths: { protected: [] }, // added to the built-in .github/workflows/** and .git, never replacing them
     });
