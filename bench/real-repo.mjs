@@ -62,16 +62,17 @@ const answers = {
   review: [{ toolUse: { name: "submit_review", input: { verdict: "approve", summary: "Fine.", findings: [] } } }],
 };
 
-/** A fresh clone per run, under the same name each time (a local run's cache is keyed by the repository's folder name). */
-function clone(label) {
-  const dir = path.join(work, label, path.basename(path.dirname(snapshot)).replace(/^.*\+/, ""));
+/** A fresh clone per run, at the same path each time (a local run's cache is scoped by the repository's path). */
+function clone() {
+  const dir = path.join(work, "checkout", path.basename(path.dirname(snapshot)).replace(/^.*\+/, ""));
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(path.dirname(dir), { recursive: true });
   git(work, "clone", "-q", snapshot, dir);
   return dir;
 }
 
 function run(label) {
-  const repo = clone(label);
+  const repo = clone();
   const issue = path.join(work, "issue.md");
   const script = path.join(work, "script.json");
   const out = path.join(work, `${label}.md`);

@@ -13,7 +13,7 @@ import { TOLLGATE_IDENTITY } from "../pipeline/carry-out.js";
 import { CommandRunner } from "../agents/tools/command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { DependencyCache } from "../setup/cache.js";
-import { runSetup } from "../setup/setup.js";
+import { runSetup, SetupFailed } from "../setup/setup.js";
 import { Workspace } from "../workspace/workspace.js";
 import type { EvalTask } from "./suite.js";
 
@@ -21,6 +21,8 @@ export interface HiddenCheckInput {
   /** The task's repository, with the run's branch in it. */
   repo: string;
   branch: string;
+  /** The task's starting branch: what the run's branch is set up from. */
+  baseBranch: string;
   task: EvalTask;
   hidden: Map<string, Buffer>;
   config: RepoConfig;
@@ -50,16 +52,30 @@ export async function hiddenCheck(input: HiddenCheckInput): Promise<HiddenCheckR
     identity: TOLLGATE_IDENTITY,
   });
   try {
+    // the run's branch is an agent's answer: it installs with the network off, from what the
+    // task's starting commit installs (filled in a worktree of its own), never with the way out
     const setup = await runSetup({
       ws,
       config: input.config,
       sandbox: input.sandbox,
+      trust: {
+        trusted: false,
+        why: "an evaluation's branch holds the agents' answer",
+        base: async () => {
+          const sha = await ws.fetchBranch(input.baseBranch);
+          if (!sha) throw new SetupFailed(`the task's starting branch \`${input.baseBranch}\` is missing`);
+          return sha;
+        },
+      },
       ...(input.cache ? { cache: { store: input.cache, scope: { repository: `eval/${task.id}` } } } : {}),
       extraEnv: input.extraEnv,
       log: input.log,
+    }).catch((error: unknown) => {
+      if (error instanceof SetupFailed) return error;
+      throw error;
     });
-    const failed = setup.output.commands.find((c) => c.exitCode !== 0);
-    if (failed) return { passed: false, detail: `setup failed: \`${failed.argv.join(" ")}\``, tail: setup.output.tail ?? "" };
+    if (setup instanceof SetupFailed)
+      return { passed: false, detail: setup.message.split("\n")[0]!, tail: setup.message.split("\n").slice(-30).join("\n") };
     for (const [file, content] of input.hidden) {
       const link = await symlinkOnTheWay(ws.dir, file);
       if (link) return { passed: false, detail: `the branch has a symlink at ${link}, where a hidden file goes: not written`, tail: "" };
@@ -70,7 +86,7 @@ export async function hiddenCheck(input: HiddenCheckInput): Promise<HiddenCheckR
         flag: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
       });
     }
-    const tree = workTree(setup.installed, ws);
+    const tree = workTree(setup.installed, ws, ws.dir, input.config.env);
     const runner = new CommandRunner({
       cwd: tree.dir,
       allow: [hidden.command],

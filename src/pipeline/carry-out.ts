@@ -28,7 +28,7 @@ import type { PhaseStore } from "../stores/phases.js";
 import type { BudgetStore } from "../stores/budget.js";
 import { nearDailyCap, type OperatorCaps } from "../llm/budget.js";
 import { usdToMicros } from "../llm/money.js";
-import type { RunRow, RunStatus, RunStore } from "../stores/runs.js";
+import { notResumed, type RunRow, type RunStatus, type RunStore } from "../stores/runs.js";
 import type { Identity } from "../workspace/workspace.js";
 import type { DependencyCache } from "../setup/cache.js";
 import type { SetupResult } from "../setup/setup.js";
@@ -111,6 +111,9 @@ async function carryOutRun(
   const pulls = new GitHubPulls(ctx.octokit, ctx.owner, ctx.repo);
   let outcome: RunOutcome;
   try {
+    // a run whose worker stopped twice is not resumed again (src/jobs/run-sweep.ts): it fails here, with why on the issue
+    const stopped = notResumed(run.restarts);
+    if (stopped) throw new FinalError(stopped);
     outcome = await runPipeline(await pipelineRun(ctx, { run, lease, target, config, phases, pulls, watch }, deps, log));
   } catch (error) {
     if (watch.takenOver()) return letGo;
@@ -226,7 +229,12 @@ async function pipelineRun(
       log,
     },
     host: {
-      source: { remoteUrl: target.repository.cloneUrl, branch: target.revise ? branch : target.repository.defaultBranch, token },
+      source: {
+        remoteUrl: target.repository.cloneUrl,
+        branch: target.revise ? branch : target.repository.defaultBranch,
+        defaultBranch: target.repository.defaultBranch,
+        token,
+      },
       identity: deps.identity ?? TOLLGATE_IDENTITY,
       publish,
     },

@@ -14,7 +14,8 @@
 import type { Logger } from "pino";
 import { BudgetExceededError } from "../llm/errors.js";
 import { workTree, type PhaseEnv } from "../phases/agent-env.js";
-import { runSetup, withSetup, type SetupInput, type SetupOutput, type SetupResult } from "../setup/setup.js";
+import { FinalError } from "../errors.js";
+import { runSetup, withSetup, type SetupInput, type SetupOutput, type SetupResult, type SetupTrust } from "../setup/setup.js";
 import { commandRecorder } from "../stores/agent-records.js";
 import { runExecute, unfinishedUnits, type ExecuteOutput, type UnitReport } from "../phases/execute/execute.js";
 import { runPlan } from "../phases/plan/plan.js";
@@ -31,7 +32,8 @@ import { PHASE } from "../phases/registry.js";
 
 /** The outside world of a run: where its code comes from and where its results go. */
 export interface RunHost {
-  source: { remoteUrl: string; branch: string; token?: TokenSource };
+  /** Where the run clones from; `defaultBranch` when `branch` is not it (a revision's), for setup's trusted fill. */
+  source: { remoteUrl: string; branch: string; defaultBranch?: string; token?: TokenSource };
   identity: Identity;
   /** Opens the pull request for the pushed branch, or updates the one that exists. */
   publish(pr: PublishRequest): Promise<Published>;
@@ -130,15 +132,17 @@ export async function runPipeline(run: PipelineRun): Promise<RunOutcome> {
       // setup: the checkout's dependencies, before anything is paid (again on every attempt)
       // (a resumed run sets up the commit its plan was made on, which the default branch may have left)
       const resumeAt = (await phases.checkpoint<{ base: string }>(run.revise ? PHASE.checkout : PHASE.plan, 0))?.base;
+      const cloned = await ws.head();
       const start = resumeAt ?? (await startingPoint(run, ws));
       if ((await ws.head()) !== start) await ws.checkout(start);
-      const setup = await phases.run(PHASE.setup, 0, () => setUp(run, ws), { fresh: true });
+      const trust = await setupTrust(run, ws, cloned, start);
+      const setup = await phases.run(PHASE.setup, 0, () => setUp(run, ws, trust), { fresh: true });
       state.setup = setup.value.output;
       phaseEnv = { ...env, config: withSetup(env.config, setup.value.output), installed: setup.value.installed };
       // the checks on the starting commit, before any change: what already fails is not chased
       const baseline = (
         await phases.run(PHASE.verify, 0, async () => {
-          const out = await runBaseline(at(0), workTree(phaseEnv.installed, ws));
+          const out = await runBaseline(at(0), workTree(phaseEnv.installed, ws, ws.dir, phaseEnv.config.env));
           await ws.resetTree();
           return out;
         })
@@ -207,7 +211,7 @@ async function runRounds(
     state.execute = executed.value;
     rounds.push(executed.value.units);
     const verified = await phases.run(PHASE.verify, iteration, async () => {
-      const out = await runVerify(at, workTree(at.installed, ws), loop.baseline);
+      const out = await runVerify(at, workTree(at.installed, ws, ws.dir, at.config.env), loop.baseline);
       await ws.resetTree(); // what the checks wrote is never committed
       return out;
     });
@@ -249,13 +253,40 @@ async function startingPoint(run: PipelineRun, ws: Workspace): Promise<string> {
   return branchHead;
 }
 
+/**
+ * Whether setup may give the starting commit's install scripts the way out: only when it is the
+ * default branch's (the clone's head, or a commit before it). A revision's branch and a human's
+ * head after `/retry` hold an agent's commits underneath: they install offline, from what the
+ * default branch installs.
+ */
+async function setupTrust(run: PipelineRun, ws: Workspace, cloned: string, start: string): Promise<SetupTrust> {
+  const defaultBranch = run.host.source.defaultBranch;
+  if (run.revise) {
+    const why = "a revision sets up the pull request's branch, which holds code an agent wrote";
+    if (!defaultBranch) throw new Error("a revision needs the repository's default branch to set up from");
+    return {
+      trusted: false,
+      why,
+      base: async () => {
+        const sha = await ws.fetchBranch(defaultBranch);
+        if (!sha)
+          throw new FinalError(`the default branch \`${defaultBranch}\` is gone, so a revision has nothing trusted to install from`);
+        return sha;
+      },
+    };
+  }
+  if (start === cloned || (await ws.isAncestor(start, cloned))) return { trusted: true };
+  return { trusted: false, why: "this run starts from commits pushed to the issue's branch, over an agent's", base: async () => cloned };
+}
+
 /** The setup step on this attempt's clone, its commands recorded with the run's. */
-function setUp(run: PipelineRun, ws: Workspace): Promise<SetupResult> {
+function setUp(run: PipelineRun, ws: Workspace, trust: SetupTrust): Promise<SetupResult> {
   const { env } = run;
   return runSetup({
     ws,
     config: env.config,
     sandbox: env.sandbox,
+    trust,
     ...run.setup,
     record: commandRecorder(env.db, { runId: env.runId, phase: PHASE.setup, agent: "setup", cwd: ws.dir }),
     signal: env.signal,

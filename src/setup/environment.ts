@@ -3,19 +3,25 @@
  * the caches writable) and every later command (agents' commands and verify: network off, the
  * caches read-only, what setup installed in the checkout visible in an agent's worktree too).
  *
- * Every value here is Tollgate's own or the operator's (`TOLLGATE_SETUP_ENV`): nothing of the
- * app's environment, and no secret, reaches a command.
+ * Every value here is Tollgate's own, the operator's (`TOLLGATE_SETUP_ENV`) or the repository's
+ * (`env:` in .github/tollgate.yml, which refuses secret-looking values and Tollgate's own names):
+ * nothing of the app's environment, and no secret, reaches a command.
  */
 import { existsSync, lstatSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { BASE_ENV } from "../sandbox/process.js";
 
-/** Where a run's setup keeps its caches and shims: a dependency-cache entry, or a folder of the run's own. */
+/**
+ * Where a run's setup keeps its caches and shims: folders of the run's own (a cache hit is copied
+ * in), thrown away with the run. Only `home` is ever writable by a repository's command.
+ */
 export interface SetupHome {
-  /** Package managers' caches (npm, pnpm's store, Corepack, pip, Go, Cargo, Yarn, Bun). */
+  /** Package managers' caches (npm, pnpm's store, pip, Go, Cargo, Yarn, Bun). */
   home: string;
-  /** Shims of the package manager (Corepack's `pnpm`, `yarn`), first on every command's PATH. */
+  /** Shims of the package manager (Corepack's `pnpm`, `yarn`), first on every command's PATH: written by Tollgate's own step alone. */
   bin: string;
+  /** The package managers Corepack downloaded: written by Tollgate's own step alone, read-only to every repository command. */
+  corepack: string;
 }
 
 /** What setup left for later commands: where its caches are, and what it installed in the checkout. */
@@ -35,7 +41,8 @@ export interface CommandSetting {
 /** The system's CA bundle, for registries behind a TLS-inspecting proxy (Node reads only its own store otherwise). */
 const CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
-function caches(home: string): Record<string, string> {
+function caches(setupHome: SetupHome): Record<string, string> {
+  const home = setupHome.home;
   return {
     npm_config_cache: path.join(home, "npm"),
     npm_config_store_dir: path.join(home, "pnpm-store"),
@@ -45,7 +52,7 @@ function caches(home: string): Record<string, string> {
     npm_config_fund: "false",
     npm_config_audit: "false",
     YARN_CACHE_FOLDER: path.join(home, "yarn"),
-    COREPACK_HOME: path.join(home, "corepack"),
+    COREPACK_HOME: setupHome.corepack,
     COREPACK_ENABLE_DOWNLOAD_PROMPT: "0",
     PIP_CACHE_DIR: path.join(home, "pip"),
     PIP_DISABLE_PIP_VERSION_CHECK: "1",
@@ -79,10 +86,11 @@ function searchPath(bin: string, tree: string, venv: boolean): string {
 export function setupEnv(
   home: SetupHome,
   tree: string,
-  options: { offline: boolean; extra?: Record<string, string> },
+  options: { offline: boolean; extra?: Record<string, string>; repo?: Record<string, string> },
 ): Record<string, string> {
   return {
-    ...caches(home.home),
+    ...options.repo, // the repository's `env:` first: every variable of Tollgate's (and the operator's) wins
+    ...caches(home),
     XDG_CACHE_HOME: path.join(home.home, "xdg"),
     GOCACHE: path.join(home.home, "go-build"),
     ...(existsSync(CA_BUNDLE) ? { NODE_EXTRA_CA_CERTS: CA_BUNDLE, SSL_CERT_FILE: CA_BUNDLE, PIP_CERT: CA_BUNDLE } : {}),
@@ -97,22 +105,28 @@ export function setupEnv(
  * caches read-only (their writes go to the command's private /tmp), and setup's installed paths
  * of the main checkout at the same place in a worktree.
  */
-export function laterCommand(installed: Installed | undefined, main: string, tree: string): CommandSetting {
-  if (!installed) return { env: {}, readOnly: [], binds: [] };
+export function laterCommand(
+  installed: Installed | undefined,
+  main: string,
+  tree: string,
+  repo: Record<string, string> = {},
+): CommandSetting {
+  if (!installed) return { env: { ...repo }, readOnly: [], binds: [] };
   const binds =
     tree === main
       ? []
       : installed.paths.filter((p) => insideCheckout(main, p)).map((p) => ({ from: path.join(main, p), to: path.join(tree, p) }));
   return {
     env: {
-      ...caches(installed.home),
+      ...repo, // the repository's `env:` first: Tollgate's variables win
+      ...caches(installed),
       ...OFFLINE,
       npm_config_cache: "/tmp/.npm",
       XDG_CACHE_HOME: "/tmp/.cache",
       GOCACHE: "/tmp/.cache/go-build",
       PATH: searchPath(installed.bin, tree, installed.paths.includes(".venv")),
     },
-    readOnly: [installed.home, installed.bin],
+    readOnly: [installed.home, installed.bin, installed.corepack],
     binds,
   };
 }

@@ -6,15 +6,24 @@
  *   1. What to run: `setup.commands` and `verify.commands` from `.github/tollgate.yml`, each
  *      detected from the repository when absent (src/setup/detect.ts). Configuration wins.
  *   2. The toolchain's versions (they key the cache) and the Node.js the project asks for.
- *   3. The dependency cache entry for lockfile + commands + toolchain (src/setup/cache.ts). On a
- *      hit the install runs with the network off (the cache must be enough); if that fails it
- *      runs again with it on.
- *   4. The commands, in the sandbox, with the network and no secret; only the checkout and the
- *      cache entry are writable. Corepack's shims put pnpm or yarn on every later command's PATH.
- *   5. What they created in the checkout is kept for every later command and never committed;
+ *   3. Whom the tree can be trusted as: the default branch's commit (a trusted tree), or a tree
+ *      that holds code an agent or someone unreviewed wrote (a revision's branch, a human's head
+ *      after a `/retry`, an evaluation's answer). Its install scripts run either way; only a
+ *      trusted tree's get the way out.
+ *   4. A trusted tree: the dependency cache's entry for lockfile + commands + toolchain is copied
+ *      into the run's own home and the install runs with the network off; without an entry, or
+ *      when the offline install fails, it runs with the network, and a fresh fill is published to
+ *      the cache (src/setup/cache.ts). An untrusted tree: the default branch's commit is filled
+ *      first (as a trusted tree, in a worktree of its own) unless the cache has the tree's key,
+ *      and the tree then installs with the network off, from those downloads; never with it.
+ *   5. The commands, in the sandbox, with no secret; only the checkout and the run's own caches
+ *      are writable. Corepack's shims and the package managers it downloads are Tollgate's own
+ *      step's, read-only to every repository command.
+ *   6. What they created in the checkout is kept for every later command and never committed;
  *      what they changed in tracked files is put back.
  */
-import { mkdir } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
@@ -26,7 +35,7 @@ import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
 import { maskSecrets } from "../safety/secrets.js";
 import { fenced } from "../report/setup-summary.js";
 import type { Workspace } from "../workspace/workspace.js";
-import { cacheKey, type CacheEntry, type CacheScope, type DependencyCache } from "./cache.js";
+import { cacheKey, type CacheScope, type DependencyCache } from "./cache.js";
 import { detectProject, readBytes, type Detected, type Ecosystem } from "./detect.js";
 
 /** Files whose settings change what a lockfile installs (registries, hoisting, workspaces): part of the cache key. */
@@ -46,7 +55,17 @@ export interface SetupCommand {
   durationMs: number;
   /** Run with the network off, from a complete cache. */
   offline: boolean;
+  /** Run on the default branch's commit, to fill the downloads an untrusted tree installs from. */
+  onBase?: boolean;
 }
+
+/**
+ * Whether the tree being set up may install with the network. A trusted tree is the default
+ * branch's commit; anything else (a revision's branch, a human's head after `/retry`, an
+ * evaluation's answer) holds code nobody reviewed, which installs offline only, from what
+ * `base()` (a commit of the default branch) installs.
+ */
+export type SetupTrust = { trusted: true } | { trusted: false; why: string; base: () => Promise<string> };
 
 /** The setup step's record: its checkpoint, the sticky comment's lines and the PR body's section. */
 export interface SetupOutput {
@@ -60,6 +79,8 @@ export interface SetupOutput {
   verify: string[][];
   verifySource: "configured" | "detected" | "none";
   cache: { state: "hit" | "miss" | "off"; why?: string; bytes?: number };
+  /** Whether the install had the way out, and why (the report says it). */
+  network?: { mode: "online" | "offline"; why: string };
   /** What the commands created in the checkout (kept, never committed), and tracked files they changed (put back). */
   installed: string[];
   reverted: string[];
@@ -75,6 +96,8 @@ export interface SetupInput {
   ws: Workspace;
   config: RepoConfig;
   sandbox: Sandbox;
+  /** Whether the checkout's install may have the network (see SetupTrust). */
+  trust: SetupTrust;
   /** The dependency cache, and whose entries to use; without one, caches last one run. */
   cache?: { store: DependencyCache; scope: CacheScope };
   /** The operator's variables for setup commands (TOLLGATE_SETUP_ENV). */
@@ -128,49 +151,202 @@ export async function runSetup(input: SetupInput): Promise<SetupResult> {
   };
   const disabled = commandsDisabled(input.sandbox);
   if (disabled) return { output: { ...output, ...(commands.length ? { notRun: disabled } : {}), durationMs: Date.now() - started } };
-  const corepack = corepackManager(detected);
-  const versions = await toolVersions(input, commands, detected, corepack);
-  if (detected.node) output.node = checkNode(detected.node.wanted, detected.node.from, versions.get("node"));
+  const what = await planInstall(input, ws.dir, detected, commands);
+  if (detected.node) output.node = checkNode(detected.node.wanted, detected.node.from, what.versions.get("node"));
   if (!commands.length) return { output: { ...output, durationMs: Date.now() - started } };
 
-  const toolchain = [...versions].map(([p, v]) => `${p}=${v}`).join("\n") + (corepack ? `\ncorepack:${corepack.spec}` : "");
-  const opened = await openHome(input, detected, commands, toolchain);
-  output.cache = opened.cache;
-  try {
-    if (output.source === "detected" && !opened.entry?.hit) await reachRegistry(input, detected.ecosystem);
-    const ran = await installWithCache(input, output, opened, { commands, corepack, ecosystem: detected.ecosystem });
-    output.commands = ran.results;
-    if (ran.tail) output.tail = ran.tail;
-    if (!ran.ok) {
-      // a broken download, or a hit that could not install even with the network, is not kept
-      if (opened.entry) await input.cache!.store.discard(opened.entry, { evenIfComplete: true });
-      throw new SetupFailed(failure(ran.failed!, output.source));
-    }
-    const kept = await ws.keepInstalled();
-    output.installed = kept.installed;
-    output.reverted = kept.reverted;
-    if (opened.entry) output.cache.bytes = await input.cache!.store.complete(opened.entry);
-  } finally {
-    await opened.entry?.release();
-  }
+  const home = await freshHome(path.join(path.dirname(ws.dir), "setup"));
+  const tree = { dir: ws.dir, readOnly: ws.readOnlyPaths() };
+  const ran = input.trust.trusted
+    ? await trustedInstall(input, output, tree, home, what)
+    : await untrustedInstall(input, output, tree, home, what, input.trust);
+  output.commands = ran.results;
+  if (ran.tail) output.tail = ran.tail;
+  if (!ran.ok) throw new SetupFailed(failure(ran.failed!, output.source, input.trust));
+  const kept = await ws.keepInstalled();
+  output.installed = kept.installed;
+  output.reverted = kept.reverted;
   output.durationMs = Date.now() - started;
-  input.log.info({ cache: output.cache, ms: output.durationMs, installed: output.installed.length }, "setup done");
-  return { output, installed: { ...opened.home, paths: output.installed } };
+  input.log.info({ cache: output.cache, network: output.network, ms: output.durationMs, installed: output.installed.length }, "setup done");
+  return { output, installed: { ...home, paths: output.installed } };
 }
 
-/** The install: offline from a complete cache entry (pip cannot: it needs an index), else, or when that fails, with the way out. */
-async function installWithCache(
+/** What a tree installs: its commands, Corepack's package manager, the toolchain, and the cache key. */
+interface InstallPlan {
+  commands: string[][];
+  corepack: { name: string; spec: string } | undefined;
+  ecosystem: Ecosystem;
+  source: SetupOutput["source"];
+  versions: Map<string, string>;
+  /** The cache key, or why there is none. */
+  key: { key: string } | { why: string };
+}
+
+/** A tree the commands run in: the checkout, or the default branch's worktree of a fill. */
+interface Tree {
+  dir: string;
+  readOnly: string[];
+}
+
+async function planInstall(input: SetupInput, dir: string, detected: Detected, commands: string[][]): Promise<InstallPlan> {
+  const corepack = corepackManager(detected);
+  const versions = await toolVersions(input, dir, commands, detected, corepack);
+  const toolchain = [...versions].map(([p, v]) => `${p}=${v}`).join("\n") + (corepack ? `\ncorepack:${corepack.spec}` : "");
+  const source = input.config.setup.commands ? "configured" : commands.length ? "detected" : "none";
+  const base = { commands, corepack, ecosystem: detected.ecosystem, source, versions } as const;
+  if (!input.cache) return { ...base, key: { why: "no dependency cache is configured" } };
+  // only stores the package managers check against the lockfile are kept (src/setup/cache.ts)
+  if (detected.ecosystem !== "node")
+    return { ...base, key: { why: "only npm's and pnpm's downloads are kept between runs (they are checked against the lockfile)" } };
+  // read as detection reads: no symlink followed, no FIFO opened, a size cap
+  const lock = detected.lockfile ? await readBytes(dir, detected.lockfile, 64 * 1024 ** 2) : undefined;
+  if (!lock) return { ...base, key: { why: "no lockfile to key a cache by" } };
+  // the package managers' own settings change what a lockfile installs: they key the entry too
+  const settings = await Promise.all(KEYED_SETTINGS.map(async (f) => `${f}:${(await readBytes(dir, f))?.toString("base64") ?? ""}`));
+  // so does the repository's `env:` (a registry, a flag), which its install commands get
+  const env = `env:${JSON.stringify(Object.entries(input.config.env ?? {}).sort(([a], [b]) => a.localeCompare(b)))}`;
+  return { ...base, key: { key: cacheKey(lock, commands, [toolchain, ...settings, env].join("\n")) } };
+}
+
+/** The run's own home for setup's caches and shims, empty. */
+async function freshHome(dir: string): Promise<SetupHome> {
+  await rm(dir, { recursive: true, force: true });
+  const home = { home: path.join(dir, "home"), bin: path.join(dir, "bin"), corepack: path.join(dir, "corepack") };
+  for (const d of Object.values(home)) await mkdir(d, { recursive: true });
+  return home;
+}
+
+/**
+ * A trusted tree (the default branch's commit): offline from the cache's entry when there is one,
+ * else, or when that is not enough, with the way out; a fill that succeeded without an entry
+ * publishes one.
+ */
+async function trustedInstall(
   input: SetupInput,
   output: SetupOutput,
-  opened: { home: SetupHome; entry?: CacheEntry },
-  what: { commands: string[][]; corepack: { name: string } | undefined; ecosystem: Ecosystem },
+  tree: Tree,
+  home: SetupHome,
+  what: InstallPlan,
 ): Promise<Installation> {
-  const offline = opened.entry?.hit === true && what.ecosystem !== "python";
-  const ran = await install(input, opened.home, what.commands, what.corepack, offline);
-  if (ran.ok || !offline) return ran;
-  input.log.warn({ failed: ran.failed?.argv }, "the offline install from the cache failed: installing again with the way out");
-  output.cache = { state: "miss", why: "the cached downloads were not enough for an offline install" };
-  return install(input, opened.home, what.commands, what.corepack, false, ran.results);
+  const store = input.cache?.store;
+  const scope = input.cache?.scope;
+  if (!store || !scope || !("key" in what.key)) {
+    output.cache = { state: "off", why: "why" in what.key ? what.key.why : "no cache" };
+    return online(input, output, tree, home, what, [], "the starting commit is the default branch's");
+  }
+  const key = what.key.key;
+  const hit = await store.lookup(scope, key);
+  let before: SetupCommand[] = [];
+  if (hit) {
+    output.cache = { state: "hit", bytes: hit.bytes };
+    await store.restore(hit, home);
+    const ran = await install(input, tree, home, what, true);
+    if (ran.ok) {
+      output.network = { mode: "offline", why: "the dependency cache had this lockfile's downloads" };
+      return ran;
+    }
+    input.log.warn(
+      { failed: ran.failed?.argv },
+      "the offline install from the cache failed: the default branch's commit installs again with the way out",
+    );
+    output.cache = { state: "miss", why: "the cached downloads were not enough for an offline install" };
+    before = ran.results;
+    await store.discard(hit);
+    await emptyHome(home); // what the offline pass wrote is not published
+  } else output.cache = { state: "miss" };
+  const ran = await online(
+    input,
+    output,
+    tree,
+    home,
+    what,
+    before,
+    hit
+      ? "the cached downloads were not enough for an offline install, and the starting commit is the default branch's"
+      : "the starting commit is the default branch's, and the cache had no entry for its lockfile yet (this install fills it)",
+  );
+  if (ran.ok) output.cache.bytes = (await store.publish(scope, key, home)) ?? output.cache.bytes;
+  return ran;
+}
+
+/** An install with the way out, for a trusted tree only. */
+async function online(
+  input: SetupInput,
+  output: SetupOutput,
+  tree: Tree,
+  home: SetupHome,
+  what: InstallPlan,
+  before: SetupCommand[],
+  why: string,
+): Promise<Installation> {
+  if (what.source === "detected") await reachRegistry(input, what.ecosystem);
+  output.network = { mode: "online", why };
+  return install(input, tree, home, what, false, before);
+}
+
+/**
+ * A tree that holds unreviewed code: never the way out. Its install runs offline, from the cache's
+ * entry for its own key, or else from a fill of the default branch's commit in the same home.
+ */
+async function untrustedInstall(
+  input: SetupInput,
+  output: SetupOutput,
+  tree: Tree,
+  home: SetupHome,
+  what: InstallPlan,
+  trust: { why: string; base: () => Promise<string> },
+): Promise<Installation> {
+  const store = input.cache?.store;
+  const scope = input.cache?.scope;
+  const hit = store && scope && "key" in what.key ? await store.lookup(scope, what.key.key) : undefined;
+  let before: SetupCommand[] = [];
+  if (hit) {
+    await store!.restore(hit, home);
+    const ran = await install(input, tree, home, what, true);
+    output.cache = { state: "hit", bytes: hit.bytes };
+    output.network = {
+      mode: "offline",
+      why: `${trust.why}: it installs only from the default branch's downloads, here from the dependency cache`,
+    };
+    if (ran.ok) return ran;
+    before = ran.results;
+    await emptyHome(home);
+  }
+  const fill = await fillFromBase(input, home, await trust.base());
+  output.cache = fill.cache;
+  if (!fill.ran.ok) return { ...fill.ran, results: [...before, ...fill.ran.results] };
+  output.network = {
+    mode: "offline",
+    why: `${trust.why}: it installs only from what the default branch's commit downloaded`,
+  };
+  const ran = await install(input, tree, home, what, true);
+  return { ...ran, results: [...before, ...fill.ran.results, ...ran.results] };
+}
+
+/** The default branch's commit set up as a trusted tree in a worktree of its own, into `home`; the worktree is then removed. */
+async function fillFromBase(input: SetupInput, home: SetupHome, base: string): Promise<{ ran: Installation; cache: SetupOutput["cache"] }> {
+  const id = randomUUID().slice(0, 8);
+  const dir = await input.ws.addWorktree(`setup-base-${id}`, `tollgate-setup-base-${id}`, base);
+  try {
+    const detected = await detectProject(dir);
+    const commands = input.config.setup.commands ?? detected.setup;
+    const what = await planInstall(input, dir, detected, commands);
+    const output = { cache: { state: "off" } } as SetupOutput;
+    const ran = commands.length
+      ? await trustedInstall(input, output, { dir, readOnly: input.ws.readOnlyPaths(dir) }, home, what)
+      : { ok: true, results: [] };
+    return { ran: { ...ran, results: ran.results.map((r) => ({ ...r, onBase: true })) }, cache: output.cache };
+  } finally {
+    await input.ws.discardWorktree(dir);
+  }
+}
+
+/** Empties the run's home (a failed offline pass's writes are not published, nor installed from). */
+async function emptyHome(home: SetupHome): Promise<void> {
+  for (const d of Object.values(home)) {
+    await rm(d, { recursive: true, force: true });
+    await mkdir(d, { recursive: true });
+  }
 }
 
 /** pnpm or yarn, which Corepack provides (pinned by `packageManager`, or Corepack's default version). */
@@ -183,6 +359,7 @@ function corepackManager(detected: Detected): { name: string; spec: string } | u
 /** The versions of the programs setup runs, asked in the sandbox without the network. */
 async function toolVersions(
   input: SetupInput,
+  dir: string,
   commands: string[][],
   detected: Detected,
   corepack: { name: string } | undefined,
@@ -191,36 +368,10 @@ async function toolVersions(
   if (corepack) programs.push("corepack"); // its version decides the package manager's when nothing pins one
   const versions = new Map<string, string>();
   for (const program of programs) {
-    const result = await runSandboxed({ argv: versionArgv(program), cwd: input.ws.dir, sandbox: input.sandbox, timeoutMs: 30_000 });
+    const result = await runSandboxed({ argv: versionArgv(program), cwd: dir, sandbox: input.sandbox, timeoutMs: 30_000 });
     versions.set(program, versionLine(result.exitCode, result.output));
   }
   return versions;
-}
-
-/** The cache entry for this setup, or a folder of the run's own when there is no lockfile to key one. */
-async function openHome(
-  input: SetupInput,
-  detected: Detected,
-  commands: string[][],
-  toolchain: string,
-): Promise<{ home: SetupHome; entry?: CacheEntry; cache: SetupOutput["cache"] }> {
-  // read as detection reads: no symlink followed, no FIFO opened, a size cap
-  const lock = detected.lockfile ? await readBytes(input.ws.dir, detected.lockfile, 64 * 1024 ** 2) : undefined;
-  if (input.cache && lock) {
-    // the package managers' own settings change what a lockfile installs: they key the entry too
-    const settings = await Promise.all(
-      KEYED_SETTINGS.map(async (f) => `${f}:${(await readBytes(input.ws.dir, f))?.toString("base64") ?? ""}`),
-    );
-    const entry = await input.cache.store.open(input.cache.scope, cacheKey(lock, commands, [toolchain, ...settings].join("\n")));
-    const home = { home: path.join(entry.dir, "home"), bin: path.join(entry.dir, "bin") };
-    return { home, entry, cache: { state: entry.hit ? "hit" : "miss" } };
-  }
-  const own = path.join(path.dirname(input.ws.dir), "setup-home");
-  const home = { home: path.join(own, "home"), bin: path.join(own, "bin") };
-  await mkdir(home.home, { recursive: true });
-  await mkdir(home.bin, { recursive: true });
-  const why = !input.cache ? "no dependency cache is configured" : "no lockfile to key a cache by";
-  return { home, cache: { state: "off", why } };
 }
 
 /** A detected install from a registry this machine cannot reach fails now, with a clear message, not after pip's retries. */
@@ -234,23 +385,43 @@ async function reachRegistry(input: SetupInput, ecosystem: Ecosystem): Promise<v
   );
 }
 
-/** Runs the commands in order until one fails; `before` are the results of an earlier, offline pass. */
+/**
+ * Runs the commands in order until one fails; `before` are the results of an earlier pass.
+ * Tollgate's own Corepack step comes first: the shims and the package manager it downloads are
+ * written by it alone, then seen read-only by the repository's commands.
+ */
 async function install(
   input: SetupInput,
+  tree: Tree,
   home: SetupHome,
-  commands: string[][],
-  corepack: { name: string } | undefined,
+  what: Pick<InstallPlan, "commands" | "corepack">,
   offline: boolean,
   before: SetupCommand[] = [],
 ): Promise<Installation> {
-  const { ws, sandbox, config } = input;
-  const env = setupEnv(home, ws.dir, { offline, extra: input.extraEnv });
+  const { sandbox, config } = input;
+  const { commands, corepack } = what;
+  const env = setupEnv(home, tree.dir, { offline, extra: input.extraEnv });
+  // the repository's `env:` is for its own commands, never Tollgate's (a NODE_OPTIONS would load its code into Corepack)
+  const own = { writable: [home.home, home.bin, home.corepack], readOnly: tree.readOnly, env };
+  const repository = {
+    writable: [home.home],
+    readOnly: [...tree.readOnly, home.bin, home.corepack],
+    env: setupEnv(home, tree.dir, { offline, extra: input.extraEnv, repo: config.env }),
+  };
   const steps = [
-    // Corepack's shims in the setup's bin folder: `pnpm` / `yarn` by name, for setup and every later command
+    // Corepack's shims in the run's bin folder: `pnpm` / `yarn` by name, for setup and every later command,
+    // and the package manager itself, fetched by Corepack (which checks its signature) before any repository code runs
     ...(corepack
-      ? [{ argv: ["corepack", "enable", "--install-directory", home.bin, corepack.name], shown: ["corepack", "enable", corepack.name] }]
+      ? [
+          {
+            argv: ["corepack", "enable", "--install-directory", home.bin, corepack.name],
+            shown: ["corepack", "enable", corepack.name],
+            ...own,
+          },
+          { argv: ["corepack", corepack.name, "--version"], shown: ["corepack", corepack.name, "--version"], ...own },
+        ]
       : []),
-    ...commands.map((argv) => ({ argv, shown: argv })),
+    ...commands.map((argv) => ({ argv, shown: argv, ...repository })),
   ];
   const results = [...before];
   let tail: string | undefined;
@@ -262,49 +433,62 @@ async function install(
       const result = await commandSpan(step.shown, () =>
         runSandboxed({
           argv: step.argv,
-          cwd: ws.dir,
+          cwd: tree.dir,
           sandbox,
           ...(egress && !offline ? { egress: egress.socket } : {}),
-          writable: [home.home, home.bin],
-          readOnly: ws.readOnlyPaths(),
-          runDir: path.dirname(ws.dir),
-          // the cache entry is written too: it counts against the disk limits (a run's own home is in its folder already)
-          diskDirs: home.home.startsWith(path.dirname(ws.dir) + path.sep) ? [] : [home.home, home.bin],
-          env,
+          writable: step.writable,
+          readOnly: step.readOnly,
+          runDir: path.dirname(input.ws.dir), // the run's folder holds the home too: one disk limit for all
+          env: step.env,
           timeoutMs: config.setup.timeout_seconds * 1000,
           maxOutputChars: 40_000,
-          signal: input.signal,
+          // the proxy stops the command too, when it goes past a cap of the way out
+          signal: egress ? AbortSignal.any([egress.signal, ...(input.signal ? [input.signal] : [])]) : input.signal,
         }),
       );
       await input.record?.(step.shown, result);
       const done = { argv: step.shown, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs, offline };
       results.push(done);
+      if (egress?.exceeded)
+        throw new SetupFailed(
+          `setup stopped: \`${step.shown.join(" ")}\` ${egress.exceeded}, so it was stopped, nothing else ran and no model was paid. The way out (the sandbox's HTTPS proxy) is for downloads from package registries on the public internet; look for an install script that opens connections in a loop, or to private or internal addresses.`,
+        );
       if (result.exitCode !== 0 || result.timedOut) return { ok: false, results, failed: { ...done, output: result.output } };
       tail = lastLines(result.output, 10);
     }
   } finally {
-    if (egress?.refused.length) input.log.warn({ refused: egress.refused }, "setup tried to reach addresses the sandbox refuses");
+    // counts and a few samples only: what the proxy keeps is bounded (src/sandbox/egress.ts)
+    const summary = egress?.summary();
+    if (summary?.refused || summary?.exceeded) input.log.warn({ egress: summary }, "setup tried connections the way out refuses");
     await egress?.close();
   }
   return { ok: !input.signal?.aborted, results, tail };
 }
 
 /** The failure as the issue shows it: the command, how it ended, its last lines, and what to change. */
-function failure(failed: SetupCommand & { output: string }, source: SetupOutput["source"]): string {
+function failure(failed: SetupCommand & { output: string }, source: SetupOutput["source"], trust: SetupTrust): string {
   const how = failed.timedOut ? "timed out" : `exited with code ${failed.exitCode ?? "none"}`;
   const tail = lastLines(failed.output, 25);
   const change =
     source === "detected"
       ? "Tollgate detected this command. If it is not how this repository installs, set `setup.commands` in .github/tollgate.yml (argv lists, run with the network on and no secrets); `setup.commands: []` skips setup."
       : "Fix the command in `setup.commands` in .github/tollgate.yml, or the repository's install; `setup.commands: []` skips setup.";
+  const untrusted =
+    trust.trusted || failed.onBase
+      ? []
+      : [
+          "",
+          `This tree holds code nobody reviewed (${trust.why}), so its install never has the network: it ran offline, from what the default branch's lockfile installs. If the change adds or updates a dependency, that cannot be installed here: merge the dependency change to the default branch first, or start a new run from the issue.`,
+        ];
   return [
-    `setup failed: \`${failed.argv.join(" ")}\` ${how} after ${Math.round(failed.durationMs / 1000)} s, so nothing else ran and no model was paid.`,
+    `setup failed: \`${failed.argv.join(" ")}\`${failed.onBase ? " (on the default branch's commit, which this tree installs from)" : ""} ${how} after ${Math.round(failed.durationMs / 1000)} s, so nothing else ran and no model was paid.`,
     "",
     "Its last lines:",
     "",
     ...fenced(tail),
     "",
     change,
+    ...untrusted,
   ].join("\n");
 }
 

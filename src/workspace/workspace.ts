@@ -205,11 +205,25 @@ export class Workspace {
     for (const change of changes) if (!this.dropped.some((d) => d.path === change.path && d.why === change.why)) this.dropped.push(change);
   }
 
-  /** A worktree for one agent, on a new branch from `from`. */
+  /**
+   * A worktree for one agent (or setup's fill of the default branch), on a new branch from
+   * `from`. File contents the partial clone lacks (another commit's) are fetched then, so the
+   * token goes with the command.
+   */
   async addWorktree(name: string, branch: string, from = "HEAD"): Promise<string> {
     const dir = path.join(this.dir, "..", "worktrees", name);
-    await guard(undefined, () => this.git().raw(["worktree", "add", "-b", branch, dir, from]));
+    const token = await this.token();
+    await guard(token, () => this.#remoteGit(token).raw(["worktree", "add", "-b", branch, dir, from]));
     return dir;
+  }
+
+  /**
+   * Removes a worktree that sandboxed commands wrote (setup's fill of the default branch): its
+   * folder is deleted without git reading it, then git forgets it.
+   */
+  async discardWorktree(dir: string): Promise<void> {
+    await rm(dir, { recursive: true, force: true });
+    await guard(undefined, () => this.git().raw(["worktree", "prune"]));
   }
 
   async removeWorktree(dir: string): Promise<void> {
@@ -306,6 +320,20 @@ export class Workspace {
         this.#remoteGit(token).raw(["fetch", "--filter=blob:none", "origin", `refs/heads/${branch}:refs/remotes/origin/${branch}`]),
       );
     return sha;
+  }
+
+  /** Whether `ancestor` is `descendant` or a commit before it. */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    // (simple-git resolves an exit code 1 without output, so `--is-ancestor` cannot be read from it)
+    try {
+      const [a, base] = await Promise.all([
+        this.git().revparse(["--verify", `${ancestor}^{commit}`]),
+        this.git().raw(["merge-base", ancestor, descendant]),
+      ]);
+      return a.trim() === base.trim();
+    } catch {
+      return false; // not a commit this clone has, or no common history
+    }
   }
 
   /** The sha HEAD points at. */

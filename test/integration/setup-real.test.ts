@@ -56,6 +56,7 @@ function setUp(
     ws,
     config,
     sandbox,
+    trust: { trusted: true },
     cache: { store: cache, scope: { installationId: 7, repository: "acme/widgets" } },
     extraEnv: MIRROR,
     ...(options.probe && { probe: options.probe }),
@@ -109,6 +110,7 @@ describe("setup on real projects", () => {
     expect(result.output).toMatchObject({ verify: [["pnpm", "test"]], cache: { state: "miss" }, installed: ["node_modules"] });
     expect(result.output.commands.map((c) => c.argv)).toEqual([
       ["corepack", "enable", "pnpm"],
+      ["corepack", "pnpm", "--version"],
       ["pnpm", "install", "--frozen-lockfile"],
     ]);
     const tested = await check(ws, result, ["pnpm", "test"]);
@@ -199,7 +201,7 @@ describe("setup on real projects", () => {
     expect(asked).toEqual(["https://pypi.org/simple/"]);
   });
 
-  it("a setup command sees no secret of the app and can write only the checkout and its cache entry", async () => {
+  it("a setup command sees no secret of the app and can write only the checkout and the run's own caches", async () => {
     const secrets = {
       ANTHROPIC_API_KEY: "sk-ant-api03-setup-must-never-see-this-0000000000000000",
       PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----setup-must-not-see",
@@ -235,6 +237,9 @@ describe("setup on real projects", () => {
         cacheRoot: path.join(dataDir, "cache", "root.txt"),
         dataDir: path.join(dataDir, "data.txt"),
         hostHome: path.join(process.env.HOME ?? "/root", "tollgate-setup-was-here.txt"),
+        // the shims first on PATH and Corepack's package managers are Tollgate's own step's alone
+        shims: path.join(runDir, "setup", "bin", "npm"),
+        corepack: path.join(runDir, "setup", "corepack", "planted"),
       };
       const config = parseRepoConfig({
         setup: { commands: [["node", "probe.js", hostPort, ...Object.values(targets)]] },
@@ -246,6 +251,7 @@ describe("setup on real projects", () => {
         ws,
         config,
         sandbox,
+        trust: { trusted: true },
         cache: { store: cache, scope: { installationId: 7, repository: "acme/widgets" } },
         record: async (_argv, r) => void outputs.push(r.output),
         log: captureLog().log,
@@ -256,16 +262,19 @@ describe("setup on real projects", () => {
       for (const name of Object.keys(secrets)) expect(env[name]).toBeUndefined();
       expect(output).toContain(`WROTE ${targets.checkout}`);
       expect(output).toContain(`DENIED ${targets.gitConfig} EROFS`);
+      expect(output).toContain(`DENIED ${targets.shims} EROFS`);
+      expect(output).toContain(`DENIED ${targets.corepack} EROFS`);
       expect(readFileSync(targets.gitConfig, "utf8")).not.toContain("written by setup");
       // a write elsewhere fails, or lands in the sandbox's private /tmp (the test's folders are under the host's /tmp): never on the host
-      for (const key of ["runFolder", "otherInstallation", "cacheRoot", "dataDir", "hostHome"] as const)
+      for (const key of ["runFolder", "otherInstallation", "cacheRoot", "dataDir", "hostHome", "shims", "corepack"] as const)
         expect(existsSync(targets[key])).toBe(false);
       expect(output).toContain(`DENIED ${targets.hostHome} ENOENT`);
       expect(output).toContain("LOOPBACK ECONNREFUSED");
       expect(output).not.toContain("LOOPBACK REACHED");
       hostService.close();
-      // its cache entry's home is writable (that is what a cache is for): it is the only folder outside the checkout that is
+      // the run's own caches (setup/home) are writable, and go with the run: nothing was published from them
       expect(result.output.cache.state).toBe("miss");
+      expect(await cache.stats()).toMatchObject({ entries: 1 });
     } finally {
       for (const name of Object.keys(secrets)) delete process.env[name];
     }
@@ -327,7 +336,7 @@ describe("setup on real projects", () => {
     await linked.removeWorktree(worktree);
   });
 
-  it("what a setup command writes to its cache entry counts against the sandbox's disk limit", async () => {
+  it("what a setup command writes to its caches counts against the sandbox's disk limit", async () => {
     const ws = await clone(bareRepoWith({ "package.json": "{}", "package-lock.json": "{}" }));
     const fill = 'mkdir -p "$npm_config_cache" && head -c 64000000 /dev/zero > "$npm_config_cache/blob" && sleep 20';
     const config = parseRepoConfig({ setup: { commands: [["sh", "-c", fill]] }, verify: { commands: [] } });
@@ -335,11 +344,12 @@ describe("setup on real projects", () => {
       ws,
       config,
       sandbox: sandboxFor("bwrap", { commandDiskBytes: 16 * 1024 * 1024 }),
+      trust: { trusted: true },
       cache: { store: cache, scope: { installationId: 7, repository: "acme/widgets" } },
       log: captureLog().log,
     }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(SetupFailed);
     expect((failed as Error).message).toContain("[stopped: the command ran into the sandbox's disk limit");
-    expect(await cache.stats()).toMatchObject({ entries: 0 }); // and the entry it filled is gone
+    expect(await cache.stats()).toMatchObject({ entries: 0 }); // and nothing it downloaded is published
   });
 });

@@ -89,8 +89,8 @@ export async function runExecute(
   const attempt = async (unit: WorkUnit, n: number, redo?: string) => {
     const dir = await ws.addWorktree(`${round}-${unit.id}-${n}`, branchOf(unit, n));
     try {
-      const tree = workTree(env.installed, ws, dir);
-      const out = await runUnit(env, tree, { issue: input.issue, plan: input.plan, unit, feedback: input.feedback, redo });
+      const tree = workTree(env.installed, ws, dir, env.config.env);
+      const out = await runUnit(env, tree, { base, issue: input.issue, plan: input.plan, unit, feedback: input.feedback, redo });
       // an unfinished unit's work is committed too: verify and review judge it, nothing is thrown away
       const sha = await ws.commitAll(`${unit.title} (${unit.id})${out.unfinished ? " (unfinished)" : ""}`, dir);
       return { ...reportOf(out), changed: sha !== null };

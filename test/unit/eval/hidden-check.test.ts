@@ -51,6 +51,7 @@ describe("the eval's hidden check", () => {
     hiddenCheck({
       repo,
       branch: "tollgate/t",
+      baseBranch: "main",
       task,
       hidden,
       config: parseRepoConfig({ setup: { commands: [] } }),

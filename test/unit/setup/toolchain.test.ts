@@ -47,7 +47,12 @@ describe("toolchain", () => {
 });
 
 describe("the environment of later commands", () => {
-  const installed = { home: "/data/cache/1/o/r/k/home", bin: "/data/cache/1/o/r/k/bin", paths: ["node_modules", ".venv"] };
+  const installed = {
+    home: "/runs/r1/a/setup/home",
+    bin: "/runs/r1/a/setup/bin",
+    corepack: "/runs/r1/a/setup/corepack",
+    paths: ["node_modules", ".venv"],
+  };
 
   it("runs offline with the caches read-only, and binds setup's installs into a worktree", () => {
     const runDir = mkdtempSync(path.join(tmpdir(), "tollgate-later-"));
@@ -57,9 +62,10 @@ describe("the environment of later commands", () => {
     const at = { ...installed, paths: ["node_modules", ".venv", "linked"] };
     const inMain = laterCommand(at, main, main);
     expect(inMain.binds).toEqual([]);
-    expect(inMain.readOnly).toEqual([installed.home, installed.bin]);
+    expect(inMain.readOnly).toEqual([installed.home, installed.bin, installed.corepack]);
+    expect(inMain.env.COREPACK_HOME).toBe(installed.corepack);
     expect(inMain.env).toMatchObject({ npm_config_offline: "true", COREPACK_ENABLE_NETWORK: "0", GOPROXY: "off" });
-    expect(inMain.env.PATH).toBe(`/data/cache/1/o/r/k/bin:${main}/.venv/bin:/usr/local/bin:/usr/bin:/bin`);
+    expect(inMain.env.PATH).toBe(`/runs/r1/a/setup/bin:${main}/.venv/bin:/usr/local/bin:/usr/bin:/bin`);
     const worktree = path.join(runDir, "worktrees", "u1");
     const inWorktree = laterCommand(at, main, worktree);
     expect(inWorktree.binds).toEqual([
