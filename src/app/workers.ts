@@ -33,6 +33,7 @@ import { deliveryTracking, startWorker, type JobResult, type JobTracking } from 
 import { detectSandbox, type Sandbox } from "../sandbox/sandbox.js";
 import { runsRoot as runsRoot_, sweepRunFolders } from "../workspace/run-folders.js";
 import { DEFAULT_CACHE_MAX_BYTES, DependencyCache } from "../setup/cache.js";
+import { toolchains } from "../setup/toolchains-on-hand.js";
 import type { Identity } from "../workspace/workspace.js";
 import { meteredModel, type ModelServices } from "./model.js";
 import type { Services } from "./services.js";
@@ -120,6 +121,7 @@ export function jobDeps(
     runsRoot: runsRoot_(options.dataDir),
     setupCache: new DependencyCache(options.dataDir, options.setup?.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES),
     setupEnv: options.setup?.env ?? {},
+    setupToolchains: toolchains(options.dataDir, options.setup, log),
     cancelPollMs: options.cancelPollMs,
     appIdentity: github.identity,
   };

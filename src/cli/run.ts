@@ -32,6 +32,7 @@ import { runReporter } from "../pipeline/run-report.js";
 import { renderGateComment } from "../report/gate-comment.js";
 import { runsRoot } from "../workspace/run-folders.js";
 import { DependencyCache } from "../setup/cache.js";
+import { toolchains } from "../setup/toolchains-on-hand.js";
 import { localCacheRepository } from "./cache-scope.js";
 import { CliError } from "./errors.js";
 
@@ -187,6 +188,7 @@ export async function runLocal(env: AppEnv, log: Logger, db: Database, input: Lo
     setup: {
       cache: { store: new DependencyCache(env.dataDir, env.setup.cacheMaxBytes), scope: { repository: localCacheRepository(repo) } },
       extraEnv: env.setup.env,
+      toolchains: toolchains(env.dataDir, env.setup, runLog),
     },
     issue: { title: issue.title, text },
     branch: input.branch,

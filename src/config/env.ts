@@ -6,6 +6,7 @@ import { createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseSetupEnv } from "../setup/environment.js";
+import { DEFAULT_NODE_MAJORS } from "../setup/node-toolchain.js";
 import { maskSecrets } from "../safety/secrets.js";
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
@@ -104,6 +105,11 @@ const schema = z.object({
   TOLLGATE_PRICES_FILE: optionalString,
   TOLLGATE_CACHE_MAX_GB: dollars("a positive number of gigabytes").default(10),
   TOLLGATE_SETUP_ENV: optionalString,
+  TOLLGATE_NODE_VERSIONS: z
+    .string()
+    .trim()
+    .regex(/^(host|\d{1,3}(\s*,\s*\d{1,3})*)$/, "a list of Node majors (`20,22,24`), or `host` for the host's Node only")
+    .optional(),
   TOLLGATE_DAILY_USD: dollars("a positive number of dollars").default(50),
   TOLLGATE_RUN_USD_MAX: dollars("a positive number of dollars").default(25),
   TOLLGATE_CAP_WARN_AT: z
@@ -197,9 +203,10 @@ export interface AppEnv {
   caps: { dailyMicros: number; runMicros: number; warnAt: number };
   /**
    * The setup step: the dependency cache's cap (TOLLGATE_CACHE_MAX_GB) and variables the operator
-   * adds to setup commands (TOLLGATE_SETUP_ENV: a registry mirror, never a secret).
+   * adds to setup commands (TOLLGATE_SETUP_ENV: a registry mirror, never a secret), and the Node
+   * majors Tollgate provides from the registry (TOLLGATE_NODE_VERSIONS; "host": none, the host's).
    */
-  setup: { cacheMaxBytes: number; env: Record<string, string> };
+  setup: { cacheMaxBytes: number; env: Record<string, string>; nodeMajors: number[] | "host" };
   /**
    * Catch-up of missed deliveries (src/app/catch-up.ts): how many hours back the web process
    * looks for failed deliveries to have redelivered (TOLLGATE_CATCHUP_HOURS; 0: off).
@@ -266,7 +273,11 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
         .filter(Boolean),
       workerMetricsPort: e.TOLLGATE_WORKER_METRICS_PORT,
     },
-    setup: { cacheMaxBytes: Math.round(e.TOLLGATE_CACHE_MAX_GB * 1024 ** 3), env: setupVariables(e.TOLLGATE_SETUP_ENV) },
+    setup: {
+      cacheMaxBytes: Math.round(e.TOLLGATE_CACHE_MAX_GB * 1024 ** 3),
+      env: setupVariables(e.TOLLGATE_SETUP_ENV),
+      nodeMajors: nodeMajors(e.TOLLGATE_NODE_VERSIONS),
+    },
     catchUp: { lookbackHours: catchUpHours(e.TOLLGATE_CATCHUP_HOURS, e.GHE_HOST !== undefined) },
     caps: {
       dailyMicros: usdToMicros(e.TOLLGATE_DAILY_USD),
@@ -290,6 +301,13 @@ function dashboardOAuth(clientId: string | undefined, clientSecret: string | und
   if (clientId === undefined) throw new EnvError("GITHUB_CLIENT_ID is missing: it is required when GITHUB_CLIENT_SECRET is set");
   if (clientSecret === undefined) throw new EnvError("GITHUB_CLIENT_SECRET is missing: it is required when GITHUB_CLIENT_ID is set");
   return { clientId, clientSecret };
+}
+
+/** TOLLGATE_NODE_VERSIONS: the majors offered (default 20, 22, 24), or "host". */
+function nodeMajors(text: string | undefined): number[] | "host" {
+  if (!text) return DEFAULT_NODE_MAJORS;
+  if (text === "host") return "host";
+  return [...new Set(text.split(",").map((m) => Number(m.trim())))].sort((a, b) => a - b);
 }
 
 /** TOLLGATE_SETUP_ENV as variables; a value that looks like a secret is refused (install scripts read these). */

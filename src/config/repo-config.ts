@@ -122,6 +122,21 @@ export const repoConfigSchema = z
       .prefault({})
       .describe("How Tollgate checks a change."),
     env: repoEnvSchema,
+    toolchain: z
+      .strictObject({
+        node: z
+          .string()
+          .trim()
+          .min(1)
+          .max(60)
+          .regex(/^[\w.*^~<>=| /-]+$/, "a Node version, alias or range (`22`, `22.12.0`, `lts/*`, `>=20 <23`)")
+          .optional()
+          .describe(
+            "The Node.js version setup, the checks and the agents' commands run on: an exact version, a major (`22`), an alias (`lts/*`) or a range (the newest release it allows). Wins over `.nvmrc`, `.node-version`, `.tool-versions`, `volta.node`, `devEngines.runtime` and `engines.node`. Tollgate provides it from the npm registry's Node packages (the majors the operator offers).",
+          ),
+      })
+      .prefault({})
+      .describe("The toolchain the repository's commands run on."),
     commands: z
       .strictObject({
         allow: z.array(argv).max(50).default([]).describe("Argv prefixes the agents may run."),

@@ -13,6 +13,7 @@ import { TOLLGATE_IDENTITY } from "../pipeline/carry-out.js";
 import { CommandRunner } from "../agents/tools/command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { DependencyCache } from "../setup/cache.js";
+import type { NodeToolchains } from "../setup/node-toolchain.js";
 import { runSetup, SetupFailed } from "../setup/setup.js";
 import { Workspace } from "../workspace/workspace.js";
 import type { EvalTask } from "./suite.js";
@@ -28,6 +29,8 @@ export interface HiddenCheckInput {
   config: RepoConfig;
   sandbox: Sandbox;
   cache?: DependencyCache;
+  /** The Node versions Tollgate provides (the run's own), so the check runs on the Node the run did. */
+  toolchains?: NodeToolchains;
   extraEnv?: Record<string, string>;
   /** An empty folder to work in. */
   dir: string;
@@ -69,6 +72,7 @@ export async function hiddenCheck(input: HiddenCheckInput): Promise<HiddenCheckR
       },
       ...(input.cache ? { cache: { store: input.cache, scope: { repository: `eval/${task.id}` } } } : {}),
       extraEnv: input.extraEnv,
+      ...(input.toolchains && { toolchains: input.toolchains }),
       log: input.log,
     }).catch((error: unknown) => {
       if (error instanceof SetupFailed) return error;

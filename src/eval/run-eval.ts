@@ -12,6 +12,7 @@ import type { Database } from "../db/database.js";
 import { usdToMicros } from "../llm/money.js";
 import { detectSandbox } from "../sandbox/sandbox.js";
 import { DependencyCache } from "../setup/cache.js";
+import { toolchains } from "../setup/toolchains-on-hand.js";
 import { runFigures } from "../stores/eval.js";
 import { localConfig, runLocal, scriptedModel } from "../cli/run.js";
 import { hiddenCheck } from "./hidden-check.js";
@@ -101,6 +102,7 @@ async function oneAttempt(
     sandbox: o.sandbox,
     cache: o.cache,
     extraEnv: env.setup.env,
+    toolchains: toolchains(env.dataDir, env.setup, log),
     dir: o.dir,
     log,
   });

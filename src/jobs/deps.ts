@@ -1,5 +1,6 @@
 /** What the job handlers work with: the stores, GitHub, the model, and the queue to send runs on. */
 import type { DependencyCache } from "../setup/cache.js";
+import type { NodeToolchains } from "../setup/node-toolchain.js";
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
@@ -35,6 +36,7 @@ export interface RunJobDeps extends JobDeps {
   /** The dependency cache of setup steps (src/setup/cache.ts), and the operator's setup variables. */
   setupCache?: DependencyCache;
   setupEnv?: Record<string, string>;
+  setupToolchains?: NodeToolchains;
   /** Who the run's commits are by; when absent, `appIdentity` says (or the pipeline's default). */
   identity?: Identity;
   /** The app's bot identity, read once per process with the first run's installation Octokit (src/github/app-identity.ts). */

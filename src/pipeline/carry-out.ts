@@ -31,6 +31,7 @@ import { usdToMicros } from "../llm/money.js";
 import { notResumed, type RunRow, type RunStatus, type RunStore } from "../stores/runs.js";
 import type { Identity } from "../workspace/workspace.js";
 import type { DependencyCache } from "../setup/cache.js";
+import type { NodeToolchains } from "../setup/node-toolchain.js";
 import type { SetupResult } from "../setup/setup.js";
 import { setupProgressLines } from "../report/setup-summary.js";
 import { RunTakenOver, watchRun } from "./cancel.js";
@@ -61,6 +62,7 @@ export interface CarryOutDeps {
   /** The dependency cache of setup steps, and the operator's setup variables. */
   setupCache?: DependencyCache;
   setupEnv?: Record<string, string>;
+  setupToolchains?: NodeToolchains;
   identity?: Identity;
   /** How often a running run looks for a cancel, in ms. */
   cancelPollMs?: number;
@@ -245,6 +247,7 @@ async function pipelineRun(
         cache: { store: deps.setupCache, scope: { installationId: target.installationId, repository: `${owner}/${repo}` } },
       }),
       extraEnv: deps.setupEnv,
+      ...(deps.setupToolchains && { toolchains: deps.setupToolchains }),
     },
     attempt: r.lease,
     issue: { number: issue, title: gated.title, text: gated.text },

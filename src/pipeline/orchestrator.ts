@@ -94,7 +94,7 @@ export interface PipelineRun {
   /** A revision of the PR on `branch` (the source's branch): the review feedback to address. */
   revise?: { feedback: string };
   /** The dependency cache and the operator's setup variables (src/setup/setup.ts). */
-  setup?: Pick<SetupInput, "cache" | "extraEnv" | "probe">;
+  setup?: Pick<SetupInput, "cache" | "extraEnv" | "probe" | "toolchains">;
   /** The PR body (or report) for a state, rendered from the ledger once the last call is in. */
   report: (state: PublishState) => Promise<string>;
 }

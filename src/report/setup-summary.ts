@@ -100,6 +100,7 @@ export function setupSection(setup: SetupOutput, repoEnv: Record<string, string>
     }
   }
   if (setup.network) lines.push("", networkLine(setup.network));
+  if (setup.toolchain) lines.push("", `Node: ${setup.toolchain.why}.`);
   lines.push("", verifyLine(setup), "", ...environmentLines(repoEnv));
   if (setup.node) lines.push("", setup.node.satisfied === false ? `> [!WARNING]\n> ${setup.node.line}` : setup.node.line);
   if (setup.reverted.length)

@@ -199,7 +199,8 @@ export class DependencyCache {
       }
     }
     const all = (await this.entries()).sort((a, b) => a.lastUsed.localeCompare(b.lastUsed));
-    let total = all.reduce((sum, e) => sum + e.bytes, 0);
+    // the Node versions and the Corepack Tollgate provides (src/setup/node-toolchain.ts) count toward the cap too
+    let total = all.reduce((sum, e) => sum + e.bytes, 0) + (await this.toolchainBytes());
     const recent = this.now() - RECENT_MS;
     for (const entry of all) {
       if (total <= this.maxBytes) break;
@@ -211,10 +212,20 @@ export class DependencyCache {
     return removed;
   }
 
-  /** For `/health`: how many entries, their size, and the cap. */
+  /** For `/health`: how many entries, their size with the toolchains', and the cap. */
   async stats(): Promise<CacheStats> {
     const all = await this.entries();
-    return { entries: all.length, bytes: all.reduce((sum, e) => sum + e.bytes, 0), maxBytes: this.maxBytes };
+    return {
+      entries: all.length,
+      bytes: all.reduce((sum, e) => sum + e.bytes, 0) + (await this.toolchainBytes()),
+      maxBytes: this.maxBytes,
+    };
+  }
+
+  /** The toolchains' folder beside the cache (never evicted here: a run may be using one). */
+  private async toolchainBytes(): Promise<number> {
+    const dir = path.join(path.dirname(this.root), "toolchains");
+    return (await isDir(dir)) ? ((await diskBytes(dir)) ?? 0) : 0;
   }
 }
 

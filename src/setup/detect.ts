@@ -198,17 +198,31 @@ function testCommand(pkg: Json | undefined, name: PackageManagerName, notes: str
   return [argv];
 }
 
-/** engines.node, .nvmrc, .node-version, volta.node: the first that says. */
+/**
+ * The Node version the project asks for, in the order version managers and CI's setup-node read
+ * them: `.nvmrc`, `.node-version`, `.tool-versions` (asdf, mise), `volta.node`,
+ * `devEngines.runtime`, then the `engines.node` range. The first that says wins.
+ */
 async function nodeVersion(dir: string, pkg: Json | undefined): Promise<{ wanted: string; from: string } | undefined> {
-  const engines = isObject(pkg?.engines) ? text(pkg.engines.node) : undefined;
-  if (engines) return { wanted: engines, from: "engines.node" };
+  const firstLine = async (file: string) =>
+    ((await readText(dir, file, 4096)) ?? "")
+      .split(/\r?\n/)
+      .map((line) => line.replace(/#.*/, "").trim())
+      .filter((line) => line !== "");
   for (const file of [".nvmrc", ".node-version"]) {
-    const lines = ((await readText(dir, file, 4096)) ?? "").split(/\r?\n/);
-    const wanted = text(lines.map((line) => line.replace(/#.*/, "").trim()).find((line) => line !== ""));
+    const wanted = text((await firstLine(file))[0]);
     if (wanted) return { wanted, from: file };
   }
+  const asdf = (await firstLine(".tool-versions")).map((line) => /^(?:nodejs|node)\s+(\S+)/.exec(line)?.[1]).find(Boolean);
+  if (text(asdf)) return { wanted: text(asdf)!, from: ".tool-versions" };
   const volta = isObject(pkg?.volta) ? text(pkg.volta.node) : undefined;
-  return volta ? { wanted: volta, from: "volta.node" } : undefined;
+  if (volta) return { wanted: volta, from: "volta.node" };
+  const devEngines = isObject(pkg?.devEngines) ? pkg.devEngines.runtime : undefined;
+  const runtime = (Array.isArray(devEngines) ? devEngines : [devEngines]).find((r) => isObject(r) && r.name === "node");
+  const dev = isObject(runtime) ? text(runtime.version) : undefined;
+  if (dev) return { wanted: dev, from: "devEngines.runtime" };
+  const engines = isObject(pkg?.engines) ? text(pkg.engines.node) : undefined;
+  return engines ? { wanted: engines, from: "engines.node" } : undefined;
 }
 
 async function detectNode(dir: string, root: Listing): Promise<Found> {

@@ -28,6 +28,14 @@ export interface SetupHome {
 export interface Installed extends SetupHome {
   /** Paths relative to the checkout that setup created (node_modules, .venv, …): never committed, kept between rounds. */
   paths: string[];
+  /** Tollgate's toolchain folders the commands use (src/setup/node-toolchain.ts), read-only. */
+  tools?: Toolchain;
+}
+
+/** Tollgate's toolchains for a tree: folders first on PATH (a Node's bin), and every folder they need, read-only. */
+export interface Toolchain {
+  path: string[];
+  dirs: string[];
 }
 
 /** What a command in a tree gets from setup: variables, and folders it may only read. */
@@ -75,8 +83,13 @@ const OFFLINE = {
 };
 
 /** The shims, then a Python virtualenv the checkout has (setup makes one for a Python project), then the system's. */
-function searchPath(bin: string, tree: string, venv: boolean): string {
-  return [bin, ...(venv ? [path.join(tree, ".venv", "bin")] : []), BASE_ENV.PATH].join(":");
+function searchPath(bin: string, tree: string, venv: boolean, tools: string[] = []): string {
+  return [bin, ...tools, ...(venv ? [path.join(tree, ".venv", "bin")] : []), BASE_ENV.PATH].join(":");
+}
+
+/** The PATH of a tree's toolchain alone (for the version checks, before setup's folders exist). */
+export function toolchainPath(tools: Toolchain | undefined): string {
+  return [...(tools?.path ?? []), BASE_ENV.PATH].join(":");
 }
 
 /**
@@ -86,7 +99,7 @@ function searchPath(bin: string, tree: string, venv: boolean): string {
 export function setupEnv(
   home: SetupHome,
   tree: string,
-  options: { offline: boolean; extra?: Record<string, string>; repo?: Record<string, string> },
+  options: { offline: boolean; extra?: Record<string, string>; repo?: Record<string, string>; tools?: Toolchain },
 ): Record<string, string> {
   return {
     ...options.repo, // the repository's `env:` first: every variable of Tollgate's (and the operator's) wins
@@ -96,7 +109,7 @@ export function setupEnv(
     ...(existsSync(CA_BUNDLE) ? { NODE_EXTRA_CA_CERTS: CA_BUNDLE, SSL_CERT_FILE: CA_BUNDLE, PIP_CERT: CA_BUNDLE } : {}),
     ...options.extra,
     ...(options.offline ? OFFLINE : {}),
-    PATH: searchPath(home.bin, tree, true),
+    PATH: searchPath(home.bin, tree, true, options.tools?.path),
   };
 }
 
@@ -124,9 +137,9 @@ export function laterCommand(
       npm_config_cache: "/tmp/.npm",
       XDG_CACHE_HOME: "/tmp/.cache",
       GOCACHE: "/tmp/.cache/go-build",
-      PATH: searchPath(installed.bin, tree, installed.paths.includes(".venv")),
+      PATH: searchPath(installed.bin, tree, installed.paths.includes(".venv"), installed.tools?.path),
     },
-    readOnly: [installed.home, installed.bin, installed.corepack],
+    readOnly: [installed.home, installed.bin, installed.corepack, ...(installed.tools?.dirs ?? [])],
     binds,
   };
 }

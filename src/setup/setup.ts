@@ -35,14 +35,13 @@ import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
 import { maskSecrets } from "../safety/secrets.js";
 import { fenced } from "../report/setup-summary.js";
 import type { Workspace } from "../workspace/workspace.js";
-import { cacheKey, type CacheScope, type DependencyCache } from "./cache.js";
-import { detectProject, readBytes, type Detected, type Ecosystem } from "./detect.js";
-
-/** Files whose settings change what a lockfile installs (registries, hoisting, workspaces): part of the cache key. */
-const KEYED_SETTINGS = ["package.json", ".npmrc", ".yarnrc", ".yarnrc.yml", "pnpm-workspace.yaml", "pyproject.toml", "setup.cfg"];
+import type { CacheScope, DependencyCache } from "./cache.js";
+import { detectProject, type Ecosystem } from "./detect.js";
 import { setupEnv, type Installed, type SetupHome } from "./environment.js";
+import { planInstall, wantedNode, type InstallPlan } from "./install-plan.js";
+import type { NodeToolchains } from "./node-toolchain.js";
 import { probeRegistry, registryOf } from "./registry.js";
-import { checkNode, toolchainPrograms, versionArgv, versionLine, type NodeCheck } from "./toolchain.js";
+import { checkNode, type NodeCheck } from "./toolchain.js";
 
 export class SetupFailed extends FinalError {
   override name = "SetupFailed";
@@ -79,6 +78,8 @@ export interface SetupOutput {
   verify: string[][];
   verifySource: "configured" | "detected" | "none";
   cache: { state: "hit" | "miss" | "off"; why?: string; bytes?: number };
+  /** Which Node ran and why (Tollgate's from the registry, or the host's). */
+  toolchain?: { node?: string; why: string };
   /** Whether the install had the way out, and why (the report says it). */
   network?: { mode: "online" | "offline"; why: string };
   /** What the commands created in the checkout (kept, never committed), and tracked files they changed (put back). */
@@ -96,6 +97,8 @@ export interface SetupInput {
   ws: Workspace;
   config: RepoConfig;
   sandbox: Sandbox;
+  /** The Node versions and the Corepack Tollgate provides; without it, the host's. */
+  toolchains?: NodeToolchains;
   /** Whether the checkout's install may have the network (see SetupTrust). */
   trust: SetupTrust;
   /** The dependency cache, and whose entries to use; without one, caches last one run. */
@@ -152,10 +155,14 @@ export async function runSetup(input: SetupInput): Promise<SetupResult> {
   const disabled = commandsDisabled(input.sandbox);
   if (disabled) return { output: { ...output, ...(commands.length ? { notRun: disabled } : {}), durationMs: Date.now() - started } };
   const what = await planInstall(input, ws.dir, detected, commands);
-  if (detected.node) output.node = checkNode(detected.node.wanted, detected.node.from, what.versions.get("node"));
-  if (!commands.length) return { output: { ...output, durationMs: Date.now() - started } };
-
+  output.toolchain = what.node;
+  const wanted = wantedNode(input, detected);
+  if (wanted) output.node = checkNode(wanted.wanted, wanted.from, what.versions.get("node"));
+  const done = { ...output, durationMs: Date.now() - started };
+  if (!commands.length && !what.tools.dirs.length) return { output: done };
   const home = await freshHome(path.join(path.dirname(ws.dir), "setup"));
+  // nothing to install, but the checks still run on the Node the project asks for
+  if (!commands.length) return { output: done, installed: { ...home, tools: what.tools, paths: [] } };
   const tree = { dir: ws.dir, readOnly: ws.readOnlyPaths() };
   const ran = input.trust.trusted
     ? await trustedInstall(input, output, tree, home, what)
@@ -168,44 +175,13 @@ export async function runSetup(input: SetupInput): Promise<SetupResult> {
   output.reverted = kept.reverted;
   output.durationMs = Date.now() - started;
   input.log.info({ cache: output.cache, network: output.network, ms: output.durationMs, installed: output.installed.length }, "setup done");
-  return { output, installed: { ...home, paths: output.installed } };
-}
-
-/** What a tree installs: its commands, Corepack's package manager, the toolchain, and the cache key. */
-interface InstallPlan {
-  commands: string[][];
-  corepack: { name: string; spec: string } | undefined;
-  ecosystem: Ecosystem;
-  source: SetupOutput["source"];
-  versions: Map<string, string>;
-  /** The cache key, or why there is none. */
-  key: { key: string } | { why: string };
+  return { output, installed: { ...home, tools: what.tools, paths: output.installed } };
 }
 
 /** A tree the commands run in: the checkout, or the default branch's worktree of a fill. */
 interface Tree {
   dir: string;
   readOnly: string[];
-}
-
-async function planInstall(input: SetupInput, dir: string, detected: Detected, commands: string[][]): Promise<InstallPlan> {
-  const corepack = corepackManager(detected);
-  const versions = await toolVersions(input, dir, commands, detected, corepack);
-  const toolchain = [...versions].map(([p, v]) => `${p}=${v}`).join("\n") + (corepack ? `\ncorepack:${corepack.spec}` : "");
-  const source = input.config.setup.commands ? "configured" : commands.length ? "detected" : "none";
-  const base = { commands, corepack, ecosystem: detected.ecosystem, source, versions } as const;
-  if (!input.cache) return { ...base, key: { why: "no dependency cache is configured" } };
-  // only stores the package managers check against the lockfile are kept (src/setup/cache.ts)
-  if (detected.ecosystem !== "node")
-    return { ...base, key: { why: "only npm's and pnpm's downloads are kept between runs (they are checked against the lockfile)" } };
-  // read as detection reads: no symlink followed, no FIFO opened, a size cap
-  const lock = detected.lockfile ? await readBytes(dir, detected.lockfile, 64 * 1024 ** 2) : undefined;
-  if (!lock) return { ...base, key: { why: "no lockfile to key a cache by" } };
-  // the package managers' own settings change what a lockfile installs: they key the entry too
-  const settings = await Promise.all(KEYED_SETTINGS.map(async (f) => `${f}:${(await readBytes(dir, f))?.toString("base64") ?? ""}`));
-  // so does the repository's `env:` (a registry, a flag), which its install commands get
-  const env = `env:${JSON.stringify(Object.entries(input.config.env ?? {}).sort(([a], [b]) => a.localeCompare(b)))}`;
-  return { ...base, key: { key: cacheKey(lock, commands, [toolchain, ...settings, env].join("\n")) } };
 }
 
 /** The run's own home for setup's caches and shims, empty. */
@@ -349,31 +325,6 @@ async function emptyHome(home: SetupHome): Promise<void> {
   }
 }
 
-/** pnpm or yarn, which Corepack provides (pinned by `packageManager`, or Corepack's default version). */
-function corepackManager(detected: Detected): { name: string; spec: string } | undefined {
-  const pm = detected.packageManager;
-  if (!pm || (pm.name !== "pnpm" && pm.name !== "yarn")) return undefined;
-  return { name: pm.name, spec: pm.version ? `${pm.name}@${pm.version}` : pm.name };
-}
-
-/** The versions of the programs setup runs, asked in the sandbox without the network. */
-async function toolVersions(
-  input: SetupInput,
-  dir: string,
-  commands: string[][],
-  detected: Detected,
-  corepack: { name: string } | undefined,
-): Promise<Map<string, string>> {
-  const programs = toolchainPrograms(commands, detected.ecosystem === "node").filter((p) => p !== corepack?.name);
-  if (corepack) programs.push("corepack"); // its version decides the package manager's when nothing pins one
-  const versions = new Map<string, string>();
-  for (const program of programs) {
-    const result = await runSandboxed({ argv: versionArgv(program), cwd: dir, sandbox: input.sandbox, timeoutMs: 30_000 });
-    versions.set(program, versionLine(result.exitCode, result.output));
-  }
-  return versions;
-}
-
 /** A detected install from a registry this machine cannot reach fails now, with a clear message, not after pip's retries. */
 async function reachRegistry(input: SetupInput, ecosystem: Ecosystem): Promise<void> {
   const registry = registryOf(ecosystem, input.extraEnv ?? {});
@@ -394,31 +345,38 @@ async function install(
   input: SetupInput,
   tree: Tree,
   home: SetupHome,
-  what: Pick<InstallPlan, "commands" | "corepack">,
+  what: Pick<InstallPlan, "commands" | "corepack" | "tools" | "corepackRuntime">,
   offline: boolean,
   before: SetupCommand[] = [],
 ): Promise<Installation> {
   const { sandbox, config } = input;
   const { commands, corepack } = what;
-  const env = setupEnv(home, tree.dir, { offline, extra: input.extraEnv });
+  const env = setupEnv(home, tree.dir, { offline, extra: input.extraEnv, tools: what.tools });
   // the repository's `env:` is for its own commands, never Tollgate's (a NODE_OPTIONS would load its code into Corepack)
-  const own = { writable: [home.home, home.bin, home.corepack], readOnly: tree.readOnly, env };
+  // (Corepack 0.35 and later reach the registry through the way out with Node's own proxy support)
+  const own = {
+    writable: [home.home, home.bin, home.corepack],
+    readOnly: [...tree.readOnly, ...what.tools.dirs],
+    env: what.corepackRuntime ? { ...env, NODE_USE_ENV_PROXY: "1" } : env,
+  };
   const repository = {
     writable: [home.home],
-    readOnly: [...tree.readOnly, home.bin, home.corepack],
-    env: setupEnv(home, tree.dir, { offline, extra: input.extraEnv, repo: config.env }),
+    readOnly: [...tree.readOnly, home.bin, home.corepack, ...what.tools.dirs],
+    env: setupEnv(home, tree.dir, { offline, extra: input.extraEnv, repo: config.env, tools: what.tools }),
   };
+  // Tollgate's own Corepack (current signing keys) on a Node that meets its engines; the host's when toolchains are off
+  const corepackArgv = what.corepackRuntime ? [what.corepackRuntime.node, what.corepackRuntime.script] : ["corepack"];
   const steps = [
     // Corepack's shims in the run's bin folder: `pnpm` / `yarn` by name, for setup and every later command,
     // and the package manager itself, fetched by Corepack (which checks its signature) before any repository code runs
     ...(corepack
       ? [
           {
-            argv: ["corepack", "enable", "--install-directory", home.bin, corepack.name],
+            argv: [...corepackArgv, "enable", "--install-directory", home.bin, corepack.name],
             shown: ["corepack", "enable", corepack.name],
             ...own,
           },
-          { argv: ["corepack", corepack.name, "--version"], shown: ["corepack", corepack.name, "--version"], ...own },
+          { argv: [...corepackArgv, corepack.name, "--version"], shown: ["corepack", corepack.name, "--version"], ...own },
         ]
       : []),
     ...commands.map((argv) => ({ argv, shown: argv, ...repository })),

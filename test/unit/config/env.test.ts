@@ -82,7 +82,7 @@ describe("loadEnv", () => {
   });
 
   it("reads the setup step's settings: the cache's cap, and the operator's variables, refusing secrets", () => {
-    expect(loadEnv(registered, cwd).setup).toEqual({ cacheMaxBytes: 10 * 1024 ** 3, env: {} });
+    expect(loadEnv(registered, cwd).setup).toEqual({ cacheMaxBytes: 10 * 1024 ** 3, env: {}, nodeMajors: [20, 22, 24] });
     const set = loadEnv(
       {
         ...registered,
@@ -94,7 +94,12 @@ describe("loadEnv", () => {
     expect(set.setup).toEqual({
       cacheMaxBytes: 2.5 * 1024 ** 3,
       env: { npm_config_registry: "https://npm.example.com/", COREPACK_INTEGRITY_KEYS: "0" },
+      nodeMajors: [20, 22, 24],
     });
+    // the Node majors Tollgate provides, or none (issue 26)
+    expect(loadEnv({ ...registered, TOLLGATE_NODE_VERSIONS: "24, 22,22" }, cwd).setup.nodeMajors).toEqual([22, 24]);
+    expect(loadEnv({ ...registered, TOLLGATE_NODE_VERSIONS: "host" }, cwd).setup.nodeMajors).toBe("host");
+    expect(errorOf({ ...registered, TOLLGATE_NODE_VERSIONS: "22,latest" })).toContain("TOLLGATE_NODE_VERSIONS");
     expect(errorOf({ ...registered, TOLLGATE_SETUP_ENV: "NPM_TOKEN=abc" })).toBe(
       "TOLLGATE_SETUP_ENV: NPM_TOKEN looks like a secret, and the repository's install scripts can read every setup variable",
     );

@@ -29,6 +29,7 @@ describe("repo config", () => {
       setup: { timeout_seconds: 900 }, // commands absent: detected from the repository (src/setup/detect.ts)
       verify: { timeout_seconds: 600 },
       env: {}, // commands get a hosted runner's environment and nothing more (src/sandbox/process.ts)
+      toolchain: {}, // the Node the project's own files ask for, or the host's (src/setup/node-toolchain.ts)
       commands: { allow: [] },
       paths: { protected: [] }, // added to the built-in .github/workflows/** and .git, never replacing them
     });

@@ -187,7 +187,10 @@ describe("detectProject: Node", () => {
   });
 
   it.each([
-    [{ "package.json": { engines: { node: ">=20.18" }, volta: { node: "18.0.0" } }, ".nvmrc": "22\n" }, ">=20.18", "engines.node"],
+    // a version file names the version; engines.node is a range, read last (issue 26)
+    [{ "package.json": { engines: { node: ">=20.18" }, volta: { node: "18.0.0" } }, ".nvmrc": "22\n" }, "22", ".nvmrc"],
+    [{ "package.json": { engines: { node: ">=20.18" }, volta: { node: "18.0.0" } } }, "18.0.0", "volta.node"],
+    [{ "package.json": { engines: { node: ">=20.18" } } }, ">=20.18", "engines.node"],
     [{ "package.json": { engines: { npm: ">=10" } }, ".nvmrc": "# pinned\nlts/iron\n", ".node-version": "20" }, "lts/iron", ".nvmrc"],
     [{ "package.json": {}, ".node-version": "v20.11.1\n" }, "v20.11.1", ".node-version"],
     [{ "package.json": { volta: { node: "20.11.1" } } }, "20.11.1", "volta.node"],
