@@ -17,6 +17,7 @@ import { metricsHandler } from "./server/metrics.js";
 import type { TollgateMetrics } from "./observability/metrics.js";
 import type { CacheStats } from "./setup/cache.js";
 import type { CatchUpReport } from "./webhooks/catch-up.js";
+import { GITHUB_EVENT_AGE, type EventAge } from "./webhooks/replay.js";
 import { onIssueChanged } from "./webhooks/issues-changed.js";
 import { onIssuesLabeled } from "./webhooks/issues-labeled.js";
 import { onIssueComment } from "./webhooks/issue-comment.js";
@@ -38,16 +39,24 @@ export interface AppDeps {
   reviewWaitSeconds?: number;
   /** This app's Prometheus metrics, served at `/metrics`. */
   metrics?: TollgateMetrics;
-  /** The operator token (TOLLGATE_DASHBOARD_TOKEN): when set, `/metrics` asks for it. */
+  /** The operator token (TOLLGATE_DASHBOARD_TOKEN), which `/metrics` asks for; without it, `/metrics` is refused. */
   metricsToken?: string;
+  /** TOLLGATE_METRICS_PUBLIC=1: `/metrics` is served to anyone, without the token. */
+  metricsPublic?: boolean;
   /** What the last catch-up sweep did (src/app/catch-up.ts), which `/health` reports. */
   catchUp?: () => CatchUpReport | undefined;
+  /**
+   * How old an event may be and still be acted on (src/webhooks/replay.ts): as long as GitHub keeps
+   * deliveries (3 days; 7 on Enterprise Server), and the clock it is measured on.
+   */
+  eventAge?: EventAge;
 }
 
 export function tollgateApp(deps: AppDeps): ApplicationFunction {
   return (app, { addHandler }) => {
     addHandler(healthHandler({ ...deps, log: app.log }));
-    if (deps.metrics) addHandler(metricsHandler(deps.metrics.registry, { token: deps.metricsToken, log: app.log }));
+    if (deps.metrics)
+      addHandler(metricsHandler(deps.metrics.registry, { token: deps.metricsToken, public: deps.metricsPublic, log: app.log }));
     if (deps.dashboard) addHandler(deps.dashboard);
     // the webhook path's writes, in groups when deliveries come in a burst (src/queue/intake-writer.ts)
     const writer = new IntakeWriter(deps.deliveries, deps.outbox, app.log, () => deps.intake?.busy() ?? false);
@@ -61,27 +70,30 @@ export function tollgateApp(deps: AppDeps): ApplicationFunction {
             ? { debounce: { key: `${job.repository.id}#${job.issue.number}`, seconds: EDIT_DEBOUNCE_SECONDS } }
             : undefined,
       });
-    app.on("issues.labeled", onIssuesLabeled(enqueue));
+    const age = deps.eventAge ?? GITHUB_EVENT_AGE;
+    app.on("issues.labeled", onIssuesLabeled(enqueue, age));
     app.on(
       ["pull_request_review.submitted", "pull_request_review_comment.created", "pull_request.closed"],
-      onPullRequestActivity((delivery, job) =>
-        writer.enqueue(delivery, {
-          queue: QUEUE.revise,
-          data: job,
-          // one waiting revision per PR; a close is its own job, at once
-          fold: {
-            once:
-              job.kind === "review"
-                ? { key: `${job.repository.id}#${job.pr.number}`, afterSeconds: deps.reviewWaitSeconds ?? 30 }
-                : { key: delivery.id, afterSeconds: 0 },
-          },
-        }),
+      onPullRequestActivity(
+        (delivery, job) =>
+          writer.enqueue(delivery, {
+            queue: QUEUE.revise,
+            data: job,
+            // one waiting revision per PR; a close is its own job, at once
+            fold: {
+              once:
+                job.kind === "review"
+                  ? { key: `${job.repository.id}#${job.pr.number}`, afterSeconds: deps.reviewWaitSeconds ?? 30 }
+                  : { key: delivery.id, afterSeconds: 0 },
+            },
+          }),
+        age,
       ),
     );
     app.on(
       "issue_comment.created",
-      onIssueComment((delivery, job) => writer.enqueue(delivery, { queue: QUEUE.command, data: job })),
+      onIssueComment((delivery, job) => writer.enqueue(delivery, { queue: QUEUE.command, data: job }), age),
     );
-    app.on(["issues.edited", "issues.unlabeled", "issues.closed"], onIssueChanged(enqueue));
+    app.on(["issues.edited", "issues.unlabeled", "issues.closed"], onIssueChanged(enqueue, age));
   };
 }

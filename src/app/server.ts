@@ -1,6 +1,6 @@
 import { Probot, Server } from "probot";
 import type { Logger } from "pino";
-import type { AppEnv, GitHubAppCredentials } from "../config/env.js";
+import { DELIVERY_RETENTION_HOURS, type AppEnv, type GitHubAppCredentials } from "../config/env.js";
 import { DependencyCache } from "../setup/cache.js";
 import { tollgateApp } from "../index.js";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -17,6 +17,7 @@ import { dashboardHandler } from "../dashboard/handler.js";
 import { priceBook } from "./model.js";
 import type { Services } from "./services.js";
 import type { CatchUpReport } from "../webhooks/catch-up.js";
+import { GITHUB_EVENT_AGE } from "../webhooks/replay.js";
 
 /** The HTTP server: Probot's webhook endpoint, Tollgate's handlers, `/health` and `/dashboard`. */
 export async function startServer(
@@ -70,7 +71,10 @@ export async function startServer(
       dashboard,
       metrics,
       metricsToken: env.dashboard.token,
+      metricsPublic: env.metrics.public,
       catchUp,
+      // GitHub keeps (and so delivers) an event this long: an older one is a replay
+      eventAge: { ...GITHUB_EVENT_AGE, maxAgeHours: DELIVERY_RETENTION_HOURS[env.gheHost ? "enterpriseServer" : "github"] },
     }),
   );
   await server.start();
@@ -97,11 +101,16 @@ function countIntake(handler: AsyncHandler, path: string, intake: IntakePressure
 
 /** The web process's metrics: the database's (ledger, runs, queues, budgets) and its own. */
 export function webMetrics(
-  env: { telemetry: Pick<AppEnv["telemetry"], "semconvOptIn">; caps: OperatorCaps },
+  env: { telemetry: Pick<AppEnv["telemetry"], "semconvOptIn">; caps: OperatorCaps; metrics?: Pick<AppEnv["metrics"], "repositoryLabels"> },
   services: Pick<Services, "db" | "queue">,
 ): TollgateMetrics {
   return createMetrics({
     semconv: semconv(env.telemetry.semconvOptIn),
-    web: { source: new MetricsSource(services.db), queue: services.queue, operatorCaps: env.caps },
+    web: {
+      source: new MetricsSource(services.db),
+      queue: services.queue,
+      operatorCaps: env.caps,
+      repositoryLabels: env.metrics?.repositoryLabels ?? false,
+    },
   });
 }

@@ -30,7 +30,7 @@ export async function worker(env: AppEnv, log: Logger): Promise<void> {
   const metrics = createMetrics({ semconv: semconv(env.telemetry.semconvOptIn) });
   const port = env.telemetry.workerMetricsPort;
   if (port) {
-    const server = await serveMetrics(metrics, { port, host: env.host, token: env.dashboard.token, log });
+    const server = await serveMetrics(metrics, { port, host: env.host, token: env.dashboard.token, public: env.metrics.public, log });
     shutdown.add(() => server.close());
   }
   const models = { ...modelServices(env, services.db), telemetry: { genAi: metrics.genAi } };

@@ -149,6 +149,14 @@ const schema = z.object({
     .enum(["", "0", "1", "false", "true"], { message: "must be 1 (run repository commands WITHOUT a sandbox, unsafe) or 0" })
     .optional()
     .transform((v) => v === "1" || v === "true"),
+  TOLLGATE_METRICS_PUBLIC: z
+    .enum(["", "0", "1", "false", "true"], { message: "must be 1 (serve /metrics to anyone, without the operator token) or 0" })
+    .optional()
+    .transform((v) => v === "1" || v === "true"),
+  TOLLGATE_METRICS_REPOSITORY_LABELS: z
+    .enum(["", "0", "1", "false", "true"], { message: "must be 1 (label /metrics by repository name) or 0 (by installation id)" })
+    .optional()
+    .transform((v) => v === "1" || v === "true"),
 });
 
 export interface GitHubAppCredentials {
@@ -194,6 +202,14 @@ export interface AppEnv {
   telemetry: { tracesEndpoint?: string; tracesProtocol: "http/protobuf" | "http/json"; semconvOptIn: string[]; workerMetricsPort?: number };
   /** TOLLGATE_UNSAFE_NO_SANDBOX=1: without bubblewrap, run repository commands on the host anyway. */
   allowUnsandboxed: boolean;
+  /**
+   * `/metrics` (the web process's and a worker's): it asks for the operator token
+   * (TOLLGATE_DASHBOARD_TOKEN) unless `public` (TOLLGATE_METRICS_PUBLIC=1), and is refused to
+   * everyone when neither is set. The ledger's counters are labelled by installation id, by
+   * repository name (owner/name, private ones too) only with `repositoryLabels`
+   * (TOLLGATE_METRICS_REPOSITORY_LABELS=1).
+   */
+  metrics: { public: boolean; repositoryLabels: boolean };
   /**
    * The operator's caps, in micro-dollars: per installation per UTC day (TOLLGATE_DAILY_USD) and
    * per run (TOLLGATE_RUN_USD_MAX). `tollgate caps` sets them for one installation; a
@@ -258,6 +274,7 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
     dbConnectAttempts: e.TOLLGATE_DB_CONNECT_ATTEMPTS,
     prices: e.TOLLGATE_PRICES_FILE ? readPrices(path.resolve(cwd, e.TOLLGATE_PRICES_FILE)) : [],
     allowUnsandboxed: e.TOLLGATE_UNSAFE_NO_SANDBOX,
+    metrics: { public: e.TOLLGATE_METRICS_PUBLIC, repositoryLabels: e.TOLLGATE_METRICS_REPOSITORY_LABELS },
     dashboard: {
       oauth: dashboardOAuth(e.GITHUB_CLIENT_ID, e.GITHUB_CLIENT_SECRET),
       token: e.TOLLGATE_DASHBOARD_TOKEN,

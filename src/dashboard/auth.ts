@@ -42,8 +42,39 @@ export function bearerAccess(header: string | undefined, token: string | undefin
   return { ok: true, access: { all: true, who: "operator token" } };
 }
 
+/** `localhost`, `*.localhost`, 127.0.0.0/8 or [::1], with or without a port: a browser on this machine. */
+function loopbackHost(host: string | undefined): boolean {
+  const name = (host ?? "").trim().toLowerCase().replace(/:\d+$/, "");
+  return /^(localhost|.+\.localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(name);
+}
+
+/**
+ * Whether the request reached us over HTTPS: on a TLS socket, or through a proxy that says so
+ * (`X-Forwarded-Proto`, `Forwarded: proto=`). A client can forge these, but only to make its
+ * own cookies stricter.
+ */
+function overHttps(req: IncomingMessage): boolean {
+  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted === true) return true;
+  const forwarded = String(req.headers["x-forwarded-proto"] ?? "")
+    .split(",")[0]!
+    .trim()
+    .toLowerCase();
+  return forwarded === "https" || /(^|[;,\s])proto="?https"?(?=$|[;,\s])/i.test(String(req.headers.forwarded ?? ""));
+}
+
 export class DashboardAuth {
-  constructor(private readonly o: AuthOptions) {}
+  constructor(private readonly o: AuthOptions) {
+    if (!o.oauth) return; // no sign-in, no cookies
+    if (o.publicUrl?.startsWith("http:") && !loopbackHost(new URL(o.publicUrl).host))
+      o.log.warn(
+        { publicUrl: o.publicUrl },
+        "dashboard: TOLLGATE_PUBLIC_URL is plain http, so sign-in cookies are sent without Secure (readable on the network) unless a request comes over HTTPS",
+      );
+    else if (!o.publicUrl)
+      o.log.info(
+        "dashboard: sign-in cookies are Secure except for plain-http requests to localhost; on another plain-http host, set TOLLGATE_PUBLIC_URL=http://… to sign in there without Secure",
+      );
+  }
 
   get canSignIn(): boolean {
     return this.o.oauth !== undefined;
@@ -157,6 +188,18 @@ export class DashboardAuth {
     return this.o.publicUrl ?? `http://${req.headers.host ?? "localhost"}`;
   }
 
+  /**
+   * `Secure` whenever the request came over HTTPS or TLS ends at a proxy in front. Otherwise the
+   * operator's TOLLGATE_PUBLIC_URL decides (https: Secure; an explicit http://: not); without
+   * it, Secure unless the browser is on this machine (http://localhost), where there is no TLS to
+   * ask for. A deployment behind a TLS proxy that sets neither header still gets Secure cookies.
+   */
+  #secure(req: IncomingMessage): boolean {
+    if (overHttps(req)) return true;
+    if (this.o.publicUrl) return this.o.publicUrl.startsWith("https:");
+    return !loopbackHost(req.headers.host);
+  }
+
   #callbackUrl(req: IncomingMessage): string {
     return `${this.#base(req)}/dashboard/oauth/callback`;
   }
@@ -167,7 +210,7 @@ export class DashboardAuth {
       value,
       httpOnly: true,
       sameSite: "lax",
-      secure: this.#base(req).startsWith("https:"),
+      secure: this.#secure(req),
       path: o.path,
       maxAge: o.maxAge,
     });

@@ -36,10 +36,12 @@ export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () =>
   const pulls = new GitHubPulls(ctx.octokit, ctx.owner, ctx.repo);
   const [comments, reviews] = await Promise.all([pulls.reviewComments(job.pr.number), pulls.reviews(job.pr.number)]);
 
-  // wait for the reviewer to finish, and for the issue's active run to end
-  const quietFor = ((deps.now ?? Date.now)() - newestHumanWord(comments, reviews)) / 1000;
-  if (quietFor < config.revise.quiet_seconds) {
-    const wait = Math.ceil(config.revise.quiet_seconds - quietFor);
+  // wait for the reviewers to finish (only words that can ask for a revision count, and not for
+  // ever), and for the issue's active run to end
+  const since = (await deps.runs.latest(job.repository.id, issue))?.created_at ?? new Date(0);
+  const words = await writersWords(ctx, comments, reviews, since);
+  const wait = revisionWait(words, (deps.now ?? Date.now)(), config.revise.quiet_seconds);
+  if (wait > 0) {
     await deps.reviseLater(job, wait);
     return { outcome: "done", detail: `the review is still going on: the revision waits ${wait} s` };
   }
@@ -48,7 +50,6 @@ export async function handleRevise(job: ReviseJob, deps: JobDeps & { now?: () =>
     return { outcome: "done", detail: `run ${active.id} is active: the revision waits for it` };
   }
 
-  const since = (await deps.runs.latest(job.repository.id, issue))?.created_at ?? new Date(0);
   const threads = await unanswered(ctx, comments, reviews, since);
   if (!threads.length) return { outcome: "ignored", detail: "no review comment from someone with write access is waiting for an answer" };
 
@@ -99,13 +100,36 @@ async function closed(ctx: JobContext, job: ReviseJob, active: RunRow | undefine
   };
 }
 
-/** When a person last commented or reviewed (ms since the epoch; 0 if never). */
-function newestHumanWord(comments: ReviewComment[], reviews: Review[]): number {
-  const times = [
-    ...comments.filter((c) => !c.authorIsBot).map((c) => c.createdAt),
-    ...reviews.filter((r) => !r.authorIsBot && r.submittedAt).map((r) => r.submittedAt!),
-  ];
-  return Math.max(0, ...times.map((t) => Date.parse(t)));
+/**
+ * A revision starts at most this many quiet periods after the first word that asked for it: a
+ * reviewer who keeps commenting delays it, but not for ever.
+ */
+export const MAX_WAIT_QUIET_PERIODS = 3;
+
+/**
+ * When people with write access commented or reviewed since the issue's last run (ms since the
+ * epoch). Only their words can ask for a revision, so only they make it wait: a reader commenting
+ * every minute postpones nothing.
+ */
+async function writersWords(ctx: JobContext, comments: ReviewComment[], reviews: Review[], since: Date): Promise<number[]> {
+  const words = [
+    ...comments.filter((c) => !c.authorIsBot).map((c) => ({ author: c.author, at: Date.parse(c.createdAt) })),
+    ...reviews.filter((r) => !r.authorIsBot && r.submittedAt).map((r) => ({ author: r.author, at: Date.parse(r.submittedAt!) })),
+  ].filter((w) => w.at > since.getTime());
+  const times: number[] = [];
+  for (const w of words) if ((await ctx.may(w.author, "write")).allowed) times.push(w.at);
+  return times;
+}
+
+/**
+ * How many seconds the revision still waits: until the words have been quiet for `quiet` seconds,
+ * and no longer than MAX_WAIT_QUIET_PERIODS quiet periods after the first of them. 0: it starts.
+ */
+export function revisionWait(words: number[], now: number, quiet: number): number {
+  if (!words.length) return 0;
+  const quietFor = (now - Math.max(...words)) / 1000;
+  const left = Math.min(quiet - quietFor, MAX_WAIT_QUIET_PERIODS * quiet - (now - Math.min(...words)) / 1000);
+  return left > 0 ? Math.ceil(left) : 0;
 }
 
 /** Review text as the agent reads it: sanitized like issue text (hidden text removed, secrets masked). */

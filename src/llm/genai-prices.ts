@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { calcPrice, findProvider, type ModelInfo, type ModelPrice as GenaiPrice } from "@pydantic/genai-prices";
 import type { LongPromptBand, ModelPrice } from "./pricing.js";
+import { undated } from "./model-id.js";
 
 const PACKAGE = "@pydantic/genai-prices";
 /** The date given to a price the package does not date (its first, unconditional one). */
@@ -78,10 +79,38 @@ function effectiveDate(info: ModelInfo, at: Date): string {
   return starts.at(-1) ?? UNDATED;
 }
 
-/** The package's price for an Anthropic `model` at `at`, or undefined when it has none. */
+type Match = { equals?: string; or?: Match[]; and?: Match[] } & Record<string, unknown>;
+
+/** The ids a `match` clause names exactly (its `equals`); prefixes, substrings and patterns name none. */
+function exactIds(match: Match | undefined): string[] {
+  if (!match) return [];
+  if (typeof match.equals === "string") return [match.equals];
+  return [...(match.or ?? []), ...(match.and ?? [])].flatMap(exactIds);
+}
+
+let exactNames: Map<string, string> | undefined;
+
+/**
+ * The package's Anthropic model an id names exactly: the model's own id, that id without
+ * `-latest` (`claude-3-5-haiku`), an id its match gives with `equals`, or one of these with a
+ * snapshot date. The package also matches by prefix (`claude-haiku-4-5…` is Haiku 4.5), which
+ * would price any invented id: those are unknown here.
+ */
+export function genaiModelFor(model: string): string | undefined {
+  exactNames ??= new Map(
+    (findProvider({ providerId: "anthropic" })?.models ?? []).flatMap((m) =>
+      [m.id, m.id.replace(/-latest$/, ""), ...exactIds(m.match as Match)].map((name) => [name, m.id] as const),
+    ),
+  );
+  return exactNames.get(model) ?? exactNames.get(undated(model) ?? "");
+}
+
+/** The package's price for an Anthropic `model` at `at`, or undefined when it has none or the id is not exactly one of its models. */
 export function genaiPrice(model: string, at: Date): ModelPrice | undefined {
+  const id = genaiModelFor(model);
+  if (id === undefined) return undefined;
   const found = calcPrice({ input_tokens: 0, output_tokens: 0 }, model, { providerId: "anthropic", timestamp: at });
-  if (!found) return undefined;
+  if (!found || found.model.id !== id) return undefined;
   return convert(found.model, found.model_price, effectiveDate(found.model, at));
 }
 

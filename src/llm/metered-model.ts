@@ -128,6 +128,7 @@ export class MeteredModel {
   readonly #clock: Clock;
   readonly #retry: RetryPolicy;
   readonly #random: () => number;
+  #allPriced = false;
 
   constructor(deps: MeteredModelDeps) {
     this.#d = deps;
@@ -178,8 +179,30 @@ export class MeteredModel {
     return { id: await reserveBudget(this.#d, this.#limits(), this.#d.operatorCaps, scope, worst, this.#clock.now()), micros: worst };
   }
 
+  /**
+   * Every model id of the config (each tier's and its fallbacks'), before the first call: one
+   * without a price (an exact id or a dated snapshot of one, src/llm/pricing.ts) is refused with
+   * its key, so that no invented id reaches the API, the ledger or a metric's `model` label.
+   */
+  #checkPriced(): void {
+    if (this.#allPriced) return;
+    const { tiers, fallbacks } = this.#d.config;
+    const at = new Date(this.#clock.now());
+    for (const tier of Object.keys(tiers) as Tier[]) {
+      const configured = [tiers[tier], ...fallbacks[tier]];
+      configured.forEach((model, index) => {
+        if (this.#d.prices.find(model, at)) return;
+        throw new UnpricedModelError(
+          `${model} has no price, so its calls cannot be counted against a budget (it is \`${configKey(tier, index)}\` in .github/tollgate.yml; only exact model ids and their dated snapshots are priced, as \`tollgate prices\` lists them): give its price in TOLLGATE_PRICES_FILE, or choose a priced model under tiers: in .github/tollgate.yml`,
+        );
+      });
+    }
+    this.#allPriced = true;
+  }
+
   async call(call: MeteredCall): Promise<MeteredResponse> {
     const { context } = call;
+    this.#checkPriced();
     const { tier, models } = this.modelFor(context.phase, call.tier);
     const cache = cacheUse(call.request);
     // the API answers a fifth breakpoint with a 400: a mistake in how the request was built, refused before it is paid for

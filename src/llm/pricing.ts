@@ -14,6 +14,7 @@
 import { z } from "zod";
 import type { Usage } from "./model.js";
 import { genaiPrice } from "./genai-prices.js";
+import { undated } from "./model-id.js";
 
 export interface Rates {
   input: number;
@@ -48,11 +49,6 @@ export const modelPriceSchema = z.strictObject({
 });
 export const priceListSchema = z.array(modelPriceSchema);
 
-/** `claude-haiku-4-5-20251001` → `claude-haiku-4-5`. */
-function withoutDate(model: string): string {
-  return model.replace(/-\d{8}$/, "");
-}
-
 const thousandths = (dollarsPerMTok: number) => Math.round(dollarsPerMTok * 1000);
 
 /** Where a price is found when no list names the model: the maintained package, by default. */
@@ -81,10 +77,14 @@ export class PriceBook {
     }
   }
 
-  /** The price in effect for `model` at `at`, or undefined when unknown. */
+  /**
+   * The price in effect for `model` at `at`, or undefined when unknown. Only an exact id, or one
+   * with a snapshot date (src/llm/model-id.ts), is known: never one that merely starts like it.
+   */
   find(model: string, at: Date = new Date()): ModelPrice | undefined {
     const day = at.toISOString().slice(0, 10);
-    const entries = this.#byModel.get(model) ?? this.#byModel.get(withoutDate(model)) ?? [];
+    const alias = undated(model);
+    const entries = this.#byModel.get(model) ?? (alias === undefined ? undefined : this.#byModel.get(alias)) ?? [];
     return entries.find((p) => p.effective <= day) ?? this.#base(model, at);
   }
 

@@ -17,6 +17,12 @@ export interface MetricsDatabase {
   operatorCaps: OperatorCaps;
   /** Epoch ms, for the UTC day of the budgets (tests pin it). */
   now?: () => number;
+  /**
+   * TOLLGATE_METRICS_REPOSITORY_LABELS=1: the ledger's counters are labelled by `repository`
+   * (owner/name, private ones too); by default by `installation` (its id), so that a scrape never
+   * names a repository.
+   */
+  repositoryLabels?: boolean;
 }
 
 /**
@@ -36,7 +42,8 @@ function shared<T>(load: () => Promise<T>): () => Promise<T> {
 }
 
 export function registerDatabaseMetrics(registry: Registry, db: MetricsDatabase): void {
-  const totals = shared(() => db.source.ledgerTotals());
+  const by = db.repositoryLabels ? "repository" : "installation";
+  const totals = shared(() => db.source.ledgerTotals(by));
   const runs = shared(() => db.source.runsByStatus());
   const queues = shared(() => db.queue.stats());
   const now = db.now ?? Date.now;
@@ -44,29 +51,29 @@ export function registerDatabaseMetrics(registry: Registry, db: MetricsDatabase)
 
   // Counters whose value is the ledger's: each collect reads the totals first, then replaces the
   // values in one synchronous step, so that concurrent scrapes never add up twice.
-  const tokens: Counter<"phase" | "model" | "repository" | "type"> = new Counter({
+  const tokens: Counter<string> = new Counter({
     name: "tollgate_tokens_total",
-    help: "Tokens of every model call in the ledger (llm_calls), by phase, model, repository and type: input (not from the cache), cache_write, cache_read, output.",
-    labelNames: ["phase", "model", "repository", "type"],
+    help: `Tokens of every model call in the ledger (llm_calls), by phase, model, ${by} and type: input (not from the cache), cache_write, cache_read, output.`,
+    labelNames: ["phase", "model", by, "type"],
     registers,
     async collect() {
       const rows = await totals();
       tokens.reset();
       for (const r of rows) {
         const counts = { input: r.inputTokens, cache_write: r.cacheWriteTokens, cache_read: r.cacheReadTokens, output: r.outputTokens };
-        for (const type of TOKEN_TYPES) tokens.inc({ phase: r.phase, model: r.model, repository: r.repository, type }, counts[type]);
+        for (const type of TOKEN_TYPES) tokens.inc({ phase: r.phase, model: r.model, [by]: r.group, type }, counts[type]);
       }
     },
   });
-  const cost: Counter<"phase" | "model" | "repository"> = new Counter({
+  const cost: Counter<string> = new Counter({
     name: "tollgate_cost_usd_total",
-    help: "What every model call in the ledger cost, in US dollars, by phase, model and repository (calls of unknown cost count 0).",
-    labelNames: ["phase", "model", "repository"],
+    help: `What every model call in the ledger cost, in US dollars, by phase, model and ${by} (calls of unknown cost count 0).`,
+    labelNames: ["phase", "model", by],
     registers,
     async collect() {
       const rows = await totals();
       cost.reset();
-      for (const r of rows) cost.inc({ phase: r.phase, model: r.model, repository: r.repository }, r.costMicros / 1e6);
+      for (const r of rows) cost.inc({ phase: r.phase, model: r.model, [by]: r.group }, r.costMicros / 1e6);
     },
   });
   // Runs that ended, by how: a counter, so only ended runs, whose count never goes down. Runs in

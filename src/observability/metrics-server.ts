@@ -1,10 +1,11 @@
 /**
  * A `tollgate worker` process's own /metrics (TOLLGATE_WORKER_METRICS_PORT): the GenAI histograms
- * of the model calls it makes, which no other process sees. The same operator token protects it.
+ * of the model calls it makes, which no other process sees. The same operator token protects it
+ * (or TOLLGATE_METRICS_PUBLIC=1 opens it), as the web process's.
  */
 import { createServer, type Server } from "node:http";
 import type { Logger } from "pino";
-import { metricsHandler } from "../server/metrics.js";
+import { metricsHandler, type MetricsAccess } from "../server/metrics.js";
 import type { TollgateMetrics } from "./metrics.js";
 
 export interface MetricsServer {
@@ -14,9 +15,9 @@ export interface MetricsServer {
 
 export async function serveMetrics(
   metrics: TollgateMetrics,
-  options: { port: number; host?: string; token?: string; log: Logger },
+  options: MetricsAccess & { port: number; host?: string; log: Logger },
 ): Promise<MetricsServer> {
-  const handle = metricsHandler(metrics.registry, { token: options.token, log: options.log });
+  const handle = metricsHandler(metrics.registry, { token: options.token, public: options.public, log: options.log });
   const server: Server = createServer((req, res) => {
     handle(req, res).then(
       (answered) => answered || res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("404 Not Found: try /metrics\n"),

@@ -256,12 +256,15 @@ class InlineScanner {
   /** `c` inside a URL (see `noteUrl`): true when it was handled here. */
   private inUrl(c: string): boolean {
     const { line, i } = this;
-    if (c === "\\" && line[i + 1] === "@" && this.mention(i + 2)) {
+    if (c === "\\" && this.markdown && line[i + 1] === "@" && this.mention(i + 2)) {
       this.emit("%40");
       this.i += 2;
       return true;
     }
-    if (c === "\\" && i + 1 < this.urlUntil) {
+    // an escape is kept whole; a backslash that escapes nothing (any in raw HTML, but before a
+    // backtick) is a character of its own, after which a mention or closing keyword can start
+    const escapes = this.markdown ? ASCII_PUNCT.test(line[i + 1] ?? "") : line[i + 1] === "`";
+    if (c === "\\" && escapes && i + 1 < this.urlUntil) {
       this.emit(c + line[i + 1]);
       this.i += 2;
       return true;
@@ -327,22 +330,27 @@ class InlineScanner {
   /** `<`: a comment, an autolink, a tag, or else a `<` shown as such. */
   private angle(): void {
     const { line, i } = this;
+    // an autolink comes first, as on GitHub (`<!--a@b.com>` is an email link, not a comment); in
+    // raw HTML there are none: its `<` is escaped like any other that starts no kept tag
+    AUTOLINK.lastIndex = i;
+    const link = this.markdown ? AUTOLINK.exec(line) : null;
+    if (link) {
+      this.emit(link[0]);
+      this.i += link[0].length;
+      return;
+    }
     if (line.startsWith("<!--", i)) {
       const end = line.indexOf("-->", i + 2);
-      if (end >= 0 && validComment(line.slice(i, end + 3))) {
-        this.emit(defuseKeywords(line.slice(i, end + 3), this.ctx));
+      const comment = line.slice(i, end + 3);
+      // (where the line may be markdown too, a backtick in it may end a code span that started
+      // before it, and what follows is text there: so it is no comment to keep as it is)
+      if (end >= 0 && validComment(comment) && (this.markdown || !comment.includes("`"))) {
+        this.emit(defuseKeywords(comment, this.ctx));
         this.i = end + 3;
         return;
       }
       this.emit("&lt;");
       this.i++;
-      return;
-    }
-    AUTOLINK.lastIndex = i;
-    const link = AUTOLINK.exec(line);
-    if (link) {
-      this.emit(link[0]);
-      this.i += link[0].length;
       return;
     }
     TAG.lastIndex = i;

@@ -8,6 +8,11 @@ export interface Delivery {
   installationId?: number;
   repository?: string;
   sender?: string;
+  /**
+   * A hash of the signed body (src/webhooks/signed-body.ts). The delivery id is not signed: a
+   * captured body sent again under a new id has the same hash, and is the same delivery.
+   */
+  bodySha256?: string;
 }
 
 export type DeliveryOutcome = "done" | "ignored" | "failed";
@@ -41,8 +46,9 @@ export class DeliveryStore {
   /**
    * Records deliveries, each with the job it becomes (the outbox: src/queue/outbox.ts sends the
    * jobs), in one statement. The answer for each, in order: `"new"`, or `"seen"` when the delivery
-   * was recorded before, which leaves it as it was (its job, if any, is sent or will be). The same
-   * id twice in one call is recorded once, and the second is `"seen"`.
+   * was recorded before, which leaves it as it was (its job, if any, is sent or will be): under its
+   * id, or under another id with the same signed body (a replay). The same id or body twice in one
+   * call is recorded once, and the second is `"seen"`.
    */
   async recordMany(items: Array<{ delivery: Delivery; job?: OutboxJob }>): Promise<Array<"new" | "seen">> {
     if (items.length === 0) return [];
@@ -53,11 +59,13 @@ export class DeliveryStore {
       const first = params.length + 1;
       params.push(d.id, d.event, d.action ?? null, d.installationId ?? null, d.repository ?? null, d.sender ?? null);
       params.push(job?.id ?? null, job?.queue ?? null, job ? JSON.stringify(job.data) : null, job?.fold ? JSON.stringify(job.fold) : null);
-      return `(${Array.from({ length: 10 }, (_, k) => `$${first + k}`).join(", ")})`;
+      params.push(d.bodySha256 ?? null);
+      return `(${Array.from({ length: 11 }, (_, k) => `$${first + k}`).join(", ")})`;
     });
+    // no conflict target: a row is skipped when its id or its body's hash was recorded before
     const { rows } = await this.db.query<{ id: string }>(
-      `INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id, job_queue, job_data, job_fold)
-       VALUES ${values.join(", ")} ON CONFLICT (id) DO NOTHING RETURNING id`,
+      `INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id, job_queue, job_data, job_fold, body_sha256)
+       VALUES ${values.join(", ")} ON CONFLICT DO NOTHING RETURNING id`,
       params,
     );
     const inserted = new Set(rows.map((r) => r.id));

@@ -2,14 +2,15 @@
  * What `/metrics` reads from the database at scrape time (src/observability/metrics.ts). The
  * token and cost counters come from `ledger_totals`, which a trigger keeps equal to `llm_calls`
  * (migrations/0010_ledger_aggregates.sql), so they match the ledger exactly whichever process
- * made the calls, and a scrape reads one row per repository, phase and model, not every call.
+ * made the calls, and a scrape reads one row per installation (or repository), phase and model,
+ * not every call.
  */
 import type { Database } from "../db/database.js";
 
-/** The ledger's sums for one repository, phase and model, since the first call. */
+/** The ledger's sums for one installation or one repository, phase and model, since the first call. */
 export interface LedgerTotal {
-  /** owner/name; '' for calls outside a run. */
-  repository: string;
+  /** What the sums are grouped by: the installation id ('' for calls outside an installation), or owner/name ('' for calls outside a run). */
+  group: string;
   phase: string;
   model: string;
   calls: number;
@@ -31,18 +32,21 @@ export class MetricsSource {
   constructor(private readonly db: Database) {}
 
   /**
-   * Summed over installations and repository ids: a repository that moved or was renamed keeps
+   * By installation (the default: no repository name leaves the database), or by repository name
+   * summed over installations and repository ids: a repository that moved or was renamed keeps
    * one series per name, as a person reads it.
    */
-  async ledgerTotals(): Promise<LedgerTotal[]> {
+  async ledgerTotals(by: "installation" | "repository"): Promise<LedgerTotal[]> {
+    // installation 0 is a call with no installation (the CLI's local runs)
+    const group = by === "repository" ? "repository" : "CASE WHEN installation_id = 0 THEN '' ELSE installation_id::text END";
     const { rows } = await this.db.query<Record<string, string | number>>(
-      `SELECT repository, phase, model, sum(calls)::bigint AS calls, sum(input_tokens)::bigint AS input,
+      `SELECT ${group} AS grp, phase, model, sum(calls)::bigint AS calls, sum(input_tokens)::bigint AS input,
               sum(cache_write_tokens)::bigint AS cache_write, sum(cache_read_tokens)::bigint AS cache_read,
               sum(output_tokens)::bigint AS output, sum(cost_usd_micros)::bigint AS cost
-       FROM ledger_totals GROUP BY repository, phase, model ORDER BY repository, phase, model`,
+       FROM ledger_totals GROUP BY 1, phase, model ORDER BY 1, phase, model`,
     );
     return rows.map((r) => ({
-      repository: String(r.repository),
+      group: String(r.grp),
       phase: String(r.phase),
       model: String(r.model),
       calls: Number(r.calls),

@@ -4,6 +4,7 @@ import type { Delivery } from "../stores/deliveries.js";
 import type { EnqueueResult } from "../queue/intake-writer.js";
 import type { CommandJob } from "../queue/jobs.js";
 import { issueDelivery, jobRepository } from "./job-fields.js";
+import { GITHUB_EVENT_AGE, tooOld, type EventAge } from "./replay.js";
 
 export type EnqueueCommand = (delivery: Delivery, job: CommandJob) => Promise<EnqueueResult>;
 
@@ -12,14 +13,15 @@ export type EnqueueCommand = (delivery: Delivery, job: CommandJob) => Promise<En
  * becomes a command job; any other comment is conversation and costs nothing (not even a row).
  * Bots, Tollgate included, are never obeyed, so two bots cannot drive each other in a loop.
  */
-export function onIssueComment(enqueue: EnqueueCommand) {
+export function onIssueComment(enqueue: EnqueueCommand, age: EventAge = GITHUB_EVENT_AGE) {
   return async (context: Context<"issue_comment.created">): Promise<void> => {
     const { payload } = context;
     if (context.isBot || payload.sender.type === "Bot" || payload.comment.user?.type === "Bot") return;
     if (!payload.installation || !parseCommand(payload.comment.body)) return;
+    if (tooOld(context, age)) return;
     const line = payload.comment.body.split(/\r?\n/, 1)[0]!.trim().slice(0, 500);
     const result = await enqueue(
-      issueDelivery(context.id, context.name, payload.action, payload.installation.id, payload.repository, payload.sender.login),
+      issueDelivery(context, payload.action, payload.installation.id, payload.repository, payload.sender.login),
       {
         deliveryId: context.id,
         installationId: payload.installation.id,

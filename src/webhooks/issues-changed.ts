@@ -1,6 +1,7 @@
 import type { Context } from "probot";
 import { issueDelivery, jobRepository } from "./job-fields.js";
 import type { EnqueueTrigger } from "./issues-labeled.js";
+import { GITHUB_EVENT_AGE, tooOld, type EventAge } from "./replay.js";
 
 type Changed = "issues.edited" | "issues.unlabeled" | "issues.closed";
 
@@ -10,7 +11,7 @@ type Changed = "issues.edited" | "issues.unlabeled" | "issues.closed";
  * worker decides, with the repo's settings, whether anything is to be done (for an edit: who
  * added the label, who edited, whether the issue waits for answers; src/jobs/trigger.ts).
  */
-export function onIssueChanged(enqueue: EnqueueTrigger) {
+export function onIssueChanged(enqueue: EnqueueTrigger, age: EventAge = GITHUB_EVENT_AGE) {
   return async (context: Context<Changed>): Promise<void> => {
     const { payload } = context;
     if (!payload.installation || payload.issue.pull_request) return;
@@ -18,8 +19,9 @@ export function onIssueChanged(enqueue: EnqueueTrigger) {
     // Bots never re-run a gate; a bot removing the label or closing the issue still cancels.
     if (kind === "edited" && (context.isBot || payload.issue.labels?.length === 0)) return;
     if (kind === "edited" && !("body" in (payload.changes ?? {})) && !("title" in (payload.changes ?? {}))) return;
+    if (tooOld(context, age)) return;
     const repository = payload.repository;
-    await enqueue(issueDelivery(context.id, context.name, kind, payload.installation.id, repository, payload.sender.login), {
+    await enqueue(issueDelivery(context, kind, payload.installation.id, repository, payload.sender.login), {
       deliveryId: context.id,
       kind,
       installationId: payload.installation.id,

@@ -1,5 +1,6 @@
 import type { Context } from "probot";
 import { issueDelivery, jobRepository } from "./job-fields.js";
+import { GITHUB_EVENT_AGE, tooOld, type EventAge } from "./replay.js";
 import type { Delivery } from "../stores/deliveries.js";
 import type { EnqueueResult } from "../queue/intake-writer.js";
 import type { TriggerJob } from "../queue/jobs.js";
@@ -12,24 +13,22 @@ export type EnqueueTrigger = (delivery: Delivery, job: TriggerJob) => Promise<En
  * settings and decides whether the label is its trigger label (authorizing the sender arrives
  * with the spec gate).
  */
-export function onIssuesLabeled(enqueue: EnqueueTrigger) {
+export function onIssuesLabeled(enqueue: EnqueueTrigger, age: EventAge = GITHUB_EVENT_AGE) {
   return async (context: Context<"issues.labeled">): Promise<void> => {
     const { payload } = context;
     if (context.isBot) return; // bots, Tollgate included, never start a run
     if (!payload.installation || !payload.label || payload.issue.pull_request) return;
+    if (tooOld(context, age)) return;
     const repository = payload.repository;
-    const result = await enqueue(
-      issueDelivery(context.id, context.name, payload.action, payload.installation.id, repository, payload.sender.login),
-      {
-        deliveryId: context.id,
-        kind: "labeled",
-        installationId: payload.installation.id,
-        repository: jobRepository(repository),
-        issue: { number: payload.issue.number, title: payload.issue.title },
-        label: payload.label.name,
-        sender: { login: payload.sender.login, id: payload.sender.id },
-      },
-    );
+    const result = await enqueue(issueDelivery(context, payload.action, payload.installation.id, repository, payload.sender.login), {
+      deliveryId: context.id,
+      kind: "labeled",
+      installationId: payload.installation.id,
+      repository: jobRepository(repository),
+      issue: { number: payload.issue.number, title: payload.issue.title },
+      label: payload.label.name,
+      sender: { login: payload.sender.login, id: payload.sender.id },
+    });
     context.log.debug({ delivery: context.id, result }, "issues.labeled");
   };
 }

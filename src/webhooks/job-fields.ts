@@ -1,5 +1,6 @@
 import type { Delivery } from "../stores/deliveries.js";
 import type { TriggerJob } from "../queue/jobs.js";
+import { signedBodySha256 } from "./replay.js";
 
 interface PayloadRepository {
   id: number;
@@ -21,14 +22,14 @@ export function jobRepository(repository: PayloadRepository): TriggerJob["reposi
   };
 }
 
-/** The delivery record of an issues event. */
+/** The delivery record of an event, with its signed body's hash (src/webhooks/replay.ts). */
 export function issueDelivery(
-  id: string,
-  event: string,
+  context: { id: string; name: string; payload: object },
   action: string,
   installationId: number,
   repository: PayloadRepository,
   sender: string,
 ): Delivery {
-  return { id, event, action, installationId, repository: repository.full_name, sender };
+  const { id, name: event } = context;
+  return { id, event, action, installationId, repository: repository.full_name, sender, bodySha256: signedBodySha256(context) };
 }

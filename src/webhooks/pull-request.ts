@@ -3,6 +3,7 @@ import type { Delivery } from "../stores/deliveries.js";
 import type { EnqueueResult } from "../queue/intake-writer.js";
 import type { ReviseJob } from "../queue/jobs.js";
 import { issueDelivery, jobRepository } from "./job-fields.js";
+import { GITHUB_EVENT_AGE, tooOld, type EventAge } from "./replay.js";
 
 export type EnqueueRevise = (delivery: Delivery, job: ReviseJob) => Promise<EnqueueResult>;
 
@@ -25,7 +26,7 @@ function ours(pr: PullPayload, repositoryId: number): boolean {
  * reviewer to finish (a review with ten comments is one revision). The worker decides who may
  * start one. `pull_request.closed`: the PR's revision stops, and a merge is recorded.
  */
-export function onPullRequestActivity(enqueue: EnqueueRevise) {
+export function onPullRequestActivity(enqueue: EnqueueRevise, age: EventAge = GITHUB_EVENT_AGE) {
   return async (
     context: Context<"pull_request_review.submitted" | "pull_request_review_comment.created" | "pull_request.closed">,
   ): Promise<void> => {
@@ -37,9 +38,10 @@ export function onPullRequestActivity(enqueue: EnqueueRevise) {
       const state = (payload as { review: { state: string } }).review.state.toLowerCase();
       if (state !== "changes_requested" && state !== "commented") return; // approvals need no revision
     }
+    if (tooOld(context, age)) return;
     const kind = context.name === "pull_request" ? "closed" : "review";
     const result = await enqueue(
-      issueDelivery(context.id, context.name, payload.action, payload.installation.id, payload.repository, payload.sender.login),
+      issueDelivery(context, payload.action, payload.installation.id, payload.repository, payload.sender.login),
       {
         deliveryId: context.id,
         kind,

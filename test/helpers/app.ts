@@ -65,8 +65,12 @@ export async function createTestApp(
     model?: ModelPort;
     /** The operator's caps (TOLLGATE_DAILY_USD, TOLLGATE_RUN_USD_MAX). */
     operatorCaps?: OperatorCaps;
-    /** TOLLGATE_DASHBOARD_TOKEN, which `/metrics` then asks for. */
+    /** TOLLGATE_DASHBOARD_TOKEN, which `/metrics` asks for (without it or `metricsPublic`, `/metrics` is refused). */
     token?: string;
+    /** TOLLGATE_METRICS_PUBLIC=1 */
+    metricsPublic?: boolean;
+    /** TOLLGATE_METRICS_REPOSITORY_LABELS=1 */
+    repositoryLabels?: boolean;
     /** The web path's count of deliveries (src/queue/intake.ts), which a test puts in a burst. */
     intake?: IntakePressure;
     /** The outbox's settings (its burst delay, which a test may never end). */
@@ -84,9 +88,22 @@ export async function createTestApp(
     outbox: options.outbox,
   });
   const probot = new Probot({ appId: APP_ID, privateKey: TEST_PRIVATE_KEY, secret: WEBHOOK_SECRET, log, Octokit });
-  const metrics = webMetrics({ telemetry: { semconvOptIn: [] }, caps: options.operatorCaps ?? DEFAULT_OPERATOR_CAPS }, services);
+  const metrics = webMetrics(
+    {
+      telemetry: { semconvOptIn: [] },
+      caps: options.operatorCaps ?? DEFAULT_OPERATOR_CAPS,
+      metrics: { repositoryLabels: options.repositoryLabels ?? false },
+    },
+    services,
+  );
   const handlers: NodeHandler[] = [];
-  const app = tollgateApp({ ...services, reviewWaitSeconds: 1, metrics, metricsToken: options.token });
+  const app = tollgateApp({
+    ...services,
+    reviewWaitSeconds: 1,
+    metrics,
+    metricsToken: options.token,
+    metricsPublic: options.metricsPublic,
+  });
   await probot.load(app, { cwd: process.cwd(), addHandler: (handler: NodeHandler) => void handlers.push(handler) });
   const credentials = { appId: APP_ID, privateKey: TEST_PRIVATE_KEY, webhookSecret: WEBHOOK_SECRET };
   const github_ = githubFactory(credentials, { githubApiUrl: "https://api.github.com" }, log, Octokit);

@@ -15,6 +15,28 @@ export function webhookExample(event: string, action: string, index = 0): Payloa
   if (!example) throw new Error(`no example ${index} for ${event}.${action} (there are ${found.length})`);
   const payload = structuredClone(example);
   payload.installation ??= { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMjQwMzcwMQ==" };
+  return happenedNow(payload);
+}
+
+let lastStamp = 0;
+
+/**
+ * The example's event times set to now (Tollgate drops events older than GitHub keeps deliveries:
+ * src/webhooks/replay.ts), a millisecond apart at least from the previous example's: each example
+ * is a new event, whose signed body differs from every other's, as GitHub's do.
+ */
+export function happenedNow(payload: Payload, at = Date.now()): Payload {
+  lastStamp = Math.max(at, lastStamp + 1);
+  const now = new Date(lastStamp).toISOString();
+  for (const [object, fields] of [
+    ["issue", ["updated_at"]],
+    ["comment", ["created_at", "updated_at"]],
+    ["review", ["submitted_at"]],
+    ["pull_request", ["updated_at", "closed_at"]],
+  ] as const) {
+    const o = payload[object];
+    if (o) for (const field of fields) if (typeof o[field] === "string") o[field] = now;
+  }
   return payload;
 }
 

@@ -4,13 +4,15 @@
  * seeded runs, the ledger's CSV, bad filters answered on the page, and the live list's events.
  * GitHub's OAuth and REST endpoints are played by nock with the network disabled.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, request, type Server } from "node:http";
 import nock from "nock";
 import { PRICE_OVERRIDES } from "../../src/llm/prices.js";
 import { PriceBook } from "../../src/llm/pricing.js";
 import type { Database } from "../../src/db/database.js";
 import { BudgetStore } from "../../src/stores/budget.js";
 import { dashboardHandler } from "../../src/dashboard/handler.js";
+import { DashboardAuth } from "../../src/dashboard/auth.js";
+import { SessionStore } from "../../src/stores/sessions.js";
 import { DB_KINDS, freshDatabase } from "../helpers/db.js";
 import { captureLog } from "../helpers/log.js";
 
@@ -252,6 +254,48 @@ describe.each(DB_KINDS)("the dashboard on %s", (kind) => {
     const out = await fetch(`${base}/dashboard/logout`, { method: "POST", headers: cookie, redirect: "manual" });
     expect(out.status).toBe(303);
     expect((await get("/dashboard/runs?format=json", cookie)).status).toBe(401);
+  });
+
+  /** The sign-in's state cookie as a browser reaching this server by `host` gets it. */
+  const stateCookieFor = (headers: Record<string, string>) =>
+    new Promise<string>((resolve, reject) => {
+      const { port } = server.address() as { port: number };
+      request({ host: "127.0.0.1", port, path: "/dashboard/login/github", headers }, (res) => {
+        res.resume();
+        resolve(String(res.headers["set-cookie"]?.[0]));
+      })
+        .on("error", reject)
+        .end();
+    });
+
+  it("sends its cookies Secure unless the browser is on this machine over plain http", async () => {
+    // behind a TLS proxy without TOLLGATE_PUBLIC_URL: the Host is public, the hop to us plain http
+    expect(await stateCookieFor({ host: "tollgate.example.com" })).toMatch(/;\s*Secure/i);
+    expect(await stateCookieFor({ host: "localhost:3000", "x-forwarded-proto": "https" })).toMatch(/;\s*Secure/i);
+    expect(await stateCookieFor({ host: "localhost:3000", forwarded: "for=1.2.3.4;proto=https" })).toMatch(/;\s*Secure/i);
+    // a browser on this machine: no TLS to ask for
+    for (const host of ["localhost:3000", "127.0.0.1:3000", "[::1]:3000", "tollgate.localhost"])
+      expect(await stateCookieFor({ host })).not.toMatch(/Secure/i);
+    expect(captured.lines().some((l) => String(l.msg).startsWith("dashboard: sign-in cookies are Secure except"))).toBe(true);
+
+    // TOLLGATE_PUBLIC_URL decides for plain-http requests: https is Secure, an explicit http:// is not
+    const cookieWith = (publicUrl: string, headers: Record<string, string>) => {
+      const auth = new DashboardAuth({
+        sessions: new SessionStore(db),
+        log: captured.log,
+        githubApiUrl: "https://api.github.com",
+        oauth: OAUTH,
+        publicUrl,
+      });
+      let setCookie = "";
+      const res = { writeHead: (_: number, h: Record<string, string>) => void (setCookie = h["set-cookie"]!), end: () => undefined };
+      auth.startSignIn({ headers, socket: {} } as never, res as never);
+      return setCookie;
+    };
+    expect(cookieWith("https://tollgate.example.com", { host: "localhost:3000" })).toMatch(/;\s*Secure/i);
+    expect(cookieWith("http://tollgate.internal", { host: "tollgate.internal" })).not.toMatch(/Secure/i);
+    expect(cookieWith("http://tollgate.internal", { host: "tollgate.internal", "x-forwarded-proto": "https" })).toMatch(/;\s*Secure/i);
+    expect(captured.lines().some((l) => String(l.msg).startsWith("dashboard: TOLLGATE_PUBLIC_URL is plain http"))).toBe(true);
   });
 
   it("streams changes of the runs a watcher may see, and only those", async () => {

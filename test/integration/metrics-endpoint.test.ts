@@ -1,7 +1,9 @@
 /**
  * `/metrics` on the real HTTP server (`tollgate start`'s): behind TOLLGATE_DASHBOARD_TOKEN, with
  * the time the server took to answer each webhook delivery, signed or not, and the database's
- * metrics (the delivery's job waiting in its queue).
+ * metrics (the delivery's job waiting in its queue). Without a token it is refused unless the
+ * operator opens it (TOLLGATE_METRICS_PUBLIC=1), and it names no repository unless asked
+ * (TOLLGATE_METRICS_REPOSITORY_LABELS=1).
  */
 import { createHmac } from "node:crypto";
 import nock from "nock";
@@ -85,5 +87,96 @@ describe("/metrics on the HTTP server", () => {
     expect(scrape.types.get("gen_ai_client_operation_duration_seconds")).toBe("HISTOGRAM");
     // no call yet, no installation seen: no budget series
     expect(scrape.samples("tollgate_budget_remaining_usd")).toEqual([]);
+  });
+});
+
+describe("/metrics on the HTTP server, as someone who can reach the port sees it", () => {
+  const SECRET_REPO = "secret-merger-project";
+  const captured = captureLog();
+  let services: Services | undefined;
+  let server: Server | undefined;
+
+  beforeAll(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect(/^127\.0\.0\.1/);
+  });
+  afterEach(async () => {
+    await server?.stop();
+    await services?.close(1000).catch(() => undefined);
+    server = services = undefined;
+  });
+  afterAll(() => nock.enableNetConnect());
+
+  /** `tollgate start`'s server on this environment, with one paid call of a private repository in the ledger. */
+  async function start(extra: Record<string, string>): Promise<string> {
+    const env = loadEnv({
+      APP_ID: String(APP_ID),
+      PRIVATE_KEY: TEST_PRIVATE_KEY,
+      WEBHOOK_SECRET,
+      PORT: String(await freePort()),
+      HOST: "127.0.0.1",
+      ...extra,
+    });
+    services = await openServices(await freshDatabase("pglite"), captured.log, { maintenance: false });
+    const { rows } = await services.db.query<{ id: string }>(
+      `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status)
+       VALUES (4242, 77, 'acme-corp', $1, 1, 'succeeded') RETURNING id`,
+      [SECRET_REPO],
+    );
+    await services.db.query(
+      `INSERT INTO llm_calls (run_id, installation_id, phase, model, status, latency_ms, input_tokens, cache_write_5m_tokens,
+         cache_write_1h_tokens, cache_read_tokens, output_tokens, cost_usd_micros)
+       VALUES ($1, 4242, 'plan', 'claude-opus-4-7', 'ok', 100, 1000, 0, 0, 0, 10, 5250)`,
+      [rows[0]!.id],
+    );
+    server = await startServer(env, env.github!, services, captured.log);
+    return `http://127.0.0.1:${server.port}/metrics`;
+  }
+
+  it("is refused to anyone without a token configured, with the variable to set, and names no repository", async () => {
+    const url = await start({});
+    const attempts: Array<Record<string, string>> = [{}, { authorization: "Bearer " }, { authorization: `Bearer ${OPERATOR_TOKEN}` }];
+    for (const headers of attempts) {
+      const answer = await fetch(url, { headers });
+      expect(answer.status).toBe(403);
+      const body = await answer.text();
+      expect(body).toContain("TOLLGATE_DASHBOARD_TOKEN");
+      expect(body).not.toContain(SECRET_REPO);
+      expect(body).not.toContain("tollgate_");
+    }
+    expect(captured.lines().filter((l) => String(l.msg).startsWith("/metrics is refused to everyone"))).toHaveLength(1);
+  });
+
+  it("answers the operator token, by installation id and without repository names", async () => {
+    const url = await start({ TOLLGATE_DASHBOARD_TOKEN: OPERATOR_TOKEN });
+    expect((await fetch(url)).status).toBe(401);
+    const answer = await fetch(url, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+    expect(answer.status).toBe(200);
+    const text = await answer.text();
+    expect(text).not.toContain(SECRET_REPO);
+    expect(text).not.toContain("acme-corp");
+    expect(parseScrape(text).samples("tollgate_cost_usd_total")).toEqual([
+      { labels: { phase: "plan", model: "claude-opus-4-7", installation: "4242" }, value: 0.00525 },
+    ]);
+  });
+
+  it("with TOLLGATE_METRICS_PUBLIC=1, answers anyone, still without repository names", async () => {
+    const url = await start({ TOLLGATE_METRICS_PUBLIC: "1" });
+    const answer = await fetch(url);
+    expect(answer.status).toBe(200);
+    const text = await answer.text();
+    expect(text).not.toContain(SECRET_REPO);
+    expect(parseScrape(text).samples("tollgate_tokens_total")).toContainEqual({
+      labels: { phase: "plan", model: "claude-opus-4-7", installation: "4242", type: "input" },
+      value: 1000,
+    });
+  });
+
+  it("names repositories only when the operator asks (TOLLGATE_METRICS_REPOSITORY_LABELS=1)", async () => {
+    const url = await start({ TOLLGATE_DASHBOARD_TOKEN: OPERATOR_TOKEN, TOLLGATE_METRICS_REPOSITORY_LABELS: "1" });
+    const answer = await fetch(url, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } });
+    expect(parseScrape(await answer.text()).samples("tollgate_cost_usd_total")).toEqual([
+      { labels: { phase: "plan", model: "claude-opus-4-7", repository: `acme-corp/${SECRET_REPO}` }, value: 0.00525 },
+    ]);
   });
 });

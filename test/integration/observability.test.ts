@@ -97,7 +97,8 @@ describe.each(DB_KINDS)("observability of a whole run on %s", (kind) => {
       config: CONFIG(),
       token: E2E_TOKEN,
     });
-    app = await createTestApp(kind, captured.log, { model, token: OPERATOR_TOKEN });
+    // labelled by repository (TOLLGATE_METRICS_REPOSITORY_LABELS=1), as the ledger sums below are
+    app = await createTestApp(kind, captured.log, { model, token: OPERATOR_TOKEN, repositoryLabels: true });
     const payload = issuesLabeled("ai-ready");
     payload.repository.clone_url = git.url;
     payload.repository.default_branch = "main";

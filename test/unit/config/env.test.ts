@@ -123,6 +123,20 @@ describe("loadEnv", () => {
     expect(errorOf({ ...registered, TOLLGATE_CATCHUP_HOURS: "a day" })).toContain("TOLLGATE_CATCHUP_HOURS must be a whole number of hours");
   });
 
+  it("keeps /metrics behind the token and free of repository names unless the operator says otherwise", () => {
+    expect(loadEnv(registered, cwd).metrics).toEqual({ public: false, repositoryLabels: false });
+    expect(loadEnv({ ...registered, TOLLGATE_METRICS_PUBLIC: "", TOLLGATE_METRICS_REPOSITORY_LABELS: "0" }, cwd).metrics).toEqual({
+      public: false,
+      repositoryLabels: false,
+    });
+    expect(loadEnv({ ...registered, TOLLGATE_METRICS_PUBLIC: "1", TOLLGATE_METRICS_REPOSITORY_LABELS: "true" }, cwd).metrics).toEqual({
+      public: true,
+      repositoryLabels: true,
+    });
+    expect(errorOf({ ...registered, TOLLGATE_METRICS_PUBLIC: "yes" })).toContain("TOLLGATE_METRICS_PUBLIC must be 1");
+    expect(errorOf({ ...registered, TOLLGATE_METRICS_REPOSITORY_LABELS: "on" })).toContain("TOLLGATE_METRICS_REPOSITORY_LABELS must be 1");
+  });
+
   it("reads extra prices from TOLLGATE_PRICES_FILE, and names a bad entry", () => {
     const file = path.join(cwd, "prices.json");
     writeFileSync(

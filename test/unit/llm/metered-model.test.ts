@@ -1,6 +1,8 @@
 import type { Database } from "../../../src/db/database.js";
 import { BudgetExceededError, DeadlineExceededError, ModelCallError } from "../../../src/llm/errors.js";
 import { UnpricedModelError } from "../../../src/llm/metered-model.js";
+import { createMetrics } from "../../../src/observability/metrics.js";
+import { semconv } from "../../../src/observability/semconv.js";
 import { BudgetStore } from "../../../src/stores/budget.js";
 import { cachedPrefix, withMovingBreakpoint } from "../../../src/llm/prompt-cache.js";
 import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
@@ -235,6 +237,32 @@ describe.each(DB_KINDS)("metered model on %s", (kind) => {
     expect(captured.lines().some((l) => l.msg === "implausible usage rejected: input_tokens = -40 is not a plausible token count")).toBe(
       true,
     );
+  });
+
+  it("refuses an id invented on a priced model's prefix, in a tier or a fallback, before any call, ledger row or metric label", async () => {
+    for (const config of [
+      { tiers: { standard: "claude-haiku-4-5-neqhlmytpg" } },
+      { fallbacks: { light: ["claude-3-5-sonnet-zzz-random-1234"] } },
+      { tiers: { deep: "claude-sonnet-4-6-20261345" } }, // a month 13 is no snapshot date
+    ]) {
+      const metrics = createMetrics({ semconv: semconv() });
+      const setup = meteredSetup(db, captured.log, [{ text: "never" }], { config, telemetry: { genAi: metrics.genAi } });
+      const error = await setup.model.call({ context: { phase: "execute" }, request }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(UnpricedModelError);
+      const [model, key] = config.tiers
+        ? [Object.values(config.tiers)[0]!, `tiers.${Object.keys(config.tiers)[0]!}`]
+        : ["claude-3-5-sonnet-zzz-random-1234", "fallbacks.light[0]"];
+      expect((error as Error).message).toContain(`${model} has no price`);
+      expect((error as Error).message).toContain(`\`${key}\` in .github/tollgate.yml`);
+      expect(setup.scripted.requests).toHaveLength(0);
+      expect(await metrics.registry.metrics()).not.toContain(model);
+    }
+    expect(await rows()).toEqual([]);
+    // the dated snapshot of a priced model is the model
+    const dated = meteredSetup(db, captured.log, [{ text: "ok", usage }], {
+      config: { tiers: { standard: "claude-sonnet-4-6-20260101" } },
+    });
+    expect((await dated.model.call({ context: { phase: "execute" }, request })).costMicros).toBe(1_200 * 3 + 300 * 15);
   });
 
   it("refuses a model without a price before any call, and takes it once the operator gives its price", async () => {

@@ -37,6 +37,32 @@ describe("pricing", () => {
     expect(changing.find("m", new Date("2025-12-31"))).toBeUndefined();
   });
 
+  it("prices exact ids and their dated snapshots only, never an id that merely starts like a priced one", () => {
+    // ids a repository could invent, each a new metric label: the package would price them by prefix
+    for (const invented of [
+      "claude-haiku-4-5-neqhlmytpg",
+      "claude-3-5-sonnet-zzz-random-1234",
+      "claude-sonnet-4-6x",
+      "claude-opus-4-7-20261399", // no such day
+      "claude-opus-4-7-19991231", // before any Claude snapshot
+      "claude-sonnet-5-5-preview",
+    ]) {
+      expect([invented, book.find(invented)]).toEqual([invented, undefined]);
+      expect(book.worstCase(invented, 1, 1, "none")).toBeNull();
+    }
+    // the package's own ids, its exact aliases and the API's dated snapshots are known
+    for (const [id, priced] of <Array<[string, string]>>[
+      ["claude-haiku-4-5", "claude-haiku-4-5"],
+      ["claude-haiku-4-5-20251001", "claude-haiku-4-5"],
+      ["claude-3-5-haiku-20241022", "claude-3-5-haiku-latest"],
+      ["claude-3-5-haiku-latest", "claude-3-5-haiku-latest"],
+      ["claude-opus-4-20250514", "claude-opus-4-0"],
+      ["claude-sonnet-4-20250514", "claude-sonnet-4-0"],
+      ["claude-sonnet-5-5-20261007", "claude-sonnet-5-5"],
+    ])
+      expect([id, book.find(id)?.model]).toEqual([id, priced]);
+  });
+
   it("lets an override replace a price and add a model", () => {
     const custom = new PriceBook(PRICE_OVERRIDES, [
       { model: "claude-sonnet-4-6", effective: "2026-02-17", input: 2, output: 10, cacheWrite5m: 2.5, cacheWrite1h: 4, cacheRead: 0.2 },

@@ -1,7 +1,8 @@
 /**
  * The collectors of /metrics that read the database, on both databases: the ledger's tokens and
  * cost (summed as `llm_calls` sums them, to the token and the micro-dollar), runs by status,
- * the queues, and each installation's budget left today.
+ * the queues, and each installation's budget left today. The ledger's counters name repositories
+ * only when the operator asks (TOLLGATE_METRICS_REPOSITORY_LABELS=1); by default, installations.
  */
 import { pino } from "pino";
 import type { Database } from "../../../src/db/database.js";
@@ -60,6 +61,7 @@ describe.each(DB_KINDS)("the database metrics on %s", (kind) => {
   let db: Database;
   let queue: JobQueue;
   let metrics: TollgateMetrics;
+  let byInstallation: TollgateMetrics;
   const scrape = async () => parseScrape(await metrics.registry.metrics());
 
   beforeAll(async () => {
@@ -67,7 +69,8 @@ describe.each(DB_KINDS)("the database metrics on %s", (kind) => {
     queue = new JobQueue(db, pino({ level: "silent" }), { maintenance: false });
     await queue.start();
     const web = { source: new MetricsSource(db), queue, operatorCaps: OPERATOR, now: () => NOW };
-    metrics = createMetrics({ semconv: semconv(), web });
+    metrics = createMetrics({ semconv: semconv(), web: { ...web, repositoryLabels: true } });
+    byInstallation = createMetrics({ semconv: semconv(), web });
 
     const app = await run(db, "app", 1, "succeeded");
     const lib = await run(db, "lib", 2, "running");
@@ -141,6 +144,29 @@ describe.each(DB_KINDS)("the database metrics on %s", (kind) => {
     // a call outside any run has no repository
     expect(s.samples("tollgate_tokens_total")).toContainEqual({
       labels: { phase: "gate", model: "claude-sonnet-4-6", repository: "", type: "input" },
+      value: 50,
+    });
+  });
+
+  it("by default labels the ledger's counters by installation id, and never names a repository", async () => {
+    const text = await byInstallation.registry.metrics();
+    expect(text).not.toMatch(/octo\/|repository=/);
+    const s = parseScrape(text);
+    for (const m of s.samples("tollgate_tokens_total"))
+      expect(Object.keys(m.labels).sort()).toEqual(["installation", "model", "phase", "type"]);
+    for (const m of s.samples("tollgate_cost_usd_total")) expect(Object.keys(m.labels).sort()).toEqual(["installation", "model", "phase"]);
+    // installation 1's two execute calls (the second through its run's installation)
+    expect(s.samples("tollgate_cost_usd_total")).toContainEqual({
+      labels: { phase: "execute", model: "claude-sonnet-4-6", installation: "1" },
+      value: 0.098772,
+    });
+    expect(s.samples("tollgate_tokens_total")).toContainEqual({
+      labels: { phase: "plan", model: "claude-sonnet-4-6", installation: "2", type: "input" },
+      value: 9000,
+    });
+    // a call outside any installation (the CLI's local run) has none
+    expect(s.samples("tollgate_tokens_total")).toContainEqual({
+      labels: { phase: "gate", model: "claude-sonnet-4-6", installation: "", type: "input" },
       value: 50,
     });
   });

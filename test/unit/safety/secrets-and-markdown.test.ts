@@ -213,6 +213,29 @@ describe("neutralizeMarkdown (model-written markdown before it is posted)", () =
     expect(neutralizeMarkdown(once)).toBe(once);
   });
 
+  it("reads autolinks and comments as GitHub does (found by the fuzz test)", () => {
+    // `<!--a@b.com>` is an email autolink, so what follows it is text, not a comment
+    expect(neutralizeMarkdown("x <!--a@b.com> &commat;y-->")).toBe("x <!--a@b.com> `@y`-->");
+    // raw HTML has no autolinks: the `<` is escaped and the URL's `@` encoded
+    expect(neutralizeMarkdown("</details><https://www.npmjs.com/package/@types/node>")).toBe(
+      "</details>&lt;https://www.npmjs.com/package/%40types/node>",
+    );
+    // a line that may be raw HTML or markdown: a backtick in a comment may close a code span, and
+    // what follows is then text
+    expect(neutralizeMarkdown("<b>x```<!--```@z -->")).toBe("<b>x```&lt;!--```<code>@z</code> -->");
+  });
+
+  it("reads a backslash in a URL-like run as GitHub does (found by the fuzz test)", () => {
+    // in raw HTML a backslash is a character: `\@hubot` there renders `\@hubot`, which pings
+    expect(neutralizeMarkdown("</details>[x](https://e.example)**a@b.com\\@hubot")).toBe(
+      "</details>[x](https://e.example)**a@b.com\\%40hubot",
+    );
+    // `\f` escapes nothing: `fix` after it is a word, and GitHub links no `www.` right after `>`
+    expect(neutralizeMarkdown("<b>www.e.example/@z#\\fix **#5**>")).toBe("<b>www.e.example/%40z#\\refs **#5**>");
+    // an escape is still kept whole
+    expect(neutralizeMarkdown("see https://e.example/a\\_b\\`c")).toBe("see https://e.example/a\\_b\\`c");
+  });
+
   it("forGitHub neutralises and masks", () => {
     expect(forGitHub(`@octocat, the token is ${TOKEN}. Fixes #3 ![p](https://e.example/p.png)`, { allowIssue: 9 })).toBe(
       "`@octocat`, the token is [redacted GitHub token]. Refs #3 (image removed: e.example)",

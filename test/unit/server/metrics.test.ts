@@ -1,10 +1,10 @@
 /**
- * `/metrics` as a scraper meets it: the registry's text, behind the operator token when one is
- * set (401 with `WWW-Authenticate: Bearer` otherwise), 503 when the metrics cannot be read; and
- * a worker's own metrics server (TOLLGATE_WORKER_METRICS_PORT).
+ * `/metrics` as a scraper meets it: the registry's text, behind the operator token (401 with
+ * `WWW-Authenticate: Bearer` otherwise), refused with what to set when no token is configured,
+ * open only with TOLLGATE_METRICS_PUBLIC=1; 503 when the metrics cannot be read; and a worker's
+ * own metrics server (TOLLGATE_WORKER_METRICS_PORT).
  */
 import nock from "nock";
-import { pino } from "pino";
 import { Counter, Registry } from "prom-client";
 import { createMetrics } from "../../../src/observability/metrics.js";
 import { serveMetrics, type MetricsServer } from "../../../src/observability/metrics-server.js";
@@ -74,10 +74,28 @@ describe("a worker's metrics server", () => {
     expect((await fetch(`${url}/metrics`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(404);
   });
 
-  it("is open without a token, and answers 503 when a collector fails", async () => {
+  it("is refused to everyone without a token, saying what to set, and the start-up log says so once", async () => {
     const metrics = createMetrics({ semconv: semconv() });
-    server = await serveMetrics(metrics, { port: 0, host: "127.0.0.1", log: pino({ level: "silent" }) });
+    metrics.genAi.observe({ operation: "chat", provider: "anthropic", requestModel: "claude-haiku-4-5", seconds: 0.3 });
+    server = await serveMetrics(metrics, { port: 0, host: "127.0.0.1", log: captured.log });
+    for (const authorization of [undefined, "Bearer ", `Bearer ${TOKEN}`]) {
+      const refused = await fetch(`http://127.0.0.1:${server.port}/metrics`, { headers: authorization ? { authorization } : {} });
+      expect(refused.status).toBe(403);
+      const text = await refused.text();
+      expect(text).toContain("TOLLGATE_DASHBOARD_TOKEN");
+      expect(text).toContain("TOLLGATE_METRICS_PUBLIC=1");
+      expect(text).not.toContain("gen_ai");
+    }
+    const said = captured.lines().filter((l) => String(l.msg).startsWith("/metrics is refused to everyone"));
+    expect(said).toHaveLength(1);
+    expect(said[0]!.msg).toContain("TOLLGATE_DASHBOARD_TOKEN");
+  });
+
+  it("is open to anyone with TOLLGATE_METRICS_PUBLIC=1, and answers 503 when a collector fails", async () => {
+    const metrics = createMetrics({ semconv: semconv() });
+    server = await serveMetrics(metrics, { port: 0, host: "127.0.0.1", public: true, log: captured.log });
     expect((await fetch(`http://127.0.0.1:${server.port}/metrics`)).status).toBe(200);
+    expect(captured.lines().some((l) => String(l.msg).startsWith("/metrics is served to anyone"))).toBe(true);
     await server.close();
 
     const registry: Registry = metrics.registry;
@@ -89,7 +107,7 @@ describe("a worker's metrics server", () => {
         throw new Error("the database is gone");
       },
     });
-    server = await serveMetrics(metrics, { port: 0, host: "127.0.0.1", log: captured.log });
+    server = await serveMetrics(metrics, { port: 0, host: "127.0.0.1", public: true, log: captured.log });
     const answer = await fetch(`http://127.0.0.1:${server.port}/metrics`);
     expect(answer.status).toBe(503);
     expect(await answer.text()).not.toContain("database is gone"); // the reason goes to the log
