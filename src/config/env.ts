@@ -6,7 +6,6 @@ import { createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseSetupEnv } from "../setup/environment.js";
-import { DEFAULT_NODE_MAJORS } from "../setup/node-toolchain.js";
 import { maskSecrets } from "../safety/secrets.js";
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
@@ -319,6 +318,9 @@ function dashboardOAuth(clientId: string | undefined, clientSecret: string | und
   if (clientSecret === undefined) throw new EnvError("GITHUB_CLIENT_SECRET is missing: it is required when GITHUB_CLIENT_ID is set");
   return { clientId, clientSecret };
 }
+
+/** The Node majors Tollgate provides when the operator sets none (TOLLGATE_NODE_VERSIONS). */
+export const DEFAULT_NODE_MAJORS = [20, 22, 24];
 
 /** TOLLGATE_NODE_VERSIONS: the majors offered (default 20, 22, 24), or "host". */
 function nodeMajors(text: string | undefined): number[] | "host" {

@@ -41,8 +41,8 @@ export interface InstallPlan {
 
 export async function planInstall(input: PlanContext, dir: string, detected: Detected, commands: string[][]): Promise<InstallPlan> {
   const corepack = corepackManager(detected);
-  const choice =
-    input.toolchains && (commands.length || detected.node) ? await input.toolchains.choose(wantedNode(input, detected)) : undefined;
+  const wanted = wantedNode(input, detected); // `toolchain.node` counts when nothing is detected too
+  const choice = input.toolchains && (commands.length || wanted) ? await input.toolchains.choose(wanted) : undefined;
   const corepackRuntime = corepack ? await input.toolchains?.corepack() : undefined;
   const tools: Toolchain = {
     path: choice?.bin ? [choice.bin] : [],

@@ -28,8 +28,6 @@ const exec = promisify(execFile);
 export const COREPACK_VERSION = "0.36.0";
 /** Its package.json's engines. */
 const COREPACK_ENGINES = "^22.22.2 || ^24.15.0 || >=26.0.0";
-/** The majors offered when the operator sets none (TOLLGATE_NODE_VERSIONS). */
-export const DEFAULT_NODE_MAJORS = [20, 22, 24];
 const VERSIONS_TTL_MS = 86_400_000;
 /** nvm's LTS code names, for `.nvmrc` files that say `lts/jod`. */
 const LTS: Record<string, number> = {

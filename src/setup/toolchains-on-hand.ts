@@ -4,7 +4,8 @@
  */
 import path from "node:path";
 import type { Logger } from "pino";
-import { DEFAULT_NODE_MAJORS, NodeToolchains, npmRegistry } from "./node-toolchain.js";
+import { DEFAULT_NODE_MAJORS } from "../config/env.js";
+import { NodeToolchains, npmRegistry } from "./node-toolchain.js";
 
 export function toolchains(
   dataDir: string,

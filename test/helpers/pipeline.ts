@@ -103,6 +103,20 @@ export async function startPipeline(
   }
 }
 
+/** The runs other than `firstId` (a retry, a later run, a revision), once the first of them has ended. */
+export function laterRunEnded(
+  app: TestApp,
+  firstId: string,
+): Promise<Array<{ id: string; kind: string; status: string; error: string | null }>> {
+  return eventually(async () => {
+    const { rows } = await app.services.db.query<{ id: string; kind: string; status: string; error: string | null }>(
+      "SELECT id, kind, status, error FROM runs WHERE id <> $1 ORDER BY created_at",
+      [firstId],
+    );
+    return rows[0] && !["queued", "running"].includes(rows[0].status) && rows;
+  }, 50_000);
+}
+
 /** The first run once it has ended (neither queued nor running). */
 export function runEnded(app: TestApp): Promise<RunRow> {
   return eventually(async () => {

@@ -32,7 +32,14 @@ import {
   webhookExample,
 } from "../helpers/webhooks.js";
 import { answered, approve, CONFIG, done, edit, gate, planOf, requestChanges, TITLE, triage, unit } from "../helpers/greeter.js";
-import { E2E_TOKEN as TOKEN, runEnded, startPipeline, type Pipeline, type PipelineOptions } from "../helpers/pipeline.js";
+import {
+  E2E_TOKEN as TOKEN,
+  laterRunEnded as laterRunEnded_,
+  runEnded,
+  startPipeline,
+  type Pipeline,
+  type PipelineOptions,
+} from "../helpers/pipeline.js";
 
 /**
  * The pipeline's end-to-end cases, in two halves (every other case, in the order written), one
@@ -72,17 +79,7 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       )
     ).rows[0]!;
   const finished = () => runEnded(app);
-  /** The first run other than `firstId` (a retry, a later run, a revision) once it has ended. */
-  const laterRunEnded = (firstId: string) =>
-    eventually(async () => {
-      const rows = (
-        await app.services.db.query<{ id: string; kind: string; status: string; error: string | null }>(
-          "SELECT id, kind, status, error FROM runs WHERE id <> $1 ORDER BY created_at",
-          [firstId],
-        )
-      ).rows;
-      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows;
-    }, 50_000);
+  const laterRunEnded = (firstId: string) => laterRunEnded_(app, firstId);
   const ledger = async () =>
     (
       await app.services.db.query<{ phase: string; agent: string; iteration: number; status: string }>(

@@ -4,11 +4,10 @@
  * Tollgate's pull request), on the embedded database.
  */
 import nock from "nock";
-import { eventually } from "../helpers/eventually.js";
 import { git } from "../helpers/git.js";
 import { approve, CONFIG, done, edit, gate, planOf, unit } from "../helpers/greeter.js";
 import { captureLog } from "../helpers/log.js";
-import { runEnded, startPipeline, type Pipeline } from "../helpers/pipeline.js";
+import { laterRunEnded, runEnded, startPipeline, type Pipeline } from "../helpers/pipeline.js";
 import type { ScriptStep } from "../../src/llm/scripted-model.js";
 import { reviewCommentCreated } from "../helpers/webhooks.js";
 
@@ -29,16 +28,6 @@ describe("a revision's setup", () => {
     ({ app, gh, bare } = pipeline);
   }
   const finished = () => runEnded(app);
-  const laterRunEnded = (firstId: string) =>
-    eventually(async () => {
-      const rows = (
-        await app.services.db.query<{ id: string; kind: string; status: string; error: string | null }>(
-          "SELECT id, kind, status, error FROM runs WHERE id <> $1 ORDER BY created_at",
-          [firstId],
-        )
-      ).rows;
-      return rows[0] && !["queued", "running"].includes(rows[0].status) && rows;
-    }, 50_000);
   const ledger = async () => (await app.services.db.query<{ id: string }>("SELECT id FROM llm_calls")).rows;
   const branchFile = (file: string) => git(bare, "show", `tollgate/issue-1:${file}`);
 
@@ -86,7 +75,7 @@ describe("a revision's setup", () => {
     const payload = reviewCommentCreated({ id: 611, body: "Use a template literal.", path: "src/greet.js", line: 2 });
     pipeline.atServer(payload);
     await app.probot.receive({ id: "d-review-611", name: "pull_request_review_comment", payload } as never);
-    const [revision] = await laterRunEnded(first.id);
+    const [revision] = await laterRunEnded(app, first.id);
     expect(revision).toMatchObject({
       kind: "revise",
       status: "failed",
