@@ -2,7 +2,8 @@
  * `/retry`: the whole run again, gate included; `/retry plan` or `/retry execute`: a new run
  * that reuses the phases before that one from the last run that had them.
  */
-import { gateRun } from "../pipeline/gate-run.js";
+import { vouchedText } from "../jobs/text-authority.js";
+import { gateRun, type GateCheckpoint } from "../pipeline/gate-run.js";
 import { PHASE, phasesBefore, type ReusablePhase } from "../phases/registry.js";
 import type { Verdict } from "../phases/gate/verdict.js";
 import { jobIdForRun } from "../queue/job-id.js";
@@ -22,10 +23,21 @@ export const retry: CommandHandler<Retry> = {
   },
 };
 
-/** The whole run again, as the trigger label would start it (src/pipeline/gate-run.ts). */
+/**
+ * The whole run again, as the trigger label would start it (src/pipeline/gate-run.ts), on the
+ * text the `/retry`er saw: on the issue, the text when they commented; on a pull request, the
+ * text the issue's last gate read (src/jobs/text-authority.ts).
+ */
 async function retryAll(call: ActingCall<Retry>): Promise<CommandOutcome> {
   const { ctx, job, deps } = call;
   const data = await ctx.gh.issue(ctx.issue);
+  const seen = job.issue.isPullRequest ? await lastGatedText(call) : job.issue.textSha256;
+  const text = await vouchedText(ctx, deps.deliveries, data, { login: job.sender.login, textSha256: seen, seenAt: job.issue.seenAt });
+  if ("refused" in text) {
+    const where = job.issue.isPullRequest ? "on the issue" : "again";
+    await call.reply(`Tollgate did not retry: ${text.refused}. Comment \`/retry\` ${where} once you have read the issue as it is now.`);
+    return { outcome: "refused", detail: `retry: ${text.refused}` };
+  }
   const input = {
     deliveryId: job.deliveryId,
     installationId: job.installationId,
@@ -33,6 +45,7 @@ async function retryAll(call: ActingCall<Retry>): Promise<CommandOutcome> {
     issue: { number: ctx.issue, title: data.title },
     retry: true,
     authorizedBy: job.sender.login,
+    ...(text.seenAt && { seenAt: text.seenAt }),
     issueData: data,
     mayInstruct: async (login: string) => (await ctx.may(login, "write")).allowed,
   };
@@ -45,6 +58,13 @@ async function retryAll(call: ActingCall<Retry>): Promise<CommandOutcome> {
   );
   await call.react("+1");
   return { outcome: started.outcome === "failed" ? "refused" : "done", detail: `retry: ${started.detail ?? started.outcome}` };
+}
+
+/** The hash of the text the issue's last gate read; "" (matching no text) when none is known. */
+async function lastGatedText(call: ActingCall<Retry>): Promise<string> {
+  const last = await call.deps.runs.latest(call.job.repository.id, call.ctx.issue);
+  const gate = last && (await call.deps.phases.checkpoint<GateCheckpoint>(last.id, PHASE.gate, 0));
+  return gate?.issue?.textSha256 ?? "";
 }
 
 async function retryFrom(call: ActingCall<Retry>, from: Exclude<ReusablePhase, "gate">): Promise<CommandOutcome> {

@@ -28,6 +28,8 @@ export interface IssueComment {
    */
   mine: boolean;
   body: string;
+  /** When the comment was last written (created or edited): whoever acted before that did not see it. */
+  updatedAt: string;
 }
 
 export interface IssueData {
@@ -94,11 +96,12 @@ export class GitHubIssues {
       authorIsBot: c.user?.type === "Bot",
       mine: c.user?.type === "Bot" && c.performed_via_github_app?.id === this.appId,
       body: c.body ?? "",
+      updatedAt: c.updated_at,
     }));
   }
 
-  /** Who added `label` to the issue last: the actor of its latest `labeled` event for that label. */
-  async labeller(number: number, label: string): Promise<string | undefined> {
+  /** The latest `labeled` event of `label` on the issue: its id (the label event a run consumes) and who added it. */
+  async labelEvent(number: number, label: string): Promise<{ id: number; actor: string } | undefined> {
     const events = await this.octokit.paginate("GET /repos/{owner}/{repo}/issues/{issue_number}/events", {
       owner: this.owner,
       repo: this.repo,
@@ -109,7 +112,8 @@ export class GitHubIssues {
     const labelled = events
       .filter((e) => e.event === "labeled" && "label" in e && (e.label as { name?: string } | undefined)?.name === label)
       .sort((a, b) => a.id - b.id);
-    return labelled.at(-1)?.actor?.login ?? undefined;
+    const last = labelled.at(-1);
+    return last?.actor ? { id: last.id, actor: last.actor.login } : undefined;
   }
 
   /** Default branch, description, languages, the top-level files and the README's head. */

@@ -1,26 +1,30 @@
 /**
  * The trigger queue: a label added or removed, an issue edited or closed.
  *   - labeled / edited: the repo's settings; the issue still open with the trigger label (a
- *     replayed or stale delivery finds it gone and spends nothing); who authorises the run; the
- *     gate (src/pipeline/gate-run.ts), which sends a ready run on.
- *       - labeled: the sender needs write access; refused, they hear why once an hour at most.
+ *     replayed or stale delivery finds it gone and spends nothing); who authorises the run, and
+ *     for which text (src/jobs/text-authority.ts); the gate (src/pipeline/gate-run.ts), which
+ *     sends a ready run on.
+ *       - labeled: the sender needs write access and must be who added the label last (the
+ *         issue's latest `labeled` event for it, which the run records: one label event starts
+ *         one run). Refused, they hear why once an hour at most. The issue edited since the label
+ *         by anyone but a writer: refused, saying so.
  *       - edited: the gate runs again only when the trigger label was added by someone who has
- *         write access now (the issue's latest `labeled` event for it), no run is active, and
- *         the editor has write access or the issue waits for answers (its last run ended
- *         `needs_spec` and it carries `ai-needs-spec`). At most `EDIT_GATES_PER_HOUR` such
- *         re-runs per issue an hour; the issue hears once when the limit bites.
+ *         write access now, no run is active, and the edit that made the issue's text was made by
+ *         someone with write access. At most `EDIT_GATES_PER_HOUR` such re-runs per issue an
+ *         hour; the issue hears once when the limit bites.
  *   - unlabeled / closed: the issue's active run is cancelled.
  */
 import type { Logger } from "pino";
 import { REPO_CONFIG_PATH, RepoConfigError } from "../config/repo-config.js";
 import type { IssueData } from "../github/issues.js";
 import { cancelActiveRun } from "../pipeline/cancel.js";
-import { gateRun, NEEDS_SPEC_LABEL } from "../pipeline/gate-run.js";
+import { gateRun } from "../pipeline/gate-run.js";
 import type { TriggerJob } from "../queue/jobs.js";
 import type { JobResult } from "../queue/worker.js";
 import { renderConfigError } from "../report/gate-comment.js";
 import { JobContext } from "./context.js";
 import type { JobDeps } from "./deps.js";
+import { vouchedText } from "./text-authority.js";
 
 /** The label that triggers when a broken settings file hides the configured one. */
 export const DEFAULT_TRIGGER = "ai-ready";
@@ -43,9 +47,10 @@ export async function handleTrigger(job: TriggerJob, deps: JobDeps, log: Logger)
     const what = job.kind === "edited" ? "edit of an issue" : "label event on an issue";
     return ignored(`${what} that is ${issue.state === "open" ? `no longer labelled "${label}"` : "closed"}`);
   }
-  const authority = job.kind === "edited" ? await editAuthority(ctx, job, issue, label, deps) : await labelAuthority(ctx, job, label, deps);
+  const authority =
+    job.kind === "edited" ? await editAuthority(ctx, job, issue, label, deps) : await labelAuthority(ctx, job, issue, label, deps);
   if ("outcome" in authority) return authority;
-  log.info({ authorizedBy: authority.by, kind: job.kind }, "the gate runs");
+  log.info({ authorizedBy: authority.by, editedBy: authority.editedBy, kind: job.kind }, "the gate runs");
   const input = {
     deliveryId: job.deliveryId,
     installationId: job.installationId,
@@ -54,6 +59,8 @@ export async function handleTrigger(job: TriggerJob, deps: JobDeps, log: Logger)
     edited: job.kind === "edited",
     retry: job.retry,
     authorizedBy: authority.by,
+    ...(authority.labelEventId !== undefined && { labelEventId: authority.labelEventId }),
+    ...(authority.seenAt && { seenAt: authority.seenAt }),
     issueData: issue,
     mayInstruct: async (login: string) => (await ctx.may(login, "write")).allowed,
   };
@@ -62,23 +69,58 @@ export async function handleTrigger(job: TriggerJob, deps: JobDeps, log: Logger)
 
 const ignored = (detail: string): JobResult => ({ outcome: "ignored", detail });
 
-/** A label: its sender authorises the run if they have write access; refused, they hear why (once an hour). */
-async function labelAuthority(ctx: JobContext, job: TriggerJob, label: string, deps: JobDeps): Promise<{ by: string } | JobResult> {
-  const access = await ctx.may(job.sender.login, "write");
-  if (access.allowed) return { by: job.sender.login };
-  const answer = await deps.refusals.record({
-    repositoryId: job.repository.id,
-    issueNumber: ctx.issue,
-    subject: job.sender.login,
-  });
-  if (answer) await ctx.gh.comment(ctx.issue, `${access.refusal("start Tollgate")} Ask a maintainer to add \`${label}\`.`);
-  return ignored(`${job.sender.login} has ${access.permission} access${answer ? "" : " (already answered this hour)"}`);
+interface Authority {
+  by: string;
+  /** A writer whose edit made the text after the act. */
+  editedBy?: string;
+  /** The label event a labelled run consumes. */
+  labelEventId?: number;
+  /** When the text was vouched for: later comments by people without write access are not read. */
+  seenAt?: Date;
+}
+
+/** The subject under which "the issue changed after the label" is said once an hour. */
+const CHANGED_NOTICE = ":text-changed";
+
+/**
+ * A label: its sender authorises the run if they have write access, added the label last (the
+ * label event the run consumes) and saw the text the gate would read (or a writer's edit made
+ * it since). Refused, they hear why (once an hour).
+ */
+async function labelAuthority(
+  ctx: JobContext,
+  job: TriggerJob,
+  issue: IssueData,
+  label: string,
+  deps: JobDeps,
+): Promise<Authority | JobResult> {
+  const sender = job.sender.login;
+  const access = await ctx.may(sender, "write");
+  if (!access.allowed) {
+    const answer = await deps.refusals.record({ repositoryId: job.repository.id, issueNumber: ctx.issue, subject: sender });
+    if (answer) await ctx.gh.comment(ctx.issue, `${access.refusal("start Tollgate")} Ask a maintainer to add \`${label}\`.`);
+    return ignored(`${sender} has ${access.permission} access${answer ? "" : " (already answered this hour)"}`);
+  }
+  const event = await ctx.gh.labelEvent(ctx.issue, label);
+  if (!event) return ignored(`GitHub lists no event of "${label}" being added`);
+  if (event.actor !== sender) return ignored(`"${label}" was added again since, by ${event.actor}: that label event decides`);
+  const text = await vouchedText(ctx, deps.deliveries, issue, { login: sender, ...job.issue });
+  if ("refused" in text) {
+    const notice = { repositoryId: job.repository.id, issueNumber: ctx.issue, subject: CHANGED_NOTICE };
+    if (await deps.refusals.record(notice))
+      await ctx.gh.comment(
+        ctx.issue,
+        `Tollgate did not start from @${sender}'s \`${label}\`: ${text.refused}. A label vouches only for the text its sender saw. Someone with write access can add the label again, or comment \`/retry\`, once they have read the issue as it is now.`,
+      );
+    return ignored(`the text changed after the label: ${text.refused}`);
+  }
+  return { ...text, labelEventId: event.id };
 }
 
 /**
  * An edit: the run it may start is authorised by whoever added the trigger label, if they have
- * write access now; an editor without write access counts only while the issue waits for
- * answers. Nothing is said to the editor (an edit is not a request).
+ * write access now, for a text made by an editor with write access (the job's own edit, or a
+ * later one). Nothing is said to the editor (an edit is not a request).
  */
 async function editAuthority(
   ctx: JobContext,
@@ -86,20 +128,20 @@ async function editAuthority(
   issue: IssueData,
   label: string,
   deps: JobDeps,
-): Promise<{ by: string } | JobResult> {
+): Promise<Authority | JobResult> {
   const repositoryId = job.repository.id;
   const active = await deps.runs.active(repositoryId, ctx.issue);
   if (active) return ignored(`run ${active.id} is already active: it works from what its gate read`);
-  const labeller = await ctx.gh.labeller(ctx.issue, label);
+  const labeller = (await ctx.gh.labelEvent(ctx.issue, label))?.actor;
   if (!labeller) return ignored(`nobody is known to have added "${label}": an edit starts nothing`);
   const labellerAccess = await ctx.may(labeller, "write");
   if (!labellerAccess.allowed) return ignored(`"${label}" was added by ${labeller}, who has ${labellerAccess.permission} access now`);
-  const editor = await ctx.may(job.sender.login, "write");
-  if (!editor.allowed) {
-    const last = await deps.runs.latest(repositoryId, ctx.issue);
-    const waiting = last?.status === "needs_spec" && issue.labels.includes(NEEDS_SPEC_LABEL);
-    if (!waiting) return ignored(`${job.sender.login} has ${editor.permission} access and the issue is not waiting for answers`);
-  }
+  const text = await vouchedText(ctx, deps.deliveries, issue, { login: job.sender.login, ...job.issue });
+  if ("refused" in text) return ignored(text.refused);
+  const editor = text.editedBy ?? job.sender.login;
+  const editorAccess = await ctx.may(editor, "write");
+  if (!editorAccess.allowed)
+    return ignored(`the edit is by ${editor}, who has ${editorAccess.permission} access: only writers' edits run the gate`);
   if ((await deps.runs.editGatesSince(repositoryId, ctx.issue, 3600)) >= EDIT_GATES_PER_HOUR) {
     const notice = { repositoryId, issueNumber: ctx.issue, subject: GATE_LIMIT_NOTICE };
     if (await deps.refusals.record(notice))
@@ -109,7 +151,7 @@ async function editAuthority(
       );
     return ignored(`edits already re-ran the gate ${EDIT_GATES_PER_HOUR} times in the last hour`);
   }
-  return { by: labeller };
+  return { by: labeller, editedBy: editor, ...(text.seenAt && { seenAt: text.seenAt }) };
 }
 
 /** An invalid settings file is reported on the issue (on the default label only: the configured one cannot be read); nothing is spent. */

@@ -17,6 +17,7 @@ import type { MeteredModel } from "../llm/metered-model.js";
 import { usdToMicros } from "../llm/money.js";
 import { runGate } from "../phases/gate/gate.js";
 import { issueText } from "../phases/gate/input.js";
+import { issueTextSha256 } from "../safety/text-hash.js";
 import { readyStatus, renderFailure, renderGateComment } from "../report/gate-comment.js";
 import type { QueueInspection } from "../stores/queue-inspection.js";
 import { expectedCost } from "../stores/history.js";
@@ -54,6 +55,13 @@ export interface GateRunInput {
   retry?: boolean;
   /** Who authorised the run (the labeller with write access, the `/retry`er): recorded on it. */
   authorizedBy: string;
+  /** The label event a labelled run consumes (GitHub's issue event id): one label event starts one run. */
+  labelEventId?: number;
+  /**
+   * When the authorising person last saw the text (src/jobs/text-authority.ts): comments by people
+   * without write access written after that are not read. Absent: all are read, quoted.
+   */
+  seenAt?: Date;
   /** The issue as the job already read it; read here otherwise. */
   issueData?: IssueData;
   /** Whether a comment's author has write access: only their comments instruct; the others are quoted as untrusted. */
@@ -65,6 +73,8 @@ export interface IssueSnapshot {
   title: string;
   /** The text the gate read (src/phases/gate/input.ts): sanitized, untrusted comments quoted. */
   text: string;
+  /** The hash of the title and body read (src/safety/text-hash.ts): what an `/approve` must have seen. Absent in older checkpoints. */
+  textSha256?: string;
 }
 
 /** The gate phase's checkpoint. */
@@ -142,8 +152,11 @@ async function createRun(ctx: IssueContext, input: GateRunInput, config: RepoCon
     issueNumber: issue,
     budgetUsdMicros: usdToMicros(config.budget.run_usd),
     authorizedBy: input.authorizedBy,
+    ...(input.labelEventId !== undefined && { labelEventId: input.labelEventId }),
   });
   const run = created.run;
+  if (!created.created && created.reason === "consumed")
+    return { outcome: "ignored", detail: `this label event already started run ${run.id}: add the label again to start another` };
   if (!created.created && created.reason === "active") {
     if (input.edited) return { outcome: "ignored", detail: `run ${run.id} is already active: it works from what its gate read` };
     const where = "its progress is in the Tollgate comment above";
@@ -174,12 +187,20 @@ async function theGate(
     const model = config.tiers[config.phases.gate];
     await gh.upsertSticky(issue, `### Tollgate\n\nChecking whether this issue is specified well enough (spec gate on \`${model}\`)…`);
     const [data, comments, summary] = await Promise.all([input.issueData ?? gh.issue(issue), gh.comments(issue), gh.summary()]);
-    const text = issueText(data, comments, await instructing(comments, input.mayInstruct));
+    const trusted = await instructing(comments, input.mayInstruct);
+    const seen = input.seenAt?.getTime();
+    const read = comments.filter((c) => trusted.has(c.author) || seen === undefined || Date.parse(c.updatedAt) <= seen);
+    if (read.length < comments.length)
+      log.info(
+        { unread: comments.length - read.length },
+        "comments by people without write access written after the authorising act are not read",
+      );
+    const text = issueText(data, read, trusted);
     if (text.removed.length) log.info({ removed: text.removed }, "hidden or secret-shaped text removed from the issue before the gate");
     const budgetMicros = usdToMicros(config.budget.run_usd);
     const context = { runId, installationId: input.installationId, iteration: 0 };
     const result = await runGate(deps.model(config, log, budgetMicros), { issue: text.text, repoSummary: summary }, context);
-    return { ...result, issue: { title: data.title, text: text.text } };
+    return { ...result, issue: { title: data.title, text: text.text, textSha256: issueTextSha256(data) } };
   });
   return phase.value;
 }

@@ -26,13 +26,25 @@ const repository = z.object({
   defaultBranch: z.string(),
 });
 
+/**
+ * The issue's text as the event's sender saw it (src/safety/text-hash.ts), and when they acted:
+ * authority binds to it (src/jobs/text-authority.ts). Absent in jobs from before it was carried.
+ */
+const seen = {
+  textSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  seenAt: z.iso.datetime({ offset: true }).optional(),
+};
+
 export const triggerJobSchema = z.object({
   deliveryId: z.string().min(1),
   /** labeled: maybe a trigger; edited: re-run the gate; unlabeled / closed: maybe a cancel. */
   kind: z.enum(["labeled", "edited", "unlabeled", "closed"]).default("labeled"),
   installationId: z.number().int(),
   repository,
-  issue: z.object({ number: z.number().int(), title: z.string() }),
+  issue: z.object({ number: z.number().int(), title: z.string(), ...seen }),
   /** The label added or removed (labeled, unlabeled). */
   label: z.string().optional(),
   sender: z.object({ login: z.string(), id: z.number().int() }),
@@ -47,7 +59,7 @@ export const commandJobSchema = z.object({
   installationId: z.number().int(),
   repository,
   /** The issue or pull request the comment is on. */
-  issue: z.object({ number: z.number().int(), title: z.string(), isPullRequest: z.boolean() }),
+  issue: z.object({ number: z.number().int(), title: z.string(), isPullRequest: z.boolean(), ...seen }),
   comment: z.object({ id: z.number().int(), line: z.string().max(500) }),
   sender: z.object({ login: z.string(), id: z.number().int() }),
 });

@@ -50,7 +50,7 @@ export function renderGateComment(input: GateCommentInput): string {
   if (!verdict.ready) {
     lines.push(
       "",
-      `Edit the issue to answer the questions: with \`${input.triggerLabel}\` still on, the gate runs again and updates this comment.`,
+      `Answer the questions in the issue: an edit by someone with write access runs the gate again while \`${input.triggerLabel}\` is on. Answers from anyone else count once someone with write access has read them and comments \`/retry\`.`,
     );
   }
   return lines.join("\n");

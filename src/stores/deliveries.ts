@@ -13,6 +13,9 @@ export interface Delivery {
    * captured body sent again under a new id has the same hash, and is the same delivery.
    */
   bodySha256?: string;
+  /** An issue edit: the issue, and a hash of the text the edit produced (src/safety/text-hash.ts). */
+  issueNumber?: number;
+  textSha256?: string;
 }
 
 export type DeliveryOutcome = "done" | "ignored" | "failed";
@@ -59,17 +62,33 @@ export class DeliveryStore {
       const first = params.length + 1;
       params.push(d.id, d.event, d.action ?? null, d.installationId ?? null, d.repository ?? null, d.sender ?? null);
       params.push(job?.id ?? null, job?.queue ?? null, job ? JSON.stringify(job.data) : null, job?.fold ? JSON.stringify(job.fold) : null);
-      params.push(d.bodySha256 ?? null);
-      return `(${Array.from({ length: 11 }, (_, k) => `$${first + k}`).join(", ")})`;
+      params.push(d.bodySha256 ?? null, d.issueNumber ?? null, d.textSha256 ?? null);
+      return `(${Array.from({ length: 13 }, (_, k) => `$${first + k}`).join(", ")})`;
     });
     // no conflict target: a row is skipped when its id or its body's hash was recorded before
     const { rows } = await this.db.query<{ id: string }>(
-      `INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id, job_queue, job_data, job_fold, body_sha256)
+      `INSERT INTO deliveries (id, event, action, installation_id, repository, sender, job_id, job_queue, job_data, job_fold, body_sha256,
+                               issue_number, text_sha256)
        VALUES ${values.join(", ")} ON CONFLICT DO NOTHING RETURNING id`,
       params,
     );
     const inserted = new Set(rows.map((r) => r.id));
     return items.map((i) => (inserted.delete(i.delivery.id) ? "new" : "seen"));
+  }
+
+  /**
+   * Who made the issue's text what it is: the sender of the latest recorded edit of the issue whose
+   * text hashes to `textSha256`, and when it was received; undefined when no recorded edit did.
+   */
+  async editOf(repository: string, issueNumber: number, textSha256: string): Promise<{ sender: string; receivedAt: Date } | undefined> {
+    const { rows } = await this.db.query<{ sender: string; received_at: Date }>(
+      `SELECT sender, received_at FROM deliveries
+       WHERE repository = $1 AND issue_number = $2 AND text_sha256 = $3 AND sender IS NOT NULL
+       ORDER BY received_at DESC LIMIT 1`,
+      [repository, issueNumber, textSha256],
+    );
+    const row = rows[0];
+    return row && { sender: row.sender, receivedAt: new Date(row.received_at) };
   }
 
   /**

@@ -15,6 +15,8 @@ export interface NewRun {
   kind?: "issue" | "revise";
   /** Who authorised it: the labeller with write access, the `/approve`r or `/retry`er, the reviewers. */
   authorizedBy?: string;
+  /** The label event it consumes (GitHub's issue event id): one run per label event, ever. */
+  labelEventId?: number;
 }
 
 export interface RunRow {
@@ -38,6 +40,8 @@ export type CreateRunResult =
   | { created: true; run: RunRow }
   /** This delivery already made its run (a retried job). */
   | { created: false; reason: "duplicate"; run: RunRow }
+  /** The label event already started a run, which has ended. */
+  | { created: false; reason: "consumed"; run: RunRow }
   /** Another run of the same issue is queued or running. */
   | { created: false; reason: "active"; run: RunRow };
 
@@ -76,8 +80,9 @@ export class RunStore {
 
   async create(r: NewRun): Promise<CreateRunResult> {
     const inserted = await this.db.query<RunRow>(
-      `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros, kind, authorized_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+      `INSERT INTO runs (delivery_id, installation_id, repository_id, owner, repo, issue_number, budget_usd_micros, kind, authorized_by,
+                         label_event_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT DO NOTHING
        RETURNING ${COLUMNS}`,
       [
@@ -90,18 +95,22 @@ export class RunStore {
         r.budgetUsdMicros,
         r.kind ?? "issue",
         r.authorizedBy ?? null,
+        r.labelEventId ?? null,
       ],
     );
     if (inserted.rows[0]) return { created: true, run: inserted.rows[0] };
-    const { rows } = await this.db.query<RunRow>(
-      `SELECT ${COLUMNS} FROM runs
-       WHERE delivery_id = $1 OR (repository_id = $2 AND issue_number = $3 AND status IN ('queued', 'running'))
-       ORDER BY (delivery_id = $1) DESC NULLS LAST LIMIT 1`,
-      [r.deliveryId, r.repositoryId, r.issueNumber],
+    // this delivery's run, else the active run in the way, else the run that consumed the label event
+    const { rows } = await this.db.query<RunRow & { by_label: boolean }>(
+      `SELECT ${COLUMNS}, (label_event_id IS NOT DISTINCT FROM $4 AND $4 IS NOT NULL) AS by_label FROM runs
+       WHERE delivery_id = $1 OR (repository_id = $2 AND (issue_number = $3 AND status IN ('queued', 'running') OR label_event_id = $4))
+       ORDER BY (delivery_id = $1) DESC NULLS LAST, (status IN ('queued', 'running')) DESC LIMIT 1`,
+      [r.deliveryId, r.repositoryId, r.issueNumber, r.labelEventId ?? null],
     );
-    const run = rows[0];
-    if (!run) throw new Error(`run for delivery ${r.deliveryId} was neither created nor found`);
-    return { created: false, reason: run.delivery_id === r.deliveryId ? "duplicate" : "active", run };
+    const found = rows[0];
+    if (!found) throw new Error(`run for delivery ${r.deliveryId} was neither created nor found`);
+    const { by_label: byLabel, ...run } = found;
+    if (run.delivery_id === r.deliveryId) return { created: false, reason: "duplicate", run };
+    return { created: false, reason: ["queued", "running"].includes(run.status) || !byLabel ? "active" : "consumed", run };
   }
 
   async setStatus(id: string, status: RunStatus, fields: { ticketType?: string; error?: string } = {}): Promise<void> {

@@ -3,7 +3,7 @@ import { parseCommand } from "../commands/parse.js";
 import type { Delivery } from "../stores/deliveries.js";
 import type { EnqueueResult } from "../queue/intake-writer.js";
 import type { CommandJob } from "../queue/jobs.js";
-import { issueDelivery, jobRepository } from "./job-fields.js";
+import { issueDelivery, jobIssue, jobRepository } from "./job-fields.js";
 import { GITHUB_EVENT_AGE, tooOld, type EventAge } from "./replay.js";
 
 export type EnqueueCommand = (delivery: Delivery, job: CommandJob) => Promise<EnqueueResult>;
@@ -26,7 +26,7 @@ export function onIssueComment(enqueue: EnqueueCommand, age: EventAge = GITHUB_E
         deliveryId: context.id,
         installationId: payload.installation.id,
         repository: jobRepository(payload.repository),
-        issue: { number: payload.issue.number, title: payload.issue.title, isPullRequest: Boolean(payload.issue.pull_request) },
+        issue: { ...jobIssue(payload.issue, payload.comment.created_at), isPullRequest: Boolean(payload.issue.pull_request) },
         comment: { id: payload.comment.id, line },
         sender: { login: payload.sender.login, id: payload.sender.id },
       },

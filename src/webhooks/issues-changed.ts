@@ -1,5 +1,5 @@
 import type { Context } from "probot";
-import { issueDelivery, jobRepository } from "./job-fields.js";
+import { issueDelivery, jobIssue, jobRepository } from "./job-fields.js";
 import type { EnqueueTrigger } from "./issues-labeled.js";
 import { GITHUB_EVENT_AGE, tooOld, type EventAge } from "./replay.js";
 
@@ -21,12 +21,14 @@ export function onIssueChanged(enqueue: EnqueueTrigger, age: EventAge = GITHUB_E
     if (kind === "edited" && !("body" in (payload.changes ?? {})) && !("title" in (payload.changes ?? {}))) return;
     if (tooOld(context, age)) return;
     const repository = payload.repository;
-    await enqueue(issueDelivery(context, kind, payload.installation.id, repository, payload.sender.login), {
+    const issue = jobIssue(payload.issue);
+    const edit = kind === "edited" ? { issueNumber: issue.number, textSha256: issue.textSha256 } : undefined;
+    await enqueue(issueDelivery(context, kind, payload.installation.id, repository, payload.sender.login, edit), {
       deliveryId: context.id,
       kind,
       installationId: payload.installation.id,
       repository: jobRepository(repository),
-      issue: { number: payload.issue.number, title: payload.issue.title },
+      issue,
       label: kind === "unlabeled" ? (payload as { label?: { name: string } }).label?.name : undefined,
       sender: { login: payload.sender.login, id: payload.sender.id },
     });

@@ -1,5 +1,5 @@
 import type { Context } from "probot";
-import { issueDelivery, jobRepository } from "./job-fields.js";
+import { issueDelivery, jobIssue, jobRepository } from "./job-fields.js";
 import { GITHUB_EVENT_AGE, tooOld, type EventAge } from "./replay.js";
 import type { Delivery } from "../stores/deliveries.js";
 import type { EnqueueResult } from "../queue/intake-writer.js";
@@ -25,7 +25,7 @@ export function onIssuesLabeled(enqueue: EnqueueTrigger, age: EventAge = GITHUB_
       kind: "labeled",
       installationId: payload.installation.id,
       repository: jobRepository(repository),
-      issue: { number: payload.issue.number, title: payload.issue.title },
+      issue: jobIssue(payload.issue),
       label: payload.label.name,
       sender: { login: payload.sender.login, id: payload.sender.id },
     });

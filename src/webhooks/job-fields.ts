@@ -1,5 +1,6 @@
 import type { Delivery } from "../stores/deliveries.js";
 import type { TriggerJob } from "../queue/jobs.js";
+import { issueTextSha256 } from "../safety/text-hash.js";
 import { signedBodySha256 } from "./replay.js";
 
 interface PayloadRepository {
@@ -22,6 +23,21 @@ export function jobRepository(repository: PayloadRepository): TriggerJob["reposi
   };
 }
 
+interface PayloadIssue {
+  number: number;
+  title: string;
+  body?: string | null;
+  updated_at: string;
+}
+
+/** The issue as a job carries it: with the text its event's sender saw, and when (src/jobs/text-authority.ts). */
+export function jobIssue(
+  issue: PayloadIssue,
+  seenAt = issue.updated_at,
+): { number: number; title: string; textSha256: string; seenAt: string } {
+  return { number: issue.number, title: issue.title, textSha256: issueTextSha256(issue), seenAt };
+}
+
 /** The delivery record of an event, with its signed body's hash (src/webhooks/replay.ts). */
 export function issueDelivery(
   context: { id: string; name: string; payload: object },
@@ -29,7 +45,10 @@ export function issueDelivery(
   installationId: number,
   repository: PayloadRepository,
   sender: string,
+  /** An issue edit: the issue and the text it produced, so a later job can tell whose edit made a text. */
+  edit?: { issueNumber: number; textSha256: string },
 ): Delivery {
   const { id, name: event } = context;
-  return { id, event, action, installationId, repository: repository.full_name, sender, bodySha256: signedBodySha256(context) };
+  const delivery = { id, event, action, installationId, repository: repository.full_name, sender, bodySha256: signedBodySha256(context) };
+  return edit ? { ...delivery, ...edit } : delivery;
 }

@@ -51,7 +51,11 @@ export class FakeGitHub {
     body: string;
     user: { login: string; type: string };
     performed_via_github_app?: { id: number; slug: string } | null;
+    created_at?: string;
+    updated_at?: string;
   }> = [];
+  /** The issue's events, oldest first: a `labeled` one for each label a payload sent through `sees` added. */
+  readonly events: Array<{ id: number; event: string; actor: { login: string }; label: { name: string; color: string } }> = [];
   /** Every body the sticky comment had, in order. */
   readonly stickyBodies: string[] = [];
   readonly pulls: FakePull[] = [];
@@ -82,6 +86,30 @@ export class FakeGitHub {
   /** Replies (comments that are not the sticky one) on an issue or PR, in order. */
   replies(issue = this.o.issue): string[] {
     return this.comments.filter((c) => c.issue === issue && !c.body.startsWith("<!-- tollgate:sticky -->")).map((c) => c.body);
+  }
+  /**
+   * A webhook payload about to be sent, made true to this GitHub: the issue's text as it serves it
+   * (the text its sender saw), and a label added is on record as a `labeled` event.
+   */
+  sees<
+    P extends {
+      action?: string;
+      issue?: { number: number; title: string; body?: string | null };
+      label?: { name: string };
+      sender?: { login: string };
+    },
+  >(payload: P): P {
+    if (payload.issue?.number === this.o.issue) Object.assign(payload.issue, { title: this.o.title, body: this.o.body });
+    if (payload.action === "labeled" && payload.label && payload.sender) {
+      const id = 7_000_000 + this.events.length;
+      this.events.push({
+        id,
+        event: "labeled",
+        actor: { login: payload.sender.login },
+        label: { name: payload.label.name, color: "ededed" },
+      });
+    }
+    return payload;
   }
   readonly scope: nock.Scope;
   /** Answer the next PR creation with this status (e.g. 502), once. */
@@ -130,6 +158,8 @@ export class FakeGitHub {
         labels: [{ id: 1, name: "ai-ready", color: "ededed" }],
         user: { login: "Codertocat", type: "User" },
       }))
+      .get(/\/repos\/[^/]+\/[^/]+\/issues\/\d+\/events(\?.*)?$/)
+      .reply(200, () => this.events)
       .get(/\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments(\?.*)?$/)
       .reply(200, (uri) => this.comments.filter((c) => c.issue === Number(new URL(uri, API).pathname.split("/").at(-2))))
       .post(/\/repos\/[^/]+\/[^/]+\/issues\/\d+\/comments$/)
@@ -140,6 +170,8 @@ export class FakeGitHub {
           body: body.body,
           user: TOLLGATE_BOT,
           performed_via_github_app: TOLLGATE_APP,
+          created_at: new Date().toISOString(),
+          updated_at: new Date().toISOString(),
         };
         this.comments.push(comment);
         if (body.body.startsWith("<!-- tollgate:sticky -->")) this.stickyBodies.push(body.body);
@@ -151,6 +183,7 @@ export class FakeGitHub {
         const comment = this.comments.find((c) => c.id === id);
         if (!comment) return { message: "Not Found" };
         comment.body = body.body;
+        comment.updated_at = new Date().toISOString();
         this.stickyBodies.push(body.body);
         return comment;
       })

@@ -51,11 +51,28 @@ export interface FakeComment {
   user: { login: string; type: "User" | "Bot" };
   /** The app that wrote it; by default Tollgate on tollgate[bot]'s comments, as GitHub sets it, and none otherwise. */
   performed_via_github_app?: { id: number; slug: string } | null;
+  /** When it was written (by default long before any test's event). */
+  created_at?: string;
+  updated_at?: string;
 }
 
-/** A comment as GitHub lists it: one by Tollgate's bot user carries the app that created it. */
-const served = (c: FakeComment) =>
-  c.user.login === "tollgate[bot]" ? { performed_via_github_app: { id: APP_ID, slug: "tollgate" }, ...c } : c;
+const LONG_AGO = "2026-01-05T09:00:00Z";
+
+/** A comment as GitHub lists it: one by Tollgate's bot user carries the app that created it; both carry their times. */
+const served = (c: FakeComment) => {
+  const timed = { created_at: LONG_AGO, updated_at: LONG_AGO, ...c };
+  return c.user.login === "tollgate[bot]" ? { performed_via_github_app: { id: APP_ID, slug: "tollgate" }, ...timed } : timed;
+};
+
+/** The issue's events as GitHub lists them: `actor` added `label` (the event a labelled run consumes). */
+export function labelEvents(owner: string, repo: string, issue: number, actor: string, label = "ai-ready"): nock.Scope {
+  return nock(API)
+    .get(`/repos/${owner}/${repo}/issues/${issue}/events`)
+    .query({ per_page: "100" })
+    .reply(200, [
+      { id: 6_100_001, event: "labeled", actor: { login: actor }, label: { name: label, color: "ededed" }, created_at: LONG_AGO },
+    ]);
+}
 
 /** Lists of the issue's comments, one reply per call, in order. */
 export function commentLists(owner: string, repo: string, issue: number, replies: FakeComment[][]): nock.Scope {

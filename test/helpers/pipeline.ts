@@ -45,7 +45,7 @@ export interface Pipeline {
   /** The bare repository the server serves. */
   bare: string;
   model: RoutedScriptedModel;
-  /** Points a webhook payload's repository at the git server (as GitHub's clone_url would). */
+  /** Points a webhook payload's repository at the git server (as GitHub's clone_url would), its issue text and label events as the fake GitHub has them. */
   atServer<P extends Payload>(payload: P): P;
   /** Stops the app (its workers, its database) and the git server, and forgets nock's answers. */
   close(): Promise<void>;
@@ -84,7 +84,7 @@ export async function startPipeline(
   const atServer = <P extends Payload>(payload: P): P => {
     payload.repository.clone_url = server.url;
     payload.repository.default_branch = "main";
-    return payload;
+    return gh.sees(payload);
   };
   let app: TestApp | undefined;
   const close = async () => {

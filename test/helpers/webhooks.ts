@@ -40,21 +40,26 @@ export function happenedNow(payload: Payload, at = Date.now()): Payload {
   return payload;
 }
 
-/** `issues.labeled` with the given label and sender kind. */
-export function issuesLabeled(label = "ai-ready", sender: "User" | "Bot" = "User"): Payload {
+/**
+ * `issues.labeled` with the given label and sender kind; with `issue`, the issue's text as its
+ * sender saw it (Tollgate gates only the text the labeller saw: src/jobs/text-authority.ts).
+ */
+export function issuesLabeled(label = "ai-ready", sender: "User" | "Bot" = "User", issue?: { title: string; body: string }): Payload {
   const payload = webhookExample("issues", "labeled");
   payload.label = { ...payload.label, name: label };
+  if (issue) payload.issue = { ...payload.issue, title: issue.title, body: issue.body };
   if (sender === "Bot") {
     payload.sender = { ...payload.sender, login: "tollgate[bot]", type: "Bot" };
   }
   return payload;
 }
 
-/** `issues.edited` of the example issue, its body changed, with the given labels on it. */
-export function issuesEdited(labels: string[], sender: "User" | "Bot" = "User"): Payload {
+/** `issues.edited` of the example issue, its body changed (to `issue`'s text, if given), with the given labels on it. */
+export function issuesEdited(labels: string[], sender: "User" | "Bot" = "User", issue?: { title: string; body: string }): Payload {
   const payload = webhookExample("issues", "edited");
   payload.changes = { body: { from: "the old body" } };
   payload.issue = { ...payload.issue, labels: labels.map((name, i) => ({ id: i + 1, name, color: "ededed", default: false })) };
+  if (issue) Object.assign(payload.issue, { title: issue.title, body: issue.body });
   if (sender === "Bot") payload.sender = { ...payload.sender, login: "tollgate[bot]", type: "Bot" };
   return payload;
 }

@@ -14,6 +14,7 @@ import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { gate } from "../helpers/greeter.js";
 import { captureLog } from "../helpers/log.js";
+import { issueTextSha256 } from "../../src/safety/text-hash.js";
 import { INSTALLATION_ID, issueComment } from "../helpers/webhooks.js";
 
 beforeAll(() => nock.disableNetConnect());
@@ -52,7 +53,7 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
 
   const say = async (body: string, options: Parameters<typeof issueComment>[1] = {}) => {
     const id = `c-${++n}-${Math.random()}`;
-    await app.probot.receive({ id, name: "issue_comment", payload: issueComment(body, options) } as never);
+    await app.probot.receive({ id, name: "issue_comment", payload: gh.sees(issueComment(body, options)) } as never);
     return id;
   };
   const handled = (id: string) =>
@@ -221,7 +222,9 @@ describe.each(DB_KINDS)("comment commands on %s", (kind) => {
   });
 
   smoke("/approve from a maintainer overrides a held-back gate and records who; a writer may not", async () => {
-    const held = await seedRun("needs_spec", { gate: { verdict: { ...readyVerdict, ready: false, score: 41 } } });
+    // the gate read the issue as it is: the maintainer approves the text the gate judged
+    const read = { title: "Add a --verbose flag", text: "Title: Add a --verbose flag", textSha256: issueTextSha256(gh.o) };
+    const held = await seedRun("needs_spec", { gate: { verdict: { ...readyVerdict, ready: false, score: 41 }, issue: read } });
     // two runs of other issues wait for a worker: the approved run joins the line behind them
     for (const id of ["waiting-1", "waiting-2"]) await app.services.queue.send(QUEUE.run, { runId: id }, jobIdForRun(id));
     await handled(await say("/approve")); // Codertocat has write, not maintain

@@ -10,6 +10,7 @@ import {
   configFile,
   installationToken,
   issueAndRepo,
+  labelEvents,
   permission,
   type FakeComment,
 } from "../helpers/github.js";
@@ -111,7 +112,11 @@ describe("issue updates", () => {
         .delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`)
         .reply(200, () => ((removed = true), [])),
     ];
-    await receive("e-1", "issues", issuesEdited(["ai-ready", "ai-needs-spec"]));
+    await receive(
+      "e-1",
+      "issues",
+      issuesEdited(["ai-ready", "ai-needs-spec"], "User", { title: "Fix the crash", body: "Now with steps and a test." }),
+    );
     await app.startWorkers(1, { queues: [QUEUE.trigger] }); // the gate only
     expect(await delivery("e-1")).toMatchObject({ status: "done", detail: "gate: ready (score 80)" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
@@ -161,8 +166,9 @@ describe("issue updates", () => {
       commentLists(O, R, 1, [[], [sticky(9001)], [sticky(9001)]]),
       commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
       issueAndRepo(O, R, 1, { title: "Fix the crash", body: "Steps…" }),
+      labelEvents(O, R, 1, "Codertocat"),
     ];
-    await receive("c-1", "issues", issuesLabeled("ai-ready"));
+    await receive("c-1", "issues", issuesLabeled("ai-ready", "User", { title: "Fix the crash", body: "Steps…" }));
     await app.startWorkers(2);
     await eventually(async () => model.requests.length === 1); // the gate's model call is in flight
     await receive("c-2", "issues", issuesUnlabeled("ai-ready"));

@@ -10,11 +10,13 @@ import {
   configFile,
   installationToken,
   issueAndRepo,
+  labelEvents,
   permission,
   type FakeComment,
 } from "../helpers/github.js";
 import { ScriptedModel, type ScriptStep } from "../../src/llm/scripted-model.js";
 import { captureLog } from "../helpers/log.js";
+import { issueTextSha256 } from "../../src/safety/text-hash.js";
 import { INSTALLATION_ID, issuesLabeled, type Payload } from "../helpers/webhooks.js";
 
 beforeAll(() => nock.disableNetConnect());
@@ -49,6 +51,12 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
 
   const O = "Codertocat";
   const R = "Hello-World";
+  // the issues as GitHub serves them, and as the labeller saw them
+  const READY_ISSUE = { title: "Add a --verbose flag", body: "The CLI should print each request when --verbose is given.\u200B" };
+  const VERBOSE = { title: "Add a --verbose flag", body: "The CLI should print each request when --verbose is given." };
+  const VAGUE = { title: "Make it better", body: "" };
+  const SHORT = { title: "Add a --verbose flag", body: "Print each request." };
+  const XY = { title: "x", body: "y" };
   const runs = async () => (await app.services.db.query<Record<string, unknown>>("SELECT status, ticket_type, delivery_id FROM runs")).rows;
   const sticky = (id: number, body = "<!-- tollgate:sticky -->\n### Tollgate"): FakeComment => ({
     id,
@@ -96,6 +104,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     commentLists(O, R, 1, [[], [sticky(9001)], [sticky(9001)]]),
     commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
     issueAndRepo(O, R, 1, issue),
+    labelEvents(O, R, 1, "Codertocat"),
   ];
 
   it("only records and enqueues in the handler; a bot sender gets nothing", async () => {
@@ -116,12 +125,13 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
       permission(O, R, "octocat", "read"), // the commenter: their comment is quoted as untrusted
       commentLists(O, R, 1, [[human], [human, sticky(9001)], [human, sticky(9001)]]),
       commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
-      issueAndRepo(O, R, 1, { title: "Add a --verbose flag", body: "The CLI should print each request when --verbose is given.\u200B" }),
+      issueAndRepo(O, R, 1, READY_ISSUE),
+      labelEvents(O, R, 1, "Codertocat"),
       nock("https://api.github.com")
         .delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`)
         .reply(404, { message: "Label does not exist" }),
     ];
-    await receive("d-ready", issuesLabeled("ai-ready"));
+    await receive("d-ready", issuesLabeled("ai-ready", "User", READY_ISSUE));
     await app.startWorkers(1, { queues: [QUEUE.trigger] }); // the gate only: the pipeline has its own tests
     expect(await delivery("d-ready")).toMatchObject({
       status: "done",
@@ -163,6 +173,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     expect(gateOutput.rows[0]!.output.issue).toEqual({
       title: "Add a --verbose flag",
       text: expect.stringContaining("Title: Add a --verbose flag"),
+      textSha256: issueTextSha256(READY_ISSUE), // what an /approve must have seen
     });
     // the sticky comment: first the progress line, then the verdict
     expect(posted).toHaveLength(2);
@@ -184,14 +195,14 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     play(gateAnswer(true));
     const posted: string[] = [];
     const github = [
-      ...firstGate(posted, { title: "Add a --verbose flag", body: "The CLI should print each request when --verbose is given." }),
+      ...firstGate(posted, VERBOSE),
       nock("https://api.github.com")
         .delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`)
         .reply(404, { message: "Label does not exist" }),
     ];
     // two runs of other issues wait for a worker (this app works the trigger queue only)
     for (const id of ["waiting-1", "waiting-2"]) await app.services.queue.send(QUEUE.run, { runId: id }, jobIdForRun(id));
-    await receive("d-queued", issuesLabeled("ai-ready"));
+    await receive("d-queued", issuesLabeled("ai-ready", "User", VERBOSE));
     await app.startWorkers(1, { queues: [QUEUE.trigger] });
     expect(await delivery("d-queued")).toMatchObject({ status: "done", detail: "gate: ready (score 84)" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
@@ -210,7 +221,8 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
       permission(O, R, "Codertocat", "admin"),
       commentLists(O, R, 1, [[sticky(5, "<!-- tollgate:sticky -->\nold verdict")], [sticky(5)], [sticky(5)]]),
       commentWrites(O, R, 1, posted, { editsOf: 5, edits: 2 }),
-      issueAndRepo(O, R, 1, { title: "Make it better", body: "" }),
+      issueAndRepo(O, R, 1, VAGUE),
+      labelEvents(O, R, 1, "Codertocat"),
       nock("https://api.github.com")
         .post(`/repos/${O}/${R}/labels`, {
           name: "ai-needs-spec",
@@ -221,7 +233,7 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
         .post(`/repos/${O}/${R}/issues/1/labels`, (b) => ((labelled = b), true))
         .reply(200, [{ name: "ai-ready" }, { name: "ai-needs-spec" }]),
     ];
-    await receive("d-vague", issuesLabeled("ai-ready"));
+    await receive("d-vague", issuesLabeled("ai-ready", "User", VAGUE));
     await app.startWorkers();
     expect(await delivery("d-vague")).toMatchObject({ status: "done", detail: "gate: not ready (score 31)" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
@@ -237,10 +249,10 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     play(gateAnswer(true));
     const posted: string[] = [];
     const github = [
-      ...firstGate(posted, { title: "Add a --verbose flag", body: "Print each request." }),
+      ...firstGate(posted, SHORT),
       nock("https://api.github.com").delete(`/repos/${O}/${R}/issues/1/labels/ai-needs-spec`).reply(404, {}),
     ];
-    await Promise.all(Array.from({ length: 5 }, () => receive("d-same", issuesLabeled("ai-ready"))));
+    await Promise.all(Array.from({ length: 5 }, () => receive("d-same", issuesLabeled("ai-ready", "User", SHORT))));
     await app.startWorkers(1, { queues: [QUEUE.trigger] });
     await delivery("d-same");
     for (const scope of github) expect(scope.isDone()).toBe(true);
@@ -316,8 +328,8 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
   it("fails the run with a clear comment when the gate answers without a valid verdict twice", async () => {
     play({ text: "I think it is fine." }, { toolUse: { name: "submit_verdict", input: { ready: "yes" } } });
     const posted: string[] = [];
-    const github = firstGate(posted, { title: "x", body: "y" });
-    await receive("d-bad", issuesLabeled("ai-ready"));
+    const github = firstGate(posted, XY);
+    await receive("d-bad", issuesLabeled("ai-ready", "User", XY));
     await app.startWorkers();
     expect(await delivery("d-bad")).toMatchObject({ status: "failed" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
@@ -337,14 +349,15 @@ describe.each(DB_KINDS)("issues.labeled on %s", (kind) => {
     permission(O, R, "Codertocat", "write"),
     commentLists(O, R, 1, [[], [sticky(9001)], [sticky(9001)]]),
     commentWrites(O, R, 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
-    issueAndRepo(O, R, 1, { title: "x", body: "y" }),
+    issueAndRepo(O, R, 1, XY),
+    labelEvents(O, R, 1, "Codertocat"),
   ];
 
   it("refuses a model without a price in the tiers: no call is made, and the issue is told which and what to do", async () => {
     play(gateAnswer(true));
     const posted: string[] = [];
     const github = gateWithConfig(posted, "tiers:\n  deep: claude-experimental-7\n");
-    await receive("d-unpriced", issuesLabeled("ai-ready"));
+    await receive("d-unpriced", issuesLabeled("ai-ready", "User", XY));
     await app.startWorkers();
     expect(await delivery("d-unpriced")).toMatchObject({ status: "failed" });
     for (const scope of github) expect(scope.isDone()).toBe(true);
@@ -378,8 +391,10 @@ describe("the operator's daily cap against a repository that raises its own", ()
         ]),
         commentWrites("Codertocat", "Hello-World", 1, posted, { creates: 1, editsOf: 9001, edits: 1 }),
         issueAndRepo("Codertocat", "Hello-World", 1, { title: "x", body: "y" }),
+        labelEvents("Codertocat", "Hello-World", 1, "Codertocat"),
       ];
-      await app.probot.receive({ id: "d-cap", name: "issues", payload: issuesLabeled("ai-ready") } as never);
+      const payload = issuesLabeled("ai-ready", "User", { title: "x", body: "y" });
+      await app.probot.receive({ id: "d-cap", name: "issues", payload } as never);
       await app.startWorkers();
       await eventually(async () => (await app.services.deliveries.get("d-cap"))?.status === "failed");
       for (const scope of github) expect(scope.isDone()).toBe(true);

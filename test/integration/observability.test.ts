@@ -87,7 +87,7 @@ describe.each(DB_KINDS)("observability of a whole run on %s", (kind) => {
   async function runToTheEnd(model: ModelPort): Promise<{ id: string; status: string }> {
     const { bare } = project();
     git = await gitHttpServer(bare, E2E_TOKEN);
-    new FakeGitHub({
+    const github = new FakeGitHub({
       owner: O,
       repo: R,
       issue: 1,
@@ -102,7 +102,7 @@ describe.each(DB_KINDS)("observability of a whole run on %s", (kind) => {
     const payload = issuesLabeled("ai-ready");
     payload.repository.clone_url = git.url;
     payload.repository.default_branch = "main";
-    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
+    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload: github.sees(payload) } as never);
     await app.startWorkers(2);
     const db = app.services.db;
     return eventually(async () => {

@@ -54,12 +54,16 @@ describe("a hostile repository's test script, end to end", () => {
   const saved = { ...process.env };
 
   /** Labels the issue through `probot.receive`, starts the workers, and waits for the run to end. */
-  async function labelAndRun(model: RoutedScriptedModel, sandbox?: Sandbox): Promise<{ status: string; error: string | null }> {
+  async function labelAndRun(
+    gh: FakeGitHub,
+    model: RoutedScriptedModel,
+    sandbox?: Sandbox,
+  ): Promise<{ status: string; error: string | null }> {
     app = await createTestApp("pglite", captureLog("info").log, { model });
     const payload = issuesLabeled("ai-ready");
     payload.repository.clone_url = server.url;
     payload.repository.default_branch = "main";
-    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
+    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload: gh.sees(payload) } as never);
     await app.startWorkers(2, { sandbox });
     return eventually(async () => {
       const r = (await app.services.db.query<{ status: string; error: string | null }>("SELECT status, error FROM runs")).rows[0];
@@ -121,7 +125,7 @@ describe("a hostile repository's test script, end to end", () => {
       ],
       review: [approve],
     });
-    const run = await labelAndRun(model);
+    const run = await labelAndRun(gh, model);
     expect(run).toEqual({ status: "succeeded", error: null });
 
     // nothing planted ever ran outside the sandbox
@@ -181,7 +185,7 @@ describe("a hostile repository's test script, end to end", () => {
       ],
       review: [approve],
     });
-    const run = await labelAndRun(model, detectSandbox(captureLog().log, { bwrap: "/nonexistent/bwrap" }));
+    const run = await labelAndRun(gh, model, detectSandbox(captureLog().log, { bwrap: "/nonexistent/bwrap" }));
     expect(run.status).toBe("draft");
     expect((await app.services.db.query("SELECT * FROM commands")).rows).toEqual([]);
     // the execute agent was told the tool does not exist, and had no run_command among its tools

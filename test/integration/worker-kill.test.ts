@@ -208,7 +208,7 @@ describe("a run worker killed on PostgreSQL", () => {
     const payload = issuesLabeled("ai-ready");
     payload.repository.clone_url = server.url;
     payload.repository.default_branch = "main";
-    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload } as never);
+    await app.probot.receive({ id: `d-${Math.random()}`, name: "issues", payload: gh.sees(payload) } as never);
     // the gate runs here; the run's job is left for another worker
     await app.startWorkers(1, { queues: [QUEUE.trigger, QUEUE.dead] });
   }

@@ -84,7 +84,9 @@ describe("the gate comment", () => {
     );
     expect(text).toContain("Gate cost: $0.02.");
     expect(text).toContain("Expected cost: no history yet for bug tickets (it shows after 3 finished runs).");
-    expect(text.trimEnd().endsWith("with `tollgate` still on, the gate runs again and updates this comment.")).toBe(true);
+    expect(
+      text.trimEnd().endsWith("Answers from anyone else count once someone with write access has read them and comments `/retry`."),
+    ).toBe(true);
   });
 
   it("lists the criteria in one fixed order, whatever the verdict's key order", () => {
