@@ -6,6 +6,7 @@
  * is Anthropic's API (ANTHROPIC_API_KEY), or a script of answers (`--script`) to try it free.
  */
 import { execFileSync } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -25,7 +26,11 @@ import { RoutedScriptedModel, type ScriptStep } from "../llm/scripted-model.js";
 import { runGate } from "../phases/gate/gate.js";
 import { TOLLGATE_IDENTITY } from "../pipeline/carry-out.js";
 import { runPipeline, type RunOutcome } from "../pipeline/orchestrator.js";
+import { watchRun } from "../pipeline/cancel.js";
+import { runStatus } from "../pipeline/outcome.js";
 import { PhaseRunner, RunCancelled } from "../pipeline/phase.js";
+import { HEARTBEAT_STALE_SECONDS } from "../queue/jobs.js";
+import type { RunStatus } from "../stores/runs.js";
 import { PHASE } from "../phases/registry.js";
 import { openStores } from "../stores/index.js";
 import { runReporter } from "../pipeline/run-report.js";
@@ -122,9 +127,18 @@ export interface LocalRunInput {
   branch: string;
   config: RepoConfig;
   budgetMicros: number;
+  /** Which issue this is, found again by it (the issue file's path, an eval task's name): its runs share an issue number. */
+  issueKey: string;
+  /** Which repository this is (default: the repository's absolute path): its runs share a repository id. */
+  repositoryKey?: string;
   /** Scripted answers instead of the API. */
   port?: RoutedScriptedModel;
   signal?: AbortSignal;
+}
+
+/** A local repository's id in the runs table: 48 bits of a hash of its key, so each has its own. */
+export function localRepositoryId(key: string): number {
+  return Number.parseInt(createHash("sha256").update(key).digest("hex").slice(0, 12), 16);
 }
 
 export interface LocalRunResult {
@@ -133,19 +147,66 @@ export interface LocalRunResult {
   verdict: string;
   ready: boolean;
   ticketType: string;
-  status: "needs_spec" | "succeeded" | "draft" | "stopped" | "cancelled";
+  status: RunStatus;
   /** The report of a run that left a change on its branch. */
   body?: string;
   draft?: boolean;
   reason?: string;
 }
 
+/**
+ * One local run, recorded as a run like the app's: it beats while it works, and ends with the
+ * status the app would give the same outcome (src/pipeline/outcome.ts); a run that throws (a bad
+ * key, an unreachable API, an exhausted script, Ctrl-C) is recorded failed or cancelled, with why.
+ */
 export async function runLocal(env: AppEnv, log: Logger, db: Database, input: LocalRunInput): Promise<LocalRunResult> {
-  const { repo, issue, config } = input;
+  const { repo } = input;
   const { branch: baseBranch, name } = gitOf(repo);
   const stores = openStores(db);
-  const runId = await stores.runs.createLocal(name, input.budgetMicros);
+  const lease = randomUUID();
+  const created = await stores.runs.createLocal({
+    repo: name,
+    repositoryId: localRepositoryId(input.repositoryKey ?? path.resolve(repo)),
+    issueKey: input.issueKey,
+    budgetUsdMicros: input.budgetMicros,
+    lease,
+    staleSeconds: HEARTBEAT_STALE_SECONDS,
+  });
+  if ("active" in created)
+    throw new CliError(
+      `a run of this issue is already going in this data folder (run ${created.active.id}): wait for it to end, or stop its process (a run whose process stopped is closed after ${HEARTBEAT_STALE_SECONDS} s)`,
+    );
+  const runId = created.run.id;
   const runLog = log.child({ run: runId });
+  if (created.closed.length) runLog.warn({ runs: created.closed }, "earlier local runs whose process had stopped were recorded as failed");
+  const controller = new AbortController();
+  const abort = () => controller.abort(input.signal?.reason);
+  if (input.signal?.aborted) abort();
+  else input.signal?.addEventListener("abort", abort, { once: true });
+  const stopBeating = watchRun(stores.runs, runId, lease, controller);
+  try {
+    return await carryOutLocal(env, runLog, db, { ...input, signal: controller.signal }, { runId, name, baseBranch });
+  } catch (error) {
+    const cancelled = error instanceof RunCancelled || controller.signal.aborted;
+    const message = error instanceof Error ? error.message : String(error);
+    await stores.runs.setStatus(runId, cancelled ? "cancelled" : "failed", { error: message });
+    throw error;
+  } finally {
+    stopBeating();
+    input.signal?.removeEventListener("abort", abort);
+  }
+}
+
+async function carryOutLocal(
+  env: AppEnv,
+  runLog: Logger,
+  db: Database,
+  input: LocalRunInput,
+  run: { runId: string; name: string; baseBranch: string },
+): Promise<LocalRunResult> {
+  const { repo, issue, config } = input;
+  const { runId, name, baseBranch } = run;
+  const stores = openStores(db);
   const services = modelServices(env, db, input.port);
   const model = meteredModel(services, config, runLog, input.budgetMicros);
   const phases = new PhaseRunner(stores.phases, runId, runLog, { signal: input.signal });
@@ -194,9 +255,11 @@ export async function runLocal(env: AppEnv, log: Logger, db: Database, input: Lo
     branch: input.branch,
     report,
   });
-  const status =
-    outcome.status === "passed" ? "succeeded" : outcome.status === "cancelled" ? "cancelled" : "published" in outcome ? "draft" : "stopped";
-  await stores.runs.setStatus(runId, status, { ticketType });
+  const status = runStatus(outcome);
+  await stores.runs.setStatus(runId, status, {
+    ticketType,
+    ...(status === "failed" || status === "stopped" ? { error: outcome.reason } : {}),
+  });
   if (!("published" in outcome)) return { runId, verdict, ready: true, ticketType, status, reason: outcome.reason };
   return {
     runId,
@@ -233,7 +296,8 @@ export async function runCommand(env: AppEnv, log: Logger, options: RunOptions):
     await migrate(db);
     const out = path.resolve(options.out ?? `tollgate-report-${slug(issue.title)}.md`);
     const branch = `tollgate/${slug(path.basename(options.issue, path.extname(options.issue)))}`;
-    const result = await runLocal(env, log, db, { repo, issue, branch, config, budgetMicros, port, signal: controller.signal });
+    const issueKey = path.resolve(options.issue);
+    const result = await runLocal(env, log, db, { repo, issue, issueKey, branch, config, budgetMicros, port, signal: controller.signal });
     if (!result.ready) {
       await report(out, result.verdict);
       process.exitCode = 2;

@@ -70,6 +70,9 @@ async function oneAttempt(
   const result = await runLocal(env, log, db, {
     repo: repo.dir,
     issue: task.issue,
+    // every attempt's repository is a fresh folder: the suite and the task are what stay the same
+    repositoryKey: `eval:${path.resolve(o.suite.dir)}`,
+    issueKey: task.id,
     branch,
     config,
     budgetMicros: usdToMicros(task.budget_usd),

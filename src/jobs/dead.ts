@@ -18,6 +18,8 @@ export async function handleDead(
   if (runId) await deps.runs.failIfCurrent(runId, job.data?.restart ?? 0, "the run's job did not finish on any of its tries");
   const deliveryId = job.data?.deliveryId;
   if (!deliveryId) return;
+  // a trigger or command job that died in its gate: the run it made is failed, so the issue can have a new one
+  if (!runId) await deps.runs.failGate(deliveryId, "the spec gate's job did not finish on any of its tries");
   const changed = await deps.deliveries.finish(
     deliveryId,
     "failed",

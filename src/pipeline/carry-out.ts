@@ -42,6 +42,7 @@ import { PhaseRunner } from "./phase.js";
 import { annotatePullRequest, runSpan } from "../observability/spans.js";
 import { PHASE } from "../phases/registry.js";
 import { answerThreads, reviewFeedback } from "./review-threads.js";
+import { runStatus } from "./outcome.js";
 import { runReporter } from "./run-report.js";
 import type { RunTarget, StepResult } from "./run-target.js";
 
@@ -271,19 +272,20 @@ async function gatedIssue(phases: PhaseRunner): Promise<IssueSnapshot> {
   );
 }
 
-/** A run's outcome as its status, the sticky comment's title and footer, and one line for the log. */
+/** A run's outcome as its status (src/pipeline/outcome.ts), the sticky comment's title and footer, and one line for the log. */
 export function describe(outcome: RunOutcome): { status: RunStatus; title: string; detail: string; footer: string[] } {
+  const status = runStatus(outcome);
   switch (outcome.status) {
     case "cancelled":
       return {
-        status: "cancelled",
+        status,
         title: "cancelled",
         detail: "cancelled",
         footer: ["The run was cancelled: no pull request was opened. What it spent is above."],
       };
     case "human_commits":
       return {
-        status: "failed",
+        status,
         title: "stopped: the branch has someone else's commits",
         detail: outcome.reason,
         footer: [`**Why:** ${outcome.reason}.`, "", "Tollgate never pushes over commits that are not its own."],
@@ -291,7 +293,7 @@ export function describe(outcome: RunOutcome): { status: RunStatus; title: strin
     default:
       if (!("published" in outcome)) {
         return {
-          status: "stopped",
+          status,
           title: "stopped by the budget",
           detail: outcome.reason,
           footer: [`**Why:** ${outcome.reason}`, "", "Nothing was changed yet, so no pull request was opened."],
@@ -303,7 +305,7 @@ export function describe(outcome: RunOutcome): { status: RunStatus; title: strin
   if (!outcome.draft) {
     const unchecked = outcome.state.verify && !outcome.state.verify.checks.length;
     return {
-      status: "succeeded",
+      status,
       title: `pull request ${pr} is ready for review`,
       detail: `pull request ${pr}: ${unchecked ? "the review passed; nothing was checked (no verify commands)" : "checks and review passed"}`,
       footer: [
@@ -316,7 +318,7 @@ export function describe(outcome: RunOutcome): { status: RunStatus; title: strin
     };
   }
   return {
-    status: outcome.status === "budget" ? "stopped" : "draft",
+    status,
     title: `draft pull request ${pr}`,
     detail: `draft pull request ${pr}: ${outcome.reason ?? outcome.status}`,
     footer: [`Draft pull request: ${pr}. **Why a draft:** ${outcome.reason ?? outcome.status}`, ...moved],

@@ -11,7 +11,7 @@
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
-import { TollgateError } from "../errors.js";
+import { isFinal } from "../errors.js";
 import type { IssueData } from "../github/issues.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 import { usdToMicros } from "../llm/money.js";
@@ -115,13 +115,15 @@ async function gateOfRun(
   try {
     result = await theGate(ctx, run.id, input, config, deps, runLog);
   } catch (error) {
-    // A failure of Tollgate's own (an unusable answer, a budget, a model error the adapter
-    // already retried) ends the gate here; GitHub or the database failing is retried.
-    if (!(error instanceof TollgateError)) throw error;
+    // A failure a retry cannot fix (an unusable answer, a budget, a refused request) ends the
+    // gate here; anything else (a model error that may pass, GitHub or the database failing) is
+    // thrown, so the queue retries the job, as it does for the phases after the gate.
+    if (!isFinal(error)) throw error;
+    const message = (error as Error).message;
     runLog.error({ err: error }, "the spec gate failed");
-    await deps.runs.setStatus(run.id, "failed", { error: error.message });
-    await ctx.gh.upsertSticky(ctx.issue, renderFailure("the spec gate failed", error.message));
-    return { outcome: "failed", detail: error.message };
+    await deps.runs.setStatus(run.id, "failed", { error: message });
+    await ctx.gh.upsertSticky(ctx.issue, renderFailure("the spec gate failed", message));
+    return { outcome: "failed", detail: message };
   }
   // labels and the verdict, unless the run was cancelled meanwhile
   if ((await deps.runs.get(run.id))?.status === "cancelled") {

@@ -223,14 +223,47 @@ export class RunStore {
     return rows[0];
   }
 
-  /** A run of `tollgate run` (a local repository, no GitHub): it starts running. */
-  async createLocal(repo: string, budgetUsdMicros: number): Promise<string> {
-    const { rows } = await this.db.query<{ id: string }>(
-      `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, status, budget_usd_micros, started_at)
-       VALUES (0, 0, 'local', $1, 0, 'running', $2, now()) RETURNING id`,
-      [repo, budgetUsdMicros],
+  /**
+   * A local run (`tollgate run`, `tollgate eval`), running under `lease` with its heartbeat started:
+   * installation 0, a repository id from its path (`repositoryId`), and an issue number of its own
+   * per `issueKey` (the issue file, or the eval task), the same each time. Local runs whose process
+   * stopped (no heartbeat for `staleSeconds`: a crash, a kill, or a run from before local runs beat)
+   * are closed as failed first, so they never block this one. A live run of the same issue is
+   * returned instead of a new one.
+   */
+  async createLocal(r: {
+    repo: string;
+    repositoryId: number;
+    issueKey: string;
+    budgetUsdMicros: number;
+    lease: string;
+    staleSeconds: number;
+  }): Promise<{ run: RunRow; closed: string[] } | { active: RunRow }> {
+    const closed = await this.db.query<{ id: string }>(
+      `UPDATE runs SET status = 'failed', finished_at = now(), updated_at = now(),
+         error = coalesce(error, 'interrupted: the process that ran it stopped (Ctrl-C, a crash or a kill) before it ended')
+       WHERE installation_id = 0 AND status IN ('queued', 'running')
+         AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $1))
+       RETURNING id`,
+      [r.staleSeconds],
     );
-    return rows[0]!.id;
+    const { rows } = await this.db.query<RunRow>(
+      `INSERT INTO runs (installation_id, repository_id, owner, repo, issue_number, local_issue, status, budget_usd_micros,
+                         started_at, lease, heartbeat_at)
+       VALUES (0, $1, 'local', $2,
+               coalesce((SELECT min(issue_number) FROM runs WHERE repository_id = $1 AND local_issue = $3),
+                        (SELECT coalesce(max(issue_number), 0) + 1 FROM runs WHERE repository_id = $1 AND installation_id = 0)),
+               $3, 'running', $4, now(), $5, now())
+       ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+      [r.repositoryId, r.repo, r.issueKey, r.budgetUsdMicros, r.lease],
+    );
+    if (rows[0]) return { run: rows[0], closed: closed.rows.map((c) => c.id) };
+    const active = await this.db.query<RunRow>(
+      `SELECT ${COLUMNS} FROM runs WHERE repository_id = $1 AND local_issue = $2 AND status IN ('queued', 'running') LIMIT 1`,
+      [r.repositoryId, r.issueKey],
+    );
+    if (!active.rows[0]) throw new Error(`the local run of ${r.issueKey} was neither created nor found`);
+    return { active: active.rows[0] };
   }
 
   /** The ids of the runs still queued or running (their folders are kept). */
@@ -278,7 +311,8 @@ export class RunStore {
   }
 
   /**
-   * Takes over the running runs whose heartbeat is older than `staleSeconds`: each gets a new
+   * Takes over the app's running runs whose heartbeat is older than `staleSeconds` (a local run's
+   * process is gone with it: the next local run closes it, `createLocal`): each gets a new
    * restart number and loses its lease (so a worker still holding it, alive but stalled, stops).
    * Returns them with their new restart number, for a new job each.
    */
@@ -286,10 +320,20 @@ export class RunStore {
     const { rows } = await this.db.query<{ id: string; restarts: number }>(
       `UPDATE runs SET restarts = restarts + 1, lease = NULL, heartbeat_at = now(), updated_at = now()
        WHERE status = 'running' AND heartbeat_at IS NOT NULL AND heartbeat_at < now() - make_interval(secs => $1)
+         AND installation_id <> 0
        RETURNING id, restarts`,
       [staleSeconds],
     );
     return rows;
+  }
+
+  /** Fails the run this delivery made while it is still in its gate (running, and no worker has claimed it). */
+  async failGate(deliveryId: string, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE runs SET status = 'failed', error = coalesce(error, $2), finished_at = now(), updated_at = now()
+       WHERE delivery_id = $1 AND status = 'running' AND lease IS NULL`,
+      [deliveryId, error],
+    );
   }
 
   /** Marks the run failed, unless a newer restart than `restart` has taken it over. */

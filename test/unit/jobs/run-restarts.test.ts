@@ -36,6 +36,23 @@ describe.each(DB_KINDS)("restarts of a run on %s", (kind) => {
     expect(await runs.claim(id, randomUUID(), restart)).toBeDefined();
     await db.query("UPDATE runs SET heartbeat_at = now() - interval '1 hour' WHERE id = $1", [id]);
   }
+  let deliveries = 0;
+  /** A run of the app's, past its gate, being carried out. */
+  const appRun = async () => {
+    const deliveryId = `d-${++deliveries}`;
+    await db.query("INSERT INTO deliveries (id, event) VALUES ($1, 'issues')", [deliveryId]);
+    const created = await runs.create({
+      deliveryId,
+      installationId: 7,
+      repositoryId: 42,
+      owner: "acme",
+      repo: "widgets",
+      issueNumber: deliveries,
+      budgetUsdMicros: 1_000_000,
+    });
+    await runs.setStatus(created.run.id, "running");
+    return created.run.id;
+  };
   const row = async (id: string) =>
     (
       await db.query<{ status: string; restarts: number; error: string | null }>("SELECT status, restarts, error FROM runs WHERE id = $1", [
@@ -46,7 +63,7 @@ describe.each(DB_KINDS)("restarts of a run on %s", (kind) => {
   it("resumes a run once, then sends a job that only fails it, then fails it in its row", async () => {
     const captured = captureLog();
     const sweep = () => sweepStalledRuns({ runs, queue, log: captured.log }, 45);
-    const id = await runs.createLocal("acme/widgets", 1_000_000);
+    const id = await appRun();
     first = { id: jobIdForRun(id, 0), data: { runId: id, restart: 0 } };
     expect(MAX_RESTARTS).toBe(1);
 
@@ -72,7 +89,7 @@ describe.each(DB_KINDS)("restarts of a run on %s", (kind) => {
 
   it("fails a run whose worker stopped twice in its row when there is no job to send", async () => {
     const captured = captureLog();
-    const id = await runs.createLocal("acme/widgets", 1_000_000);
+    const id = await appRun();
     first = undefined;
     await runs.claim(id, randomUUID(), 0);
     await db.query("UPDATE runs SET restarts = 1 WHERE id = $1", [id]);
