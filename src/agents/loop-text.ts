@@ -4,7 +4,7 @@
  * Every text here is stable for given limits, so it does not break the cached prefix.
  */
 import type { ContentBlock, Message, Usage } from "../llm/model.js";
-import type { AgentLimits } from "./loop.js";
+import type { AgentLimits } from "./limits.js";
 
 export interface PruneOptions {
   /** Elide once the context (the last call's input, cached or not) passes this many tokens. */

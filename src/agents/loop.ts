@@ -17,6 +17,7 @@ import { withMovingBreakpoint } from "../llm/prompt-cache.js";
 import { recordToolCall } from "../stores/agent-records.js";
 import { FinalError } from "../errors.js";
 import { toolSpan } from "../observability/spans.js";
+import type { AgentLimits } from "./limits.js";
 import { appendNote, contextTokens, elideOldResults, limitsNote, nudgeText, warningText, type PruneOptions } from "./loop-text.js";
 
 export interface ToolOutcome {
@@ -30,16 +31,6 @@ export interface AgentTool {
   definition: ToolDefinition;
   /** Runs the tool; a mistake by the model is returned as `isError`, never thrown. */
   run(input: unknown, signal?: AbortSignal): Promise<ToolOutcome>;
-}
-
-export interface AgentLimits {
-  maxTurns: number;
-  /** Input + output tokens over the whole loop. */
-  maxTokens: number;
-  /** Wall time from the start, in ms. */
-  maxMs: number;
-  /** Model mistakes in a row before the loop gives up. */
-  maxConsecutiveErrors: number;
 }
 
 export const DEFAULT_LIMITS: AgentLimits = { maxTurns: 40, maxTokens: 2_000_000, maxMs: 30 * 60_000, maxConsecutiveErrors: 3 };

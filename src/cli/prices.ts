@@ -9,7 +9,8 @@ import type { AppEnv } from "../config/env.js";
 import { priceBook } from "../app/model.js";
 import { genaiModels, UNDATED } from "../llm/genai-prices.js";
 import { PRICE_OVERRIDES } from "../llm/prices.js";
-import type { ModelPrice, PriceBook, Rates } from "../llm/pricing.js";
+import type { ModelPrice, Rates } from "../config/price-list.js";
+import type { PriceBook } from "../llm/pricing.js";
 import { CliError } from "./errors.js";
 
 export interface PricesOptions {

@@ -20,7 +20,7 @@ import { localRepoSummary } from "../context/local-summary.js";
 import type { Database } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
 import { openDatabase } from "../db/open.js";
-import { sanitize } from "../github/sanitize.js";
+import { sanitize } from "../safety/sanitize.js";
 import { usdToMicros } from "../llm/money.js";
 import { RoutedScriptedModel, type ScriptStep } from "../llm/scripted-model.js";
 import { runGate } from "../phases/gate/gate.js";

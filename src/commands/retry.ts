@@ -2,7 +2,7 @@
  * `/retry`: the whole run again, gate included; `/retry plan` or `/retry execute`: a new run
  * that reuses the phases before that one from the last run that had them.
  */
-import { vouchedText } from "../jobs/text-authority.js";
+import { vouchedText } from "../pipeline/text-authority.js";
 import { gateRun, type GateCheckpoint } from "../pipeline/gate-run.js";
 import { PHASE, phasesBefore, type ReusablePhase } from "../phases/registry.js";
 import type { Verdict } from "../phases/gate/verdict.js";
@@ -26,7 +26,7 @@ export const retry: CommandHandler<Retry> = {
 /**
  * The whole run again, as the trigger label would start it (src/pipeline/gate-run.ts), on the
  * text the `/retry`er saw: on the issue, the text when they commented; on a pull request, the
- * text the issue's last gate read (src/jobs/text-authority.ts).
+ * text the issue's last gate read (src/pipeline/text-authority.ts).
  */
 async function retryAll(call: ActingCall<Retry>): Promise<CommandOutcome> {
   const { ctx, job, deps } = call;

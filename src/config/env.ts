@@ -5,13 +5,12 @@
 import { createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { parseSetupEnv } from "../setup/environment.js";
 import { maskSecrets } from "../safety/secrets.js";
 import { getPrivateKey } from "@probot/get-private-key";
 import { z } from "zod";
-import { priceListSchema, type ModelPrice } from "../llm/pricing.js";
-import { usdToMicros } from "../llm/money.js";
 import { FinalError } from "../errors.js";
+import { priceListSchema, type ModelPrice } from "./price-list.js";
+import { parseSetupEnv } from "./setup-env.js";
 
 /** A configuration problem the operator must fix; `message` is the one line to print. */
 export class EnvError extends FinalError {
@@ -72,6 +71,9 @@ function dollars(what: string) {
     .transform(Number)
     .refine((n) => n > 0 && n <= 1_000_000, `must be ${what} between 0.01 and 1000000`);
 }
+
+/** Dollars in the micro-dollars every cap and cost is counted in (as src/llm/money.ts's `usdToMicros`). */
+const micros = (usd: number) => Math.round(usd * 1_000_000);
 
 const schema = z.object({
   APP_ID: positiveInt("the numeric App ID shown on the GitHub App's settings page").optional(),
@@ -296,8 +298,8 @@ export function loadEnv(env: Environment = process.env, cwd: string = process.cw
     },
     catchUp: { lookbackHours: catchUpHours(e.TOLLGATE_CATCHUP_HOURS, e.GHE_HOST !== undefined) },
     caps: {
-      dailyMicros: usdToMicros(e.TOLLGATE_DAILY_USD),
-      runMicros: usdToMicros(e.TOLLGATE_RUN_USD_MAX),
+      dailyMicros: micros(e.TOLLGATE_DAILY_USD),
+      runMicros: micros(e.TOLLGATE_RUN_USD_MAX),
       warnAt: e.TOLLGATE_CAP_WARN_AT,
     },
   };

@@ -4,12 +4,10 @@
  * Schema in `schema/tollgate.schema.json` is generated from this schema (`npm run schema`).
  */
 import { z } from "zod";
-import { MODEL_PHASES } from "../phases/registry.js";
 import { FinalError } from "../errors.js";
 import { repoEnvSchema } from "./repo-env.js";
 
 export const TIERS = ["deep", "standard", "light"] as const;
-export const PHASES = MODEL_PHASES;
 
 const tier = z.enum(TIERS);
 const modelId = z
@@ -159,7 +157,8 @@ export const repoConfigSchema = z
 export type RepoConfig = z.output<typeof repoConfigSchema>;
 export type RepoConfigInput = z.input<typeof repoConfigSchema>;
 export type Tier = (typeof TIERS)[number];
-export type PhaseName = (typeof PHASES)[number];
+/** The phases that call a model, each on a tier (`phases:`); src/phases/registry.ts names the same ones. */
+export type ModelPhase = keyof RepoConfig["phases"];
 
 export const REPO_CONFIG_PATH = ".github/tollgate.yml";
 

@@ -8,7 +8,7 @@
  * characters, hidden elements, secrets), is capped (1,500 tokens in all by default), and is
  * wrapped in tags the text cannot close.
  */
-import { sanitize } from "../github/sanitize.js";
+import { sanitize } from "../safety/sanitize.js";
 import { approxTokens } from "../llm/tokens.js";
 import { hostGitOutput } from "../workspace/host-git.js";
 

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { PathPolicy } from "../agents/tools/path-policy.js";
-import { sanitize, truncateToTokens } from "../github/sanitize.js";
+import { sanitize, truncateToTokens } from "../safety/sanitize.js";
 import { hostGitOutput } from "../workspace/host-git.js";
 
 export async function localRepoSummary(dir: string, name: string, branch: string): Promise<string> {

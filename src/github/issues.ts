@@ -5,7 +5,9 @@
  */
 import type { ProbotOctokit } from "probot";
 import { forGitHub } from "../safety/markdown.js";
-import { maskSecrets, sanitize, truncateToTokens } from "./sanitize.js";
+import { maskSecrets } from "../safety/secrets.js";
+import { sanitize, truncateToTokens } from "../safety/sanitize.js";
+import type { IssueComment, IssueData } from "../phases/gate/issue.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
@@ -15,30 +17,6 @@ export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "n
  * can write the marker: only a comment that is also Tollgate's own (`IssueComment.mine`) counts.
  */
 export const STICKY_MARKER = "<!-- tollgate:sticky -->";
-
-export interface IssueComment {
-  id: number;
-  author: string;
-  /** Any bot: a GitHub App's bot user, an Action's GITHUB_TOKEN (github-actions[bot]), … */
-  authorIsBot: boolean;
-  /**
-   * Written by this app: GitHub marks a comment an app created with `performed_via_github_app`
-   * (the app's id), which no other app or token can set, and its author is the app's bot user.
-   * Another bot's comment, whatever it says, is not mine.
-   */
-  mine: boolean;
-  body: string;
-  /** When the comment was last written (created or edited): whoever acted before that did not see it. */
-  updatedAt: string;
-}
-
-export interface IssueData {
-  title: string;
-  body: string;
-  labels: string[];
-  state: string;
-  author: string;
-}
 
 const COMMENT_LIMIT = 65_536;
 

@@ -4,7 +4,7 @@
  * duplicated. Bodies are scanned for secrets and cut to GitHub's size limit.
  */
 import { fit, type Octokit } from "./issues.js";
-import { maskSecrets } from "./sanitize.js";
+import { maskSecrets } from "../safety/secrets.js";
 
 export interface PullRequest {
   number: number;

@@ -5,12 +5,12 @@
  *     reuses the issue's gate and plan, executes with the comments as feedback on the PR's
  *     branch, verifies, reviews, pushes a new commit and answers in each thread.
  *   - `closed`: the PR's active revision stops; a merge or a close is recorded on the runs.
- * Review text reaches the agent through the same sanitizer as issue text (src/github/sanitize.ts).
+ * Review text reaches the agent through the same sanitizer as issue text (src/safety/sanitize.ts).
  */
 import type { Logger } from "pino";
 import { RepoConfigError } from "../config/repo-config.js";
 import { GitHubPulls, type Review, type ReviewComment } from "../github/pulls.js";
-import { sanitize } from "../github/sanitize.js";
+import { sanitize } from "../safety/sanitize.js";
 import { cancelActiveRun } from "../pipeline/cancel.js";
 import { queueFollowUpRun } from "../pipeline/follow-up.js";
 import { PHASE } from "../phases/registry.js";

@@ -2,7 +2,7 @@
  * The trigger queue: a label added or removed, an issue edited or closed.
  *   - labeled / edited: the repo's settings; the issue still open with the trigger label (a
  *     replayed or stale delivery finds it gone and spends nothing); who authorises the run, and
- *     for which text (src/jobs/text-authority.ts); the gate (src/pipeline/gate-run.ts), which
+ *     for which text (src/pipeline/text-authority.ts); the gate (src/pipeline/gate-run.ts), which
  *     sends a ready run on.
  *       - labeled: the sender needs write access and must be who added the label last (the
  *         issue's latest `labeled` event for it, which the run records: one label event starts
@@ -16,7 +16,7 @@
  */
 import type { Logger } from "pino";
 import { REPO_CONFIG_PATH, RepoConfigError } from "../config/repo-config.js";
-import type { IssueData } from "../github/issues.js";
+import type { IssueData } from "../phases/gate/issue.js";
 import { cancelActiveRun } from "../pipeline/cancel.js";
 import { gateRun } from "../pipeline/gate-run.js";
 import type { TriggerJob } from "../queue/jobs.js";
@@ -24,7 +24,7 @@ import type { JobResult } from "../queue/worker.js";
 import { renderConfigError } from "../report/gate-comment.js";
 import { JobContext } from "./context.js";
 import type { JobDeps } from "./deps.js";
-import { vouchedText } from "./text-authority.js";
+import { vouchedText } from "../pipeline/text-authority.js";
 
 /** The label that triggers when a broken settings file hides the configured one. */
 export const DEFAULT_TRIGGER = "ai-ready";

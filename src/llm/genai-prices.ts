@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { calcPrice, findProvider, type ModelInfo, type ModelPrice as GenaiPrice } from "@pydantic/genai-prices";
-import type { LongPromptBand, ModelPrice } from "./pricing.js";
+import type { LongPromptBand, ModelPrice } from "../config/price-list.js";
 import { undated } from "./model-id.js";
 
 const PACKAGE = "@pydantic/genai-prices";

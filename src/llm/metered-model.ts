@@ -7,7 +7,7 @@
  * fallback to another model of the same tier happen here, inside the run's deadline.
  */
 import type { Logger } from "pino";
-import type { PhaseName, RepoConfig, Tier } from "../config/repo-config.js";
+import type { ModelPhase, RepoConfig, Tier } from "../config/repo-config.js";
 import type { Ledger } from "../stores/ledger.js";
 import { FinalError } from "../errors.js";
 import type { BudgetStore } from "../stores/budget.js";
@@ -26,7 +26,7 @@ import { observeModelAttempt, type ModelTelemetry } from "../observability/model
 export interface CallContext {
   runId?: string;
   installationId?: number;
-  phase: PhaseName | (string & {});
+  phase: ModelPhase | (string & {});
   agent?: string;
   iteration?: number;
   /** The prompt template this call rendered (id and sha256 of the rendered text). */

@@ -1,4 +1,4 @@
-import type { ModelPrice } from "./pricing.js";
+import type { ModelPrice } from "../config/price-list.js";
 
 /**
  * Where Tollgate's prices differ from, or go beyond, `@pydantic/genai-prices` (the base, see

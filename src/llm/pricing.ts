@@ -1,7 +1,8 @@
 /**
- * Prices as data and cost arithmetic. Costs are integer micro-dollars: a price in dollars per
- * million tokens is exactly micro-dollars per token, so a call's cost is the sum over its token
- * kinds of tokens × price, computed in thousandths of a micro-dollar and rounded once.
+ * Cost arithmetic over prices (their shape: src/config/price-list.ts). Costs are integer
+ * micro-dollars: a price in dollars per million tokens is exactly micro-dollars per token, so a
+ * call's cost is the sum over its token kinds of tokens × price, computed in thousandths of a
+ * micro-dollar and rounded once.
  *
  * Where prices come from, in order: the operator's TOLLGATE_PRICES_FILE, then the overrides
  * shipped with Tollgate (src/llm/prices.ts, each with its dated source), then
@@ -11,43 +12,10 @@
  * reads together) is over `above` tokens, the whole request, output included, is billed at the
  * band's rates, as Anthropic bills it.
  */
-import { z } from "zod";
+import type { ModelPrice, Rates } from "../config/price-list.js";
 import type { Usage } from "./model.js";
 import { genaiPrice } from "./genai-prices.js";
 import { undated } from "./model-id.js";
-
-export interface Rates {
-  input: number;
-  output: number;
-  cacheWrite5m: number;
-  cacheWrite1h: number;
-  cacheRead: number;
-}
-
-export interface LongPromptBand extends Rates {
-  /** The band applies to prompts of more than this many tokens. */
-  above: number;
-}
-
-export interface ModelPrice extends Rates {
-  model: string;
-  /** ISO date the price took effect. */
-  effective: string;
-  longPrompt?: LongPromptBand;
-  /** Where the price was read, and when (a URL and a date, or the package and its version). */
-  source?: string;
-}
-
-const dollars = z.number().nonnegative().max(10_000);
-const rates = { input: dollars, output: dollars, cacheWrite5m: dollars, cacheWrite1h: dollars, cacheRead: dollars };
-export const modelPriceSchema = z.strictObject({
-  model: z.string().min(1),
-  effective: z.iso.date(),
-  ...rates,
-  longPrompt: z.strictObject({ above: z.int().positive(), ...rates }).optional(),
-  source: z.string().max(500).optional(),
-});
-export const priceListSchema = z.array(modelPriceSchema);
 
 const thousandths = (dollarsPerMTok: number) => Math.round(dollarsPerMTok * 1000);
 

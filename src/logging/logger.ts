@@ -1,5 +1,4 @@
-import { pino, type Logger } from "pino";
-import type { AppEnv } from "../config/env.js";
+import { pino, type LevelWithSilent, type Logger } from "pino";
 
 /** Field names whose values never reach a log line. */
 const REDACT = [
@@ -16,8 +15,14 @@ const REDACT = [
   "*.password",
 ];
 
+/** How much is logged and how (the environment's LOG_LEVEL and LOG_FORMAT, as `AppEnv` has them). */
+export interface LogSettings {
+  logLevel: LevelWithSilent;
+  logFormat: "json" | "pretty";
+}
+
 /** Logs go to stdout (servers), or to stderr (`stream: 2`) for commands whose stdout is data. */
-export function createLogger(env: Pick<AppEnv, "logLevel" | "logFormat">, stream: 1 | 2 = 1): Logger {
+export function createLogger(env: LogSettings, stream: 1 | 2 = 1): Logger {
   const options = { name: "tollgate", level: env.logLevel, redact: { paths: REDACT, censor: "[redacted]" } };
   if (env.logFormat === "pretty") {
     return pino({

@@ -5,7 +5,7 @@
  * process serves them: a worker's /metrics has its own process's metrics only.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
-import { capsInForce, type OperatorCaps } from "../llm/budget.js";
+import type { OperatorCaps } from "../llm/budget.js";
 import type { QueueStats } from "../stores/queue-inspection.js";
 import type { MetricsSource } from "../stores/metrics-source.js";
 import type { RunStatus } from "../stores/runs.js";
@@ -128,8 +128,9 @@ export function registerDatabaseMetrics(registry: Registry, db: MetricsDatabase)
       const days = await db.source.installationDays(new Date(now()).toISOString().slice(0, 10));
       budget.reset();
       for (const d of days) {
-        const cap = capsInForce({}, db.operatorCaps, { installationId: d.installationId, dailyMicros: d.dailyCapMicros, runMicros: null });
-        budget.set({ installation: String(d.installationId) }, (cap.dailyMicros - d.spentMicros) / 1e6);
+        // the cap in force, as src/llm/budget.ts's capsInForce has it: the installation's, else the operator's
+        const cap = d.dailyCapMicros ?? db.operatorCaps.dailyMicros;
+        budget.set({ installation: String(d.installationId) }, (cap - d.spentMicros) / 1e6);
       }
     },
   });

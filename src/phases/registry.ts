@@ -4,14 +4,16 @@
  * checkout's dependencies (no model call; it runs again on every attempt, as each attempt clones
  * afresh). `checkout` is a revision's record of the PR head it builds on (no model call).
  */
+import type { ModelPhase as TieredPhase } from "../config/repo-config.js";
+
 export const PHASE_NAMES = ["gate", "setup", "plan", "checkout", "execute", "verify", "review", "publish"] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
 
 /** `PHASE.plan` and so on: a phase's name, checked by the compiler. */
 export const PHASE = Object.freeze(Object.fromEntries(PHASE_NAMES.map((p) => [p, p])) as { readonly [K in PhaseName]: K });
 
-/** The phases that call a model, each on a tier the repository chooses (`phases:` in its config). */
-export const MODEL_PHASES = [PHASE.gate, PHASE.plan, PHASE.execute, PHASE.verify, PHASE.review] as const;
+/** The phases that call a model, each on a tier the repository chooses (`phases:` in its config, which names the same). */
+export const MODEL_PHASES = [PHASE.gate, PHASE.plan, PHASE.execute, PHASE.verify, PHASE.review] as const satisfies readonly TieredPhase[];
 export type ModelPhase = (typeof MODEL_PHASES)[number];
 
 /** The phases of a loop round (execute → verify → review), in order. */

@@ -6,7 +6,7 @@
  * diff, so the agent does not re-explore the tree to learn what earlier rounds did), and what the
  * earlier rounds' units said they did.
  */
-import { truncateToTokens } from "../github/sanitize.js";
+import { truncateToTokens } from "../safety/sanitize.js";
 import type { UnitReport } from "../phases/execute/execute.js";
 import { summariesText } from "../phases/review/review.js";
 import { reviewDiffText, type ReviewDiff } from "../workspace/review-diff.js";

@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import { isFinal } from "../errors.js";
-import type { IssueData } from "../github/issues.js";
+import type { IssueData } from "../phases/gate/issue.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 import { usdToMicros } from "../llm/money.js";
 import { runGate } from "../phases/gate/gate.js";
@@ -58,7 +58,7 @@ export interface GateRunInput {
   /** The label event a labelled run consumes (GitHub's issue event id): one label event starts one run. */
   labelEventId?: number;
   /**
-   * When the authorising person last saw the text (src/jobs/text-authority.ts): comments by people
+   * When the authorising person last saw the text (src/pipeline/text-authority.ts): comments by people
    * without write access written after that are not read. Absent: all are read, quoted.
    */
   seenAt?: Date;

@@ -3,24 +3,37 @@
  * execution agent reads them (by id: T1, T2, …), and the answer posted in each once a revision ends.
  */
 import type { Logger } from "pino";
-import type { GitHubPulls, ReviewComment } from "../github/pulls.js";
 import { neutralizeMarkdown } from "../safety/markdown.js";
 import type { RunOutcome } from "./orchestrator.js";
 import type { ReviewThread, RunTarget } from "./run-target.js";
 import { parseThreadAnswers, threadId, threadsLine } from "../phases/execute/thread-answers.js";
 
+/** What threading reads of a review comment (the GitHub port's `ReviewComment`, src/github/pulls.ts, has it). */
+export interface ThreadComment {
+  id: number;
+  inReplyTo: number | null;
+  authorIsBot: boolean;
+  /** Written by Tollgate; absent, a bot's comment counts as Tollgate's. */
+  mine?: boolean;
+}
+
+/** Where an answer in a review thread goes (the GitHub port's `GitHubPulls` does this). */
+export interface ThreadReplies {
+  reply(pr: number, commentId: number, body: string): Promise<void>;
+}
+
 /**
  * Review threads whose last word is not Tollgate's: their root, and the comments since its last
  * answer. Only Tollgate's own replies answer; another bot's comment is neither an answer nor an ask.
  */
-export function pendingThreads(comments: ReviewComment[]): Array<{ root: ReviewComment; asks: ReviewComment[] }> {
-  const mine = (c: ReviewComment) => c.mine ?? c.authorIsBot;
-  const byRoot = new Map<number, ReviewComment[]>();
+export function pendingThreads<C extends ThreadComment>(comments: C[]): Array<{ root: C; asks: C[] }> {
+  const mine = (c: C) => c.mine ?? c.authorIsBot;
+  const byRoot = new Map<number, C[]>();
   for (const c of comments) {
     const root = c.inReplyTo ?? c.id;
     byRoot.set(root, [...(byRoot.get(root) ?? []), c]);
   }
-  const out: Array<{ root: ReviewComment; asks: ReviewComment[] }> = [];
+  const out: Array<{ root: C; asks: C[] }> = [];
   for (const [rootId, list] of byRoot) {
     const root = list.find((c) => c.id === rootId);
     if (!root) continue; // the thread's first comment was deleted
@@ -76,7 +89,7 @@ export function threadAnswers(threads: ReviewThread[], outcome: RunOutcome): str
 
 /** Answers in each review thread with what the revision did, or why it did not. */
 export async function answerThreads(
-  pulls: GitHubPulls,
+  pulls: ThreadReplies,
   conversation: (pr: number, body: string) => Promise<void>,
   revise: NonNullable<RunTarget["revise"]>,
   outcome: RunOutcome,

@@ -28,7 +28,7 @@ const repository = z.object({
 
 /**
  * The issue's text as the event's sender saw it (src/safety/text-hash.ts), and when they acted:
- * authority binds to it (src/jobs/text-authority.ts). Absent in jobs from before it was carried.
+ * authority binds to it (src/pipeline/text-authority.ts). Absent in jobs from before it was carried.
  */
 const seen = {
   textSha256: z

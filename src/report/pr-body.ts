@@ -19,7 +19,8 @@ import { forGitHub, neutralizeMarkdown } from "../safety/markdown.js";
 import { maskSecrets } from "../safety/secrets.js";
 import { formatDuration } from "./cost-table.js";
 import { formatSpend } from "./progress.js";
-import { fenced, setupSection } from "./setup-summary.js";
+import { fenced } from "../safety/fenced.js";
+import { setupSection } from "./setup-summary.js";
 import { describeCount } from "../phases/verify/test-summary.js";
 import type { SetupOutput } from "../setup/setup.js";
 

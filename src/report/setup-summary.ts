@@ -4,6 +4,7 @@
  * detected in its files), so they are shown as code or quoted text; the whole comment or body is
  * neutralised once more by its renderer.
  */
+import { fenced } from "../safety/fenced.js";
 import { maskSecrets } from "../safety/secrets.js";
 import type { SetupOutput } from "../setup/setup.js";
 import { formatDuration } from "./cost-table.js";
@@ -12,12 +13,6 @@ const code = (argv: string[]) => `\`${argv.join(" ").replace(/`/g, "'")}\``;
 
 function mib(bytes: number): string {
   return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.max(1, Math.round(bytes / 1024 ** 2))} MiB`;
-}
-
-/** A command's output as a fenced block no backtick run in it can close. */
-export function fenced(text: string): string[] {
-  const fence = "`".repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
-  return [`${fence}text`, text || "(no output)", fence];
 }
 
 /** "cache hit (45 MiB)", "cache miss", "no cache: no lockfile to key a cache by". */

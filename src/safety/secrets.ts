@@ -1,6 +1,6 @@
 /**
  * Secrets in text Tollgate lets out (every post, every stored transcript) and in untrusted text
- * going into a prompt (`sanitize()`, src/github/sanitize.ts, masks with the same rules).
+ * going into a prompt (`sanitize()`, src/safety/sanitize.ts, masks with the same rules).
  * `maskSecrets`: secret-shaped strings become `[redacted …]`, also when they are hidden from a
  * plain pattern by a letter glued in front, invisible characters, fullwidth forms, HTML entities,
  * markdown escapes or base64.

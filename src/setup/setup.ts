@@ -33,7 +33,7 @@ import { commandSpan } from "../observability/spans.js";
 import { EgressProxy } from "../sandbox/egress.js";
 import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
 import { maskSecrets } from "../safety/secrets.js";
-import { fenced } from "../report/setup-summary.js";
+import { fenced } from "../safety/fenced.js";
 import type { Workspace } from "../workspace/workspace.js";
 import type { CacheScope, DependencyCache } from "./cache.js";
 import { detectProject, type Ecosystem } from "./detect.js";

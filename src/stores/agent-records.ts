@@ -5,7 +5,7 @@
 import type { Database } from "../db/database.js";
 import { maskSecrets, maskSecretsIn } from "../safety/secrets.js";
 import type { ToolUseBlock } from "../llm/model.js";
-import type { CommandResult } from "../agents/tools/command.js";
+import type { CommandResult } from "../sandbox/process.js";
 
 /** Stores a command an agent (or the verify phase) ran in `commands`, secrets in it masked. */
 export function commandRecorder(db: Database, where: { runId?: string; phase: string; agent?: string; cwd: string }) {

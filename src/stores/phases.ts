@@ -3,12 +3,12 @@
  * of a succeeded attempt, which a resumed or follow-up run reuses instead of paying again).
  */
 import type { Database } from "../db/database.js";
-import type { PhaseName } from "../phases/registry.js";
 
 export type PhaseStatus = "running" | "succeeded" | "failed" | "cancelled";
 
 export interface PhaseRecord {
-  name: PhaseName;
+  /** The phase's name (src/phases/registry.ts: the store keeps what it is given). */
+  name: string;
   iteration: number;
   attempt: number;
   status: PhaseStatus;
@@ -21,7 +21,7 @@ export class PhaseStore {
   constructor(private readonly db: Database) {}
 
   /** The output of the latest succeeded attempt of this phase and iteration, if any. */
-  async checkpoint<T>(runId: string, name: PhaseName, iteration: number): Promise<T | undefined> {
+  async checkpoint<T>(runId: string, name: string, iteration: number): Promise<T | undefined> {
     const { rows } = await this.db.query<{ output: T }>(
       "SELECT output FROM phases WHERE run_id = $1 AND name = $2 AND iteration = $3 AND status = 'succeeded' ORDER BY attempt DESC LIMIT 1",
       [runId, name, iteration],
@@ -34,7 +34,7 @@ export class PhaseStore {
    * `running` was cut off by a worker that died: it is marked failed, saying so. The run's
    * round count follows the iteration.
    */
-  async begin(runId: string, name: PhaseName, iteration: number): Promise<{ id: number; attempt: number }> {
+  async begin(runId: string, name: string, iteration: number): Promise<{ id: number; attempt: number }> {
     const { rows } = await this.db.query<{ id: number; attempt: number }>(
       `INSERT INTO phases (run_id, name, iteration, attempt, status)
        SELECT $1, $2, $3, coalesce(max(attempt), 0) + 1, 'running' FROM phases WHERE run_id = $1 AND name = $2 AND iteration = $3

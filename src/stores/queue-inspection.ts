@@ -3,7 +3,7 @@
  * place in line, and the jobs left active by a process that stopped. Writes go through pg-boss.
  */
 import type { Database } from "../db/database.js";
-import { QUEUE, type QueueName } from "../queue/jobs.js";
+import type { QueueName } from "../queue/jobs.js";
 
 export interface QueueStats {
   name: string;
@@ -15,7 +15,20 @@ export interface QueueStats {
   oldestWaitingSeconds: number | null;
 }
 
-const ALL: QueueName[] = [QUEUE.trigger, QUEUE.command, QUEUE.revise, QUEUE.run, QUEUE.dead];
+/**
+ * pg-boss's name of each queue, as src/queue/jobs.ts's `QUEUE` has them (the compiler holds the
+ * two lists equal): spelled out, not imported, since the queue reads through this store and an
+ * import back would tie the two folders in a loop.
+ */
+const QUEUES: Record<QueueName, true> = {
+  "tollgate-trigger": true,
+  "tollgate-command": true,
+  "tollgate-revise": true,
+  "tollgate-run": true,
+  "tollgate-dead": true,
+};
+const ALL = Object.keys(QUEUES) as QueueName[];
+const RUN: QueueName = "tollgate-run";
 const QUEUED = ["created", "retry"];
 
 export class QueueInspection {
@@ -45,7 +58,7 @@ export class QueueInspection {
   async waitingRuns(): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state IN ('created', 'retry') AND start_after <= now()",
-      [QUEUE.run],
+      [RUN],
     );
     return rows[0]?.n ?? 0;
   }
@@ -56,7 +69,7 @@ export class QueueInspection {
       `SELECT count(*)::int AS n FROM pgboss.job j,
          (SELECT created_on FROM pgboss.job WHERE name = $2 AND id = $1 AND state IN ('created', 'retry')) me
        WHERE j.name = $2 AND j.state IN ('created', 'retry') AND j.start_after <= now() AND j.created_on < me.created_on`,
-      [jobId, QUEUE.run],
+      [jobId, RUN],
     );
     return rows[0]?.n ?? 0;
   }

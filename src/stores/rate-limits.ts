@@ -6,7 +6,13 @@
  */
 import type { Database } from "../db/database.js";
 import type { LimiterStore } from "../llm/rate-limiter.js";
-import { emptyLimits, type ModelLimits } from "../llm/token-bucket.js";
+import type { ModelLimits } from "../llm/token-bucket.js";
+
+/**
+ * A model not seen yet: no bucket, not blocked (token-bucket.ts's `emptyLimits`, written out so
+ * that this store imports only the limiter's types: the limiter's folder uses the stores).
+ */
+const NOT_SEEN: ModelLimits = { buckets: {}, blockedUntil: 0 };
 
 export class PgLimiterStore implements LimiterStore {
   constructor(private readonly db: Database) {}
@@ -15,7 +21,7 @@ export class PgLimiterStore implements LimiterStore {
     return this.db.transaction(async (tx) => {
       await tx.query("INSERT INTO rate_limits (model, state) VALUES ($1, $2) ON CONFLICT (model) DO NOTHING", [
         model,
-        JSON.stringify(emptyLimits()),
+        JSON.stringify(NOT_SEEN),
       ]);
       const { rows } = await tx.query<{ state: ModelLimits; now: number }>(
         "SELECT state, (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now FROM rate_limits WHERE model = $1 FOR UPDATE",

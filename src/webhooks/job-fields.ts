@@ -30,7 +30,7 @@ interface PayloadIssue {
   updated_at: string;
 }
 
-/** The issue as a job carries it: with the text its event's sender saw, and when (src/jobs/text-authority.ts). */
+/** The issue as a job carries it: with the text its event's sender saw, and when (src/pipeline/text-authority.ts). */
 export function jobIssue(
   issue: PayloadIssue,
   seenAt = issue.updated_at,

@@ -42,7 +42,7 @@ export function happenedNow(payload: Payload, at = Date.now()): Payload {
 
 /**
  * `issues.labeled` with the given label and sender kind; with `issue`, the issue's text as its
- * sender saw it (Tollgate gates only the text the labeller saw: src/jobs/text-authority.ts).
+ * sender saw it (Tollgate gates only the text the labeller saw: src/pipeline/text-authority.ts).
  */
 export function issuesLabeled(label = "ai-ready", sender: "User" | "Bot" = "User", issue?: { title: string; body: string }): Payload {
   const payload = webhookExample("issues", "labeled");

@@ -1,7 +1,7 @@
 /**
  * Authority binds the text, tried as an attacker would: real webhook payloads through
  * `probot.receive`, the real queue and workers, GitHub played by nock with the issue's state kept
- * (src/jobs/text-authority.ts).
+ * (src/pipeline/text-authority.ts).
  *   - a label vouches for the issue as its sender saw it: an edit since by someone without write
  *     access (or one nobody recorded) is refused, saying why; a writer's edit since is gated;
  *   - a debounced writer's edit does not carry a reader's later edit;

@@ -5,7 +5,8 @@
  * (issue, plan, unit, feedback) is the first message. It ends by calling `finish_unit`; when it
  * stops at a limit or a refusal instead, its work is kept and the unit is marked unfinished.
  */
-import { runAgent, type AgentLimits } from "../../agents/loop.js";
+import type { AgentLimits } from "../../agents/limits.js";
+import { runAgent } from "../../agents/loop.js";
 import { canRunCommands, toolbox } from "../../agents/toolbox.js";
 import { buildRepoMap } from "../../context/repo-map.js";
 import { readConventions } from "../../context/conventions.js";

@@ -5,8 +5,8 @@
  * instructions: they come last (the budget cuts them first), each line quoted, under a heading
  * that says they are untrusted.
  */
-import type { IssueComment, IssueData } from "../../github/issues.js";
-import { sanitize, truncateToTokens } from "../../github/sanitize.js";
+import type { IssueComment, IssueData } from "./issue.js";
+import { sanitize, truncateToTokens } from "../../safety/sanitize.js";
 
 export const ISSUE_TOKEN_BUDGET = 8_000;
 

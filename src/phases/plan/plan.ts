@@ -2,7 +2,8 @@
  * The plan phase (`deep`): a read-only agent explores the repository from a repo map and submits
  * a plan, validated against `planSchema` (an invalid plan goes back to the agent with the reason).
  */
-import { runAgent, type AgentLimits } from "../../agents/loop.js";
+import type { AgentLimits } from "../../agents/limits.js";
+import { runAgent } from "../../agents/loop.js";
 import { canRunCommands, toolbox } from "../../agents/toolbox.js";
 import { readConventions } from "../../context/conventions.js";
 import { environmentBlock } from "../environment.js";

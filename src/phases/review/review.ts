@@ -8,7 +8,7 @@
  * a draft that says why, its work kept.
  */
 import { z } from "zod";
-import { truncateToTokens } from "../../github/sanitize.js";
+import { truncateToTokens } from "../../safety/sanitize.js";
 import type { ToolDefinition } from "../../llm/model.js";
 import { loadPrompt } from "../../prompts/prompt.js";
 import type { PhaseEnv } from "../agent-env.js";

@@ -7,7 +7,8 @@
 import { parseRepoConfig } from "../../../src/config/repo-config.js";
 import { ZERO_USAGE, type Usage } from "../../../src/llm/model.js";
 import { PRICE_OVERRIDES } from "../../../src/llm/prices.js";
-import { PriceBook, type Rates } from "../../../src/llm/pricing.js";
+import type { Rates } from "../../../src/config/price-list.js";
+import { PriceBook } from "../../../src/llm/pricing.js";
 
 const book = new PriceBook(PRICE_OVERRIDES);
 const NOW = new Date("2026-11-30T12:00:00Z");

@@ -1,5 +1,6 @@
 import { PRICE_OVERRIDES } from "../../../src/llm/prices.js";
-import { costMicros, PriceBook, priceListSchema } from "../../../src/llm/pricing.js";
+import { priceListSchema } from "../../../src/config/price-list.js";
+import { costMicros, PriceBook } from "../../../src/llm/pricing.js";
 import { ZERO_USAGE, type Usage } from "../../../src/llm/model.js";
 
 const usage = (u: Partial<Usage>): Usage => ({ ...ZERO_USAGE, ...u });

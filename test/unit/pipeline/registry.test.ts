@@ -1,4 +1,5 @@
-import { PHASE, PHASE_NAMES, phaseRank, phasesBefore, REUSABLE_PHASES, ROUND_PHASES } from "../../../src/phases/registry.js";
+import { parseRepoConfig } from "../../../src/config/repo-config.js";
+import { MODEL_PHASES, PHASE, PHASE_NAMES, phaseRank, phasesBefore, REUSABLE_PHASES, ROUND_PHASES } from "../../../src/phases/registry.js";
 
 describe("the phase registry", () => {
   it("phasesBefore: the phases a run starting at a phase reuses, in order", () => {
@@ -21,6 +22,10 @@ describe("the phase registry", () => {
     expect(phaseRank("Plan")).toBe(PHASE_NAMES.length); // names are exact
     const sorted = ["publish", "mystery", "verify", "gate", "execute", "review", "plan"].sort((a, b) => phaseRank(a) - phaseRank(b));
     expect(sorted).toEqual(["gate", "plan", "execute", "verify", "review", "publish", "mystery"]);
+  });
+
+  it("names the same phases that call a model as the repository's config puts on a tier", () => {
+    expect(Object.keys(parseRepoConfig({}).phases).sort()).toEqual([...MODEL_PHASES].sort());
   });
 
   it("PHASE names each phase as itself, frozen", () => {

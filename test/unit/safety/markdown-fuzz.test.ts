@@ -5,7 +5,7 @@
  */
 import MarkdownIt from "markdown-it";
 import type { Token } from "markdown-it";
-import { sanitize } from "../../../src/github/sanitize.js";
+import { sanitize } from "../../../src/safety/sanitize.js";
 import { htmlPieces } from "../../../src/safety/html-tags.js";
 import { forGitHub, neutralizeMarkdown } from "../../../src/safety/markdown.js";
 

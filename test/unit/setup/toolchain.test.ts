@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseSetupEnv, laterCommand } from "../../../src/setup/environment.js";
+import { parseSetupEnv } from "../../../src/config/setup-env.js";
+import { laterCommand } from "../../../src/setup/environment.js";
 import { checkNode, toolchainPrograms, versionLine } from "../../../src/setup/toolchain.js";
 
 describe("checkNode", () => {

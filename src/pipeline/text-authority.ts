@@ -7,10 +7,17 @@
  * writer's authority. Comments are bound by time: a comment by someone without write access that
  * was written after the vouching act is not read (src/pipeline/gate-run.ts).
  */
-import type { IssueData } from "../github/issues.js";
+import type { IssueData } from "../phases/gate/issue.js";
 import { issueTextSha256 } from "../safety/text-hash.js";
 import type { DeliveryStore } from "../stores/deliveries.js";
-import type { JobContext } from "./context.js";
+
+/** The issue a job acts on, and the one permission check it makes (src/jobs/context.ts `JobContext`). */
+export interface TextContext {
+  owner: string;
+  repo: string;
+  issue: number;
+  may(login: string, access: "write"): Promise<{ allowed: boolean; permission: string }>;
+}
 
 /** What someone did: who, the text they saw (its hash), and when. */
 export interface Act {
@@ -27,7 +34,7 @@ export type Vouched = { by: string; editedBy?: string; seenAt?: Date } | { refus
  * is the caller's to check), else the author of the recorded edit that made it, if they have
  * write access. An act without a hash (a job queued before hashes were carried) vouches as before.
  */
-export async function vouchedText(ctx: JobContext, deliveries: DeliveryStore, issue: IssueData, act: Act): Promise<Vouched> {
+export async function vouchedText(ctx: TextContext, deliveries: DeliveryStore, issue: IssueData, act: Act): Promise<Vouched> {
   const now = issueTextSha256(issue);
   if (act.textSha256 === undefined || act.textSha256 === now) return { by: act.login, ...(act.seenAt && { seenAt: new Date(act.seenAt) }) };
   const edit = await deliveries.editOf(`${ctx.owner}/${ctx.repo}`, ctx.issue, now);

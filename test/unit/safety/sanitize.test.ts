@@ -1,4 +1,4 @@
-import { sanitize, truncateToTokens } from "../../../src/github/sanitize.js";
+import { sanitize, truncateToTokens } from "../../../src/safety/sanitize.js";
 
 describe("sanitize (untrusted text before a prompt)", () => {
   it("removes hidden HTML comments, even unterminated ones", () => {

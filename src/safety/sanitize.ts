@@ -2,15 +2,13 @@
  * The one sanitizer for untrusted text (issue and comment bodies, titles, repo files) before it
  * reaches a prompt or is quoted back: what a human reader of the rendered issue cannot see is
  * removed, because that is where injected instructions hide, and anything shaped like a secret
- * is masked (with src/safety/secrets.ts's rules, which also cover what Tollgate posts and stores).
+ * is masked (with secrets.ts's rules, which also cover what Tollgate posts and stores).
  * Markdown stays markdown: the source is edited where it hides text, by markdown-it's reading of
- * its structure (src/safety/markdown-source.ts), not rendered.
+ * its structure (markdown-source.ts), not rendered.
  */
-import { hidesContent, UNSEEN_ATTRIBUTE, VOID_ELEMENTS, type HtmlPiece } from "../safety/html-tags.js";
-import { parseSource, type Range } from "../safety/markdown-source.js";
-import { maskSecretsCounted } from "../safety/secrets.js";
-
-export { maskSecrets } from "../safety/secrets.js";
+import { hidesContent, UNSEEN_ATTRIBUTE, VOID_ELEMENTS, type HtmlPiece } from "./html-tags.js";
+import { parseSource, type Range } from "./markdown-source.js";
+import { maskSecretsCounted } from "./secrets.js";
 
 /** Format characters (zero-width, bidi controls, tags, soft hyphen) render as nothing. */
 const INVISIBLE = /[\p{Cf}\u115F\u1160\u3164\uFFA0]/gu;
