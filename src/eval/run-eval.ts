@@ -14,7 +14,7 @@ import { detectSandbox } from "../sandbox/sandbox.js";
 import { DependencyCache } from "../setup/cache.js";
 import { toolchains } from "../setup/toolchains-on-hand.js";
 import { runFigures } from "../stores/eval.js";
-import { localConfig, runLocal, scriptedModel } from "../cli/run.js";
+import { localConfig, runLocal, scriptedModel } from "../app/local-run.js";
 import { hiddenCheck } from "./hidden-check.js";
 import type { Attempt } from "./report.js";
 import { SuiteError, type EvalSuite, type EvalTask } from "./suite.js";

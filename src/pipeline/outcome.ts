@@ -1,6 +1,6 @@
 /**
  * A run's outcome as its status: one mapping for the app (src/pipeline/carry-out.ts),
- * `tollgate run` and `tollgate eval` (src/cli/run.ts), so that the three record the same run the
+ * `tollgate run` and `tollgate eval` (src/app/local-run.ts), so that the three record the same run the
  * same way.
  */
 import type { RunStatus } from "../stores/runs.js";

@@ -7,8 +7,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { localConfig, localRepositoryId, runLocal, type LocalRunInput } from "../../src/cli/run.js";
-import { CliError } from "../../src/cli/errors.js";
+import { localConfig, LocalRunError, localRepositoryId, runLocal, type LocalRunInput } from "../../src/app/local-run.js";
 import { loadEnv, type AppEnv } from "../../src/config/env.js";
 import type { Database } from "../../src/db/database.js";
 import { migrate } from "../../src/db/migrate.js";
@@ -124,7 +123,7 @@ describe("local runs are first-class runs", () => {
       () => new Error("the run was not refused"),
       (error: unknown) => error as Error,
     );
-    expect(refused).toBeInstanceOf(CliError);
+    expect(refused).toBeInstanceOf(LocalRunError);
     expect(refused.message).toContain(`a run of this issue is already going in this data folder (run ${alive[0]!.id})`);
     expect((await rows()).map((r) => r.status)).toEqual(["running"]);
   });

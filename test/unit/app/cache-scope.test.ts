@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { localCacheRepository } from "../../../src/cli/cache-scope.js";
+import { localCacheRepository } from "../../../src/app/cache-scope.js";
 
 describe("a local run's dependency cache scope", () => {
   it("differs for two repositories with the same folder name, and keeps the name readable", () => {
