@@ -1,6 +1,6 @@
 /**
  * The raw HTML in a markdown document, tag by tag, and the rule for what of it a reader cannot
- * see: the one place that decides, for `sanitize()` (src/github/sanitize.ts).
+ * see: the one place that decides, for `sanitize()` (src/safety/sanitize.ts).
  */
 
 export interface HtmlPiece {
@@ -11,6 +11,8 @@ export interface HtmlPiece {
   attributes?: string;
   start: number;
   end: number;
+  /** Which block of the document it is in (`parseSource`): a tag pairs only with one in its block. */
+  block?: number;
 }
 
 const ATTRIBUTE = String.raw`(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>\x60]+|'[^']*'|"[^"]*"))?)`;
@@ -24,6 +26,14 @@ const PIECE = new RegExp(
   ].join("|"),
   "y",
 );
+
+/** What ends a comment, a processing instruction, CDATA or a declaration. */
+const SPECIAL_END: [string, string][] = [
+  ["<!--", "-->"],
+  ["<![CDATA[", "]]>"],
+  ["<?", "?>"],
+  ["<!", ">"],
+];
 
 /** One raw-HTML token as markdown-it gives it (`html_inline`): a tag, a comment or a declaration. */
 export function htmlPiece(html: string, start: number): HtmlPiece {
@@ -44,15 +54,23 @@ export function htmlPiece(html: string, start: number): HtmlPiece {
  */
 export function htmlPieces(html: string): HtmlPiece[] {
   const pieces: HtmlPiece[] = [];
+  const unterminated = new Set<string>(); // (so that many `<?` with no `?>` after them stay linear)
   for (let at = html.indexOf("<"); at >= 0 && at < html.length; at = html.indexOf("<", at)) {
+    const end = SPECIAL_END.find(([start]) => html.startsWith(start, at))?.[1];
+    if (end && (unterminated.has(end) || html.indexOf(end, at + 2) < 0)) {
+      unterminated.add(end);
+      if (end === "-->") {
+        pieces.push({ kind: "comment", start: at, end: Number.POSITIVE_INFINITY });
+        break;
+      }
+      at++;
+      continue;
+    }
     PIECE.lastIndex = at;
     const m = PIECE.exec(html);
     if (m) {
       pieces.push(htmlPiece(m[0], at));
       at += m[0].length;
-    } else if (html.startsWith("<!--", at)) {
-      pieces.push({ kind: "comment", start: at, end: Number.POSITIVE_INFINITY });
-      break;
     } else at++;
   }
   return pieces;

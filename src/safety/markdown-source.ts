@@ -1,6 +1,7 @@
 /**
  * markdown-it's reading of a markdown document, with source offsets for what `sanitize()`
- * (src/github/sanitize.ts) edits: reference definitions, code, raw HTML, images and link titles.
+ * (src/safety/sanitize.ts) and `neutralizeMarkdown()` (src/safety/markdown.ts) edit or leave
+ * alone: reference definitions, code, raw HTML, images, links' destinations and autolinks.
  * markdown-it gives block tokens line maps but inline tokens no positions, so the inline rules
  * that matter are wrapped to note where they matched, and each inline token's content is mapped
  * back onto its source lines.
@@ -22,6 +23,18 @@ export interface SourceMap {
   images: (Range & { href: string })[];
   /** The `(url "title")` part of inline links that have a title, and the URL. */
   linkTitles: (Range & { href: string })[];
+  /** The `(url "title")` part of every inline link: no text a reader sees. */
+  linkDestinations: Range[];
+  /** Autolinks, whole (`<https://…>`, `<a@b.c>`). */
+  autolinks: Range[];
+  /** HTML blocks, whole lines: raw HTML, where markdown is not read (`block`: as in `HtmlPiece`). */
+  htmlBlocks: (Range & { block: number })[];
+  /** Fenced code blocks (also in `code`): their fence, and whether a closing fence ends them. */
+  fences: (Range & { markup: string; closed: boolean })[];
+  /** Where each paragraph's text starts (when it could be placed). */
+  paragraphs: number[];
+  /** Inline content (paragraphs, headings, table cells) as placed, line by line: what markdown-it reads as text. */
+  inline: Range[];
   /** Inline content that could not be placed in the source: treated as unreadable. */
   unplaced: Range[];
 }
@@ -32,7 +45,7 @@ export interface Range {
 }
 
 interface Noted {
-  kind: "html" | "code" | "image" | "linkTitle";
+  kind: "html" | "code" | "image" | "link" | "autolink";
   start: number;
   end: number;
   token?: Token;
@@ -44,6 +57,14 @@ interface Env {
 
 type InlineRule = (state: StateInline, silent: boolean) => boolean;
 
+const TOKEN_OF: Record<Noted["kind"], string> = {
+  html: "html_inline",
+  code: "code_inline",
+  image: "image",
+  link: "link_open",
+  autolink: "link_open",
+};
+
 function noting(rule: InlineRule, kind: Noted["kind"]): InlineRule {
   return (state, silent) => {
     const start = state.pos;
@@ -51,15 +72,20 @@ function noting(rule: InlineRule, kind: Noted["kind"]): InlineRule {
     // a nested parse (an image's alt text) has its own source: positions in it mean nothing here
     const top = env.noting && env.noting.src === state.src && !silent ? env.noting : undefined;
     const before = state.tokens.length;
-    const labelEnd =
-      top && kind === "linkTitle" && state.src.charCodeAt(start) === 0x5b ? state.md.helpers.parseLinkLabel(state, start, true) : -1;
     if (!rule(state, silent)) return false;
     if (!top) return true;
-    if (kind === "linkTitle") {
+    if (kind === "link") {
+      // (a reference link, `[a][b]` or `[a]`, has no destination here)
       const open = state.tokens.slice(before).find((t) => t.type === "link_open");
-      if (open && open.attrGet("title") !== null && state.src[labelEnd + 1] === "(")
+      // (found again, now that the rule found it: markdown-it's cache makes it cheap)
+      const labelEnd = open ? state.md.helpers.parseLinkLabel(state, start, true) : -1;
+      if (open && state.src[labelEnd + 1] === "(" && state.pos > labelEnd + 1)
         top.notes.push({ kind, start: labelEnd + 1, end: state.pos, token: open });
-    } else top.notes.push({ kind, start, end: state.pos, token: state.tokens.slice(before).find((t) => t.type === "image") });
+    } else {
+      const token = state.tokens.slice(before).find((t) => t.type === TOKEN_OF[kind]);
+      // (a run of backticks that closes nowhere is text: the rule takes it all the same)
+      if (token || kind !== "code") top.notes.push({ kind, start, end: state.pos, token });
+    }
     return true;
   };
 }
@@ -70,7 +96,8 @@ for (const [name, kind] of [
   ["html_inline", "html"],
   ["backticks", "code"],
   ["image", "image"],
-  ["link", "linkTitle"],
+  ["link", "link"],
+  ["autolink", "autolink"],
 ] as const) {
   const rules = (md.inline.ruler as unknown as { __rules__: { name: string; fn: InlineRule }[] }).__rules__;
   const rule = rules.find((r) => r.name === name)?.fn;
@@ -88,8 +115,13 @@ md.core.ruler.at("inline", (state: StateCore) => {
   env.noting = undefined;
 });
 
+/** Line breaks made `\n` and NUL made U+FFFD, as markdown-it does before it reads a text. */
+export function normalizeSource(text: string): string {
+  return text.replace(/\r\n?/g, "\n").replace(/\0/g, "\uFFFD");
+}
+
 export function parseSource(text: string): SourceMap {
-  const src = text.replace(/\r\n?/g, "\n").replace(/\0/g, "\uFFFD");
+  const src = normalizeSource(text);
   const lines = src.split("\n");
   const lineStart: number[] = [];
   for (let i = 0, at = 0; i < lines.length; at += lines[i]!.length + 1, i++) lineStart.push(at);
@@ -98,18 +130,36 @@ export function parseSource(text: string): SourceMap {
     end: map[1] < lines.length ? lineStart[map[1]]! : src.length,
   });
 
-  const out: SourceMap = { src, references: [], code: [], html: [], images: [], linkTitles: [], unplaced: [] };
+  const out: SourceMap = {
+    src,
+    references: [],
+    code: [],
+    html: [],
+    images: [],
+    linkTitles: [],
+    linkDestinations: [],
+    autolinks: [],
+    htmlBlocks: [],
+    fences: [],
+    paragraphs: [],
+    inline: [],
+    unplaced: [],
+  };
   const tokens = md.parse(src, {});
   const cursor = new Map<number, number>(); // per line, where the next table cell is looked for
   let row: [number, number] | null = null; // a table cell's inline token has no map: its row's
-  for (const token of tokens) {
+  for (const [block, token] of tokens.entries()) {
     if (token.type === "tr_open") row = token.map;
-    if (token.type === "inline" && !token.map && row) token.map = row;
+    const cell = token.type === "inline" && !token.map && row !== null;
+    if (cell) token.map = row;
     if (!token.map) continue;
     if (token.type === "reference_definition") out.references.push(lineRange(token.map));
-    else if (token.type === "fence" || token.type === "code_block") out.code.push(lineRange(token.map));
-    else if (token.type === "html_block") {
-      const place = placeContent(token.content.replace(/\n$/, ""), token.map, lines, lineStart, cursor);
+    else if (token.type === "fence" || token.type === "code_block") {
+      out.code.push(lineRange(token.map));
+      if (token.type === "fence") out.fences.push({ ...lineRange(token.map), markup: token.markup, closed: fenceClosed(token) });
+    } else if (token.type === "html_block") {
+      out.htmlBlocks.push({ ...lineRange(token.map), block });
+      const place = placeContent(token.content.replace(/\n$/, ""), token.map, lines, lineStart, cursor, false, []);
       if (!place) {
         out.unplaced.push(lineRange(token.map));
         continue;
@@ -117,35 +167,47 @@ export function parseSource(text: string): SourceMap {
       for (const piece of htmlPieces(token.content)) {
         const start = place(piece.start);
         const end = piece.end === Number.POSITIVE_INFINITY ? src.length : place(piece.end - 1) + 1;
-        out.html.push({ ...piece, start, end });
+        out.html.push({ ...piece, start, end, block });
       }
     } else if (token.type === "inline") {
       const notes = (token.meta as { notes?: Noted[] } | null)?.notes ?? [];
-      if (!notes.length) continue;
-      const place = placeContent(token.content, token.map, lines, lineStart, cursor);
+      const place = placeContent(token.content, token.map, lines, lineStart, cursor, cell, out.inline);
       if (!place) {
-        out.unplaced.push(lineRange(token.map));
+        if (notes.length) out.unplaced.push(lineRange(token.map));
         continue;
       }
-      for (const note of notes) {
-        const range = { start: place(note.start), end: place(note.end - 1) + 1 };
-        if (note.kind === "code") out.code.push(range);
-        else if (note.kind === "html") out.html.push(htmlPiece(src.slice(range.start, range.end), range.start));
-        else {
-          const href = String(note.token?.attrGet(note.kind === "image" ? "src" : "href") ?? "");
-          (note.kind === "image" ? out.images : out.linkTitles).push({ ...range, href });
-        }
-      }
+      if (tokens[block - 1]?.type === "paragraph_open") out.paragraphs.push(place(0));
+      for (const note of notes) noteInSource(out, note, { start: place(note.start), end: place(note.end - 1) + 1 }, block);
     }
   }
   out.html.sort((a, b) => a.start - b.start);
   return out;
 }
 
+function noteInSource(out: SourceMap, note: Noted, range: Range, block: number): void {
+  if (note.kind === "code") out.code.push(range);
+  else if (note.kind === "html") out.html.push({ ...htmlPiece(out.src.slice(range.start, range.end), range.start), block });
+  else if (note.kind === "autolink") out.autolinks.push(range);
+  else if (note.kind === "image") out.images.push({ ...range, href: String(note.token?.attrGet("src") ?? "") });
+  else {
+    out.linkDestinations.push(range);
+    const title = note.token?.attrGet("title");
+    if (title !== null && title !== undefined) out.linkTitles.push({ ...range, href: String(note.token?.attrGet("href") ?? "") });
+  }
+}
+
+/** A fence's content has all its lines but the first and, when one closes it, the last. */
+function fenceClosed(token: Token): boolean {
+  const content = token.content;
+  const contentLines = content === "" ? 0 : content.split("\n").length - (content.endsWith("\n") ? 1 : 0);
+  return contentLines === token.map![1] - token.map![0] - 2;
+}
+
 /**
  * Where each offset of a block's content lies in the source. Each content line is its source line
  * less a prefix (indentation, container markers, a heading's `#`s) and perhaps trailing space; a
- * table cell or heading is looked for in its line. Undefined when a line cannot be placed.
+ * table cell or heading is looked for in its line (a cell's `\|` is `|` in its content).
+ * Undefined when a line cannot be placed; each line placed is added to `placed`.
  */
 function placeContent(
   content: string,
@@ -153,31 +215,54 @@ function placeContent(
   lines: string[],
   lineStart: number[],
   cursor: Map<number, number>,
+  cell: boolean,
+  placed: Range[],
 ): ((offset: number) => number) | undefined {
   const contentLines = content.split("\n");
   if (contentLines.length > map[1] - map[0]) return undefined;
   // where content line k starts in the source, less its leading white space in the content
   const bases: number[] = [];
   const starts: number[] = [];
+  const pipes: number[][] = []; // per line, the content offsets of `|`s written `\|` in the source
   for (let k = 0, at = 0; k < contentLines.length; at += contentLines[k]!.length + 1, k++) {
     const line = contentLines[k]!;
     const source = lines[map[0] + k]!;
     const bare = line.trimStart();
     const lead = line.length - bare.length;
+    const written = cell ? bare.replace(/\|/g, "\\|") : bare;
     let col: number;
-    if (source.endsWith(bare)) col = source.length - bare.length;
-    else if (source.trimEnd().endsWith(bare)) col = source.trimEnd().length - bare.length;
+    if (!cell && source.endsWith(bare)) col = source.length - bare.length;
+    else if (!cell && source.trimEnd().endsWith(bare)) col = source.trimEnd().length - bare.length;
     else {
-      col = source.indexOf(bare, cursor.get(map[0] + k) ?? 0);
+      col = source.indexOf(written, cursor.get(map[0] + k) ?? 0);
       if (col < 0 || !bare) return undefined;
     }
-    cursor.set(map[0] + k, col + bare.length);
+    cursor.set(map[0] + k, col + written.length);
+    placed.push({ start: lineStart[map[0] + k]! + col, end: lineStart[map[0] + k]! + col + written.length });
     bases.push(lineStart[map[0] + k]! + col - lead);
     starts.push(at);
+    pipes.push(cell ? [...bare.matchAll(/\|/g)].map((m) => at + lead + m.index) : []);
   }
   return (offset) => {
-    let k = starts.length - 1;
-    while (k > 0 && starts[k]! > offset) k--;
-    return bases[k]! + (offset - starts[k]!);
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return bases[lo]! + (offset - starts[lo]!) + countUpTo(pipes[lo]!, offset);
   };
+}
+
+/** How many of the ascending `values` are at most `x`. */
+function countUpTo(values: number[], x: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

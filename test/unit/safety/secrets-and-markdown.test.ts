@@ -152,8 +152,10 @@ describe("neutralizeMarkdown (model-written markdown before it is posted)", () =
     expect(neutralizeMarkdown("[![badge](https://b.example/b.svg)](https://ci.example)")).toBe(
       "[(image removed: b.example)](https://ci.example)",
     );
-    // an image whose brackets do not close on the line cannot start one on GitHub either
-    expect(neutralizeMarkdown("![a\nb](https://evil.example/p.png)")).toBe("\\![a\nb](https://evil.example/p.png)");
+    // link text may run over lines (CommonMark, on GitHub too): this is an image, and goes as one
+    expect(neutralizeMarkdown("![a\nb](https://evil.example/p.png)")).toBe("(image removed: evil.example)");
+    // brackets split by a blank line start none: two paragraphs of text, left as they are
+    expect(neutralizeMarkdown("![a\n\nb](https://evil.example/p.png)")).toBe("![a\n\nb](https://evil.example/p.png)");
   });
 
   it("strips raw HTML but for a small allow-list, and escapes a `<` that starts no tag", () => {
@@ -220,9 +222,10 @@ describe("neutralizeMarkdown (model-written markdown before it is posted)", () =
     expect(neutralizeMarkdown("</details><https://www.npmjs.com/package/@types/node>")).toBe(
       "</details>&lt;https://www.npmjs.com/package/%40types/node>",
     );
-    // a line that may be raw HTML or markdown: a backtick in a comment may close a code span, and
-    // what follows is then text
-    expect(neutralizeMarkdown("<b>x```<!--```@z -->")).toBe("<b>x```&lt;!--```<code>@z</code> -->");
+    // a backtick in a comment may close a code span, and what follows is then text: `<b>x` starts
+    // no HTML block (a tag must be alone on its line for that), so the code span is code, left as
+    // it is, and the mention after it (next to a backtick) is wrapped in `<code>`
+    expect(neutralizeMarkdown("<b>x```<!--```@z -->")).toBe("<b>x```<!--```<code>@z</code> -->");
   });
 
   it("reads a backslash in a URL-like run as GitHub does (found by the fuzz test)", () => {
