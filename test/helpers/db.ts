@@ -1,47 +1,152 @@
 /**
  * Fresh, migrated databases for tests: embedded (PGlite) and real PostgreSQL. Each is a copy of
- * a template migrated once (Tollgate's tables and the queue's), so a test database costs well
- * under a second. Templates are keyed by a hash of the migrations, so a changed migration
- * makes new ones. An embedded database that was closed is wiped back to the template and
- * handed to the next test of the file (see PglitePool), which costs a tenth of opening one.
+ * a template migrated once per test run (Tollgate's tables and the queue's), so a test database
+ * costs well under a second. An embedded database that was closed is wiped back to the template
+ * and handed to the next test of the file (see PglitePool), which costs a tenth of opening one.
+ *
+ * Nothing is made before a test asks: the templates, and the PostgreSQL server when
+ * TOLLGATE_TEST_DATABASE_URL names none, are made by the first worker that needs them, under a
+ * lock, in the run's folder (test/helpers/global-setup.ts), where the other workers find them.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import pg from "pg";
 import { pino } from "pino";
+import lockfile from "proper-lockfile";
 import type { Database } from "../../src/db/database.js";
 import type { EmbeddedDatabase } from "../../src/db/pglite.js";
 import { loadMigrations, migrate } from "../../src/db/migrate.js";
 import { openPglite } from "../../src/db/pglite.js";
 import { openPostgres } from "../../src/db/pg.js";
 import { JobQueue } from "../../src/queue/queue.js";
+import { postgresBinDir, SERVER_FILE, startTestPostgres } from "./global-setup.js";
 
 export type DbKind = "pglite" | "postgres";
 export const DB_KINDS: DbKind[] = ["pglite", "postgres"];
 
 /**
+ * Why the PostgreSQL cases cannot run here, or undefined when they can. Decided when a test file
+ * loads, so that its PostgreSQL cases are reported as skipped (see describeEachDb). With
+ * TOLLGATE_TEST_DATABASE_URL set, as in CI, nothing is skipped: a server that is not there fails
+ * the cases. Without it, the cases run on a server started for the run from Debian's packages.
+ */
+export const POSTGRES_MISSING =
+  process.env.TOLLGATE_TEST_DATABASE_URL || postgresBinDir()
+    ? undefined
+    : "no PostgreSQL here: set TOLLGATE_TEST_DATABASE_URL or apt-get install postgresql";
+
+const skipped = (title: string) => `${title} [skipped: ${POSTGRES_MISSING}]`;
+
+/** `describe` for cases that need PostgreSQL: skipped, and said so, where POSTGRES_MISSING. */
+export function describeOnPostgres(title: string, fn: () => void): void {
+  if (POSTGRES_MISSING) describe.skip(skipped(title), fn);
+  else describe(title, fn);
+}
+
+/** `it` for one case that needs PostgreSQL: skipped, and said so, where POSTGRES_MISSING. */
+export function itOnPostgres(title: string, fn: jest.ProvidesCallback, timeout?: number): void {
+  if (POSTGRES_MISSING) it.skip(skipped(title), fn, timeout);
+  else it(title, fn, timeout);
+}
+
+/** `describe.each(DB_KINDS)(title, fn)` whose PostgreSQL half is skipped, and said so, where POSTGRES_MISSING. */
+export function describeEachDb(title: string, fn: (kind: DbKind) => void): void {
+  for (const kind of DB_KINDS) {
+    const name = title.replace("%s", kind);
+    if (kind === "postgres") describeOnPostgres(name, () => fn(kind));
+    else describe(name, () => fn(kind));
+  }
+}
+
+/**
  * The end-to-end matrix runs whole on the embedded database (the default a newcomer runs); on
- * PostgreSQL it runs its smoke set, the cases marked `smoke`. The stores, the queue, the ledger
- * and the migrations are tested on both databases case by case in test/unit.
+ * PostgreSQL it runs its smoke set, the cases marked `smoke` (skipped where POSTGRES_MISSING).
+ * The stores, the queue, the ledger and the migrations are tested on both databases case by case
+ * in test/unit.
  */
 export function e2eCases(kind: DbKind): { it: jest.It; smoke: jest.It } {
   const none = Object.assign(() => undefined, { each: () => () => undefined }) as unknown as jest.It;
-  return { it: kind === "pglite" ? it : none, smoke: it };
+  if (kind === "pglite") return { it, smoke: it };
+  return { it: none, smoke: POSTGRES_MISSING ? it.skip : it };
 }
 
+function runDir(): string {
+  const dir = process.env.TOLLGATE_TEST_RUN_DIR;
+  if (!dir) throw new Error("TOLLGATE_TEST_RUN_DIR is not set: Jest's global setup (test/helpers/global-setup.ts) did not run");
+  return dir;
+}
+
+/**
+ * Holds `name`'s lock among the run's workers, waiting (the worker blocked) while another holds
+ * it. A worker that died holding it leaves a lock that goes stale after a minute.
+ */
+function lockRun(name: string): () => void {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      return lockfile.lockSync(path.join(runDir(), name), { realpath: false, stale: 60_000 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED" || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+}
+
+/** The folder `name` in the run's folder, made by `make` once for all the run's workers. */
+async function oncePerRun(name: string, make: (dir: string) => Promise<void>): Promise<string> {
+  const dir = path.join(runDir(), name);
+  const done = path.join(dir, ".done");
+  if (existsSync(done)) return dir;
+  const release = lockRun(name);
+  try {
+    if (!existsSync(done)) {
+      rmSync(dir, { recursive: true, force: true }); // what a worker that died left half made
+      mkdirSync(dir);
+      await make(dir);
+      writeFileSync(done, "");
+    }
+  } finally {
+    release();
+  }
+  return dir;
+}
+
+let serverUrl: string | undefined;
+
+/** The test server's URL: TOLLGATE_TEST_DATABASE_URL's, or the one of the server started for the run (started now if none is yet). */
+function postgresUrl(): string {
+  serverUrl ??= process.env.TOLLGATE_TEST_DATABASE_URL;
+  if (serverUrl) return serverUrl;
+  const file = path.join(runDir(), SERVER_FILE); // the teardown stops the server it names
+  if (!existsSync(file)) {
+    const release = lockRun("postgres");
+    try {
+      if (!existsSync(file)) {
+        writeFileSync(`${file}.${process.pid}`, JSON.stringify(startTestPostgres()));
+        renameSync(`${file}.${process.pid}`, file);
+      }
+    } finally {
+      release();
+    }
+  }
+  serverUrl = (JSON.parse(readFileSync(file, "utf8")) as { url: string }).url;
+  return serverUrl;
+}
+
+/** The URL of `database` on the test server (starting the server if this is the run's first ask). */
 export function testDatabaseUrl(database = "postgres"): string {
-  const base = process.env.TOLLGATE_TEST_DATABASE_URL;
-  if (!base) throw new Error("TOLLGATE_TEST_DATABASE_URL is not set: the global setup did not run");
-  const url = new URL(base);
+  const url = new URL(postgresUrl());
   url.pathname = `/${database}`;
   return url.toString();
 }
 
+/** What the PostgreSQL template depends on: the migrations and the queue's version (a server named by TOLLGATE_TEST_DATABASE_URL may outlive a run). */
 async function schemaKey(): Promise<string> {
   const migrations = await loadMigrations();
-  return createHash("sha256").update(JSON.stringify(migrations)).digest("hex").slice(0, 12);
+  const boss = (createRequire(import.meta.url)("pg-boss/package.json") as { version: string }).version;
+  return createHash("sha256").update(JSON.stringify({ migrations, boss })).digest("hex").slice(0, 12);
 }
 
 /** Tollgate's migrations plus the queue's own schema. */
@@ -54,20 +159,31 @@ async function prepare(db: Database): Promise<void> {
 
 let pgliteTemplate: Promise<Blob> | undefined;
 
+/** The migrated embedded database as a dump (`dumpDataDir`), made once per run. */
 function loadPgliteTemplate(): Promise<Blob> {
   pgliteTemplate ??= (async () => {
-    const file = path.join(tmpdir(), `tollgate-pglite-template-${await schemaKey()}.tar`);
-    if (existsSync(file)) return new Blob([readFileSync(file)]);
-    const db = await openPglite(undefined);
-    await prepare(db);
-    const dump = await db.dump();
-    await db.close();
-    const temp = `${file}.${process.pid}`;
-    writeFileSync(temp, Buffer.from(await dump.arrayBuffer()));
-    renameSync(temp, file); // atomic: another worker never reads half a file
-    return dump;
+    const dir = await oncePerRun("pglite-template", async (dir) => {
+      const db = await openPglite(undefined);
+      await prepare(db);
+      writeFileSync(path.join(dir, "pgdata.tar"), Buffer.from(await (await db.dump()).arrayBuffer()));
+      await db.close();
+    });
+    return new Blob([readFileSync(path.join(dir, "pgdata.tar"))]);
   })();
   return pgliteTemplate;
+}
+
+/**
+ * The same template as a data folder, for a process that opens the embedded database itself
+ * (the CLI, test/helpers/cli.ts): a copy of it is what `tollgate start` leaves in its data
+ * folder's `pgdata`, and the app, finding its migrations applied, migrates nothing.
+ */
+export async function pgliteDataDirTemplate(): Promise<string> {
+  const dir = await oncePerRun("pglite-data-dir", async (dir) => {
+    const db = await openPglite(path.join(dir, "pgdata"), await loadPgliteTemplate());
+    await db.close();
+  });
+  return path.join(dir, "pgdata");
 }
 
 let postgresTemplate: Promise<string> | undefined;
@@ -266,5 +382,5 @@ export async function freshDatabase(kind: DbKind): Promise<Database> {
   return openPostgres(await createPostgresDatabase(await loadPostgresTemplate()), { max: 5 });
 }
 
-// Shared with the global setup, which Jest loads outside the ESM module mapper.
+// Lives in the global setup, which Jest loads outside the ESM module mapper.
 export { freePort } from "./global-setup.js";

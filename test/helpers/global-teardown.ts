@@ -1,3 +1,8 @@
+/**
+ * Runs once after all test files: stops the PostgreSQL server the tests started, if they started
+ * one, and removes the run's folder (see global-setup.ts, which hands over the function: Jest
+ * loads this file outside the module mapper too, so it cannot import it).
+ */
 export default async function globalTeardown(): Promise<void> {
-  (globalThis as { __tollgatePg?: { stop(): void } }).__tollgatePg?.stop();
+  await (globalThis as { __tollgateTestRunEnd?: () => void }).__tollgateTestRunEnd?.();
 }

@@ -9,7 +9,7 @@ import { IntakePressure } from "../../src/queue/intake.js";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { Outbox } from "../../src/queue/outbox.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
-import { DB_KINDS } from "../helpers/db.js";
+import { describeEachDb } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { configFile, installationToken } from "../helpers/github.js";
 import { captureLog } from "../helpers/log.js";
@@ -22,7 +22,7 @@ beforeAll(() => {
 });
 afterAll(() => nock.enableNetConnect());
 
-describe.each(DB_KINDS)("webhooks in a burst on %s", (kind) => {
+describeEachDb("webhooks in a burst on %s", (kind) => {
   let app: TestApp;
   const captured = captureLog();
   afterEach(async () => {

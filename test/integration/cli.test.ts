@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { loadMigrations } from "../../src/db/migrate.js";
-import { createPostgresDatabase, freePort } from "../helpers/db.js";
+import { createPostgresDatabase, freePort, itOnPostgres } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { TEST_PRIVATE_KEY } from "../helpers/keys.js";
 import { ROOT, tollgate, type Child } from "../helpers/cli.js";
@@ -57,7 +57,7 @@ describe("tollgate CLI", () => {
     expect(child.stdout() + child.stderr()).not.toContain(":pw@");
   });
 
-  it("prints a ledger rollup as JSON on stdout, logs on stderr", async () => {
+  itOnPostgres("prints a ledger rollup as JSON on stdout, logs on stderr", async () => {
     const url = await createPostgresDatabase();
     expect(await tollgate(["migrate"], { ...APP, DATABASE_URL: url }).exit).toBe(0);
     const client = new pg.Client({ connectionString: url });
@@ -108,7 +108,7 @@ describe("tollgate CLI", () => {
     expect(child.stderr()).toMatch(/^tollgate: --no-workers needs DATABASE_URL/);
   });
 
-  it("migrates a PostgreSQL database from two processes at once", async () => {
+  itOnPostgres("migrates a PostgreSQL database from two processes at once", async () => {
     const url = await createPostgresDatabase();
     const [a, b] = [tollgate(["migrate"], { ...APP, DATABASE_URL: url }), tollgate(["migrate"], { ...APP, DATABASE_URL: url })];
     const codes = await Promise.all([a.exit, b.exit]);

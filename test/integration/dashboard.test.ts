@@ -13,7 +13,7 @@ import { BudgetStore } from "../../src/stores/budget.js";
 import { dashboardHandler } from "../../src/dashboard/handler.js";
 import { DashboardAuth } from "../../src/dashboard/auth.js";
 import { SessionStore } from "../../src/stores/sessions.js";
-import { DB_KINDS, freshDatabase } from "../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../helpers/db.js";
 import { captureLog } from "../helpers/log.js";
 
 const NOW = new Date("2026-11-30T12:00:00Z");
@@ -78,7 +78,7 @@ async function seed(db: Database) {
   return { shipped, held, secret };
 }
 
-describe.each(DB_KINDS)("the dashboard on %s", (kind) => {
+describeEachDb("the dashboard on %s", (kind) => {
   let db: Database;
   let server: Server;
   let base: string;

@@ -8,7 +8,7 @@ import { migrate } from "../../src/db/migrate.js";
 import { openPglite } from "../../src/db/pglite.js";
 import { openPostgres } from "../../src/db/pg.js";
 import type { Database } from "../../src/db/database.js";
-import { createPostgresDatabase } from "../helpers/db.js";
+import { createPostgresDatabase, itOnPostgres } from "../helpers/db.js";
 
 const SCRIPT = fileURLToPath(new URL("../fixtures/llm/call-then-die.mjs", import.meta.url));
 
@@ -32,7 +32,7 @@ async function calls(db: Database) {
 const expected = [{ phase: "gate", input_tokens: 777, output_tokens: 55, cost_usd_micros: 777 * 5 + 55 * 25 }];
 
 describe("ledger durability", () => {
-  it("keeps the row on PostgreSQL when the process is killed right after the call returns", async () => {
+  itOnPostgres("keeps the row on PostgreSQL when the process is killed right after the call returns", async () => {
     const url = await createPostgresDatabase();
     const setup = openPostgres(url);
     await migrate(setup);

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { migrate } from "../../src/db/migrate.js";
 import { openPostgres } from "../../src/db/pg.js";
-import { createPostgresDatabase } from "../helpers/db.js";
+import { createPostgresDatabase, itOnPostgres } from "../helpers/db.js";
 // @ts-expect-error a plain ES module of the benchmarks, shared with this test
 import { startFakeAnthropic } from "../../bench/fake-anthropic.mjs";
 
@@ -50,28 +50,32 @@ function worker(databaseUrl: string, api: string): Promise<{ done: number; faile
   });
 }
 
-it("four worker processes share one limiter: no 429 from racing one another, and the refill rate used within 90%", async () => {
-  const url = await createPostgresDatabase();
-  const db = openPostgres(url);
-  await migrate(db);
-  await db.close();
-  const api = (await startFakeAnthropic({ requestsPerMinute: LIMIT })) as FakeApi;
-  try {
-    const results = await Promise.all(Array.from({ length: WORKERS }, () => worker(url, api.url)));
-    expect(results.reduce((s, r) => s + r.done, 0)).toBe(WORKERS * CALLS_EACH);
-    expect(results.every((r) => r.failed === 0)).toBe(true);
-    expect(api.seen.rejected).toBe(0);
-    // after the starting bucket (LIMIT calls), the calls come at the refill rate: one a second. What
-    // refilled while the starting bucket was being spent is spent at once too (rightly), so the paced
-    // calls begin once the bucket is down to the level it then stays at (within a call): after call
-    // LIMIT when the burst was quick, later when it was slow (a busy machine).
-    const left = bucketAfter(api.seen.accepted);
-    const settled = left.findIndex((level, i) => level <= Math.min(...left.slice(i)) + 1);
-    const paced = api.seen.accepted.slice(Math.max(LIMIT, settled));
-    const perSecond = (paced.length - 1) / ((paced.at(-1)! - paced[0]!) / 1000);
-    expect(perSecond).toBeGreaterThanOrEqual(0.9 * (LIMIT / 60));
-    expect(perSecond).toBeLessThanOrEqual(1.1 * (LIMIT / 60));
-  } finally {
-    await api.close();
-  }
-}, 90_000);
+itOnPostgres(
+  "four worker processes share one limiter: no 429 from racing one another, and the refill rate used within 90%",
+  async () => {
+    const url = await createPostgresDatabase();
+    const db = openPostgres(url);
+    await migrate(db);
+    await db.close();
+    const api = (await startFakeAnthropic({ requestsPerMinute: LIMIT })) as FakeApi;
+    try {
+      const results = await Promise.all(Array.from({ length: WORKERS }, () => worker(url, api.url)));
+      expect(results.reduce((s, r) => s + r.done, 0)).toBe(WORKERS * CALLS_EACH);
+      expect(results.every((r) => r.failed === 0)).toBe(true);
+      expect(api.seen.rejected).toBe(0);
+      // after the starting bucket (LIMIT calls), the calls come at the refill rate: one a second. What
+      // refilled while the starting bucket was being spent is spent at once too (rightly), so the paced
+      // calls begin once the bucket is down to the level it then stays at (within a call): after call
+      // LIMIT when the burst was quick, later when it was slow (a busy machine).
+      const left = bucketAfter(api.seen.accepted);
+      const settled = left.findIndex((level, i) => level <= Math.min(...left.slice(i)) + 1);
+      const paced = api.seen.accepted.slice(Math.max(LIMIT, settled));
+      const perSecond = (paced.length - 1) / ((paced.at(-1)! - paced[0]!) / 1000);
+      expect(perSecond).toBeGreaterThanOrEqual(0.9 * (LIMIT / 60));
+      expect(perSecond).toBeLessThanOrEqual(1.1 * (LIMIT / 60));
+    } finally {
+      await api.close();
+    }
+  },
+  90_000,
+);

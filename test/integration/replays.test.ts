@@ -7,7 +7,7 @@ import { createHmac } from "node:crypto";
 import nock from "nock";
 import { QUEUE } from "../../src/queue/jobs.js";
 import { createTestApp, WEBHOOK_SECRET, type TestApp } from "../helpers/app.js";
-import { DB_KINDS } from "../helpers/db.js";
+import { describeEachDb } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { configFile, installationToken, permission } from "../helpers/github.js";
 import { captureLog } from "../helpers/log.js";
@@ -19,7 +19,7 @@ afterAll(() => nock.enableNetConnect());
 
 const DAY = 24 * 3600_000;
 
-describe.each(DB_KINDS)("replays on %s", (kind) => {
+describeEachDb("replays on %s", (kind) => {
   let app: TestApp;
   let model: ScriptedModel;
   const captured = captureLog("info");

@@ -27,7 +27,7 @@ import { QUEUE, runJobSchema, type RunJob } from "../../src/queue/jobs.js";
 import type { JobResult } from "../../src/queue/worker.js";
 import type { RunStore } from "../../src/stores/runs.js";
 import { APP_ID, createTestApp, TestOctokit, WEBHOOK_SECRET, type TestApp } from "../helpers/app.js";
-import { testDatabaseUrl } from "../helpers/db.js";
+import { describeOnPostgres, testDatabaseUrl } from "../helpers/db.js";
 import { eventually } from "../helpers/eventually.js";
 import { FakeGitHub } from "../helpers/fake-github.js";
 import { API } from "../helpers/github.js";
@@ -176,7 +176,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 
-describe("a run worker killed on PostgreSQL", () => {
+describeOnPostgres("a run worker killed on PostgreSQL", () => {
   let app: TestApp;
   let gh: FakeGitHub;
   let server: GitHttpServer;

@@ -1,7 +1,7 @@
 import { CatchUp, sweepLease } from "../../../src/app/catch-up.js";
 import type { Database } from "../../../src/db/database.js";
 import { LeaseStore } from "../../../src/stores/leases.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 import type { Octokit } from "../../../src/github/issues.js";
 import { eventually } from "../../helpers/eventually.js";
 import { captureLog } from "../../helpers/log.js";
@@ -101,7 +101,7 @@ describe("CatchUp", () => {
   });
 });
 
-describe.each(DB_KINDS)("catch-up with several web processes on %s", (kind) => {
+describeEachDb("catch-up with several web processes on %s", (kind) => {
   let db: Database;
   beforeEach(async () => (db = await freshDatabase(kind)));
   afterEach(() => db.close());

@@ -2,7 +2,7 @@ import type { Database } from "../../../src/db/database.js";
 import { loadMigrations, migrate } from "../../../src/db/migrate.js";
 import { openPglite } from "../../../src/db/pglite.js";
 import { openPostgres } from "../../../src/db/pg.js";
-import { createPostgresDatabase, DB_KINDS, type DbKind } from "../../helpers/db.js";
+import { createPostgresDatabase, describeEachDb, type DbKind } from "../../helpers/db.js";
 
 const TABLES = [
   "agent_events",
@@ -36,7 +36,7 @@ async function tables(db: Database): Promise<string[]> {
   return rows.map((r) => r.table_name);
 }
 
-describe.each(DB_KINDS)("migrations on %s", (kind) => {
+describeEachDb("migrations on %s", (kind) => {
   let db: Database;
   let url: string | undefined;
   beforeEach(async () => ({ db, url } = await emptyDatabase(kind)));

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseUnavailableError, openDatabase } from "../../../src/db/open.js";
 import { captureLog } from "../../helpers/log.js";
-import { testDatabaseUrl } from "../../helpers/db.js";
+import { itOnPostgres, testDatabaseUrl } from "../../helpers/db.js";
 
 describe("openDatabase", () => {
   it("retries an unreachable PostgreSQL with a log line per try, then fails clearly without the password", async () => {
@@ -19,7 +19,7 @@ describe("openDatabase", () => {
     expect(text() + error.message).not.toContain("hunter2");
   });
 
-  it("connects to a reachable PostgreSQL", async () => {
+  itOnPostgres("connects to a reachable PostgreSQL", async () => {
     const db = await openDatabase({ database: { kind: "postgres", url: testDatabaseUrl() }, dbConnectAttempts: 1 }, captureLog().log);
     expect(db.kind).toBe("postgres");
     expect((await db.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);

@@ -10,10 +10,10 @@ import { sweepStalledRuns } from "../../../src/jobs/run-sweep.js";
 import { jobIdForRun } from "../../../src/queue/job-id.js";
 import type { JobQueue } from "../../../src/queue/queue.js";
 import { MAX_RESTARTS, notResumed, RunStore, STOPPED_TWICE } from "../../../src/stores/runs.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 import { captureLog } from "../../helpers/log.js";
 
-describe.each(DB_KINDS)("restarts of a run on %s", (kind) => {
+describeEachDb("restarts of a run on %s", (kind) => {
   let db: Database;
   let runs: RunStore;
   const sent: Array<{ id: string; data: { restart: number } }> = [];

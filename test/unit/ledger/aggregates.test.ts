@@ -9,7 +9,7 @@ import { openPglite } from "../../../src/db/pglite.js";
 import { openPostgres } from "../../../src/db/pg.js";
 import { Ledger } from "../../../src/stores/ledger.js";
 import { ZERO_USAGE } from "../../../src/llm/model.js";
-import { createPostgresDatabase, DB_KINDS, freshDatabase, type DbKind } from "../../helpers/db.js";
+import { createPostgresDatabase, describeEachDb, freshDatabase, type DbKind } from "../../helpers/db.js";
 
 async function run(db: Database, owner: string, repo: string, repositoryId: number, installation: number): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
@@ -63,7 +63,7 @@ async function seed(db: Database) {
   return { a, b };
 }
 
-describe.each(DB_KINDS)("ledger aggregates on %s", (kind: DbKind) => {
+describeEachDb("ledger aggregates on %s", (kind: DbKind) => {
   it("keeps the daily sums, the totals and each run's sums equal to the ledger, call by call", async () => {
     const db = await freshDatabase(kind);
     try {

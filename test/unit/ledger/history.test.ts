@@ -1,6 +1,6 @@
 import type { Database } from "../../../src/db/database.js";
 import { expectedCost, percentile } from "../../../src/stores/history.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 
 async function finishedRun(db: Database, repo: string, installation: number, type: string, costs: number[], status = "succeeded") {
   const { rows } = await db.query<{ id: string }>(
@@ -15,7 +15,7 @@ async function finishedRun(db: Database, repo: string, installation: number, typ
   }
 }
 
-describe.each(DB_KINDS)("expected cost from past runs on %s", (kind) => {
+describeEachDb("expected cost from past runs on %s", (kind) => {
   let db: Database;
   beforeEach(async () => (db = await freshDatabase(kind)));
   afterEach(() => db.close());

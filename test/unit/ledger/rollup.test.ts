@@ -1,7 +1,7 @@
 import type { Database } from "../../../src/db/database.js";
 import { rollup } from "../../../src/stores/rollup.js";
 import { formatRollup } from "../../../src/report/rollup-format.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 
 async function seed(db: Database) {
   const run = async (owner: string, repo: string, issue: number, ticketType: string | null, installation: number) =>
@@ -29,7 +29,7 @@ async function seed(db: Database) {
 
 const period = { since: new Date("2026-11-01T00:00:00Z"), until: new Date("2026-11-03T00:00:00Z") };
 
-describe.each(DB_KINDS)("ledger rollups on %s", (kind) => {
+describeEachDb("ledger rollups on %s", (kind) => {
   let db: Database;
   beforeAll(async () => {
     db = await freshDatabase(kind);

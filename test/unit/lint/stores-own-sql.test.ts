@@ -1,7 +1,7 @@
 /**
  * Stores own the SQL: the lint rule in eslint.config.js refuses a query or SQL text in any file
- * outside src/stores (and the drivers in src/db). A new file that issues SQL elsewhere fails here
- * and in `npm run lint`.
+ * outside src/stores (and the drivers in src/db). These cases check the rule itself, on sample
+ * text; that the code as it is follows it is `npm run lint`'s to say (CI runs it, `.ci/run`).
  */
 import { ESLint } from "eslint";
 
@@ -42,14 +42,5 @@ describe("stores own the SQL", () => {
   it("does not mistake prose for SQL", async () => {
     const prose = `export const line = "Select a label, then update the issue with the details";\nexport const other = \`With commands disabled, the checks will not run\`;\n`;
     expect(await sqlProblems("src/report/new-report.ts", prose)).toEqual([]);
-  });
-
-  it("finds no SQL outside the stores in the code as it is", async () => {
-    const results = await eslint.lintFiles(["src"]);
-    const outside = results.flatMap((r) =>
-      r.messages.filter((m) => m.ruleId === SQL_RULE).map((m) => `${r.filePath}:${m.line} ${m.message}`),
-    );
-    expect(outside).toEqual([]);
-    expect(results.length).toBeGreaterThan(80); // the whole source tree was linted
   });
 });

@@ -5,7 +5,7 @@ import { createMetrics } from "../../../src/observability/metrics.js";
 import { semconv } from "../../../src/observability/semconv.js";
 import { BudgetStore } from "../../../src/stores/budget.js";
 import { cachedPrefix, withMovingBreakpoint } from "../../../src/llm/prompt-cache.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 import { insertRun, meteredSetup } from "../../helpers/llm.js";
 import { captureLog } from "../../helpers/log.js";
 
@@ -25,7 +25,7 @@ const usage = {
 };
 const overloaded = { error: { status: 529, type: "overloaded_error", message: "Overloaded" } };
 
-describe.each(DB_KINDS)("metered model on %s", (kind) => {
+describeEachDb("metered model on %s", (kind) => {
   let db: Database;
   const captured = captureLog();
   beforeEach(async () => (db = await freshDatabase(kind)));

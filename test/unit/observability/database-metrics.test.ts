@@ -12,7 +12,7 @@ import { QUEUE } from "../../../src/queue/jobs.js";
 import { JobQueue } from "../../../src/queue/queue.js";
 import { BudgetStore } from "../../../src/stores/budget.js";
 import { MetricsSource } from "../../../src/stores/metrics-source.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 import { parseScrape } from "../../helpers/prometheus.js";
 
 const NOW = Date.parse("2026-11-02T12:00:00Z");
@@ -57,7 +57,7 @@ async function ledgerSums(db: Database) {
   return rows;
 }
 
-describe.each(DB_KINDS)("the database metrics on %s", (kind) => {
+describeEachDb("the database metrics on %s", (kind) => {
   let db: Database;
   let queue: JobQueue;
   let metrics: TollgateMetrics;

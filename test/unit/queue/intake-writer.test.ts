@@ -5,7 +5,7 @@ import { jobIdForDelivery } from "../../../src/queue/job-id.js";
 import { QUEUE } from "../../../src/queue/jobs.js";
 import { JobQueue } from "../../../src/queue/queue.js";
 import { Outbox } from "../../../src/queue/outbox.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 import { captureLog } from "../../helpers/log.js";
 import { eventually } from "../../helpers/eventually.js";
 
@@ -18,7 +18,7 @@ const delivery = (id: string, installationId = 1) => ({
   sender: "alice",
 });
 
-describe.each(DB_KINDS)("the webhook path's group commit on %s", (kind) => {
+describeEachDb("the webhook path's group commit on %s", (kind) => {
   let db: Database;
   let queue: JobQueue;
   let writer: IntakeWriter;

@@ -4,14 +4,14 @@ import { jobIdForDelivery } from "../../../src/queue/job-id.js";
 import { QUEUE } from "../../../src/queue/jobs.js";
 import { Outbox } from "../../../src/queue/outbox.js";
 import { JobQueue } from "../../../src/queue/queue.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 import { eventually } from "../../helpers/eventually.js";
 import { captureLog } from "../../helpers/log.js";
 
 const delivery = (id: string) => ({ id, event: "issues", action: "edited", installationId: 1, repository: "octo/app", sender: "alice" });
 const plain = (id: string): OutboxJob => ({ queue: QUEUE.trigger, data: { deliveryId: id }, id: jobIdForDelivery(id) });
 
-describe.each(DB_KINDS)("the webhook outbox on %s", (kind) => {
+describeEachDb("the webhook outbox on %s", (kind) => {
   let db: Database;
   let queue: JobQueue;
   let deliveries: DeliveryStore;

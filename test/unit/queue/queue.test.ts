@@ -8,7 +8,7 @@ import { JobQueue } from "../../../src/queue/queue.js";
 import { startWorker } from "../../../src/queue/worker.js";
 import { handleDead } from "../../../src/jobs/dead.js";
 import { RunStore } from "../../../src/stores/runs.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 import { eventually } from "../../helpers/eventually.js";
 import { captureLog } from "../../helpers/log.js";
 
@@ -24,7 +24,7 @@ const job = (deliveryId: string): TriggerJob => ({
 
 const delivery = (id: string) => ({ id, event: "issues", action: "labeled", installationId: 1, repository: "octo/app", sender: "alice" });
 
-describe.each(DB_KINDS)("job queue on %s", (kind) => {
+describeEachDb("job queue on %s", (kind) => {
   let db: Database;
   let queue: JobQueue;
   let deliveries: DeliveryStore;

@@ -6,7 +6,7 @@ import { PRICE_OVERRIDES } from "../../../src/llm/prices.js";
 import { PriceBook } from "../../../src/llm/pricing.js";
 import { cachedPrefix, withMovingBreakpoint } from "../../../src/llm/prompt-cache.js";
 import { renderCostTable, totals } from "../../../src/report/cost-table.js";
-import { DB_KINDS, freshDatabase } from "../../helpers/db.js";
+import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 import { insertRun, meteredSetup } from "../../helpers/llm.js";
 import { captureLog } from "../../helpers/log.js";
 
@@ -137,7 +137,7 @@ describe("the cost table", () => {
   });
 });
 
-describe.each(DB_KINDS)("cost table from the ledger on %s", (kind) => {
+describeEachDb("cost table from the ledger on %s", (kind) => {
   let db: Database;
   beforeEach(async () => (db = await freshDatabase(kind)));
   afterEach(() => db.close());
