@@ -5,6 +5,7 @@
 import { loadRepoConfig } from "../config/load-repo-config.js";
 import { RepoConfigError, type RepoConfig } from "../config/repo-config.js";
 import { GitHubIssues, type Octokit, type Permission } from "../github/issues.js";
+import { GitHubPulls } from "../github/pulls.js";
 import type { IssueContext } from "../pipeline/issue-context.js";
 
 /**
@@ -41,6 +42,7 @@ export class JobContext implements IssueContext {
   /** The issue this job is about; a command on a Tollgate PR moves it to the PR's issue. */
   issue: number;
   #settings?: Promise<RepoConfig | RepoConfigError>;
+  #pulls?: GitHubPulls;
   readonly #permissions = new Map<string, Promise<Permission>>();
 
   private constructor(
@@ -51,6 +53,16 @@ export class JobContext implements IssueContext {
     issue: number,
   ) {
     this.issue = issue;
+  }
+
+  /** The pull requests of the repository. */
+  get pulls(): GitHubPulls {
+    return (this.#pulls ??= new GitHubPulls(this.octokit, this.owner, this.repo));
+  }
+
+  /** An installation token for git, asked for each time (Octokit's auth caches it until it nears expiry). */
+  async gitToken(): Promise<string> {
+    return ((await this.octokit.auth({ type: "installation" })) as { token: string }).token;
   }
 
   static async open(github: GitHubFactory, job: JobTarget): Promise<JobContext> {

@@ -16,7 +16,6 @@ import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
 import type { Database } from "../db/database.js";
 import { FinalError, isFinal } from "../errors.js";
-import { GitHubPulls } from "../github/pulls.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 import type { PriceBook } from "../llm/pricing.js";
 import type { Verdict } from "../phases/gate/verdict.js";
@@ -36,7 +35,7 @@ import type { SetupResult } from "../setup/setup.js";
 import { setupProgressLines } from "../report/setup-summary.js";
 import { RunTakenOver, watchRun } from "./cancel.js";
 import type { GateCheckpoint, IssueSnapshot } from "./gate-run.js";
-import type { IssueContext } from "./issue-context.js";
+import type { IssueContext, PullsPort } from "./issue-context.js";
 import { branchFor, runPipeline, type PipelineRun, type RunOutcome } from "./orchestrator.js";
 import { PhaseRunner } from "./phase.js";
 import { annotatePullRequest, runSpan } from "../observability/spans.js";
@@ -111,7 +110,7 @@ async function carryOutRun(
     return nearDailyCap(deps.budget, target.installationId, repoDaily, deps.operatorCaps, Date.now());
   };
   const sticky = await progressComment(ctx, run.id, phases, deps, { budget: () => watch.budgetMicros, nearCap });
-  const pulls = new GitHubPulls(ctx.octokit, ctx.owner, ctx.repo);
+  const pulls = ctx.pulls;
   let outcome: RunOutcome;
   try {
     // a run whose worker stopped twice is not resumed again (src/jobs/run-sweep.ts): it fails here, with why on the issue
@@ -200,11 +199,11 @@ async function progressComment(
 /** What the orchestrator needs for this run on GitHub: the model, the clone and push, the PR, the report. */
 async function pipelineRun(
   ctx: IssueContext,
-  r: { run: RunRow; lease: string; target: RunTarget; config: RepoConfig; phases: PhaseRunner; pulls: GitHubPulls; watch: RunWatch },
+  r: { run: RunRow; lease: string; target: RunTarget; config: RepoConfig; phases: PhaseRunner; pulls: PullsPort; watch: RunWatch },
   deps: CarryOutDeps,
   log: Logger,
 ): Promise<PipelineRun> {
-  const { octokit, owner, repo, issue } = ctx;
+  const { owner, repo, issue } = ctx;
   const { run, target, config } = r;
   const gated = await gatedIssue(r.phases);
   // a revision works on its PR's branch (moved to `-<k>` when a human's commit was on the first)
@@ -217,7 +216,7 @@ async function pipelineRun(
     log.info({ pr: opened.number, created: opened.created, draft: opened.draft }, what);
     return { url: opened.url, number: opened.number };
   };
-  const token = async () => ((await octokit.auth({ type: "installation" })) as { token: string }).token;
+  const token = () => ctx.gitToken();
   const model = deps.model(config, log, () => r.watch.budgetMicros);
   const issueRuns = () => runsOfIssue(deps.db, owner, repo, issue);
   return {
