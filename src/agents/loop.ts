@@ -10,11 +10,10 @@
  * masked. Old tool results are elided past a context budget, in large steps, so the cached
  * prefix stays valid between prunes.
  */
-import type { Database } from "../db/database.js";
+import type { AgentRecords } from "../stores/agent-records.js";
 import type { ContentBlock, Message, TextBlock, ToolDefinition, ToolUseBlock } from "../llm/model.js";
 import type { CallContext, MeteredModel, MeteredResponse } from "../llm/metered-model.js";
 import { withMovingBreakpoint } from "../llm/prompt-cache.js";
-import { recordToolCall } from "../stores/agent-records.js";
 import { FinalError } from "../errors.js";
 import { toolSpan } from "../observability/spans.js";
 import type { AgentLimits } from "./limits.js";
@@ -68,7 +67,7 @@ export interface AgentResult {
 
 export interface AgentSpec {
   model: MeteredModel;
-  db: Database;
+  records: AgentRecords;
   context: Omit<CallContext, "agent"> & { agent: string };
   system: TextBlock[];
   tools: AgentTool[];
@@ -267,8 +266,7 @@ function withBreakpoint(d: ToolDefinition): ToolDefinition {
 }
 
 async function record(spec: AgentSpec, turn: number, call: ToolUseBlock, outcome: ToolOutcome, ms: number) {
-  await recordToolCall(
-    spec.db,
+  await spec.records.toolCall(
     { runId: spec.context.runId, phase: spec.context.phase, agent: spec.context.agent, turn },
     call,
     { content: outcome.content, isError: outcome.isError },

@@ -6,8 +6,7 @@
 import path from "node:path";
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
-import type { Database } from "../db/database.js";
-import { commandRecorder } from "../stores/agent-records.js";
+import type { AgentRecords } from "../stores/agent-records.js";
 import type { AgentTool } from "./loop.js";
 import { CommandRunner, commandTool, type Sandbox } from "./tools/command.js";
 import { PathPolicy } from "./tools/path-policy.js";
@@ -26,7 +25,7 @@ export interface ToolboxOptions {
   /** What setup gives the writer's commands (PATH, offline caches, installed folders in a worktree). */
   commandEnv?: Record<string, string>;
   binds?: Array<{ from: string; to: string }>;
-  db: Database;
+  records: AgentRecords;
   where: { runId?: string; phase: string; agent: string };
   log?: Logger;
 }
@@ -61,7 +60,7 @@ export async function toolbox(options: ToolboxOptions): Promise<AgentTool[]> {
       env: options.commandEnv,
       binds: options.binds,
     });
-    tools.push(commandTool(runner, commandRecorder(options.db, { ...options.where, cwd: options.dir })));
+    tools.push(commandTool(runner, options.records.commandRecorder({ ...options.where, cwd: options.dir })));
   }
   return tools;
 }

@@ -200,11 +200,11 @@ async function carryOutLocal(
     return { runId, verdict, ready: false, ticketType, status: "needs_spec" };
   }
 
-  const report = runReporter({ db, runs: stores.runs, prices: services.prices, config, runId });
+  const report = runReporter({ costs: stores.costs, runs: stores.runs, prices: services.prices, config, runId });
   const outcome: RunOutcome = await runPipeline({
     env: {
       model,
-      db,
+      records: stores.records,
       config,
       sandbox: detectSandbox(runLog, { allowUnsafe: env.allowUnsandboxed }),
       runId,

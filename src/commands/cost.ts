@@ -1,6 +1,5 @@
 /** `/cost`: the cost table of every run of the issue so far. */
 import { renderCostTable } from "../report/cost-table.js";
-import { costRows, runSummaries, runsOfIssue } from "../stores/cost-rows.js";
 import type { CommandHandler } from "./command.js";
 import type { Command } from "./parse.js";
 
@@ -9,13 +8,13 @@ export const cost: CommandHandler<Extract<Command, { name: "cost" }>> = {
   acts: true,
   async run(call) {
     const { deps, ctx, config } = call;
-    const ids = await runsOfIssue(deps.db, ctx.owner, ctx.repo, ctx.issue);
-    const rows = await costRows(deps.db, ids);
+    const ids = await deps.costs.runsOfIssue(ctx.owner, ctx.repo, ctx.issue);
+    const rows = await deps.costs.costRows(ids);
     if (!rows.length) {
       await call.reply("No model call has been made for this issue yet.");
       return { outcome: "done", detail: "cost: none" };
     }
-    const summaries = await runSummaries(deps.db, ids);
+    const summaries = await deps.costs.runSummaries(ids);
     const table = renderCostTable({
       rows,
       prices: deps.prices,

@@ -2,7 +2,6 @@
 import { formatUsd } from "../llm/money.js";
 import { jobIdForRun } from "../queue/job-id.js";
 import { formatSpend } from "../report/progress.js";
-import { phaseCosts } from "../stores/cost-rows.js";
 import type { CommandHandler } from "./command.js";
 import type { Command } from "./parse.js";
 
@@ -18,7 +17,7 @@ export const status: CommandHandler<Extract<Command, { name: "status" }>> = {
       );
       return { outcome: "done", detail: "status: none active" };
     }
-    const [phase, costs] = await Promise.all([deps.phases.latest(active.id), phaseCosts(deps.db, active.id)]);
+    const [phase, costs] = await Promise.all([deps.phases.latest(active.id), deps.costs.phaseCosts(active.id)]);
     let where = phase ? `${phase.name}${phase.iteration ? ` (round ${phase.iteration})` : ""}, ${phase.status}` : "starting";
     if (active.status === "queued") where = `queued, number ${(await deps.queueInfo.runsAhead(jobIdForRun(active.id))) + 1} in line`;
     await call.reply(

@@ -18,6 +18,7 @@ import { ledgerPage } from "./ledger.js";
 import { LiveRuns } from "./live.js";
 import { overview, OVERVIEW_DAYS } from "./overview.js";
 import { Pages, type Layout, type View } from "./render.js";
+import { RunCosts } from "../stores/cost-rows.js";
 import { runPage } from "./run-page.js";
 import { githubWebUrl, nextPage, parseRunFilter, runRow, RUN_STATUSES, TICKET_TYPES } from "./runs-list.js";
 
@@ -112,7 +113,12 @@ function pageRoutes(c: Context): Array<[RegExp, Route]> {
       /^\/dashboard\/runs\/([^/]+)$/,
       async (_req, res, url, access) => {
         const id = decodeURIComponent(/^\/dashboard\/runs\/([^/]+)$/.exec(url.pathname)![1]!);
-        const p = await runPage({ db: deps.db, runs, prices: deps.prices, defaultDeepModel: c.defaultDeepModel }, access, id, now());
+        const p = await runPage(
+          { costs: new RunCosts(deps.db), runs, prices: deps.prices, defaultDeepModel: c.defaultDeepModel },
+          access,
+          id,
+          now(),
+        );
         // a run the reader may not see is answered like one that does not exist
         if (!p) return message(res, 404, "No such run", "There is no run with this id that you can see.");
         if (url.searchParams.get("format") === "json") return json(res, p);

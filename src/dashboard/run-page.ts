@@ -4,12 +4,11 @@
  * exactly as the PR has it (the same renderer, on the same ledger rows).
  */
 import MarkdownIt from "markdown-it";
-import type { Database } from "../db/database.js";
 import { formatUsd } from "../llm/money.js";
 import type { PriceBook } from "../llm/pricing.js";
 import { renderCostTable, formatDuration } from "../report/cost-table.js";
 import { maskSecrets } from "../safety/secrets.js";
-import { costRows } from "../stores/cost-rows.js";
+import type { RunCosts } from "../stores/cost-rows.js";
 import type { Access } from "../stores/dashboard.js";
 import type { DashboardRunStore, RunCall, RunListRow } from "../stores/dashboard-runs.js";
 
@@ -84,7 +83,7 @@ function masked(value: unknown, max = 2000): string {
 }
 
 export interface RunPageDeps {
-  db: Database;
+  costs: RunCosts;
   runs: DashboardRunStore;
   prices: PriceBook;
   defaultDeepModel: string;
@@ -98,7 +97,7 @@ export async function runPage(deps: RunPageDeps, access: Access, id: string, now
     deps.runs.calls(run.id),
     deps.runs.commands(run.id),
     deps.runs.events(run.id),
-    costRows(deps.db, [run.id]),
+    deps.costs.costRows([run.id]),
   ]);
   const deepModel = calls.find((c) => c.tier === "deep")?.model ?? deps.defaultDeepModel;
   const table = renderCostTable({ rows, prices: deps.prices, deepModel, budgetMicros: run.budgetMicros, iterations: run.rounds });

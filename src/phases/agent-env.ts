@@ -1,15 +1,16 @@
-/** What every agent phase is given by the pipeline: the run's model, database, settings and signal. */
+/** What every agent phase is given by the pipeline: the run's model, its records, settings and signal. */
 import path from "node:path";
 import type { Logger } from "pino";
 import { laterCommand, type Installed } from "../setup/environment.js";
 import type { RepoConfig } from "../config/repo-config.js";
-import type { Database } from "../db/database.js";
+import type { AgentRecords } from "../stores/agent-records.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 
 export interface PhaseEnv {
   model: MeteredModel;
-  db: Database;
+  /** Where the commands and tool calls of the run's agents are recorded. */
+  records: AgentRecords;
   config: RepoConfig;
   sandbox: Sandbox;
   runId: string;

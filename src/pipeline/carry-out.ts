@@ -14,7 +14,6 @@
  */
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
-import type { Database } from "../db/database.js";
 import { FinalError, isFinal } from "../errors.js";
 import type { MeteredModel } from "../llm/metered-model.js";
 import type { PriceBook } from "../llm/pricing.js";
@@ -22,7 +21,8 @@ import type { Verdict } from "../phases/gate/verdict.js";
 import { renderProgress } from "../report/progress.js";
 import { movedLine } from "../report/pr-body.js";
 import { commandsDisabled, type Sandbox } from "../sandbox/sandbox.js";
-import { phaseCosts, runsOfIssue } from "../stores/cost-rows.js";
+import type { RunCosts } from "../stores/cost-rows.js";
+import type { AgentRecords } from "../stores/agent-records.js";
 import type { PhaseStore } from "../stores/phases.js";
 import type { BudgetStore } from "../stores/budget.js";
 import { nearDailyCap, type OperatorCaps } from "../llm/budget.js";
@@ -54,7 +54,9 @@ export interface CarryOutDeps {
   budget: BudgetStore;
   operatorCaps: OperatorCaps;
   phases: PhaseStore;
-  db: Database;
+  /** What the run cost so far (progress, the report), and where its agents' commands and tool calls are recorded. */
+  costs: RunCosts;
+  records: AgentRecords;
   model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
   prices: PriceBook;
   sandbox: Sandbox;
@@ -178,7 +180,7 @@ async function progressComment(
   return async (title: string, footer: string[] = []) => {
     const [records, costs, near, setup] = await Promise.all([
       phases.phases(),
-      phaseCosts(deps.db, runId),
+      deps.costs.phaseCosts(runId),
       money.nearCap(),
       phases.checkpoint<SetupResult>(PHASE.setup, 0),
     ]);
@@ -218,11 +220,11 @@ async function pipelineRun(
   };
   const token = () => ctx.gitToken();
   const model = deps.model(config, log, () => r.watch.budgetMicros);
-  const issueRuns = () => runsOfIssue(deps.db, owner, repo, issue);
+  const issueRuns = () => deps.costs.runsOfIssue(owner, repo, issue);
   return {
     env: {
       model,
-      db: deps.db,
+      records: deps.records,
       config,
       sandbox: deps.sandbox,
       runId: run.id,
@@ -254,7 +256,7 @@ async function pipelineRun(
     branch,
     fromHumanHead: target.fromHumanHead,
     ...(target.revise ? { revise: { feedback: reviewFeedback(target.revise.threads) } } : {}),
-    report: runReporter({ db: deps.db, runs: deps.runs, prices: deps.prices, config, runId: run.id, issueNumber: issue, issueRuns }),
+    report: runReporter({ costs: deps.costs, runs: deps.runs, prices: deps.prices, config, runId: run.id, issueNumber: issue, issueRuns }),
   };
 }
 

@@ -10,7 +10,6 @@
  */
 import type { Logger } from "pino";
 import type { RepoConfig } from "../config/repo-config.js";
-import type { Database } from "../db/database.js";
 import { isFinal } from "../errors.js";
 import type { IssueData } from "../phases/gate/issue.js";
 import type { MeteredModel } from "../llm/metered-model.js";
@@ -20,7 +19,7 @@ import { issueText } from "../phases/gate/input.js";
 import { issueTextSha256 } from "../safety/text-hash.js";
 import { readyStatus, renderFailure, renderGateComment } from "../report/gate-comment.js";
 import type { QueueInspection } from "../stores/queue-inspection.js";
-import { expectedCost } from "../stores/history.js";
+import type { CostHistory } from "../stores/history.js";
 import type { PhaseStore } from "../stores/phases.js";
 import type { RunRow, RunStore } from "../stores/runs.js";
 import type { IssueContext } from "./issue-context.js";
@@ -35,7 +34,8 @@ export const NEEDS_SPEC_LABEL = "ai-needs-spec";
 export interface GateRunDeps {
   runs: RunStore;
   phases: PhaseStore;
-  db: Database;
+  /** Past runs' costs, for the verdict's expected cost. */
+  history: CostHistory;
   /** The metered model for a run, on the repo's tiers and budgets. */
   model: (config: RepoConfig, log: Logger, runBudgetMicros: number | (() => number)) => MeteredModel;
   /** Sends a ready run on to its pipeline. */
@@ -225,7 +225,13 @@ async function postVerdict(
   const { gh, owner, repo, issue } = ctx;
   const { verdict } = result;
   const ticketType = verdict.ticket_type;
-  const expected = await expectedCost(deps.db, { installationId: run.installationId, owner, repo, ticketType, excludeRunId: run.runId });
+  const expected = await deps.history.expectedCost({
+    installationId: run.installationId,
+    owner,
+    repo,
+    ticketType,
+    excludeRunId: run.runId,
+  });
   if (verdict.ready) {
     await gh.removeLabel(issue, NEEDS_SPEC_LABEL);
   } else {

@@ -16,7 +16,6 @@ import { BudgetExceededError } from "../llm/errors.js";
 import { workTree, type PhaseEnv } from "../phases/agent-env.js";
 import { FinalError } from "../errors.js";
 import { runSetup, withSetup, type SetupInput, type SetupOutput, type SetupResult, type SetupTrust } from "../setup/setup.js";
-import { commandRecorder } from "../stores/agent-records.js";
 import { runExecute, unfinishedUnits, type ExecuteOutput, type UnitReport } from "../phases/execute/execute.js";
 import { runPlan } from "../phases/plan/plan.js";
 import type { Plan } from "../phases/plan/plan-schema.js";
@@ -288,7 +287,7 @@ function setUp(run: PipelineRun, ws: Workspace, trust: SetupTrust): Promise<Setu
     sandbox: env.sandbox,
     trust,
     ...run.setup,
-    record: commandRecorder(env.db, { runId: env.runId, phase: PHASE.setup, agent: "setup", cwd: ws.dir }),
+    record: env.records.commandRecorder({ runId: env.runId, phase: PHASE.setup, agent: "setup", cwd: ws.dir }),
     signal: env.signal,
     log: env.log.child({ phase: PHASE.setup }),
   });

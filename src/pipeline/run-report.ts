@@ -1,7 +1,6 @@
 /** The report of a run (PR body, `tollgate run` output), from its state and the ledger. */
 import type { RepoConfig } from "../config/repo-config.js";
-import type { Database } from "../db/database.js";
-import { costRows, phaseCosts, runSummaries } from "../stores/cost-rows.js";
+import type { RunCosts } from "../stores/cost-rows.js";
 import type { PriceBook } from "../llm/pricing.js";
 import { renderCostTable } from "../report/cost-table.js";
 import { renderPrBody } from "../report/pr-body.js";
@@ -10,7 +9,7 @@ import type { RunStore } from "../stores/runs.js";
 import type { PublishState } from "./orchestrator.js";
 
 export function runReporter(deps: {
-  db: Database;
+  costs: RunCosts;
   runs: RunStore;
   prices: PriceBook;
   config: RepoConfig;
@@ -20,9 +19,9 @@ export function runReporter(deps: {
 }) {
   return async (state: PublishState): Promise<string> => {
     const [rows, [summary], costs] = await Promise.all([
-      costRows(deps.db, [deps.runId]),
-      runSummaries(deps.db, [deps.runId]),
-      phaseCosts(deps.db, deps.runId),
+      deps.costs.costRows([deps.runId]),
+      deps.costs.runSummaries([deps.runId]),
+      deps.costs.phaseCosts(deps.runId),
     ]);
     const costTable = renderCostTable({
       rows,

@@ -3,7 +3,10 @@
  * so), one module per table family. Everything else asks a store.
  */
 import type { Database } from "../db/database.js";
+import { AgentRecords } from "./agent-records.js";
 import { CommentCommandStore } from "./comment-commands.js";
+import { RunCosts } from "./cost-rows.js";
+import { CostHistory } from "./history.js";
 import { BudgetStore } from "./budget.js";
 import { DeliveryStore } from "./deliveries.js";
 import { Ledger } from "./ledger.js";
@@ -23,6 +26,9 @@ export interface Stores {
   queueInfo: QueueInspection;
   refusals: RefusalStore;
   leases: LeaseStore;
+  costs: RunCosts;
+  history: CostHistory;
+  records: AgentRecords;
 }
 
 export function openStores(db: Database): Stores {
@@ -36,5 +42,8 @@ export function openStores(db: Database): Stores {
     queueInfo: new QueueInspection(db),
     refusals: new RefusalStore(db),
     leases: new LeaseStore(db),
+    costs: new RunCosts(db),
+    history: new CostHistory(db),
+    records: new AgentRecords(db),
   };
 }

@@ -22,6 +22,7 @@ import { freshDatabase } from "../helpers/db.js";
 import { bareRepoWith } from "../helpers/git.js";
 import { insertRun, meteredSetup } from "../helpers/llm.js";
 import { captureLog } from "../helpers/log.js";
+import { AgentRecords } from "../../src/stores/agent-records.js";
 
 const COLORS = fileURLToPath(new URL("../fixtures/projects/colors/", import.meta.url));
 const identity = { name: "tollgate[bot]", email: "tollgate[bot]@users.noreply.github.com" };
@@ -57,7 +58,7 @@ async function phaseEnv(config: RepoConfigInput): Promise<PhaseEnv & { calls: ()
   const { model, scripted } = meteredSetup(db, log, []);
   return {
     model,
-    db,
+    records: new AgentRecords(db),
     config: parseRepoConfig(config),
     sandbox,
     runId: await insertRun(db),

@@ -8,7 +8,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import nock from "nock";
-import { costRows, runSummaries } from "../../src/stores/cost-rows.js";
+import { RunCosts } from "../../src/stores/cost-rows.js";
 import { QUEUE, type RunJob } from "../../src/queue/jobs.js";
 import { ModelCallError } from "../../src/llm/errors.js";
 import type { ModelPort } from "../../src/llm/model.js";
@@ -137,9 +137,9 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
 
     // the cost table in the body is the ledger's, to the token
     const db = app.services.db;
-    const [summary] = await runSummaries(db, [r.id]);
+    const [summary] = await new RunCosts(db).runSummaries([r.id]);
     const table = renderCostTable({
-      rows: await costRows(db, [r.id]),
+      rows: await new RunCosts(db).costRows([r.id]),
       prices: new PriceBook(PRICE_OVERRIDES),
       deepModel: "claude-opus-4-7",
       budgetMicros: summary!.budgetMicros,
@@ -427,10 +427,10 @@ function pipelineCasesOn(kind: DbKind, half: 1 | 2): void {
       .rows[0]!.n;
     expect(rows).toBe(model.requests.length);
     // and the PR's table says so
-    const [summary] = await runSummaries(app.services.db, [runId]);
+    const [summary] = await new RunCosts(app.services.db).runSummaries([runId]);
     expect(gh.pulls[0]!.body).toContain(
       renderCostTable({
-        rows: await costRows(app.services.db, [runId]),
+        rows: await new RunCosts(app.services.db).costRows([runId]),
         prices: new PriceBook(PRICE_OVERRIDES),
         deepModel: "claude-opus-4-7",
         budgetMicros: summary!.budgetMicros,

@@ -104,7 +104,7 @@ export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, l
     runDir: tree.runDir,
     commandEnv: tree.env,
     binds: tree.binds,
-    db: env.db,
+    records: env.records,
     where: { runId: env.runId, phase: PHASE.execute, agent },
   });
   const map = await buildRepoMap({ dir, task: `${input.unit.title}\n${input.unit.instructions}\n${input.issue}`, focus: input.unit.files });
@@ -112,7 +112,7 @@ export async function runUnit(env: PhaseEnv, tree: WorkTree, input: UnitInput, l
   const threads = threadIdsIn(input.feedback);
   const result = await runAgent({
     model: env.model,
-    db: env.db,
+    records: env.records,
     context: {
       runId: env.runId,
       installationId: env.installationId,

@@ -26,7 +26,7 @@ export async function runPlan(env: PhaseEnv, dir: string, issue: string, limits?
     config: env.config,
     role: "reader",
     sandbox: env.sandbox,
-    db: env.db,
+    records: env.records,
     where: { runId: env.runId, phase: PHASE.plan, agent: "plan" },
   });
   const map = await buildRepoMap({ dir, task: issue });
@@ -43,7 +43,7 @@ export async function runPlan(env: PhaseEnv, dir: string, issue: string, limits?
   const prefix = cachedPrefix({ system: `${prompt.text}\n\n${environment}`, context: map.text });
   const result = await runAgent({
     model: env.model,
-    db: env.db,
+    records: env.records,
     context: {
       runId: env.runId,
       installationId: env.installationId,

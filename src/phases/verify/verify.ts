@@ -9,7 +9,6 @@
  * verification, is not triaged, and is reported as such (the reviewer sees it too).
  */
 import { z } from "zod";
-import { commandRecorder } from "../../stores/agent-records.js";
 import { CommandRefused, CommandRunner } from "../../agents/tools/command.js";
 import type { ToolDefinition } from "../../llm/model.js";
 import { loadPrompt } from "../../prompts/prompt.js";
@@ -92,7 +91,7 @@ export async function runChecks(env: PhaseEnv, tree: WorkTree, agent = "verify")
     timeoutMs: timeout_seconds * 1000,
     maxOutputChars: 60_000,
   });
-  const record = commandRecorder(env.db, { runId: env.runId, phase: PHASE.verify, agent, cwd: dir });
+  const record = env.records.commandRecorder({ runId: env.runId, phase: PHASE.verify, agent, cwd: dir });
   const checks: CheckResult[] = [];
   for (const argv of commands) {
     if (env.signal?.aborted) break;

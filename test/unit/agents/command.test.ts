@@ -90,12 +90,12 @@ describe("run_command, as agents call it", () => {
   it("runs an allowed command and stores it in commands; refuses the rest as an error result", async () => {
     const { freshDatabase } = await import("../../helpers/db.js");
     const { commandTool } = await import("../../../src/agents/tools/command.js");
-    const { commandRecorder } = await import("../../../src/stores/agent-records.js");
+    const { AgentRecords } = await import("../../../src/stores/agent-records.js");
     const db = await freshDatabase("pglite");
     const cwd = worktree();
     const tool = commandTool(
       new CommandRunner({ cwd, allow: [["node", "-e"]], sandbox }),
-      commandRecorder(db, { phase: "execute", agent: "unit-1", cwd }),
+      new AgentRecords(db).commandRecorder({ phase: "execute", agent: "unit-1", cwd }),
     );
     const ok = await tool.run({ argv: ["node", "-e", "console.log('hi'); process.exit(2)"] });
     // a non-zero exit is an error result the model sees, but an observation, not a mistake of the model

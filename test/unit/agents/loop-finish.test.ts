@@ -13,6 +13,7 @@ import type { ScriptStep } from "../../../src/llm/scripted-model.js";
 import { freshDatabase } from "../../helpers/db.js";
 import { insertRun, meteredSetup } from "../../helpers/llm.js";
 import { captureLog } from "../../helpers/log.js";
+import { AgentRecords } from "../../../src/stores/agent-records.js";
 
 let db: Database;
 let runId: string;
@@ -45,7 +46,7 @@ function agent(steps: ScriptStep[], over: Partial<AgentSpec> = {}) {
   const run = () =>
     runAgent({
       model: setup.model,
-      db,
+      records: new AgentRecords(db),
       context: { runId, phase: "execute", agent: "execute/u", iteration: 1 },
       system: prefix.system,
       tools: [editorTool, failingTests],

@@ -10,6 +10,7 @@ import type { ScriptStep } from "../../../src/llm/scripted-model.js";
 import { freshDatabase } from "../../helpers/db.js";
 import { insertRun, meteredSetup } from "../../helpers/llm.js";
 import { captureLog } from "../../helpers/log.js";
+import { AgentRecords } from "../../../src/stores/agent-records.js";
 
 let db: Database;
 let runId: string;
@@ -37,7 +38,7 @@ function agent(steps: ScriptStep[], extra: { finish?: boolean; limits?: Record<s
   const run = () =>
     runAgent({
       model: setup.model,
-      db,
+      records: new AgentRecords(db),
       context: { runId, phase: "plan", agent: "planner", iteration: 0 },
       system: prefix.system,
       tools: [editorTool],

@@ -1,4 +1,4 @@
-import { commandRecorder } from "../../../src/stores/agent-records.js";
+import { AgentRecords } from "../../../src/stores/agent-records.js";
 import { runAgent, type AgentTool } from "../../../src/agents/loop.js";
 import type { Database } from "../../../src/db/database.js";
 import { cachedPrefix } from "../../../src/llm/prompt-cache.js";
@@ -31,7 +31,7 @@ describe("what is stored of a run is masked", () => {
     ]);
     await runAgent({
       model: setup.model,
-      db,
+      records: new AgentRecords(db),
       context: { runId, phase: "execute", agent: "unit-1", iteration: 1 },
       system: cachedPrefix({ system: "You are careful." }).system,
       tools: [echo],
@@ -50,7 +50,7 @@ describe("what is stored of a run is masked", () => {
 
   it("masks secrets in the argv stored in commands", async () => {
     db = await freshDatabase("pglite");
-    const record = commandRecorder(db, { phase: "verify", agent: "verify", cwd: "/work/tree" });
+    const record = new AgentRecords(db).commandRecorder({ phase: "verify", agent: "verify", cwd: "/work/tree" });
     await record(["git", "-c", `http.extraheader=AUTHORIZATION: bearer ${TOKEN}`, "fetch"], {
       exitCode: 0,
       signal: null,

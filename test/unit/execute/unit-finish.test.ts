@@ -20,6 +20,7 @@ import { git } from "../../helpers/git.js";
 import { CONFIG, done, edit, project, unit } from "../../helpers/greeter.js";
 import { insertRun, meteredSetup } from "../../helpers/llm.js";
 import { captureLog, type CapturedLog } from "../../helpers/log.js";
+import { AgentRecords } from "../../../src/stores/agent-records.js";
 
 let db: Database;
 beforeEach(async () => {
@@ -48,7 +49,7 @@ async function runGreeting(steps: ScriptStep[]) {
   const setup = meteredSetup(db, captured.log, steps);
   const env = {
     model: setup.model,
-    db,
+    records: new AgentRecords(db),
     config,
     sandbox: detectSandbox(captured.log),
     runId: await insertRun(db),

@@ -1,5 +1,5 @@
 import type { Database } from "../../../src/db/database.js";
-import { expectedCost, percentile } from "../../../src/stores/history.js";
+import { CostHistory, percentile } from "../../../src/stores/history.js";
 import { describeEachDb, freshDatabase } from "../../helpers/db.js";
 
 async function finishedRun(db: Database, repo: string, installation: number, type: string, costs: number[], status = "succeeded") {
@@ -28,10 +28,15 @@ describeEachDb("expected cost from past runs on %s", (kind) => {
     await finishedRun(db, "app", 1, "bug", [10_000], "needs_spec"); // held back by the gate: not a run's cost
     await finishedRun(db, "app", 1, "bug", [20_000], "running"); // still going
     await finishedRun(db, "app", 1, "feature", [5_000_000]); // another type
-    expect(await expectedCost(db, q)).toBeNull();
+    expect(await new CostHistory(db).expectedCost(q)).toBeNull();
     await finishedRun(db, "app", 1, "bug", [500_000]);
     await finishedRun(db, "app", 1, "bug", [1_000_000], "draft"); // a draft PR is a whole run too
-    expect(await expectedCost(db, q)).toEqual({ scope: "repository", runs: 4, medianMicros: 300_000, p90Micros: 1_000_000 });
+    expect(await new CostHistory(db).expectedCost(q)).toEqual({
+      scope: "repository",
+      runs: 4,
+      medianMicros: 300_000,
+      p90Micros: 1_000_000,
+    });
   });
 
   it("falls back to the installation's runs when the repo has too few", async () => {
@@ -41,7 +46,7 @@ describeEachDb("expected cost from past runs on %s", (kind) => {
       ["c", 3],
     ] as const)
       await finishedRun(db, repo, 7, "docs", [cost * 10_000]);
-    expect(await expectedCost(db, { installationId: 7, owner: "o", repo: "new", ticketType: "docs" })).toEqual({
+    expect(await new CostHistory(db).expectedCost({ installationId: 7, owner: "o", repo: "new", ticketType: "docs" })).toEqual({
       scope: "installation",
       runs: 3,
       medianMicros: 20_000,

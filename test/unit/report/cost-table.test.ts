@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Database } from "../../../src/db/database.js";
-import { costRows, runsOfIssue, type CostRow } from "../../../src/stores/cost-rows.js";
+import { RunCosts, type CostRow } from "../../../src/stores/cost-rows.js";
 import { PRICE_OVERRIDES } from "../../../src/llm/prices.js";
 import { PriceBook } from "../../../src/llm/pricing.js";
 import { cachedPrefix, withMovingBreakpoint } from "../../../src/llm/prompt-cache.js";
@@ -173,9 +173,9 @@ describeEachDb("cost table from the ledger on %s", (kind) => {
       [second],
     );
 
-    const runIds = await runsOfIssue(db, "octo", "app", 12);
+    const runIds = await new RunCosts(db).runsOfIssue("octo", "app", 12);
     expect(runIds).toEqual([first, second]);
-    const t = totals(await costRows(db, runIds));
+    const t = totals(await new RunCosts(db).costRows(runIds));
     const { rows } = await db.query<Record<string, number>>(
       `SELECT count(*)::int AS calls, sum(input_tokens)::bigint AS input, sum(cache_write_tokens)::bigint AS cache_write,
               sum(cache_read_tokens)::bigint AS cache_read, sum(output_tokens)::bigint AS output, sum(cost_usd_micros)::bigint AS cost,
@@ -195,7 +195,7 @@ describeEachDb("cost table from the ledger on %s", (kind) => {
       latencyMs: ledger.latency,
     });
     expect(t.calls).toBe(12); // 10 answers, 1 overloaded attempt, 1 call of the second run
-    const text = renderCostTable({ rows: await costRows(db, runIds), prices, deepModel: "claude-opus-4-7" });
+    const text = renderCostTable({ rows: await new RunCosts(db).costRows(runIds), prices, deepModel: "claude-opus-4-7" });
     expect(text).toContain(`**${(ledger.cost! / 1e6).toFixed(4).replace(/^/, "$")}**`);
   });
 });

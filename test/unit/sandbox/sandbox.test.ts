@@ -15,6 +15,7 @@ import { runSandboxed } from "../../../src/sandbox/process.js";
 import { EGRESS_PORT, EgressProxy } from "../../../src/sandbox/egress.js";
 import { detectSandbox, sandboxFor, UNSAFE_VARIABLE } from "../../../src/sandbox/sandbox.js";
 import { captureLog } from "../../helpers/log.js";
+import { AgentRecords } from "../../../src/stores/agent-records.js";
 
 const folder = () => mkdtempSync(path.join(tmpdir(), "tollgate-sandbox-"));
 const MiB = 1024 * 1024;
@@ -56,7 +57,7 @@ describe("fail closed", () => {
       config: parseRepoConfig({ commands: { allow: [["touch"]] } }),
       role: "writer",
       sandbox,
-      db,
+      records: new AgentRecords(db),
       where: { phase: "execute", agent: "u" },
     });
     expect(tools.map((t) => t.definition.name)).toEqual(["str_replace_based_edit_tool", "list_files", "search"]);
