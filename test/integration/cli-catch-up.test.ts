@@ -68,7 +68,8 @@ describe("tollgate start's catch-up", () => {
     try {
       await eventually(async () => seen.includes("delivered 200"), 60_000);
       expect(seen.filter((s) => s.startsWith("GET /api/v3/app/hook/deliveries"))).toHaveLength(1);
-      expect(seen.filter((s) => s.startsWith("POST"))).toEqual(["POST /api/v3/app/hook/deliveries/41/attempts"]);
+      // one redelivery asked for (the worker handling the redelivered event may also ask for a token)
+      expect(seen.filter((s) => s.startsWith("POST /api/v3/app/hook/"))).toEqual(["POST /api/v3/app/hook/deliveries/41/attempts"]);
       const health = await eventually(async () => {
         const body = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { catchUp?: { redelivered: number } };
         return body.catchUp && body;
